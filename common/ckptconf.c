@@ -1,0 +1,157 @@
+/* ckptconf.c - the admin's arguments on the plugstack.conf line. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ckptconf.h"
+
+#define TIME_HELP "minutes, minutes:seconds, hours:minutes:seconds, " \
+	"days-hours, days-hours:minutes or days-hours:minutes:seconds"
+
+const struct kv_key ckpt_conf_keys[] = {
+	{ "dir", KV_PATH, offsetof(struct ckpt_conf, dir), 0, 0,
+	  "an absolute directory template "
+	  "(%u user, %U uid, %j job id, %% '%')" },
+	{ "socket", KV_PATH, offsetof(struct ckpt_conf, socket), 0, 0,
+	  "the absolute path of slurmckptd's socket" },
+	{ "min_interval", KV_TIME, offsetof(struct ckpt_conf, min_interval),
+	  0, INT_MAX, "a time of 0 or more: " TIME_HELP },
+	{ "max_wait", KV_TIME, offsetof(struct ckpt_conf, max_wait),
+	  1, INT_MAX, "a time of 1 second or more: " TIME_HELP },
+	{ "keep", KV_UINT, offsetof(struct ckpt_conf, keep), 1, 1000,
+	  "a number of images from 1 to 1000" },
+	{ "signal", KV_SIGNAL, offsetof(struct ckpt_conf, signo), 0, 0,
+	  "a signal name (USR2, SIGUSR2) or number 1..64, not KILL or STOP" },
+	{ "helper_optional", KV_BOOL,
+	  offsetof(struct ckpt_conf, helper_optional), 0, 0,
+	  "yes or no (true/false, 1/0)" },
+	{ NULL, 0, 0, 0, 0, NULL },
+};
+
+int ckpt_conf_init(struct ckpt_conf *c)
+{
+	char *sock;
+
+	if (!c) {
+		errno = EINVAL;
+		return -1;
+	}
+	sock = strdup(CKPT_SOCKET_DEFAULT);
+	if (!sock)
+		return -1;
+	memset(c, 0, sizeof(*c));
+	c->socket = sock;
+	c->min_interval = 60;
+	c->max_wait = 120;
+	c->keep = 2;
+	c->signo = SIGUSR2;
+	c->helper_optional = false;
+	return 0;
+}
+
+/* A dir= template must expand: check it before anything is stored. */
+static int check_templates(int argc, char *const argv[], char *err,
+			   size_t errlen)
+{
+	char *out;
+	int i;
+
+	for (i = 0; i < argc; i++) {
+		if (!argv[i] || strncmp(argv[i], "dir=/", 5) != 0)
+			continue;
+		if (ckpt_expand_dir(argv[i] + 4, "user", 0, 1, &out) < 0) {
+			if (err && errlen)
+				snprintf(err, errlen, "invalid dir '%s': %s",
+					 argv[i] + 4, ckpt_conf_keys[0].help);
+			errno = EINVAL;
+			return -1;
+		}
+		free(out);
+	}
+	return 0;
+}
+
+int ckpt_conf_parse(struct ckpt_conf *c, int argc, char *const argv[],
+		    char *err, size_t errlen)
+{
+	if (!c || argc < 0 || (argc && !argv)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (check_templates(argc, argv, err, errlen) < 0)
+		return -1;
+	return kv_parse_argv(ckpt_conf_keys, c, argc, argv, err, errlen);
+}
+
+void ckpt_conf_free(struct ckpt_conf *c)
+{
+	if (c)
+		kv_free(ckpt_conf_keys, c);
+}
+
+/* Expand tmpl into out (when non-NULL); returns the length, -1 EINVAL. */
+static long expand(const char *tmpl, const char *user, uid_t uid,
+		   uint32_t job, char *out)
+{
+	char num[24];
+	const char *add;
+	long len = 0;
+	size_t n;
+
+	for (; *tmpl; tmpl++) {
+		add = num;
+		if (*tmpl != '%') {
+			num[0] = *tmpl;
+			num[1] = '\0';
+		} else if (*++tmpl == 'u') {
+			add = user;
+		} else if (*tmpl == 'U') {
+			snprintf(num, sizeof(num), "%u", (unsigned)uid);
+		} else if (*tmpl == 'j') {
+			snprintf(num, sizeof(num), "%u", (unsigned)job);
+		} else if (*tmpl == '%') {
+			add = "%";
+		} else {
+			return -1;	/* unknown %x, or a trailing '%' */
+		}
+		n = strlen(add);
+		if (out)
+			memcpy(out + len, add, n);
+		len += (long)n;
+	}
+	if (out)
+		out[len] = '\0';
+	return len;
+}
+
+int ckpt_expand_dir(const char *tmpl, const char *user, uid_t uid,
+		    uint32_t job, char **out)
+{
+	long len;
+	char *buf;
+
+	if (!tmpl || !user || !out || tmpl[0] != '/' || !*user ||
+	    strchr(user, '/')) {
+		errno = EINVAL;
+		return -1;
+	}
+	len = expand(tmpl, user, uid, job, NULL);
+	if (len < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	buf = malloc((size_t)len + 1);
+	if (!buf)
+		return -1;
+	expand(tmpl, user, uid, job, buf);
+	*out = buf;
+	return 0;
+}

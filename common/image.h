@@ -1,0 +1,61 @@
+/* image.h - checkpoint images in a checkpoint directory.  These functions
+ * run with the job user's credentials (in a helper worker, or in a task),
+ * never with root's.
+ *
+ * In a directory base, for image name N ("<job>.ckpt" for the batch
+ * script, "<job>.<step>.ckpt" for a step):
+ *   N            the newest committed image (a directory, read-only)
+ *   N.<seq>      older committed images, kept up to keep - 1 of them
+ *   N.partial    the staging directory the tasks write into
+ *   checkpoint.log  an append-only log, one line per event
+ * A commit: manifest_build + manifest_write in N.partial, fsync, rename
+ * N -> N.<its seq>, rename N.partial -> N, fsync(base), rotate, log.  A
+ * crash at any point leaves the old image or the new one complete. */
+#ifndef CKPT_IMAGE_H
+#define CKPT_IMAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "manifest.h"
+
+#define IMAGE_STAGING_SUFFIX ".partial"
+#define IMAGE_LOG_NAME "checkpoint.log"
+
+/* "<job>.ckpt" for CKPT_STEP_BATCH, else "<job>.<step>.ckpt". */
+int image_name(uint32_t job, uint32_t step, char *buf, size_t len);
+
+/* Open (creating with 0700 as needed, like mkdir -p) the checkpoint
+ * directory; returns an O_DIRECTORY fd or -1. */
+int image_open_base(const char *path, char *err, size_t errlen);
+
+/* Remove any stale N.partial (recursively, restoring write permission as
+ * needed) and create an empty one, mode 0700.  Returns its fd or -1. */
+int image_stage(int basefd, const char *name, char *err, size_t errlen);
+
+/* Remove N.partial if present (for a failed checkpoint).  0/-1. */
+int image_discard(int basefd, const char *name, char *err, size_t errlen);
+
+/* The next sequence number: 1 + the largest seq among N (its manifest)
+ * and N.<seq> names; 1 when there is none. */
+uint64_t image_next_seq(int basefd, const char *name);
+
+/* Commit N.partial as described above.  m->seq, job, step, reason, node
+ * must be set by the caller; m->time is set here; keep >= 1 images are
+ * left afterwards.  On failure N.partial is left for image_discard() and
+ * the previous image is untouched. */
+int image_commit(int basefd, const char *name, struct manifest *m,
+		 long keep, char *err, size_t errlen);
+
+/* Find the newest image of name N in basefd (N, then N.<seq> by
+ * descending seq) whose manifest reads and verifies.  Writes its name
+ * (relative to base) to out and fills *m.  Images that fail are skipped,
+ * and the reason for each is appended (";"-separated) to skipped when
+ * non-NULL.  -1 ENOENT when there is none. */
+int image_find_newest(int basefd, const char *name, char *out, size_t outlen,
+		      struct manifest *m, char *skipped, size_t skippedlen);
+
+/* Append one line "<ISO-8601 time> <text>\n" to checkpoint.log (created
+ * 0644, O_APPEND|O_NOFOLLOW), with a single write(). */
+int image_log(int basefd, const char *text);
+
+#endif

@@ -1,0 +1,60 @@
+/* manifest.h - the manifest of a checkpoint image: manifest.json inside
+ * the image directory, listing every regular file with size and XXH3-128
+ * checksum, plus the image's sequence number, time, job, step, reason. */
+#ifndef CKPT_MANIFEST_H
+#define CKPT_MANIFEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MANIFEST_NAME "manifest.json"
+#define MANIFEST_VERSION 1
+#define MANIFEST_MAX_FILES 100000
+#define MANIFEST_MAX_DEPTH 32
+
+struct manifest_file {
+	char *path;		/* relative, '/'-separated, no "." or ".." */
+	uint64_t size;
+	char xxh3[33];		/* XXH3-128, 32 lower-case hex digits */
+};
+
+struct manifest {
+	uint64_t seq;
+	int64_t time;		/* seconds since the epoch, when committed */
+	uint32_t job, step;	/* step CKPT_STEP_BATCH for the batch script */
+	char *reason;		/* "periodic", "create", ... */
+	char *node;
+	size_t nfiles;
+	struct manifest_file *files;	/* sorted by path */
+};
+
+/* Walk the directory dirfd recursively (openat, O_NOFOLLOW): every
+ * regular file except manifest.json and names starting with ".done." is
+ * hashed, fsync'ed and made read-only (0444); every directory fsync'ed
+ * and made 0555 after its contents.  manifest.json and ".done.*" are
+ * special at the top level only (the ".done.*" markers are deleted
+ * there); dirfd itself is fsync'ed but left writable for manifest_write
+ * (image_commit makes it 0555).  Files already sealed stay sealed when
+ * it fails.  A symlink, FIFO, socket or device,
+ * more than MANIFEST_MAX_FILES files or deeper than MANIFEST_MAX_DEPTH is
+ * an error (EINVAL/E2BIG/ELOOP) naming the path.  Fills m->files/nfiles. */
+int manifest_build(int dirfd, struct manifest *m, char *err, size_t errlen);
+
+/* Write manifest.json (mode 0444) into dirfd and fsync it and dirfd. */
+int manifest_write(int dirfd, const struct manifest *m, char *err,
+		   size_t errlen);
+
+/* Read and strictly parse dirfd/manifest.json (unknown keys, bad paths,
+ * duplicate paths, bad hex are EINVAL).  At most 64 MiB. */
+int manifest_read(int dirfd, struct manifest *m, char *err, size_t errlen);
+
+/* Check every listed file: regular, same size, same XXH3-128; and that
+ * no other regular file is present.  0, or -1 EBADMSG with the reason. */
+int manifest_verify(int dirfd, const struct manifest *m, char *err,
+		    size_t errlen);
+
+/* Sum of the file sizes. */
+uint64_t manifest_bytes(const struct manifest *m);
+void manifest_free(struct manifest *m);
+
+#endif

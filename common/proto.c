@@ -1,0 +1,544 @@
+/* proto.c - wire messages: one strict JSON object per SOCK_SEQPACKET
+ * packet, with at most one file descriptor in SCM_RIGHTS.
+ *
+ * A message is checked by the same validator before it is encoded and
+ * after it is decoded, so a bad message never leaves nor enters. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "proto.h"
+
+#define JOB_MAX 0xfffffffdU	/* below Slurm's NO_VAL */
+#define ID_MAX 0xfffffffeU	/* uid/gid: (uid_t)-1 is not one */
+#define KEEP_MAX 1000
+#define SIGNO_MAX 64
+#define ERRNO_MAX 4095
+#define MAX_FDS 16		/* room to see (and close) extra fds */
+
+static const char *const op_names[] = {
+	[CKPT_OP_REGISTER] = "register",
+	[CKPT_OP_TASK] = "task",
+	[CKPT_OP_UNREGISTER] = "unregister",
+	[CKPT_OP_CREATE] = "create",
+	[CKPT_OP_REPLY] = "reply",
+};
+
+#define NOPS (sizeof(op_names) / sizeof(op_names[0]))
+
+__attribute__((format(printf, 3, 4)))
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	errno = EINVAL;
+	return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Validation, shared by encode and decode                            */
+
+static int check_ids(const struct ckpt_msg *m, char *err, size_t errlen)
+{
+	if (m->job < 1 || m->job > JOB_MAX)
+		return fail(err, errlen, "invalid job id %u", m->job);
+	if (m->step == CKPT_STEP_ALL && m->op != CKPT_OP_CREATE)
+		return fail(err, errlen, "step %u is only valid for create",
+			    m->step);
+	return 0;
+}
+
+static int check_register(const struct ckpt_msg *m, char *err, size_t errlen)
+{
+	if (m->uid > ID_MAX || m->gid > ID_MAX)
+		return fail(err, errlen, "invalid uid/gid %u/%u", m->uid,
+			    m->gid);
+	if (m->ntasks < 1)
+		return fail(err, errlen, "ntasks must be at least 1");
+	if (m->interval < 0 || m->interval > INT_MAX)
+		return fail(err, errlen, "invalid interval %ld", m->interval);
+	if (m->max_wait < 1 || m->max_wait > INT_MAX)
+		return fail(err, errlen, "invalid max_wait %ld", m->max_wait);
+	if (m->keep < 1 || m->keep > KEEP_MAX)
+		return fail(err, errlen, "invalid keep %ld (1..%d)", m->keep,
+			    KEEP_MAX);
+	if (m->signo < 1 || m->signo > SIGNO_MAX || m->signo == SIGKILL ||
+	    m->signo == SIGSTOP)
+		return fail(err, errlen, "invalid signal %d", m->signo);
+	if (!m->dir || m->dir[0] != '/')
+		return fail(err, errlen, "dir '%s' is not an absolute path",
+			    m->dir ? m->dir : "");
+	if (!m->node || !m->node[0])
+		return fail(err, errlen, "missing node name");
+	return 0;
+}
+
+static int check_reply(const struct ckpt_msg *m, char *err, size_t errlen)
+{
+	if (m->ok != 0 && m->ok != 1)
+		return fail(err, errlen, "invalid ok %d", m->ok);
+	if (m->ok && (m->err || m->error))
+		return fail(err, errlen, "a success reply has no error");
+	if (!m->ok && (m->err < 1 || m->err > ERRNO_MAX))
+		return fail(err, errlen, "invalid errno %d", m->err);
+	if (!m->ok && (!m->error || m->seq || m->image))
+		return fail(err, errlen, "a failure reply needs only an error");
+	if (m->image && (m->image[0] != '/' || !m->seq))
+		return fail(err, errlen, "invalid image '%s' (seq %llu)",
+			    m->image, (unsigned long long)m->seq);
+	if (m->seq > (uint64_t)INT64_MAX)
+		return fail(err, errlen, "invalid seq %llu",
+			    (unsigned long long)m->seq);
+	return 0;
+}
+
+static int check_msg(const struct ckpt_msg *m, char *err, size_t errlen)
+{
+	switch (m->op) {
+	case CKPT_OP_REGISTER:
+		if (check_ids(m, err, errlen) < 0)
+			return -1;
+		return check_register(m, err, errlen);
+	case CKPT_OP_TASK:
+	case CKPT_OP_UNREGISTER:
+	case CKPT_OP_CREATE:
+		return check_ids(m, err, errlen);
+	case CKPT_OP_REPLY:
+		return check_reply(m, err, errlen);
+	}
+	return fail(err, errlen, "unknown op %d", (int)m->op);
+}
+
+/* ------------------------------------------------------------------ */
+/* Encoding                                                           */
+
+static json_t *pack_msg(const struct ckpt_msg *m)
+{
+	const char *op = op_names[m->op];
+	int v = CKPT_PROTO_VERSION;
+
+	switch (m->op) {
+	case CKPT_OP_REGISTER:
+		return json_pack("{s:i, s:s, s:I, s:I, s:I, s:I, s:I, s:I,"
+				 " s:I, s:I, s:i, s:s, s:s}",
+				 "v", v, "op", op, "job", (json_int_t)m->job,
+				 "step", (json_int_t)m->step,
+				 "uid", (json_int_t)m->uid,
+				 "gid", (json_int_t)m->gid,
+				 "ntasks", (json_int_t)m->ntasks,
+				 "interval", (json_int_t)m->interval,
+				 "max_wait", (json_int_t)m->max_wait,
+				 "keep", (json_int_t)m->keep,
+				 "signo", m->signo, "dir", m->dir,
+				 "node", m->node);
+	case CKPT_OP_TASK:
+		return json_pack("{s:i, s:s, s:I, s:I, s:I}", "v", v, "op", op,
+				 "job", (json_int_t)m->job,
+				 "step", (json_int_t)m->step,
+				 "task", (json_int_t)m->task);
+	case CKPT_OP_UNREGISTER:
+	case CKPT_OP_CREATE:
+		return json_pack("{s:i, s:s, s:I, s:I}", "v", v, "op", op,
+				 "job", (json_int_t)m->job,
+				 "step", (json_int_t)m->step);
+	case CKPT_OP_REPLY:
+		break;
+	}
+	if (!m->ok)
+		return json_pack("{s:i, s:s, s:b, s:i, s:s}", "v", v, "op", op,
+				 "ok", 0, "err", m->err, "error", m->error);
+	if (m->image)
+		return json_pack("{s:i, s:s, s:b, s:I, s:s}", "v", v, "op", op,
+				 "ok", 1, "seq", (json_int_t)m->seq,
+				 "image", m->image);
+	return json_pack("{s:i, s:s, s:b}", "v", v, "op", op, "ok", 1);
+}
+
+char *proto_encode(const struct ckpt_msg *m)
+{
+	json_t *o;
+	char *s;
+
+	if (!m || check_msg(m, NULL, 0) < 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	o = pack_msg(m);
+	if (!o) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (!s)
+		errno = ENOMEM;
+	return s;
+}
+
+/* ------------------------------------------------------------------ */
+/* Decoding                                                           */
+
+/* json_int_t -> uint32_t, or -1 when out of range. */
+static int to_u32(json_int_t v, uint32_t *out)
+{
+	if (v < 0 || v > (json_int_t)UINT32_MAX)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int strdup_field(const char *s, char **out)
+{
+	*out = strdup(s);
+	return *out ? 0 : -1;
+}
+
+static int unpack_ids(json_t *o, const char *fmt, struct ckpt_msg *m,
+		      json_int_t *task, char *err, size_t errlen)
+{
+	json_error_t je;
+	json_int_t job, step;
+	const char *op;
+	json_int_t v;
+
+	if (json_unpack_ex(o, &je, 0, fmt, "v", &v, "op", &op, "job", &job,
+			   "step", &step, "task", task) < 0)
+		return fail(err, errlen, "%s message: %s", op_names[m->op],
+			    je.text);
+	if (to_u32(job, &m->job) < 0 || to_u32(step, &m->step) < 0)
+		return fail(err, errlen, "job/step %lld.%lld out of range",
+			    (long long)job, (long long)step);
+	return 0;
+}
+
+static int unpack_register(json_t *o, struct ckpt_msg *m, char *err,
+			   size_t errlen)
+{
+	json_error_t je;
+	json_int_t job, step, uid, gid, ntasks, interval, max_wait, keep;
+	json_int_t signo, v;
+	const char *op, *dir, *node;
+
+	if (json_unpack_ex(o, &je, 0, "{s:I, s:s, s:I, s:I, s:I, s:I, s:I,"
+			   " s:I, s:I, s:I, s:I, s:s, s:s !}", "v", &v,
+			   "op", &op, "job", &job, "step", &step, "uid", &uid,
+			   "gid", &gid, "ntasks", &ntasks,
+			   "interval", &interval, "max_wait", &max_wait,
+			   "keep", &keep, "signo", &signo, "dir", &dir,
+			   "node", &node) < 0)
+		return fail(err, errlen, "register message: %s", je.text);
+	if (to_u32(job, &m->job) < 0 || to_u32(step, &m->step) < 0 ||
+	    to_u32(uid, &m->uid) < 0 || to_u32(gid, &m->gid) < 0 ||
+	    to_u32(ntasks, &m->ntasks) < 0 || interval < 0 ||
+	    interval > INT_MAX || max_wait < 0 || max_wait > INT_MAX ||
+	    keep < 0 || keep > KEEP_MAX || signo < 0 || signo > SIGNO_MAX)
+		return fail(err, errlen, "register message: a number is out "
+			    "of range");
+	m->interval = (long)interval;
+	m->max_wait = (long)max_wait;
+	m->keep = (long)keep;
+	m->signo = (int)signo;
+	if (strdup_field(dir, &m->dir) < 0 || strdup_field(node, &m->node) < 0)
+		return -1;
+	return 0;
+}
+
+static int unpack_reply(json_t *o, struct ckpt_msg *m, char *err,
+			size_t errlen)
+{
+	json_error_t je;
+	json_int_t seq = 0, e = 0, v;
+	const char *op, *error = NULL, *image = NULL;
+
+	if (json_unpack_ex(o, &je, 0, "{s:I, s:s, s:b, s?:I, s?:s, s?:I, "
+			   "s?:s !}", "v", &v, "op", &op, "ok", &m->ok,
+			   "err", &e, "error", &error, "seq", &seq,
+			   "image", &image) < 0)
+		return fail(err, errlen, "reply message: %s", je.text);
+	if (seq < 0 || e < 0 || e > ERRNO_MAX)
+		return fail(err, errlen, "reply message: seq or err out of "
+			    "range");
+	m->err = (int)e;
+	m->seq = (uint64_t)seq;
+	if ((error && strdup_field(error, &m->error) < 0) ||
+	    (image && strdup_field(image, &m->image) < 0))
+		return -1;
+	return 0;
+}
+
+static int unpack_msg(json_t *o, struct ckpt_msg *m, char *err, size_t errlen)
+{
+	json_int_t task = 0;
+
+	switch (m->op) {
+	case CKPT_OP_REGISTER:
+		return unpack_register(o, m, err, errlen);
+	case CKPT_OP_TASK:
+		if (unpack_ids(o, "{s:I, s:s, s:I, s:I, s:I !}", m, &task,
+			       err, errlen) < 0)
+			return -1;
+		if (to_u32(task, &m->task) < 0)
+			return fail(err, errlen, "task %lld out of range",
+				    (long long)task);
+		return 0;
+	case CKPT_OP_UNREGISTER:
+	case CKPT_OP_CREATE:
+		return unpack_ids(o, "{s:I, s:s, s:I, s:I !}", m, NULL, err,
+				  errlen);
+	case CKPT_OP_REPLY:
+		return unpack_reply(o, m, err, errlen);
+	}
+	return fail(err, errlen, "unknown op");
+}
+
+/* "v" and "op" first, loosely, to pick the strict format. */
+static int decode_header(json_t *o, struct ckpt_msg *m, char *err,
+			 size_t errlen)
+{
+	json_error_t je;
+	const char *op;
+	size_t i;
+	json_int_t v;
+
+	if (json_unpack_ex(o, &je, 0, "{s:I, s:s}", "v", &v, "op", &op) < 0)
+		return fail(err, errlen, "message: %s", je.text);
+	if (v != CKPT_PROTO_VERSION)
+		return fail(err, errlen, "unsupported protocol version %lld "
+			    "(this is version %d)", (long long)v,
+			    CKPT_PROTO_VERSION);
+	for (i = 1; i < NOPS; i++)
+		if (strcmp(op, op_names[i]) == 0) {
+			m->op = (enum ckpt_op)i;
+			return 0;
+		}
+	return fail(err, errlen, "unknown op '%s'", op);
+}
+
+int proto_decode(const char *buf, size_t len, struct ckpt_msg *m,
+		 char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *o = NULL;
+	int rc = -1, saved;
+
+	if (!m) {
+		errno = EINVAL;
+		return -1;
+	}
+	memset(m, 0, sizeof(*m));
+	if (!buf) {
+		fail(err, errlen, "empty message");
+		goto out;
+	}
+	o = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+	if (!o) {
+		fail(err, errlen, "invalid JSON: %s", je.text);
+		goto out;
+	}
+	if (decode_header(o, m, err, errlen) < 0 ||
+	    unpack_msg(o, m, err, errlen) < 0 ||
+	    check_msg(m, err, errlen) < 0)
+		goto out;
+	rc = 0;
+out:
+	saved = errno;
+	json_decref(o);
+	if (rc < 0)
+		proto_msg_clear(m);
+	errno = saved;
+	return rc;
+}
+
+void proto_msg_clear(struct ckpt_msg *m)
+{
+	if (!m)
+		return;
+	free(m->dir);
+	free(m->node);
+	free(m->error);
+	free(m->image);
+	memset(m, 0, sizeof(*m));
+}
+
+/* ------------------------------------------------------------------ */
+/* Sockets                                                            */
+
+int proto_send(int fd, const struct ckpt_msg *m, int passfd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct msghdr mh = { 0 };
+	struct iovec iov;
+	struct cmsghdr *cm;
+	char *s;
+	ssize_t n;
+	int saved;
+
+	s = proto_encode(m);
+	if (!s)
+		return -1;
+	iov.iov_base = s;
+	iov.iov_len = strlen(s);
+	if (iov.iov_len > CKPT_MSG_MAX) {
+		free(s);
+		errno = EMSGSIZE;
+		return -1;
+	}
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (passfd >= 0) {
+		memset(&ctl, 0, sizeof(ctl));
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = sizeof(ctl.buf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &passfd, sizeof(int));
+	}
+	do {
+		n = sendmsg(fd, &mh, MSG_NOSIGNAL);
+	} while (n < 0 && errno == EINTR);
+	saved = errno;
+	free(s);
+	errno = saved;
+	return n < 0 ? -1 : 0;
+}
+
+/* Collect the fds of SCM_RIGHTS messages: the first into *got, the others
+ * closed.  Returns how many came. */
+static int take_fds(struct msghdr *mh, int *got)
+{
+	struct cmsghdr *cm;
+	int fd, count = 0;
+	size_t i, nfds;
+
+	*got = -1;
+	for (cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		nfds = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < nfds; i++) {
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int),
+			       sizeof(int));
+			if (count++ == 0)
+				*got = fd;
+			else
+				close(fd);
+		}
+	}
+	return count;
+}
+
+static ssize_t recv_packet(int fd, char *buf, int *got)
+{
+	union {
+		char buf[CMSG_SPACE(MAX_FDS * sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct msghdr mh = { 0 };
+	struct iovec iov = { .iov_base = buf, .iov_len = CKPT_MSG_MAX };
+	ssize_t n;
+
+	*got = -1;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = ctl.buf;
+	mh.msg_controllen = sizeof(ctl.buf);
+	do {
+		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -1;
+	take_fds(&mh, got);
+	if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+		if (*got >= 0)
+			close(*got);
+		*got = -1;
+		errno = EMSGSIZE;
+		return -1;
+	}
+	return n;
+}
+
+int proto_recv(int fd, struct ckpt_msg *m, int *passfd, char *err,
+	       size_t errlen)
+{
+	char *buf;
+	ssize_t n;
+	int got = -1, rc = -1, saved;
+
+	if (!m) {
+		errno = EINVAL;
+		return -1;
+	}
+	buf = malloc(CKPT_MSG_MAX);
+	if (!buf)
+		return -1;
+	n = recv_packet(fd, buf, &got);
+	if (n < 0) {
+		if (errno == EMSGSIZE && err && errlen)
+			snprintf(err, errlen, "message larger than %d bytes "
+				 "or with too many file descriptors",
+				 CKPT_MSG_MAX);
+		goto out;
+	}
+	if (n == 0) {
+		rc = 0;
+		goto out;
+	}
+	if (proto_decode(buf, (size_t)n, m, err, errlen) < 0)
+		goto out;
+	rc = 1;
+out:
+	saved = errno;
+	free(buf);
+	if (rc == 1 && passfd) {
+		*passfd = got;
+	} else {
+		if (got >= 0)
+			close(got);
+		if (passfd)
+			*passfd = -1;
+	}
+	errno = saved;
+	return rc;
+}
+
+int proto_reply_ok(int fd)
+{
+	struct ckpt_msg m = { .op = CKPT_OP_REPLY, .ok = 1 };
+
+	return proto_send(fd, &m, -1);
+}
+
+int proto_reply_err(int fd, int err, const char *text)
+{
+	struct ckpt_msg m = { .op = CKPT_OP_REPLY, .ok = 0, .err = err };
+
+	if (err < 1 || err > ERRNO_MAX)
+		m.err = EIO;
+
+	m.error = (char *)(text ? text : strerror(m.err));
+	return proto_send(fd, &m, -1);
+}

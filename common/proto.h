@@ -1,0 +1,74 @@
+/* proto.h - the wire messages between checkpoint.so, scheckpoint and
+ * slurmckptd: one JSON object per SOCK_SEQPACKET packet on a Unix socket,
+ * optionally with one file descriptor (a task's pidfd) in SCM_RIGHTS. */
+#ifndef CKPT_PROTO_H
+#define CKPT_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CKPT_PROTO_VERSION 1
+#define CKPT_MSG_MAX 65536		/* largest packet accepted */
+#define CKPT_STEP_BATCH 0xfffffffbU	/* == SLURM_BATCH_SCRIPT */
+#define CKPT_STEP_ALL	0xffffffffU	/* "every step of the job" */
+
+enum ckpt_op {
+	CKPT_OP_REGISTER = 1,	/* plugin -> helper, root only */
+	CKPT_OP_TASK,		/* plugin -> helper, with the task's pidfd */
+	CKPT_OP_UNREGISTER,	/* plugin -> helper */
+	CKPT_OP_CREATE,		/* scheckpoint -> helper */
+	CKPT_OP_REPLY,		/* helper -> client */
+};
+
+struct ckpt_msg {
+	enum ckpt_op op;
+	/* REGISTER, CREATE (step may be CKPT_STEP_ALL), TASK, UNREGISTER */
+	uint32_t job, step;
+	/* REGISTER */
+	uint32_t uid, gid;
+	uint32_t ntasks;	/* tasks of the step on this node */
+	long interval;		/* seconds; 0 = no periodic checkpoints */
+	long max_wait;		/* seconds */
+	long keep;
+	int signo;
+	char *dir;		/* absolute checkpoint directory */
+	char *node;		/* node name, for messages */
+	/* TASK */
+	uint32_t task;		/* global task id */
+	/* REPLY */
+	int ok;			/* 1 success, 0 failure */
+	int err;		/* errno value when !ok */
+	char *error;		/* message for people when !ok */
+	uint64_t seq;		/* CREATE: sequence number committed */
+	char *image;		/* CREATE: path of the committed image */
+};
+
+/* JSON encoding, keys by op: "op" is a string ("register", "task",
+ * "unregister", "create", "reply") plus "v":CKPT_PROTO_VERSION.
+ * Only the fields belonging to the op are written. */
+char *proto_encode(const struct ckpt_msg *m);		/* malloc'ed, NULL+errno */
+
+/* Strict decoding: wrong version, unknown op, a missing field, a field of
+ * the wrong type or out of range, or an unknown key is EINVAL with a
+ * message in err.  m is zeroed first; free with proto_msg_clear(). */
+int proto_decode(const char *buf, size_t len, struct ckpt_msg *m,
+		 char *err, size_t errlen);
+void proto_msg_clear(struct ckpt_msg *m);
+
+/* Send one message as one packet, with passfd in SCM_RIGHTS unless -1.
+ * MSG_NOSIGNAL.  0/-1 errno. */
+int proto_send(int fd, const struct ckpt_msg *m, int passfd);
+
+/* Receive one packet and decode it.  Returns 1 with *m filled, 0 at end of
+ * file (peer closed), -1 with errno (EINVAL for a bad message, message in
+ * err; EMSGSIZE for a truncated packet).  A received fd is stored in
+ * *passfd (O_CLOEXEC) when passfd is non-NULL, else closed; *passfd = -1
+ * when none came. */
+int proto_recv(int fd, struct ckpt_msg *m, int *passfd, char *err,
+	       size_t errlen);
+
+/* Shorthands for replies. */
+int proto_reply_ok(int fd);
+int proto_reply_err(int fd, int err, const char *text);
+
+#endif

@@ -1,0 +1,437 @@
+/* test_manifest.c - build, write, read and verify on a real directory. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <xxhash.h>
+
+#include "manifest.h"
+
+struct fixture {
+	char dir[64];
+	int fd;
+};
+
+static void put(int dirfd, const char *path, const char *text)
+{
+	int fd = openat(dirfd, path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	assert_int_equal(close(fd), 0);
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	strcpy(f->dir, "/tmp/test_manifest.XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	f->fd = open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	*state = f;
+	return f->fd < 0 ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[256];
+
+	close(f->fd);
+	snprintf(cmd, sizeof(cmd), "chmod -R u+w '%s' && rm -rf '%s'", f->dir,
+		 f->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(f);
+	return 0;
+}
+
+/* The image used by most tests. */
+static void populate(int fd)
+{
+	assert_int_equal(mkdirat(fd, "sub", 0755), 0);
+	assert_int_equal(mkdirat(fd, "sub/deep", 0755), 0);
+	put(fd, "a", "hello");
+	put(fd, "sub/b", "");
+	put(fd, "sub/deep/c", "ccc");
+	put(fd, "sub/.done.x", "data, not a marker");
+	put(fd, ".done.0", "");
+	put(fd, ".done.1", "");
+	put(fd, MANIFEST_NAME, "stale");
+}
+
+static void hex_of(const char *text, char out[33])
+{
+	XXH128_hash_t h = XXH3_128bits(text, strlen(text));
+
+	snprintf(out, 33, "%016llx%016llx", (unsigned long long)h.high64,
+		 (unsigned long long)h.low64);
+}
+
+static void fill(struct manifest *m)
+{
+	m->seq = 3;
+	m->time = 1700000000;
+	m->job = 42;
+	m->step = 0xfffffffbU;
+	m->reason = strdup("periodic");
+	m->node = strdup("c1");
+}
+
+static void test_build(void **state)
+{
+	struct fixture *f = *state;
+	struct manifest m = { 0 };
+	struct stat st;
+	char err[256], hex[33];
+
+	populate(f->fd);
+	assert_int_equal(manifest_build(f->fd, &m, err, sizeof(err)), 0);
+	assert_int_equal(m.nfiles, 4);
+	assert_string_equal(m.files[0].path, "a");
+	assert_string_equal(m.files[1].path, "sub/.done.x");
+	assert_string_equal(m.files[2].path, "sub/b");
+	assert_string_equal(m.files[3].path, "sub/deep/c");
+	assert_int_equal(m.files[0].size, 5);
+	hex_of("hello", hex);
+	assert_string_equal(m.files[0].xxh3, hex);
+	hex_of("", hex);
+	assert_string_equal(m.files[2].xxh3, hex);
+	assert_int_equal(manifest_bytes(&m), 5 + 18 + 0 + 3);
+	/* markers gone, files and directories read-only */
+	assert_int_equal(fstatat(f->fd, ".done.0", &st, 0), -1);
+	assert_int_equal(fstatat(f->fd, "a", &st, 0), 0);
+	assert_int_equal(st.st_mode & 07777, 0444);
+	assert_int_equal(fstatat(f->fd, "sub/deep", &st, 0), 0);
+	assert_int_equal(st.st_mode & 07777, 0555);
+	assert_int_equal(fstatat(f->fd, "sub", &st, 0), 0);
+	assert_int_equal(st.st_mode & 07777, 0555);
+
+	fill(&m);
+	assert_int_equal(manifest_write(f->fd, &m, err, sizeof(err)), 0);
+	assert_int_equal(fstatat(f->fd, MANIFEST_NAME, &st, 0), 0);
+	assert_int_equal(st.st_mode & 07777, 0444);
+
+	struct manifest r = { 0 };
+	assert_int_equal(manifest_read(f->fd, &r, err, sizeof(err)), 0);
+	assert_int_equal(r.seq, 3);
+	assert_int_equal(r.time, 1700000000);
+	assert_int_equal(r.job, 42);
+	assert_int_equal(r.step, 0xfffffffbU);
+	assert_string_equal(r.reason, "periodic");
+	assert_string_equal(r.node, "c1");
+	assert_int_equal(r.nfiles, 4);
+	assert_string_equal(r.files[3].path, "sub/deep/c");
+	assert_string_equal(r.files[3].xxh3, m.files[3].xxh3);
+	assert_int_equal(manifest_verify(f->fd, &r, err, sizeof(err)), 0);
+	/* a late marker at the top level is not an extra file */
+	assert_int_equal(chmod(f->dir, 0755), 0);
+	put(f->fd, ".done.7", "");
+	assert_int_equal(manifest_verify(f->fd, &r, err, sizeof(err)), 0);
+	manifest_free(&r);
+	manifest_free(&m);
+	assert_null(m.files);
+}
+
+/* Build + write, then break the image with cmd and expect verify to fail. */
+static void broken(struct fixture *f, void (*breakit)(struct fixture *),
+		   const char *want)
+{
+	struct manifest m = { 0 };
+	char err[256];
+
+	populate(f->fd);
+	assert_int_equal(manifest_build(f->fd, &m, err, sizeof(err)), 0);
+	fill(&m);
+	assert_int_equal(manifest_write(f->fd, &m, err, sizeof(err)), 0);
+	assert_int_equal(manifest_verify(f->fd, &m, err, sizeof(err)), 0);
+	breakit(f);
+	err[0] = '\0';
+	assert_int_equal(manifest_verify(f->fd, &m, err, sizeof(err)), -1);
+	assert_int_equal(errno, EBADMSG);
+	if (!strstr(err, want))
+		fail_msg("message '%s' does not name '%s'", err, want);
+	manifest_free(&m);
+}
+
+static void corrupt(struct fixture *f)
+{
+	int fd;
+
+	assert_int_equal(fchmodat(f->fd, "sub/deep/c", 0644, 0), 0);
+	fd = openat(f->fd, "sub/deep/c", O_WRONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, "x", 1, 1), 1);
+	close(fd);
+}
+
+static void truncate_it(struct fixture *f)
+{
+	assert_int_equal(fchmodat(f->fd, "a", 0644, 0), 0);
+	put(f->fd, "a", "hell");
+}
+
+static void remove_it(struct fixture *f)
+{
+	assert_int_equal(chmod(f->dir, 0755), 0);
+	assert_int_equal(unlinkat(f->fd, "a", 0), 0);
+}
+
+static void extra_top(struct fixture *f)
+{
+	assert_int_equal(chmod(f->dir, 0755), 0);
+	put(f->fd, "extra", "x");
+}
+
+static void extra_sub(struct fixture *f)
+{
+	char p[128];
+
+	snprintf(p, sizeof(p), "%s/sub/deep", f->dir);
+	assert_int_equal(chmod(p, 0755), 0);
+	put(f->fd, "sub/deep/extra", "x");
+}
+
+static void symlink_it(struct fixture *f)
+{
+	char p[128];
+
+	snprintf(p, sizeof(p), "%s/sub", f->dir);
+	assert_int_equal(chmod(p, 0755), 0);
+	assert_int_equal(unlinkat(f->fd, "sub/b", 0), 0);
+	assert_int_equal(symlinkat("/dev/null", f->fd, "sub/b"), 0);
+}
+
+static void test_verify_corrupt(void **state)
+{
+	broken(*state, corrupt, "sub/deep/c: checksum");
+}
+
+static void test_verify_size(void **state)
+{
+	broken(*state, truncate_it, "a: size 4");
+}
+
+static void test_verify_removed(void **state)
+{
+	broken(*state, remove_it, "a:");
+}
+
+static void test_verify_extra(void **state)
+{
+	broken(*state, extra_top, "extra: not listed");
+}
+
+static void test_verify_extra_sub(void **state)
+{
+	broken(*state, extra_sub, "sub/deep/extra: not listed");
+}
+
+static void test_verify_symlink(void **state)
+{
+	broken(*state, symlink_it, "sub/b");
+}
+
+static void test_build_rejects(void **state)
+{
+	struct fixture *f = *state;
+	struct manifest m = { 0 };
+	char err[256];
+
+	assert_int_equal(mkdirat(f->fd, "d", 0755), 0);
+	put(f->fd, "d/ok", "x");
+	assert_int_equal(symlinkat("/etc/passwd", f->fd, "d/link"), 0);
+	assert_int_equal(manifest_build(f->fd, &m, err, sizeof(err)), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_non_null(strstr(err, "d/link"));
+	assert_null(m.files);
+	assert_int_equal(unlinkat(f->fd, "d/link", 0), 0);
+	assert_int_equal(mkfifoat(f->fd, "fifo", 0600), 0);
+	assert_int_equal(manifest_build(f->fd, &m, err, sizeof(err)), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_non_null(strstr(err, "fifo"));
+}
+
+static void test_build_depth(void **state)
+{
+	struct fixture *f = *state;
+	struct manifest m = { 0 };
+	char path[1024] = "", err[256];
+	int i;
+
+	for (i = 0; i <= MANIFEST_MAX_DEPTH; i++) {
+		strcat(path, i ? "/d" : "d");
+		assert_int_equal(mkdirat(f->fd, path, 0755), 0);
+	}
+	assert_int_equal(manifest_build(f->fd, &m, err, sizeof(err)), -1);
+	assert_int_equal(errno, ELOOP);
+}
+
+static const char *const bad_manifests[] = {
+	"",
+	"[]",
+	"{\"version\":1}",
+	"{\"version\":2,\"seq\":1,\"time\":1,\"job\":1,\"step\":0,"
+	"\"reason\":\"r\",\"node\":\"n\",\"files\":[]}",
+	"{\"version\":4294967297,\"seq\":1,\"time\":1,\"job\":1,"
+	"\"step\":0,\"reason\":\"r\",\"node\":\"n\",\"files\":[]}",
+	"{\"version\":1,\"seq\":1,\"time\":1,\"job\":1,\"step\":0,"
+	"\"reason\":\"r\",\"node\":\"n\",\"files\":[],\"extra\":1}",
+	"{\"version\":1,\"seq\":-1,\"time\":1,\"job\":1,\"step\":0,"
+	"\"reason\":\"r\",\"node\":\"n\",\"files\":[]}",
+	"{\"version\":1,\"seq\":1,\"time\":1,\"job\":1,\"step\":4294967296,"
+	"\"reason\":\"r\",\"node\":\"n\",\"files\":[]}",
+	"{\"version\":1,\"seq\":1,\"time\":1,\"job\":1,\"step\":0,"
+	"\"reason\":\"\",\"node\":\"n\",\"files\":[]}",
+	"{\"version\":1,\"seq\":1,\"time\":1,\"job\":1,\"step\":0,"
+	"\"reason\":\"r\",\"node\":\"n\",\"files\":{}}",
+};
+
+/* Files entries, each in an otherwise good manifest; "@" is a good
+ * checksum, "@31" its first 31 digits. */
+static const char *const bad_files[] = {
+	"{\"path\":\"/abs\",\"size\":1,\"xxh3\":\"@\"}",
+	"{\"path\":\"../x\",\"size\":1,\"xxh3\":\"@\"}",
+	"{\"path\":\"a/../x\",\"size\":1,\"xxh3\":\"@\"}",
+	"{\"path\":\"./x\",\"size\":1,\"xxh3\":\"@\"}",
+	"{\"path\":\"a//x\",\"size\":1,\"xxh3\":\"@\"}",
+	"{\"path\":\"a/\",\"size\":1,\"xxh3\":\"@\"}",
+	"{\"path\":\"\",\"size\":1,\"xxh3\":\"@\"}",
+	"{\"path\":\"manifest.json\",\"size\":1,\"xxh3\":\"@\"}",
+	"{\"path\":\".done.3\",\"size\":1,\"xxh3\":\"@\"}",
+	"{\"path\":\"x\",\"size\":-1,\"xxh3\":\"@\"}",
+	"{\"path\":\"x\",\"size\":1,\"xxh3\":\"@31\"}",
+	"{\"path\":\"x\",\"size\":1,\"xxh3\":\"@a\"}",
+	"{\"path\":\"x\",\"size\":1,\"xxh3\":\"@\",\"mode\":1}",
+	"{\"path\":\"x\",\"size\":1,\"xxh3\":\"@\"},"
+	"{\"path\":\"x\",\"size\":1,\"xxh3\":\"@\"}",
+	"{\"path\":\"x\",\"size\":1,\"xxh3\":\"@\"},"
+	"{\"path\":\"x/y\",\"size\":1,\"xxh3\":\"@\"}",
+	"{\"path\":\"x\",\"size\":1,"
+	"\"xxh3\":\"0123456789ABCDEF0123456789abcdef\"}",
+};
+
+/* Copy in to out, "@31" -> 31 digits of hex, "@" -> hex. */
+static void subst(char *out, size_t len, const char *in, const char *hex)
+{
+	size_t n = 0;
+
+	for (; *in && n + 33 < len; in++) {
+		if (*in != '@') {
+			out[n++] = *in;
+		} else if (strncmp(in, "@31", 3) == 0) {
+			memcpy(out + n, hex, 31);
+			n += 31;
+			in += 2;
+		} else {
+			memcpy(out + n, hex, 32);
+			n += 32;
+		}
+	}
+	out[n] = '\0';
+}
+
+static void write_manifest(struct fixture *f, const char *text)
+{
+	unlinkat(f->fd, MANIFEST_NAME, 0);
+	put(f->fd, MANIFEST_NAME, text);
+}
+
+static void test_read_strict(void **state)
+{
+	const char *hex = "0123456789abcdef0123456789abcdef";
+	struct fixture *f = *state;
+	struct manifest m = { 0 };
+	char err[256], files[512], text[1024];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad_manifests) / sizeof(bad_manifests[0]); i++) {
+		write_manifest(f, bad_manifests[i]);
+		if (manifest_read(f->fd, &m, err, sizeof(err)) != -1 ||
+		    errno != EINVAL)
+			fail_msg("accepted: %s", bad_manifests[i]);
+		assert_null(m.files);
+	}
+	for (i = 0; i < sizeof(bad_files) / sizeof(bad_files[0]); i++) {
+		subst(files, sizeof(files), bad_files[i], hex);
+		snprintf(text, sizeof(text), "{\"version\":1,\"seq\":1,"
+			 "\"time\":1,\"job\":1,\"step\":0,\"reason\":\"r\","
+			 "\"node\":\"n\",\"files\":[%s]}", files);
+		write_manifest(f, text);
+		if (manifest_read(f->fd, &m, err, sizeof(err)) != -1 ||
+		    errno != EINVAL)
+			fail_msg("accepted: %s", text);
+		assert_null(m.reason);
+	}
+	/* a marker-like name below the top level is data */
+	snprintf(text, sizeof(text), "{\"version\":1,\"seq\":1,\"time\":1,"
+		 "\"job\":1,\"step\":0,\"reason\":\"r\",\"node\":\"n\","
+		 "\"files\":[{\"path\":\"s/.done.1\",\"size\":0,"
+		 "\"xxh3\":\"%s\"}]}", hex);
+	write_manifest(f, text);
+	assert_int_equal(manifest_read(f->fd, &m, err, sizeof(err)), 0);
+	manifest_free(&m);
+	/* missing, or not a regular file */
+	assert_int_equal(unlinkat(f->fd, MANIFEST_NAME, 0), 0);
+	assert_int_equal(manifest_read(f->fd, &m, err, sizeof(err)), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(symlinkat("/etc/passwd", f->fd, MANIFEST_NAME), 0);
+	assert_int_equal(manifest_read(f->fd, &m, err, sizeof(err)), -1);
+}
+
+static void test_empty(void **state)
+{
+	struct fixture *f = *state;
+	struct manifest m = { 0 }, r = { 0 };
+	char err[256];
+
+	assert_int_equal(manifest_build(f->fd, &m, err, sizeof(err)), 0);
+	assert_int_equal(m.nfiles, 0);
+	fill(&m);
+	assert_int_equal(manifest_write(f->fd, &m, err, sizeof(err)), 0);
+	assert_int_equal(manifest_read(f->fd, &r, err, sizeof(err)), 0);
+	assert_int_equal(r.nfiles, 0);
+	assert_int_equal(manifest_verify(f->fd, &r, err, sizeof(err)), 0);
+	put(f->fd, "late", "x");
+	assert_int_equal(manifest_verify(f->fd, &r, err, sizeof(err)), -1);
+	assert_int_equal(errno, EBADMSG);
+	manifest_free(&r);
+	manifest_free(&m);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_build),
+		T(test_verify_corrupt),
+		T(test_verify_size),
+		T(test_verify_removed),
+		T(test_verify_extra),
+		T(test_verify_extra_sub),
+		T(test_verify_symlink),
+		T(test_build_rejects),
+		T(test_build_depth),
+		T(test_read_strict),
+		T(test_empty),
+	};
+
+	return cmocka_run_group_tests_name("manifest", tests, NULL, NULL);
+}

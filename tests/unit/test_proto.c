@@ -1,0 +1,362 @@
+/* test_proto.c - wire messages: encode/decode tables and a socketpair. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "proto.h"
+
+static struct ckpt_msg reg(void)
+{
+	struct ckpt_msg m = {
+		.op = CKPT_OP_REGISTER, .job = 42, .step = 0, .uid = 1000,
+		.gid = 1000, .ntasks = 2, .interval = 300, .max_wait = 120,
+		.keep = 2, .signo = 12, .dir = "/scratch/me", .node = "c1",
+	};
+	return m;
+}
+
+static void test_roundtrip(void **state)
+{
+	struct ckpt_msg in[] = {
+		reg(),
+		{ .op = CKPT_OP_TASK, .job = 42, .step = CKPT_STEP_BATCH,
+		  .task = 3 },
+		{ .op = CKPT_OP_UNREGISTER, .job = 42, .step = 7 },
+		{ .op = CKPT_OP_CREATE, .job = 42, .step = CKPT_STEP_ALL },
+		{ .op = CKPT_OP_REPLY, .ok = 1 },
+		{ .op = CKPT_OP_REPLY, .ok = 1, .seq = 3,
+		  .image = "/scratch/me/42.0.ckpt" },
+		{ .op = CKPT_OP_REPLY, .ok = 0, .err = EALREADY,
+		  .error = "checkpoint already in progress" },
+	};
+	struct ckpt_msg out;
+	char err[256], *s;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		s = proto_encode(&in[i]);
+		assert_non_null(s);
+		if (proto_decode(s, strlen(s), &out, err, sizeof(err)) < 0)
+			fail_msg("%s: %s", s, err);
+		assert_int_equal(out.op, in[i].op);
+		assert_int_equal(out.job, in[i].job);
+		assert_int_equal(out.step, in[i].step);
+		assert_int_equal(out.uid, in[i].uid);
+		assert_int_equal(out.ntasks, in[i].ntasks);
+		assert_int_equal(out.interval, in[i].interval);
+		assert_int_equal(out.keep, in[i].keep);
+		assert_int_equal(out.signo, in[i].signo);
+		assert_int_equal(out.task, in[i].task);
+		assert_int_equal(out.ok, in[i].ok);
+		assert_int_equal(out.err, in[i].err);
+		assert_int_equal(out.seq, in[i].seq);
+		if (in[i].dir)
+			assert_string_equal(out.dir, in[i].dir);
+		if (in[i].error)
+			assert_string_equal(out.error, in[i].error);
+		if (in[i].image)
+			assert_string_equal(out.image, in[i].image);
+		proto_msg_clear(&out);
+		free(s);
+	}
+}
+
+static void test_step_encoding(void **state)
+{
+	struct ckpt_msg m = { .op = CKPT_OP_CREATE, .job = 9,
+			      .step = CKPT_STEP_BATCH };
+	char *s;
+
+	(void)state;
+	s = proto_encode(&m);
+	assert_non_null(strstr(s, "\"step\":4294967291"));
+	assert_non_null(strstr(s, "\"v\":1"));
+	assert_non_null(strstr(s, "\"op\":\"create\""));
+	free(s);
+	m.step = CKPT_STEP_ALL;
+	s = proto_encode(&m);
+	assert_non_null(strstr(s, "\"step\":4294967295"));
+	free(s);
+}
+
+static const char *const bad_rows[] = {
+	"",
+	"[]",
+	"{",
+	"{\"v\":1}",
+	"{\"op\":\"create\",\"job\":1,\"step\":0}",
+	"{\"v\":2,\"op\":\"create\",\"job\":1,\"step\":0}",
+	"{\"v\":4294967297,\"op\":\"create\",\"job\":1,\"step\":0}",
+	"{\"v\":1,\"op\":\"reply\",\"ok\":false,\"err\":4294967298,"
+	"\"error\":\"x\"}",
+	"{\"v\":1,\"op\":\"destroy\",\"job\":1,\"step\":0}",
+	"{\"v\":1,\"op\":\"create\",\"job\":1}",
+	"{\"v\":1,\"op\":\"create\",\"job\":1,\"step\":0,\"x\":1}",
+	"{\"v\":1,\"op\":\"create\",\"job\":\"1\",\"step\":0}",
+	"{\"v\":1,\"op\":\"create\",\"job\":1.5,\"step\":0}",
+	"{\"v\":1,\"op\":\"create\",\"job\":0,\"step\":0}",
+	"{\"v\":1,\"op\":\"create\",\"job\":-1,\"step\":0}",
+	"{\"v\":1,\"op\":\"create\",\"job\":1,\"step\":4294967296}",
+	"{\"v\":1,\"op\":\"create\",\"job\":1,\"step\":0,\"step\":1}",
+	"{\"v\":1,\"op\":\"unregister\",\"job\":1,\"step\":4294967295}",
+	"{\"v\":1,\"op\":\"task\",\"job\":1,\"step\":0}",
+	"{\"v\":1,\"op\":\"task\",\"job\":1,\"step\":0,\"task\":-1}",
+	"{\"v\":1,\"op\":\"task\",\"job\":1,\"step\":0,\"task\":1,\"uid\":0}",
+	"{\"v\":1,\"op\":\"reply\"}",
+	"{\"v\":1,\"op\":\"reply\",\"ok\":1}",
+	"{\"v\":1,\"op\":\"reply\",\"ok\":false}",
+	"{\"v\":1,\"op\":\"reply\",\"ok\":false,\"err\":0,\"error\":\"x\"}",
+	"{\"v\":1,\"op\":\"reply\",\"ok\":true,\"err\":5,\"error\":\"x\"}",
+	"{\"v\":1,\"op\":\"reply\",\"ok\":true,\"image\":\"rel\",\"seq\":1}",
+	"{\"v\":1,\"op\":\"reply\",\"ok\":true,\"seq\":-1}",
+};
+
+static void test_decode_bad(void **state)
+{
+	struct ckpt_msg m;
+	char err[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad_rows) / sizeof(bad_rows[0]); i++) {
+		err[0] = '\0';
+		if (proto_decode(bad_rows[i], strlen(bad_rows[i]), &m, err,
+				 sizeof(err)) != -1 || errno != EINVAL ||
+		    !err[0])
+			fail_msg("accepted: %s", bad_rows[i]);
+		assert_null(m.dir);
+	}
+}
+
+/* A register message with one field changed must be refused. */
+static void test_register_fields(void **state)
+{
+	static const char *const fields[] = {
+		"\"uid\":-1", "\"ntasks\":0", "\"interval\":-1",
+		"\"max_wait\":0", "\"keep\":0", "\"keep\":1001",
+		"\"signo\":9", "\"signo\":65", "\"signo\":4294967308", "\"dir\":\"rel\"",
+		"\"node\":\"\"", "\"dir\":1",
+	};
+	const char *tmpl = "{\"v\":1,\"op\":\"register\",\"job\":5,"
+		"\"step\":0,\"uid\":1,\"gid\":1,\"ntasks\":1,\"interval\":0,"
+		"\"max_wait\":1,\"keep\":1,\"signo\":12,\"dir\":\"/d\","
+		"\"node\":\"n\"}";
+	char buf[512], key[32], err[256], *p, *end;
+	struct ckpt_msg m;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(proto_decode(tmpl, strlen(tmpl), &m, err,
+				      sizeof(err)), 0);
+	assert_int_equal(m.interval, 0);
+	proto_msg_clear(&m);
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		snprintf(key, sizeof(key), "%.*s",
+			 (int)(strchr(fields[i], ':') - fields[i] + 1),
+			 fields[i]);
+		p = strstr(tmpl, key);
+		assert_non_null(p);
+		end = p + strcspn(p, ",}");
+		snprintf(buf, sizeof(buf), "%.*s%s%s", (int)(p - tmpl), tmpl,
+			 fields[i], end);
+		if (proto_decode(buf, strlen(buf), &m, err, sizeof(err)) != -1)
+			fail_msg("accepted: %s", buf);
+	}
+}
+
+static void test_encode_bad(void **state)
+{
+	struct ckpt_msg m = reg();
+
+	(void)state;
+	m.dir = "relative";
+	assert_null(proto_encode(&m));
+	assert_int_equal(errno, EINVAL);
+	m = reg();
+	m.keep = 0;
+	assert_null(proto_encode(&m));
+	m = (struct ckpt_msg){ .op = 99 };
+	assert_null(proto_encode(&m));
+	assert_null(proto_encode(NULL));
+}
+
+static void test_socket_fd(void **state)
+{
+	struct ckpt_msg m = { .op = CKPT_OP_TASK, .job = 42, .step = 1,
+			      .task = 7 }, got;
+	struct stat st1, st2;
+	char err[256];
+	int sv[2], fd, passed;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
+				    sv), 0);
+	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(proto_send(sv[0], &m, fd), 0);
+	assert_int_equal(proto_recv(sv[1], &got, &passed, err, sizeof(err)), 1);
+	assert_int_equal(got.op, CKPT_OP_TASK);
+	assert_int_equal(got.task, 7);
+	assert_true(passed >= 0);
+	assert_int_equal(fstat(fd, &st1), 0);
+	assert_int_equal(fstat(passed, &st2), 0);
+	assert_int_equal(st1.st_ino, st2.st_ino);
+	assert_true(fcntl(passed, F_GETFD) & FD_CLOEXEC);
+	assert_int_equal(close(passed), 0);
+	proto_msg_clear(&got);
+
+	/* no fd sent: *passfd = -1; fd sent to a NULL passfd: closed */
+	assert_int_equal(proto_reply_ok(sv[1]), 0);
+	assert_int_equal(proto_recv(sv[0], &got, &passed, err, sizeof(err)), 1);
+	assert_int_equal(passed, -1);
+	assert_int_equal(got.ok, 1);
+	assert_int_equal(proto_send(sv[0], &m, fd), 0);
+	assert_int_equal(proto_recv(sv[1], &got, NULL, err, sizeof(err)), 1);
+
+	assert_int_equal(proto_reply_err(sv[1], ENOENT, NULL), 0);
+	assert_int_equal(proto_recv(sv[0], &got, &passed, err, sizeof(err)), 1);
+	assert_int_equal(got.ok, 0);
+	assert_int_equal(got.err, ENOENT);
+	assert_non_null(got.error);
+	proto_msg_clear(&got);
+
+	close(fd);
+	close(sv[0]);
+	assert_int_equal(proto_recv(sv[1], &got, &passed, err, sizeof(err)), 0);
+	assert_int_equal(passed, -1);
+	close(sv[1]);
+}
+
+static void test_socket_bad(void **state)
+{
+	struct ckpt_msg got;
+	char err[256], *big;
+	int sv[2], passed, fds[2];
+	const char *junk = "{\"v\":1,\"op\":\"nope\"}";
+	struct msghdr mh = { 0 };
+	struct iovec iov;
+	union {
+		char buf[CMSG_SPACE(2 * sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct cmsghdr *cm;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	/* junk with an fd: EINVAL, fd closed, *passfd -1 */
+	assert_int_equal(pipe(fds), 0);
+	iov.iov_base = (void *)junk;
+	iov.iov_len = strlen(junk);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = ctl.buf;
+	mh.msg_controllen = sizeof(ctl.buf);
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(2 * sizeof(int));
+	memcpy(CMSG_DATA(cm), fds, sizeof(fds));
+	assert_true(sendmsg(sv[0], &mh, 0) > 0);
+	close(fds[0]);
+	assert_int_equal(proto_recv(sv[1], &got, &passed, err, sizeof(err)),
+			 -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(passed, -1);
+	/* both received fds were closed: the pipe's reader is gone */
+	assert_int_equal(write(fds[1], "x", 1), -1);
+	assert_int_equal(errno, EPIPE);
+	close(fds[1]);
+
+	/* an oversized packet: EMSGSIZE */
+	big = malloc(CKPT_MSG_MAX + 100);
+	memset(big, ' ', CKPT_MSG_MAX + 100);
+	assert_int_equal(send(sv[0], big, CKPT_MSG_MAX + 100, 0),
+			 CKPT_MSG_MAX + 100);
+	assert_int_equal(proto_recv(sv[1], &got, &passed, err, sizeof(err)),
+			 -1);
+	assert_int_equal(errno, EMSGSIZE);
+	free(big);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+static void test_two_fds(void **state)
+{
+	const char *msg = "{\"v\":1,\"op\":\"task\",\"job\":1,\"step\":0,"
+		"\"task\":0}";
+	struct ckpt_msg got;
+	struct msghdr mh = { 0 };
+	struct iovec iov;
+	union {
+		char buf[CMSG_SPACE(2 * sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct cmsghdr *cm;
+	int sv[2], p1[2], p2[2], fds[2], passed;
+
+	(void)state;
+	signal(SIGPIPE, SIG_IGN);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	assert_int_equal(pipe(p1), 0);
+	assert_int_equal(pipe(p2), 0);
+	fds[0] = p1[0];
+	fds[1] = p2[0];
+	iov.iov_base = (void *)msg;
+	iov.iov_len = strlen(msg);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = ctl.buf;
+	mh.msg_controllen = sizeof(ctl.buf);
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(2 * sizeof(int));
+	memcpy(CMSG_DATA(cm), fds, sizeof(fds));
+	assert_true(sendmsg(sv[0], &mh, 0) > 0);
+	close(p1[0]);
+	close(p2[0]);
+	assert_int_equal(proto_recv(sv[1], &got, &passed, NULL, 0), 1);
+	assert_true(passed >= 0);
+	assert_int_equal(write(p1[1], "x", 1), 1);	/* first kept */
+	assert_int_equal(write(p2[1], "x", 1), -1);	/* extra closed */
+	assert_int_equal(errno, EPIPE);
+	close(passed);
+	close(p1[1]);
+	close(p2[1]);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_step_encoding),
+		cmocka_unit_test(test_decode_bad),
+		cmocka_unit_test(test_register_fields),
+		cmocka_unit_test(test_encode_bad),
+		cmocka_unit_test(test_socket_fd),
+		cmocka_unit_test(test_socket_bad),
+		cmocka_unit_test(test_two_fds),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests_name("proto", tests, NULL, NULL);
+}
