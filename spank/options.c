@@ -1,0 +1,242 @@
+/* options.c - --checkpoint, --checkpoint-dir, --restart-dir and their
+ * environment equivalents.  Bad input is rejected here, where sbatch and
+ * srun print the message and submit nothing. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "plugin.h"
+#include "timefmt.h"
+
+struct ckpt_opts opts;
+
+enum { OPT_INTERVAL, OPT_DIR, OPT_RESTART };
+
+static const char *const opt_names[] = {
+	[OPT_INTERVAL] = "checkpoint",
+	[OPT_DIR] = "checkpoint-dir",
+	[OPT_RESTART] = "restart-dir",
+};
+static const char *const env_names[] = {
+	[OPT_INTERVAL] = "SLURM_CHECKPOINT",
+	[OPT_DIR] = "SLURM_CHECKPOINT_DIR",
+	[OPT_RESTART] = "SLURM_RESTART_DIR",
+};
+
+static int check_interval(const char *what, const char *arg, long *secs)
+{
+	char min[32];
+
+	if (timefmt_parse(arg, secs) < 0) {
+		slurm_error(PFX "invalid %s interval '%s': use minutes, "
+			    "minutes:seconds, hours:minutes:seconds, "
+			    "days-hours, days-hours:minutes or "
+			    "days-hours:minutes:seconds (0 = no periodic "
+			    "checkpoints)", what, arg);
+		return -1;
+	}
+	if (*secs > 0 && *secs < conf.min_interval) {
+		timefmt_format(conf.min_interval, min, sizeof(min));
+		slurm_error(PFX "%s interval %s is below the site minimum "
+			    "of %s", what, arg, min);
+		return -1;
+	}
+	return 0;
+}
+
+/* On the submitting side the directory must be usable by the user now;
+ * on the node (remote) the helper finds out, as the user. */
+static int check_dir(const char *what, const char *arg, int remote)
+{
+	struct stat st;
+
+	if (arg[0] != '/') {
+		slurm_error(PFX "%s '%s' is not an absolute path", what, arg);
+		return -1;
+	}
+	if (remote)
+		return 0;
+	if (stat(arg, &st) < 0) {
+		slurm_error(PFX "%s '%s': %s", what, arg, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		slurm_error(PFX "%s '%s' is not a directory", what, arg);
+		return -1;
+	}
+	if (access(arg, W_OK | X_OK) < 0) {
+		slurm_error(PFX "%s '%s' is not writable: %s", what, arg,
+			    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int set_string(char **field, const char *arg)
+{
+	char *s = strdup(arg);
+
+	if (!s) {
+		slurm_error(PFX "out of memory");
+		return -1;
+	}
+	free(*field);
+	*field = s;
+	return 0;
+}
+
+/* Apply one value, from the command line or the environment. */
+static int apply(int which, const char *what, const char *arg, int remote)
+{
+	switch (which) {
+	case OPT_INTERVAL:
+		if (check_interval(what, arg, &opts.interval) < 0)
+			return -1;
+		opts.enabled = true;
+		return 0;
+	case OPT_DIR:
+		if (check_dir(what, arg, remote) < 0)
+			return -1;
+		return set_string(&opts.dir, arg);
+	case OPT_RESTART:
+		if (check_dir(what, arg, remote) < 0)
+			return -1;
+		return set_string(&opts.restart_dir, arg);
+	}
+	return -1;
+}
+
+static int opt_cb(int val, const char *optarg, int remote)
+{
+	char what[64];
+
+	if (!optarg || !*optarg) {
+		slurm_error(PFX "--%s needs a value", opt_names[val]);
+		return -1;
+	}
+	snprintf(what, sizeof(what), "--%s", opt_names[val]);
+	if (apply(val, what, optarg, remote) < 0)
+		return -1;
+	if (val == OPT_INTERVAL)
+		opts.cli_interval = true;
+	else if (val == OPT_DIR)
+		opts.cli_dir = true;
+	else
+		opts.cli_restart = true;
+	return 0;
+}
+
+static struct spank_option spank_opts[] = {
+	{ "checkpoint", "interval",
+	  "Checkpoint the job or step every interval (Slurm time format; "
+	  "0: only before the end and on request)", 1, OPT_INTERVAL, opt_cb },
+	{ "checkpoint-dir", "dir",
+	  "Directory for checkpoint images (absolute)", 1, OPT_DIR, opt_cb },
+	{ "restart-dir", "dir",
+	  "Directory to restart from (absolute)", 1, OPT_RESTART, opt_cb },
+};
+
+int options_register(spank_t sp)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(spank_opts) / sizeof(spank_opts[0]); i++) {
+		if (spank_option_register(sp, &spank_opts[i]) != ESPANK_SUCCESS) {
+			slurm_error(PFX "cannot register --%s",
+				    spank_opts[i].name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The value of var in this context's environment (the submitting
+ * environment locally, the job's in slurmstepd), or NULL. */
+static const char *env_get(spank_t sp, const char *var, char *buf, int len)
+{
+	spank_err_t rc;
+
+	if (spank_context() != S_CTX_REMOTE)
+		return getenv(var);
+	rc = spank_getenv(sp, var, buf, len);
+	if (rc == ESPANK_NOSPACE)
+		slurm_error(PFX "%s is too long, ignored", var);
+	return rc == ESPANK_SUCCESS ? buf : NULL;
+}
+
+/* With sbatch --export=NONE the batch step sees an option only through
+ * the variable Slurm uses to pass it on. */
+static const char *env_option(spank_t sp, int which, char *buf, int len)
+{
+	char var[128];
+	const char *v;
+	char *p;
+
+	snprintf(var, sizeof(var), "SLURM_SPANK__SLURM_SPANK_OPTION_%s_%s",
+		 "checkpoint", opt_names[which]);
+	if ((v = env_get(sp, var, buf, len)))
+		return v;
+	for (p = var; *p; p++)
+		if (*p == '-')
+			*p = '_';
+	return env_get(sp, var, buf, len);
+}
+
+/* Inside a checkpointed step (an srun in a batch script), the plugin has
+ * set SLURM_CHECKPOINT_DIR and SLURM_RESTART_DIR for the enclosing step:
+ * they are not the user's choice.  The checkpoint directory is then the
+ * one holding SLURM_CHECKPOINT_IMAGE. */
+static int inherit_dir(const char *image)
+{
+	const char *slash = strrchr(image, '/');
+	char *dir;
+
+	if (opts.cli_dir || !slash || slash == image)
+		return 0;
+	dir = strndup(image, (size_t)(slash - image));
+	if (!dir) {
+		slurm_error(PFX "out of memory");
+		return -1;
+	}
+	free(opts.dir);
+	opts.dir = dir;
+	return 0;
+}
+
+int options_env_fallback(spank_t sp)
+{
+	static char buf[4096], img[4096];
+	int remote = spank_context() == S_CTX_REMOTE;
+	const bool cli[] = { opts.cli_interval, opts.cli_dir, opts.cli_restart };
+	const char *image = env_get(sp, "SLURM_CHECKPOINT_IMAGE", img,
+				    sizeof(img));
+	const char *v;
+	int which;
+
+	for (which = OPT_INTERVAL; which <= OPT_RESTART; which++) {
+		if (cli[which] || (image && which != OPT_INTERVAL))
+			continue;
+		v = env_get(sp, env_names[which], buf, sizeof(buf));
+		if ((!v || !*v) && remote)
+			v = env_option(sp, which, buf, sizeof(buf));
+		if (!v || !*v)
+			continue;
+		if (apply(which, env_names[which], v, remote) < 0)
+			return -1;
+	}
+	if (image && inherit_dir(image) < 0)
+		return -1;
+	return 0;
+}
+
+void options_free(void)
+{
+	free(opts.dir);
+	free(opts.restart_dir);
+	memset(&opts, 0, sizeof(opts));
+}

@@ -1,0 +1,45 @@
+/* plugin.h - state shared by the files of checkpoint.so. */
+#ifndef CKPT_PLUGIN_H
+#define CKPT_PLUGIN_H
+
+#include <stdbool.h>
+#include <slurm/spank.h>
+#include "ckptconf.h"
+
+#define PFX "checkpoint: "
+
+/* What the user asked for, from options or the environment. */
+struct ckpt_opts {
+	bool enabled;		/* --checkpoint or SLURM_CHECKPOINT given */
+	long interval;		/* seconds */
+	char *dir;		/* --checkpoint-dir / SLURM_CHECKPOINT_DIR */
+	char *restart_dir;	/* --restart-dir / SLURM_RESTART_DIR */
+	bool cli_interval, cli_dir, cli_restart;
+};
+
+/* The step as registered with slurmckptd (remote context). */
+struct step_info {
+	bool registered;
+	uint32_t job, id;
+	char *dir;		/* the resolved checkpoint directory */
+	char name[64];		/* <job>[.<step>].ckpt */
+};
+
+extern struct ckpt_conf conf;
+extern struct step_info step;
+extern struct ckpt_opts opts;
+
+/* options.c */
+int options_register(spank_t sp);
+int options_env_fallback(spank_t sp);
+void options_free(void);
+
+/* remote.c */
+int remote_register(spank_t sp);
+int remote_task_post_fork(spank_t sp);
+void remote_exit(void);
+
+/* task.c */
+int task_init(spank_t sp);
+
+#endif

@@ -1,0 +1,232 @@
+/* remote.c - inside slurmstepd: register the step with the node's
+ * slurmckptd, hand it each task's pidfd, give the tasks their
+ * environment, and find the image to restart from. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <slurm/slurm.h>
+
+#include "image.h"
+#include "kvconf.h"
+#include "plugin.h"
+#include "proto.h"
+#include "timefmt.h"
+
+#define HELPER_TIMEOUT_S 30
+
+static int conn = -1;		/* open for the step's lifetime */
+struct step_info step;
+
+
+static int resolve_dir(spank_t sp, uid_t uid)
+{
+	char buf[4096], pwbuf[4096];
+	struct passwd pw, *res = NULL;
+
+	if (opts.dir)
+		return (step.dir = strdup(opts.dir)) ? 0 : -1;
+	if (conf.dir) {
+		if (getpwuid_r(uid, &pw, pwbuf, sizeof(pwbuf), &res) || !res) {
+			slurm_error(PFX "unknown uid %u", (unsigned)uid);
+			return -1;
+		}
+		if (ckpt_expand_dir(conf.dir, pw.pw_name, uid, step.job,
+				    &step.dir) < 0) {
+			slurm_error(PFX "dir=%s: cannot expand: %s", conf.dir,
+				    strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	if (spank_getenv(sp, "SLURM_SUBMIT_DIR", buf, sizeof(buf)) ==
+	    ESPANK_SUCCESS && buf[0] == '/')
+		return (step.dir = strdup(buf)) ? 0 : -1;
+	slurm_error(PFX "no checkpoint directory: give --checkpoint-dir");
+	return -1;
+}
+
+static int helper_connect(char *err, size_t errlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct timeval tv = { .tv_sec = HELPER_TIMEOUT_S };
+	int fd;
+
+	if (strlen(conf.socket) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "socket path too long");
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(sa.sun_path, conf.socket);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		snprintf(err, errlen, "%s: %s", conf.socket, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Send m (with passfd unless -1) and wait for the helper's reply. */
+static int helper_call(const struct ckpt_msg *m, int passfd, char *err,
+		       size_t errlen)
+{
+	struct ckpt_msg r;
+	int rc;
+
+	if (proto_send(conn, m, passfd) < 0) {
+		snprintf(err, errlen, "send: %s", strerror(errno));
+		return -1;
+	}
+	rc = proto_recv(conn, &r, NULL, err, errlen);
+	if (rc <= 0) {
+		if (rc == 0)
+			snprintf(err, errlen, "slurmckptd closed the connection");
+		else if (errno != EINVAL)
+			snprintf(err, errlen, "receive: %s", strerror(errno));
+		return -1;
+	}
+	rc = 0;
+	if (r.op != CKPT_OP_REPLY || !r.ok) {
+		snprintf(err, errlen, "%s", r.error ? r.error : "refused");
+		rc = -1;
+	}
+	proto_msg_clear(&r);
+	return rc;
+}
+
+static void node_name(spank_t sp, char *buf, size_t len)
+{
+	if (spank_getenv(sp, "SLURMD_NODENAME", buf, (int)len) ==
+	    ESPANK_SUCCESS)
+		return;
+	if (gethostname(buf, len) < 0)
+		snprintf(buf, len, "unknown");
+	buf[len - 1] = '\0';
+}
+
+static int fill_register(spank_t sp, struct ckpt_msg *m, char *node,
+			 size_t nodelen)
+{
+	uid_t uid;
+	gid_t gid;
+	uint32_t ntasks = 0;
+
+	if (spank_get_item(sp, S_JOB_UID, &uid) != ESPANK_SUCCESS ||
+	    spank_get_item(sp, S_JOB_GID, &gid) != ESPANK_SUCCESS) {
+		slurm_error(PFX "cannot read the job's uid/gid");
+		return -1;
+	}
+	spank_get_item(sp, S_JOB_LOCAL_TASK_COUNT, &ntasks);
+	if (resolve_dir(sp, uid) < 0)
+		return -1;
+	node_name(sp, node, nodelen);
+	*m = (struct ckpt_msg){
+		.op = CKPT_OP_REGISTER, .job = step.job, .step = step.id,
+		.uid = uid, .gid = gid, .ntasks = ntasks,
+		.interval = opts.interval, .max_wait = conf.max_wait,
+		.keep = conf.keep, .signo = conf.signo,
+		.dir = step.dir, .node = node,
+	};
+	return 0;
+}
+
+static int register_failed(const char *node, const char *err)
+{
+	close(conn);
+	conn = -1;
+	if (conf.helper_optional) {
+		slurm_info(PFX "no checkpoints for step %u.%u on node %s: "
+			   "slurmckptd: %s", step.job, step.id, node, err);
+		opts.enabled = false;
+		return 0;
+	}
+	slurm_error(PFX "cannot register step %u.%u with slurmckptd on node "
+		    "%s: %s", step.job, step.id, node, err);
+	return -1;
+}
+
+int remote_register(spank_t sp)
+{
+	struct ckpt_msg m;
+	char node[256], err[512];
+
+	if (!opts.enabled)
+		return 0;
+	if (spank_get_item(sp, S_JOB_ID, &step.job) != ESPANK_SUCCESS ||
+	    spank_get_item(sp, S_JOB_STEPID, &step.id) != ESPANK_SUCCESS)
+		return -1;
+	if (step.id == SLURM_EXTERN_CONT || step.id == SLURM_INTERACTIVE_STEP) {
+		opts.enabled = false;
+		return 0;
+	}
+	image_name(step.job, step.id, step.name, sizeof(step.name));
+	if (fill_register(sp, &m, node, sizeof(node)) < 0)
+		return -1;
+	conn = helper_connect(err, sizeof(err));
+	if (conn < 0)
+		return register_failed(node, err);
+	if (helper_call(&m, -1, err, sizeof(err)) < 0)
+		return register_failed(node, err);
+	step.registered = true;
+	return 0;
+}
+
+int remote_task_post_fork(spank_t sp)
+{
+	struct ckpt_msg m = { .op = CKPT_OP_TASK };
+	char err[512];
+	pid_t pid;
+	int pidfd, rc;
+
+	if (conn < 0)
+		return 0;
+	if (spank_get_item(sp, S_TASK_PID, &pid) != ESPANK_SUCCESS ||
+	    spank_get_item(sp, S_TASK_GLOBAL_ID, &m.task) != ESPANK_SUCCESS) {
+		slurm_error(PFX "step %u.%u: cannot identify a task", step.job,
+			    step.id);
+		return -1;
+	}
+	m.job = step.job;
+	m.step = step.id;
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0) {
+		slurm_error(PFX "pidfd_open(%d): %s", (int)pid, strerror(errno));
+		return -1;
+	}
+	rc = helper_call(&m, pidfd, err, sizeof(err));
+	close(pidfd);
+	if (rc < 0)
+		slurm_error(PFX "step %u.%u task %u: slurmckptd: %s", step.job,
+			    step.id, m.task, err);
+	return rc;
+}
+
+void remote_exit(void)
+{
+	struct ckpt_msg m = { .op = CKPT_OP_UNREGISTER };
+
+	if (conn >= 0) {
+		m.job = step.job;
+		m.step = step.id;
+		proto_send(conn, &m, -1);
+		close(conn);
+		conn = -1;
+	}
+	free(step.dir);
+	step.dir = NULL;
+}
