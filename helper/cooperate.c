@@ -1,0 +1,293 @@
+/* cooperate.c - the cooperative checkpoint, run by a worker that already
+ * has the job user's credentials: create the staging directory, signal
+ * the tasks that catch the checkpoint signal (through their pidfds), wait
+ * for each one's ".done.<task>" file (inotify, bounded by max_wait), then
+ * commit the image.  A failure removes the staging directory only: the
+ * previous image is never touched. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "helper.h"
+#include "image.h"
+#include "kvconf.h"
+
+struct asked {
+	const struct task *t;
+	bool exited;
+};
+
+/* The pid a pidfd refers to, from /proc/self/fdinfo; -1 once it exited. */
+static pid_t pidfd_pid(int pidfd)
+{
+	char path[64], line[256];
+	pid_t pid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+	if (!(f = fopen(path, "re")))
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Pid: %d", &pid) == 1)
+			break;
+	fclose(f);
+	return pid;
+}
+
+/* Does the process catch signo?  (A shell without a trap must not be
+ * killed by a checkpoint request.) */
+static bool catches(pid_t pid, int signo)
+{
+	char path[64], line[256];
+	unsigned long long mask = 0;
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (!(f = fopen(path, "re")))
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "SigCgt: %llx", &mask) == 1;
+	fclose(f);
+	return found && (mask >> (signo - 1)) & 1;
+}
+
+static int send_signal(int pidfd, int signo)
+{
+	return (int)syscall(SYS_pidfd_send_signal, pidfd, signo, NULL, 0);
+}
+
+/* Signal every live task that catches the signal; returns how many. */
+static size_t ask_tasks(const struct step *s, struct asked *a)
+{
+	const struct task *t;
+	size_t n = 0;
+	pid_t pid;
+
+	for (t = s->tasks; t; t = t->next) {
+		pid = pidfd_pid(t->pidfd);
+		if (pid <= 0 || !catches(pid, s->signo))
+			continue;
+		/* Still alive now, so /proc/<pid> was this task's. */
+		if (send_signal(t->pidfd, 0) < 0 ||
+		    send_signal(t->pidfd, s->signo) < 0)
+			continue;
+		a[n].t = t;
+		a[n].exited = false;
+		n++;
+	}
+	return n;
+}
+
+static bool acked(int stagefd, const struct task *t)
+{
+	char name[32];
+
+	snprintf(name, sizeof(name), ".done.%u", t->id);
+	return faccessat(stagefd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+static long ms_left(const struct timespec *deadline)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (deadline->tv_sec - now.tv_sec) * 1000 +
+	       (deadline->tv_nsec - now.tv_nsec) / 1000000;
+}
+
+/* The tasks that have not acknowledged, as "0,3,5" into buf. */
+static void missing(int stagefd, const struct asked *a, size_t n, char *buf,
+		    size_t len)
+{
+	size_t i, used = 0;
+	int w;
+
+	buf[0] = '\0';
+	for (i = 0; i < n && used < len; i++) {
+		if (acked(stagefd, a[i].t))
+			continue;
+		w = snprintf(buf + used, len - used, "%s%u", used ? "," : "",
+			     a[i].t->id);
+		if (w > 0)
+			used += (size_t)w;
+	}
+}
+
+static int all_acked(int stagefd, const struct asked *a, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!acked(stagefd, a[i].t))
+			return 0;
+	return 1;
+}
+
+/* One poll() round: inotify events or task exits.  -1 when a task that
+ * was asked ended without acknowledging. */
+static int wait_round(int ifd, int stagefd, struct asked *a, size_t n,
+		      struct pollfd *p, long ms, char *err, size_t errlen)
+{
+	char buf[4096] __attribute__((aligned(8)));
+	size_t i;
+
+	p[0] = (struct pollfd){ .fd = ifd, .events = POLLIN };
+	for (i = 0; i < n; i++)
+		p[i + 1] = (struct pollfd){
+			.fd = a[i].exited ? -1 : a[i].t->pidfd,
+			.events = POLLIN };
+	if (poll(p, n + 1, (int)(ms > INT_MAX ? INT_MAX : ms)) < 0 &&
+	    errno != EINTR) {
+		snprintf(err, errlen, "poll: %s", strerror(errno));
+		return -1;
+	}
+	while (p[0].revents && read(ifd, buf, sizeof(buf)) > 0)
+		;
+	for (i = 0; i < n; i++) {
+		if (!(p[i + 1].revents & POLLIN))
+			continue;
+		a[i].exited = true;
+		if (!acked(stagefd, a[i].t)) {
+			snprintf(err, errlen, "task %u exited before "
+				 "acknowledging", a[i].t->id);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int wait_acks(const struct step *s, int stagefd, int ifd,
+		     struct asked *a, size_t n, char *err, size_t errlen)
+{
+	struct pollfd *p = calloc(n + 1, sizeof(*p));
+	struct timespec deadline;
+	char which[256];
+	int rc = -1;
+	long ms;
+
+	if (!p) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += s->max_wait;
+	while (!all_acked(stagefd, a, n)) {
+		if ((ms = ms_left(&deadline)) <= 0) {
+			missing(stagefd, a, n, which, sizeof(which));
+			snprintf(err, errlen, "task %s did not acknowledge "
+				 "within %ld s", which, s->max_wait);
+			goto out;
+		}
+		if (wait_round(ifd, stagefd, a, n, p, ms, err, errlen) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	free(p);
+	return rc;
+}
+
+static int watch_staging(int stagefd, char *err, size_t errlen)
+{
+	char path[64];
+	int ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", stagefd);
+	if (ifd < 0 || inotify_add_watch(ifd, path, IN_CREATE | IN_MOVED_TO |
+					 IN_ATTRIB | IN_CLOSE_WRITE |
+					 IN_ONLYDIR) < 0) {
+		snprintf(err, errlen, "inotify: %s", strerror(errno));
+		if (ifd >= 0)
+			close(ifd);
+		return -1;
+	}
+	return ifd;
+}
+
+/* Ask, wait, and commit; fills m on success. */
+static int checkpoint(const struct step *s, int basefd, struct manifest *m,
+		      char *err, size_t errlen)
+{
+	struct asked *a = NULL;
+	const struct task *t;
+	int stagefd, ifd = -1, rc = -1;
+	size_t n = 0;
+
+	stagefd = image_stage(basefd, s->name, err, errlen);
+	if (stagefd < 0 || (ifd = watch_staging(stagefd, err, errlen)) < 0)
+		goto out;
+	for (t = s->tasks; t; t = t->next)
+		n++;
+	if (!(a = calloc(n, sizeof(*a)))) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if ((n = ask_tasks(s, a)) == 0) {
+		snprintf(err, errlen, "no task of %s catches SIG%s", s->label,
+			 signal_name(s->signo));
+		goto out;
+	}
+	if (wait_acks(s, stagefd, ifd, a, n, err, errlen) < 0)
+		goto out;
+	m->seq = image_next_seq(basefd, s->name);
+	rc = image_commit(basefd, s->name, m, s->keep, err, errlen);
+out:
+	free(a);
+	if (ifd >= 0)
+		close(ifd);
+	if (stagefd >= 0)
+		close(stagefd);
+	return rc;
+}
+
+int cooperate_run(const struct step *s, const char *reason, int out)
+{
+	struct manifest m = { .job = s->job, .step = s->id };
+	char err[1024] = "", line[1200], image[4352];
+	json_t *o;
+	int basefd, rc = -1;
+
+	m.reason = (char *)reason;
+	m.node = s->node;
+	basefd = image_open_base(s->dir, err, sizeof(err));
+	if (basefd >= 0)
+		rc = checkpoint(s, basefd, &m, err, sizeof(err));
+	if (rc == 0) {
+		snprintf(image, sizeof(image), "%s/%s", s->dir, s->name);
+		o = json_pack("{s:b,s:I,s:s,s:I,s:I}", "ok", 1, "seq",
+			      (json_int_t)m.seq, "image", image, "files",
+			      (json_int_t)m.nfiles, "bytes",
+			      (json_int_t)manifest_bytes(&m));
+	} else {
+		if (basefd >= 0) {
+			image_discard(basefd, s->name, line, sizeof(line));
+			snprintf(line, sizeof(line), "%s failed: %s", s->label,
+				 err);
+			image_log(basefd, line);
+		}
+		o = json_pack("{s:b,s:s}", "ok", 0, "error", err);
+	}
+	m.reason = NULL;
+	m.node = NULL;
+	manifest_free(&m);
+	if (basefd >= 0)
+		close(basefd);
+	if (worker_report(out, o) < 0)
+		rc = -1;
+	return rc;
+}

@@ -1,0 +1,99 @@
+/* helper.h - slurmckptd's parts: the event loop (slurmckptd.c), the
+ * socket and its clients (server.c), the registered steps and their
+ * timers (steps.c), checkpoint workers (worker.c), dropping to a user's
+ * credentials (privsep.c) and logging (log.c). */
+#ifndef CKPT_HELPER_H
+#define CKPT_HELPER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "proto.h"
+
+/* Everything in the epoll set starts with a watch. */
+struct watch {
+	int fd;
+	void (*ready)(struct watch *w, uint32_t events);
+};
+
+int loop_add(struct watch *w, uint32_t events);
+void loop_del(struct watch *w);
+
+struct helper_conf {
+	char *socket;
+	long max_workers;
+};
+extern struct helper_conf hconf;
+
+/* log.c */
+void log_init(int verbosity);
+void log_msg(int prio, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+struct task {
+	struct task *next;
+	uint32_t id;		/* global task id */
+	int pidfd;
+};
+
+struct worker;
+struct waiter;
+
+struct step {
+	struct step *next;
+	uint32_t job, id, uid, gid, ntasks;
+	long interval, max_wait, keep;
+	int signo;
+	char *dir, *node;
+	char name[64];		/* image name: <job>[.<step>].ckpt */
+	char label[32];		/* for messages: <job>.<step|batch> */
+	struct task *tasks;
+	struct timespec due;	/* next periodic checkpoint (monotonic) */
+	struct worker *worker;	/* the checkpoint in flight, or NULL */
+	bool gone;		/* unregistered while a worker ran */
+	uint64_t last_seq;
+	char *last_error;
+};
+
+/* steps.c */
+int steps_init(void);
+struct step *step_add(const struct ckpt_msg *m, char *err, size_t errlen);
+void step_remove(struct step *s);
+int step_add_task(struct step *s, uint32_t id, int pidfd, char *err,
+		  size_t errlen);
+struct step *step_find(uint32_t job, uint32_t id);
+struct step *steps_first(void);
+void steps_rearm(void);
+void steps_shutdown(void);
+
+/* A client waiting for the outcome of checkpoints it asked for
+ * (server.c); told of each step's outcome by the worker. */
+void waiter_step_done(struct waiter *wt, const struct step *s, int ok,
+		      uint64_t seq, const char *image, const char *error);
+
+/* worker.c */
+
+int worker_report(int out, json_t *o);
+int worker_start(struct step *s, const char *reason, struct waiter *wt,
+		 char *err, size_t errlen);
+int worker_count(void);
+/* Called by steps.c when a worker finished; s may be gone. */
+void step_checkpoint_done(struct step *s, int ok, uint64_t seq,
+			  const char *image, const char *error);
+
+/* cooperate.c: the worker child, with the user's credentials. */
+int cooperate_run(const struct step *s, const char *reason, int out);
+
+/* privsep.c */
+int privsep_become(uid_t uid, gid_t gid, char *err, size_t errlen);
+int privsep_close_fds(const int *keep, size_t nkeep);
+
+/* server.c */
+int server_listen(const char *path);
+void server_close(void);
+
+#endif

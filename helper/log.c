@@ -1,0 +1,50 @@
+/* log.c - slurmckptd logs to stderr (the journal under systemd), one line
+ * per event, with the syslog priority as a "<N>" prefix that journald
+ * understands when JOURNAL_STREAM is set, and a time stamp otherwise. */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "helper.h"
+
+static int max_prio = LOG_NOTICE;
+static int journal;
+
+void log_init(int verbosity)
+{
+	max_prio = LOG_NOTICE + verbosity;
+	if (max_prio > LOG_DEBUG)
+		max_prio = LOG_DEBUG;
+	journal = getenv("JOURNAL_STREAM") != NULL;
+}
+
+void log_msg(int prio, const char *fmt, ...)
+{
+	static const char *const names[] = {
+		"emerg", "alert", "crit", "error",
+		"warning", "notice", "info", "debug",
+	};
+	char stamp[32];
+	struct tm tm;
+	time_t now;
+	va_list ap;
+
+	if (prio > max_prio)
+		return;
+	if (journal) {
+		fprintf(stderr, "<%d>", prio);
+	} else {
+		now = time(NULL);
+		gmtime_r(&now, &tm);
+		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		fprintf(stderr, "%s slurmckptd: %s: ", stamp, names[prio & 7]);
+	}
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}

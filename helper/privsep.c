@@ -1,0 +1,111 @@
+/* privsep.c - a worker becomes the job's user before it touches anything
+ * under the user's directory or signals the user's tasks, and keeps no
+ * descriptor it does not need. */
+#include "config.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "helper.h"
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The user's groups, as initgroups() would set them. */
+static int user_groups(uid_t uid, gid_t gid, gid_t **out, int *n,
+		       char *err, size_t errlen)
+{
+	struct passwd pw, *res = NULL;
+	char buf[16384];
+	gid_t *g = NULL, *ng;
+	int count = 32;
+
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) != 0 || !res) {
+		snprintf(err, errlen, "unknown uid %u", (unsigned)uid);
+		errno = ENOENT;
+		return -1;
+	}
+	for (;;) {
+		if (!(ng = realloc(g, sizeof(*g) * (size_t)count))) {
+			free(g);
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		g = ng;
+		if (getgrouplist(pw.pw_name, gid, g, &count) >= 0)
+			break;
+		if (count > 65536) {
+			free(g);
+			snprintf(err, errlen, "too many groups for uid %u",
+				 (unsigned)uid);
+			errno = E2BIG;
+			return -1;
+		}
+	}
+	*out = g;
+	*n = count;
+	return 0;
+}
+
+int privsep_become(uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+	uid_t r, e, s;
+	gid_t *groups;
+	int n;
+
+	if (user_groups(uid, gid, &groups, &n, err, errlen) < 0)
+		return -1;
+	if (setgroups((size_t)n, groups) < 0 ||
+	    setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0) {
+		snprintf(err, errlen, "cannot become uid %u gid %u: %s",
+			 (unsigned)uid, (unsigned)gid, strerror(errno));
+		free(groups);
+		return -1;
+	}
+	free(groups);
+	if (getresuid(&r, &e, &s) < 0 || r != uid || e != uid || s != uid ||
+	    (uid != 0 && setuid(0) == 0)) {
+		snprintf(err, errlen, "privileges not dropped to uid %u",
+			 (unsigned)uid);
+		errno = EPERM;
+		return -1;
+	}
+	return 0;
+}
+
+/* Close every descriptor above 2 that is not in keep[]. */
+int privsep_close_fds(const int *keep, size_t nkeep)
+{
+	int *k = malloc(sizeof(*k) * (nkeep + 1));
+	unsigned int from = 3;
+	size_t i;
+
+	if (!k)
+		return -1;
+	memcpy(k, keep, sizeof(*k) * nkeep);
+	qsort(k, nkeep, sizeof(*k), cmp_int);
+	for (i = 0; i < nkeep; i++) {
+		if (k[i] < (int)from)
+			continue;
+		if ((unsigned int)k[i] > from &&
+		    close_range(from, (unsigned int)k[i] - 1, 0) < 0)
+			goto fail;
+		from = (unsigned int)k[i] + 1;
+	}
+	if (close_range(from, ~0U, 0) < 0)
+		goto fail;
+	free(k);
+	return 0;
+fail:
+	free(k);
+	return -1;
+}

@@ -1,0 +1,346 @@
+/* server.c - the Unix socket: registrations from slurmstepd (root only,
+ * by SO_PEERCRED), and requests from scheckpoint (the job's owner or
+ * root).  One SOCK_SEQPACKET packet is one message. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "helper.h"
+
+struct conn {
+	struct watch w;
+	struct ucred cred;
+	struct step *step;	/* the step this connection registered */
+	struct waiter *waiter;	/* a create in progress */
+};
+
+struct waiter {
+	struct conn *conn;	/* NULL once the client went away */
+	int pending, failed, err;
+	uint64_t seq;
+	char images[4096];
+	char errors[4096];
+};
+
+static struct watch listener = { .fd = -1 };
+static char *sock_path;
+
+static void append(char *buf, size_t len, const char *text)
+{
+	size_t used = strlen(buf);
+
+	snprintf(buf + used, len - used, "%s%s", used ? "; " : "", text);
+}
+
+static void waiter_finish(struct waiter *wt)
+{
+	struct ckpt_msg r = { .op = CKPT_OP_REPLY, .ok = !wt->failed };
+
+	if (wt->conn) {
+		r.err = wt->failed ? wt->err : 0;
+		r.error = wt->failed ? wt->errors : NULL;
+		r.seq = wt->seq;
+		r.image = wt->images;
+		if (proto_send(wt->conn->w.fd, &r, -1) < 0)
+			log_msg(LOG_INFO, "client went away: %s",
+				strerror(errno));
+		wt->conn->waiter = NULL;
+	}
+	free(wt);
+}
+
+void waiter_step_done(struct waiter *wt, const struct step *s, int ok,
+		      uint64_t seq, const char *image, const char *error)
+{
+	char text[4352];
+
+	if (ok) {
+		wt->seq = seq;
+		append(wt->images, sizeof(wt->images), image);
+	} else {
+		wt->failed++;
+		wt->err = EIO;
+		snprintf(text, sizeof(text), "%s: %s", s->label, error);
+		append(wt->errors, sizeof(wt->errors), text);
+	}
+	if (--wt->pending == 0)
+		waiter_finish(wt);
+}
+
+static void conn_close(struct conn *c)
+{
+	if (c->step) {
+		log_msg(LOG_INFO, "step %s ended", c->step->label);
+		step_remove(c->step);
+	}
+	if (c->waiter)
+		c->waiter->conn = NULL;
+	loop_del(&c->w);
+	close(c->w.fd);
+	free(c);
+}
+
+static int reply_err(struct conn *c, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int reply_err(struct conn *c, int err, const char *fmt, ...)
+{
+	char text[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	return proto_reply_err(c->w.fd, err, text);
+}
+
+static int on_register(struct conn *c, const struct ckpt_msg *m)
+{
+	char err[512];
+
+	if (c->cred.uid != 0)
+		return reply_err(c, EPERM, "permission denied: only "
+				 "slurmstepd (root) may register steps");
+	if (c->step)
+		return reply_err(c, EALREADY, "already registered");
+	c->step = step_add(m, err, sizeof(err));
+	if (!c->step)
+		return reply_err(c, errno, "%s", err);
+	log_msg(LOG_INFO, "step %s registered: uid %u, %u task(s), interval "
+		"%ld s, dir %s", c->step->label, m->uid, m->ntasks,
+		m->interval, m->dir);
+	return proto_reply_ok(c->w.fd);
+}
+
+static int on_task(struct conn *c, const struct ckpt_msg *m, int *pidfd)
+{
+	char err[512];
+
+	if (!c->step || c->cred.uid != 0)
+		return reply_err(c, EPERM, "task message without a "
+				 "registration");
+	if (*pidfd < 0)
+		return reply_err(c, EINVAL, "task message without a pidfd");
+	if (step_add_task(c->step, m->task, *pidfd, err, sizeof(err)) < 0)
+		return reply_err(c, errno, "%s", err);
+	*pidfd = -1;		/* the step owns it now */
+	return proto_reply_ok(c->w.fd);
+}
+
+/* The steps a create names: one step, or every step of the job. */
+static size_t create_targets(const struct ckpt_msg *m, struct step **out,
+			     size_t max)
+{
+	struct step *s;
+	size_t n = 0;
+
+	for (s = steps_first(); s && n < max; s = s->next)
+		if (s->job == m->job &&
+		    (m->step == CKPT_STEP_ALL || s->id == m->step))
+			out[n++] = s;
+	return n;
+}
+
+static int on_create(struct conn *c, const struct ckpt_msg *m)
+{
+	struct step *targets[256];
+	struct waiter *wt;
+	char err[512];
+	size_t i, n;
+
+	n = create_targets(m, targets, sizeof(targets) / sizeof(targets[0]));
+	if (n == 0)
+		return reply_err(c, ENOENT, "no checkpointable step of job %u "
+				 "is running on this node", m->job);
+	if (c->cred.uid != 0 && c->cred.uid != targets[0]->uid)
+		return reply_err(c, EPERM, "permission denied: job %u belongs "
+				 "to another user", m->job);
+	if (c->waiter)
+		return reply_err(c, EBUSY, "a request is already in progress");
+	if (!(wt = calloc(1, sizeof(*wt))))
+		return reply_err(c, ENOMEM, "out of memory");
+	wt->conn = c;
+	for (i = 0; i < n; i++) {
+		if (worker_start(targets[i], "create", wt, err, sizeof(err))) {
+			wt->failed++;
+			wt->err = errno;
+			append(wt->errors, sizeof(wt->errors), err);
+		} else {
+			wt->pending++;
+		}
+	}
+	c->waiter = wt;
+	if (wt->pending == 0)
+		waiter_finish(wt);
+	return 0;
+}
+
+static void on_message(struct conn *c, struct ckpt_msg *m, int *pidfd)
+{
+	int rc;
+
+	switch (m->op) {
+	case CKPT_OP_REGISTER:
+		rc = on_register(c, m);
+		break;
+	case CKPT_OP_TASK:
+		rc = on_task(c, m, pidfd);
+		break;
+	case CKPT_OP_UNREGISTER:
+		if (c->step && c->cred.uid == 0) {
+			log_msg(LOG_INFO, "step %s unregistered",
+				c->step->label);
+			step_remove(c->step);
+			c->step = NULL;
+		}
+		return;
+	case CKPT_OP_CREATE:
+		rc = on_create(c, m);
+		break;
+	default:
+		rc = reply_err(c, EINVAL, "unexpected message");
+		break;
+	}
+	if (rc < 0)
+		log_msg(LOG_INFO, "reply to pid %d failed: %s", (int)c->cred.pid,
+			strerror(errno));
+}
+
+static void conn_ready(struct watch *w, uint32_t events)
+{
+	struct conn *c = (struct conn *)w;
+	struct ckpt_msg m;
+	char err[512] = "";
+	int pidfd = -1, rc;
+
+	if (!(events & EPOLLIN)) {
+		conn_close(c);
+		return;
+	}
+	rc = proto_recv(w->fd, &m, &pidfd, err, sizeof(err));
+	if (rc == 0 || (rc < 0 && errno != EINVAL && errno != EMSGSIZE &&
+			errno != EAGAIN)) {
+		conn_close(c);
+		return;
+	}
+	if (rc < 0) {
+		if (errno != EAGAIN)
+			reply_err(c, EINVAL, "bad message: %s", err);
+		return;
+	}
+	on_message(c, &m, &pidfd);
+	if (pidfd >= 0)
+		close(pidfd);
+	proto_msg_clear(&m);
+}
+
+static void listener_ready(struct watch *w, uint32_t events)
+{
+	socklen_t len = sizeof(struct ucred);
+	struct conn *c;
+	int fd;
+
+	(void)events;
+	while ((fd = accept4(w->fd, NULL, NULL,
+			     SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+		c = calloc(1, sizeof(*c));
+		if (!c || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred,
+				     &len) < 0) {
+			log_msg(LOG_ERR, "accept: %s", strerror(errno));
+			free(c);
+			close(fd);
+			continue;
+		}
+		c->w.fd = fd;
+		c->w.ready = conn_ready;
+		if (loop_add(&c->w, EPOLLIN) < 0) {
+			log_msg(LOG_ERR, "epoll: %s", strerror(errno));
+			close(fd);
+			free(c);
+		}
+	}
+	if (errno != EAGAIN && errno != EWOULDBLOCK)
+		log_msg(LOG_ERR, "accept: %s", strerror(errno));
+}
+
+/* Refuse to take over the socket of a helper that is still running;
+ * remove a stale one left by a helper that died. */
+static int clear_stale(const struct sockaddr_un *sa)
+{
+	struct stat st;
+	int fd, rc;
+
+	if (lstat(sa->sun_path, &st) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISSOCK(st.st_mode)) {
+		log_msg(LOG_ERR, "%s exists and is not a socket", sa->sun_path);
+		errno = EEXIST;
+		return -1;
+	}
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	rc = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
+	close(fd);
+	if (rc == 0) {
+		log_msg(LOG_ERR, "another slurmckptd is listening on %s",
+			sa->sun_path);
+		errno = EADDRINUSE;
+		return -1;
+	}
+	return unlink(sa->sun_path);
+}
+
+int server_listen(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		log_msg(LOG_ERR, "socket path too long: %s", path);
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(sa.sun_path, path);
+	if (clear_stale(&sa) < 0)
+		return -1;
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    chmod(path, 0666) < 0 || listen(fd, 128) < 0) {
+		log_msg(LOG_ERR, "socket %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	listener.fd = fd;
+	listener.ready = listener_ready;
+	if (!(sock_path = strdup(path)) || loop_add(&listener, EPOLLIN) < 0) {
+		close(fd);
+		return -1;
+	}
+	return 0;
+}
+
+void server_close(void)
+{
+	if (listener.fd < 0)
+		return;
+	loop_del(&listener);
+	close(listener.fd);
+	listener.fd = -1;
+	if (unlink(sock_path) < 0)
+		log_msg(LOG_WARNING, "unlink %s: %s", sock_path,
+			strerror(errno));
+	free(sock_path);
+	sock_path = NULL;
+}

@@ -1,0 +1,184 @@
+/* slurmckptd.c - the per-node checkpoint helper.  main() reads top to
+ * bottom: configuration, logging, signals, event loop set-up, socket,
+ * the loop itself, teardown in reverse. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "ckptconf.h"
+#include "helper.h"
+#include "kvconf.h"
+
+#define CONF_DEFAULT SYSCONFDIR "/slurm/slurmckptd.conf"
+
+struct helper_conf hconf;
+
+static const struct kv_key helper_keys[] = {
+	{ "socket", KV_PATH, offsetof(struct helper_conf, socket), 0, 0,
+	  "absolute path of the Unix socket" },
+	{ "max_workers", KV_UINT, offsetof(struct helper_conf, max_workers),
+	  1, 100000, "checkpoints in progress at once, 1..100000" },
+	{ NULL, 0, 0, 0, 0, NULL },
+};
+
+static int epfd = -1;
+static int stopping;
+static struct watch sigw = { .fd = -1 };
+
+int loop_add(struct watch *w, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = w };
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, w->fd, &ev);
+}
+
+void loop_del(struct watch *w)
+{
+	if (epoll_ctl(epfd, EPOLL_CTL_DEL, w->fd, NULL) < 0)
+		log_msg(LOG_ERR, "epoll_ctl(DEL, %d): %s", w->fd,
+			strerror(errno));
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: slurmckptd [-f conf] [-s socket] [-v]...\n"
+		"  -f conf    configuration file (default %s)\n"
+		"  -s socket  Unix socket to listen on (default %s)\n"
+		"  -v         more log output (repeat for debug)\n"
+		"  -V         print the version and exit\n",
+		CONF_DEFAULT, CKPT_SOCKET_DEFAULT);
+}
+
+static int load_config(int argc, char **argv, int *verbosity)
+{
+	const char *path = CONF_DEFAULT, *sock = NULL;
+	bool given = false;
+	char err[512];
+	int c;
+
+	while ((c = getopt(argc, argv, "f:s:vVh")) != -1) {
+		switch (c) {
+		case 'f': path = optarg; given = true; break;
+		case 's': sock = optarg; break;
+		case 'v': (*verbosity)++; break;
+		case 'V': printf("slurmckptd %s\n", PACKAGE_VERSION); exit(0);
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); exit(2);
+		}
+	}
+	if (optind < argc) {
+		usage(stderr);
+		exit(2);
+	}
+	hconf.max_workers = 64;
+	if ((given || access(path, F_OK) == 0) &&
+	    kv_parse_file(helper_keys, &hconf, path, err, sizeof(err)) < 0) {
+		fprintf(stderr, "slurmckptd: %s\n", err);
+		return -1;
+	}
+	if (sock && sock[0] != '/') {
+		fprintf(stderr, "slurmckptd: -s %s: not an absolute path\n",
+			sock);
+		return -1;
+	}
+	if (sock || !hconf.socket) {
+		free(hconf.socket);
+		hconf.socket = strdup(sock ? sock : CKPT_SOCKET_DEFAULT);
+	}
+	return hconf.socket ? 0 : -1;
+}
+
+static void signal_ready(struct watch *w, uint32_t events)
+{
+	struct signalfd_siginfo si;
+
+	(void)events;
+	while (read(w->fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGHUP)
+			continue;
+		log_msg(LOG_NOTICE, "signal %d, exiting", (int)si.ssi_signo);
+		stopping = 1;
+	}
+}
+
+static int signals_init(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0 ||
+	    signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+		return -1;
+	sigw.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	sigw.ready = signal_ready;
+	return sigw.fd < 0 ? -1 : loop_add(&sigw, EPOLLIN);
+}
+
+static void run(void)
+{
+	struct epoll_event ev[64];
+	struct watch *w;
+	int i, n;
+
+	while (!stopping) {
+		n = epoll_wait(epfd, ev, 64, -1);
+		if (n < 0 && errno != EINTR) {
+			log_msg(LOG_ERR, "epoll_wait: %s", strerror(errno));
+			return;
+		}
+		for (i = 0; i < n; i++) {
+			w = ev[i].data.ptr;
+			w->ready(w, ev[i].events);
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	int verbosity = 0, rc = 1;
+
+	if (load_config(argc, argv, &verbosity) < 0)
+		return 1;
+	log_init(verbosity);
+	if (geteuid() != 0)
+		log_msg(LOG_WARNING, "not running as root: only the user's "
+			"own jobs can be checkpointed");
+	else if (setgroups(0, NULL) < 0)
+		log_msg(LOG_WARNING, "setgroups: %s", strerror(errno));
+	umask(022);
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (epfd < 0 || signals_init() < 0 || steps_init() < 0) {
+		log_msg(LOG_ERR, "cannot set up the event loop: %s",
+			strerror(errno));
+		goto out;
+	}
+	if (server_listen(hconf.socket) < 0)
+		goto out;
+	log_msg(LOG_NOTICE, "started, listening on %s", hconf.socket);
+	run();
+	rc = 0;
+	server_close();
+out:
+	steps_shutdown();
+	if (sigw.fd >= 0)
+		close(sigw.fd);
+	if (epfd >= 0)
+		close(epfd);
+	kv_free(helper_keys, &hconf);
+	return rc;
+}
