@@ -14,7 +14,7 @@ struct ckpt_conf {
 	char *dir;		/* dir=<template>; NULL: the submit directory */
 	char *socket;		/* socket=<path> of slurmckptd */
 	long min_interval;	/* min_interval=<time>, default 60 s */
-	long max_wait;		/* max_wait=<time>, default 120 s */
+	long max_wait;		/* max_wait=<seconds>, default 120 */
 	long keep;		/* keep=<n> images, 1..1000, default 2 */
 	int signo;		/* signal=<sig>, default SIGUSR2 */
 	bool helper_optional;	/* helper_optional=yes: warn, don't fail */

@@ -279,7 +279,7 @@ static void test_ckpt_conf(void **state)
 {
 	char *args[] = { "min_interval=5:00", "keep=3", "signal=USR1",
 			 "helper_optional=yes", "dir=/scratch/%u/%j",
-			 "max_wait=1:00", "socket=/tmp/s.sock" };
+			 "max_wait=60", "socket=/tmp/s.sock" };
 	char *badt[] = { "dir=/scratch/%x" };
 	char *rel[] = { "dir=scratch" };
 	char *keep0[] = { "keep=0" };
