@@ -65,7 +65,7 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
 	(void)ac;
 	(void)av;
 	if (spank_context() == S_CTX_REMOTE)
-		task_init(sp);
+		return task_init(sp);
 	return 0;
 }
 

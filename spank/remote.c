@@ -155,9 +155,14 @@ static int register_failed(const char *node, const char *err)
 		opts.enabled = false;
 		return 0;
 	}
-	slurm_error(PFX "cannot register step %u.%u with slurmckptd on node "
-		    "%s: %s", step.job, step.id, node, err);
-	return -1;
+	/* Failing here would show the user only "Plugin initialization
+	 * failed"; each task says why on its standard error instead. */
+	if (asprintf(&step.failed, PFX "slurmckptd is not running on node "
+		     "%s (%s): step %u.%u not started with --checkpoint; ask "
+		     "your administrator", node, err, step.job, step.id) < 0)
+		step.failed = NULL;
+	slurm_error("%s", step.failed ? step.failed : PFX "no slurmckptd");
+	return 0;
 }
 
 int remote_register(spank_t sp)
@@ -229,4 +234,6 @@ void remote_exit(void)
 	}
 	free(step.dir);
 	step.dir = NULL;
+	free(step.failed);
+	step.failed = NULL;
 }

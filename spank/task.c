@@ -139,6 +139,10 @@ int task_init(spank_t sp)
 	uint32_t task = 0;
 	uid_t uid;
 
+	if (step.failed) {
+		fprintf(stderr, "%s\n", step.failed);
+		return -1;
+	}
 	if (!step.registered)
 		return 0;
 	spank_get_item(sp, S_TASK_GLOBAL_ID, &task);
