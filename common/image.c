@@ -127,6 +127,14 @@ out:
 /* ------------------------------------------------------------------ */
 /* Names, base directory                                              */
 
+void image_label(uint32_t job, uint32_t step, char *buf, size_t len)
+{
+	if (step == CKPT_STEP_BATCH)
+		snprintf(buf, len, "%" PRIu32 ".batch", job);
+	else
+		snprintf(buf, len, "%" PRIu32 ".%" PRIu32, job, step);
+}
+
 int image_name(uint32_t job, uint32_t step, char *buf, size_t len)
 {
 	int n;
@@ -588,13 +596,6 @@ static long ms_since(const struct timespec *t0)
 	       (t1.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
-static void step_label(const struct manifest *m, char *buf, size_t len)
-{
-	if (m->step == CKPT_STEP_BATCH)
-		snprintf(buf, len, "%" PRIu32 ".batch", m->job);
-	else
-		snprintf(buf, len, "%" PRIu32 ".%" PRIu32, m->job, m->step);
-}
 
 /* Rotation and the log line; the image is committed whatever happens. */
 static void finish(int basefd, const char *name, const struct manifest *m,
@@ -602,7 +603,7 @@ static void finish(int basefd, const char *name, const struct manifest *m,
 {
 	char label[32], msg[512], *line;
 
-	step_label(m, label, sizeof(label));
+	image_label(m->job, m->step, label, sizeof(label));
 	if (rotate(basefd, name, keep, msg, sizeof(msg)) < 0 &&
 	    asprintf(&line, "%s rotate failed: %s", label, msg) >= 0) {
 		image_log(basefd, line);

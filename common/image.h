@@ -21,6 +21,9 @@
 #define IMAGE_STAGING_SUFFIX ".partial"
 #define IMAGE_LOG_NAME "checkpoint.log"
 
+/* "<job>.batch" or "<job>.<step>": how logs and messages name a step. */
+void image_label(uint32_t job, uint32_t step, char *buf, size_t len);
+
 /* "<job>.ckpt" for CKPT_STEP_BATCH, else "<job>.<step>.ckpt". */
 int image_name(uint32_t job, uint32_t step, char *buf, size_t len);
 

@@ -125,14 +125,6 @@ static int check_register(const struct ckpt_msg *m, char *err, size_t errlen)
 	return -1;
 }
 
-static void step_label(struct step *s)
-{
-	if (s->id == CKPT_STEP_BATCH)
-		snprintf(s->label, sizeof(s->label), "%u.batch", s->job);
-	else
-		snprintf(s->label, sizeof(s->label), "%u.%u", s->job, s->id);
-}
-
 struct step *step_add(const struct ckpt_msg *m, char *err, size_t errlen)
 {
 	struct step *s;
@@ -158,7 +150,7 @@ struct step *step_add(const struct ckpt_msg *m, char *err, size_t errlen)
 	s->max_wait = m->max_wait;
 	s->keep = m->keep;
 	s->signo = m->signo;
-	step_label(s);
+	image_label(s->job, s->id, s->label, sizeof(s->label));
 	s->due = now_mono();
 	s->due.tv_sec += s->interval;
 	s->next = steps;

@@ -23,6 +23,7 @@ struct step_info {
 	uint32_t job, id;
 	char *dir;		/* the resolved checkpoint directory */
 	char name[64];		/* <job>[.<step>].ckpt */
+	char label[32];		/* <job>.<step|batch>, for messages */
 	char *failed;		/* why registration failed: tasks refuse */
 };
 

@@ -111,9 +111,15 @@ static int helper_call(const struct ckpt_msg *m, int passfd, char *err,
 
 static void node_name(spank_t sp, char *buf, size_t len)
 {
+	const char *env = getenv("SLURMD_NODENAME");
+
 	if (spank_getenv(sp, "SLURMD_NODENAME", buf, (int)len) ==
 	    ESPANK_SUCCESS)
 		return;
+	if (env && *env) {
+		snprintf(buf, len, "%s", env);
+		return;
+	}
 	if (gethostname(buf, len) < 0)
 		snprintf(buf, len, "unknown");
 	buf[len - 1] = '\0';
@@ -150,16 +156,16 @@ static int register_failed(const char *node, const char *err)
 	close(conn);
 	conn = -1;
 	if (conf.helper_optional) {
-		slurm_info(PFX "no checkpoints for step %u.%u on node %s: "
-			   "slurmckptd: %s", step.job, step.id, node, err);
+		slurm_info(PFX "no checkpoints for step %s on node %s: "
+			   "slurmckptd: %s", step.label, node, err);
 		opts.enabled = false;
 		return 0;
 	}
 	/* Failing here would show the user only "Plugin initialization
 	 * failed"; each task says why on its standard error instead. */
 	if (asprintf(&step.failed, PFX "slurmckptd is not running on node "
-		     "%s (%s): step %u.%u not started with --checkpoint; ask "
-		     "your administrator", node, err, step.job, step.id) < 0)
+		     "%s (%s): step %s not started with --checkpoint; ask "
+		     "your administrator", node, err, step.label) < 0)
 		step.failed = NULL;
 	slurm_error("%s", step.failed ? step.failed : PFX "no slurmckptd");
 	return 0;
@@ -180,6 +186,7 @@ int remote_register(spank_t sp)
 		return 0;
 	}
 	image_name(step.job, step.id, step.name, sizeof(step.name));
+	image_label(step.job, step.id, step.label, sizeof(step.label));
 	if (fill_register(sp, &m, node, sizeof(node)) < 0)
 		return -1;
 	conn = helper_connect(err, sizeof(err));
@@ -202,8 +209,8 @@ int remote_task_post_fork(spank_t sp)
 		return 0;
 	if (spank_get_item(sp, S_TASK_PID, &pid) != ESPANK_SUCCESS ||
 	    spank_get_item(sp, S_TASK_GLOBAL_ID, &m.task) != ESPANK_SUCCESS) {
-		slurm_error(PFX "step %u.%u: cannot identify a task", step.job,
-			    step.id);
+		slurm_error(PFX "step %s: cannot identify a task",
+			    step.label);
 		return -1;
 	}
 	m.job = step.job;
@@ -216,8 +223,8 @@ int remote_task_post_fork(spank_t sp)
 	rc = helper_call(&m, pidfd, err, sizeof(err));
 	close(pidfd);
 	if (rc < 0)
-		slurm_error(PFX "step %u.%u task %u: slurmckptd: %s", step.job,
-			    step.id, m.task, err);
+		slurm_error(PFX "step %s task %u: slurmckptd: %s",
+			    step.label, m.task, err);
 	return rc;
 }
 

@@ -106,8 +106,9 @@ static void note_restart(const char *path, const struct manifest *m,
 	fd = open(step.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return;
-	snprintf(line, sizeof(line), "%s restart=%lu from %s seq=%llu",
-		 step.name, count, path, (unsigned long long)m->seq);
+	snprintf(line, sizeof(line), "%s restarted (restart count %lu) from "
+		 "%s seq=%llu", step.label, count, path,
+		 (unsigned long long)m->seq);
 	image_log(fd, line);
 	close(fd);
 }
