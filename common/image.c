@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "errbuf.h"
 #include "image.h"
 #include "proto.h"
 
@@ -40,28 +41,6 @@ struct cand_list {
 	size_t n, alloc;
 };
 
-__attribute__((format(printf, 4, 5)))
-static int seterr(char *err, size_t errlen, int e, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	errno = e;
-	return -1;
-}
-
-static int syserr(char *err, size_t errlen, const char *what,
-		  const char *path)
-{
-	int e = errno;
-
-	return seterr(err, errlen, e, "%s %s: %s", what, path, strerror(e));
-}
-
 static bool name_ok(const char *name)
 {
 	return name && *name && !strchr(name, '/') && strcmp(name, ".") &&
@@ -70,7 +49,7 @@ static bool name_ok(const char *name)
 
 static int bad_name(const char *name, char *err, size_t errlen)
 {
-	return seterr(err, errlen, EINVAL, "invalid image name '%s'",
+	return errprintf(err, errlen, EINVAL, "invalid image name '%s'",
 		      name ? name : "");
 }
 
@@ -176,26 +155,26 @@ int image_open_base(const char *path, char *err, size_t errlen)
 	int fd = -1;
 
 	if (!path || !*path)
-		return seterr(err, errlen, EINVAL,
+		return errprintf(err, errlen, EINVAL,
 			      "empty checkpoint directory");
 	copy = strdup(path);
 	if (!copy)
-		return syserr(err, errlen, "open", path);
+		return errsys(err, errlen, "open", path);
 	for (p = strchr(copy + 1, '/'); p; p = strchr(p + 1, '/')) {
 		*p = '\0';
 		if (mkdir_one(copy) < 0) {
-			syserr(err, errlen, "mkdir", copy);
+			errsys(err, errlen, "mkdir", copy);
 			goto out;
 		}
 		*p = '/';
 	}
 	if (mkdir_one(copy) < 0) {
-		syserr(err, errlen, "mkdir", copy);
+		errsys(err, errlen, "mkdir", copy);
 		goto out;
 	}
 	fd = open(copy, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		syserr(err, errlen, "open", copy);
+		errsys(err, errlen, "open", copy);
 out:
 	free(copy);
 	return fd;
@@ -283,7 +262,7 @@ int image_discard(int basefd, const char *name, char *err, size_t errlen)
 	if (!partial)
 		return -1;
 	if (rm_tree(basefd, partial, 0) < 0 && errno != ENOENT)
-		rc = syserr(err, errlen, "remove", partial);
+		rc = errsys(err, errlen, "remove", partial);
 	free(partial);
 	return rc;
 }
@@ -299,12 +278,12 @@ int image_stage(int basefd, const char *name, char *err, size_t errlen)
 	if (!partial)
 		return -1;
 	if (mkdirat(basefd, partial, 0700) < 0) {
-		syserr(err, errlen, "mkdir", partial);
+		errsys(err, errlen, "mkdir", partial);
 		goto out;
 	}
 	fd = openat(basefd, partial, OPEN_DIR);
 	if (fd < 0 || fchmod(fd, 0700) < 0) {
-		syserr(err, errlen, "open", partial);
+		errsys(err, errlen, "open", partial);
 		if (fd >= 0)
 			close(fd);
 		fd = -1;
@@ -395,7 +374,7 @@ static int read_image(int basefd, const char *dir, struct manifest *m,
 
 	fd = openat(basefd, dir, OPEN_DIR);
 	if (fd < 0)
-		return seterr(err, errlen, errno, "%s", strerror(errno));
+		return errprintf(err, errlen, errno, "%s", strerror(errno));
 	rc = manifest_read(fd, m, err, errlen);
 	saved = errno;
 	close(fd);
@@ -447,12 +426,12 @@ static int seal_staging(int basefd, const char *partial, struct manifest *t,
 
 	fd = openat(basefd, partial, OPEN_DIR);
 	if (fd < 0)
-		return syserr(err, errlen, "open", partial);
+		return errsys(err, errlen, "open", partial);
 	if (manifest_build(fd, t, err, errlen) < 0 ||
 	    manifest_write(fd, t, err, errlen) < 0)
 		goto out;
 	if (fchmod(fd, 0555) < 0 || fsync(fd) < 0) {
-		syserr(err, errlen, "chmod/fsync", partial);
+		errsys(err, errlen, "chmod/fsync", partial);
 		goto out;
 	}
 	rc = 0;
@@ -473,7 +452,7 @@ static int retire_current(int basefd, const char *name, char **old,
 
 	*old = NULL;
 	if (fstatat(basefd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return errno == ENOENT ? 0 : syserr(err, errlen, "stat", name);
+		return errno == ENOENT ? 0 : errsys(err, errlen, "stat", name);
 	if (read_image(basefd, name, &cur, NULL, 0) == 0) {
 		n = asprintf(old, "%s.%" PRIu64, name, cur.seq);
 		manifest_free(&cur);
@@ -491,7 +470,7 @@ static int retire_current(int basefd, const char *name, char **old,
 	}
 	if (renameat2(basefd, name, basefd, *old, RENAME_NOREPLACE) == 0)
 		return 0;
-	syserr(err, errlen, "rename", name);
+	errsys(err, errlen, "rename", name);
 	free(*old);
 	*old = NULL;
 	return -1;
@@ -507,7 +486,7 @@ static int publish(int basefd, const char *name, const char *partial,
 	if (retire_current(basefd, name, &old, err, errlen) < 0)
 		return -1;
 	if (renameat2(basefd, partial, basefd, name, RENAME_NOREPLACE) < 0) {
-		syserr(err, errlen, "rename", partial);
+		errsys(err, errlen, "rename", partial);
 		saved = errno;
 		if (old && renameat(basefd, old, basefd, name) < 0)
 			saved = errno;	/* the old image stays as N.<seq> */
@@ -515,7 +494,7 @@ static int publish(int basefd, const char *name, const char *partial,
 		goto out;
 	}
 	if (fsync(basefd) < 0) {
-		syserr(err, errlen, "fsync", "checkpoint directory");
+		errsys(err, errlen, "fsync", "checkpoint directory");
 		goto out;
 	}
 	rc = 0;
@@ -569,7 +548,7 @@ static int rotate(int basefd, const char *name, long keep, char *err,
 	int rc = 0;
 
 	if (each_entry(basefd, rot_entry, &r) < 0)
-		rc = syserr(err, errlen, "list", "checkpoint directory");
+		rc = errsys(err, errlen, "list", "checkpoint directory");
 	for (i = 0; rc == 0 && i < r.n; i++) {
 		for (newer = 0, j = 0; j < r.n; j++)
 			newer += r.seqs[j] > r.seqs[i] ||
@@ -577,7 +556,7 @@ static int rotate(int basefd, const char *name, long keep, char *err,
 				  strcmp(r.names[j], r.names[i]) < 0);
 		if (newer >= (size_t)(keep - 1) &&
 		    rm_tree(basefd, r.names[i], 0) < 0 && errno != ENOENT)
-			rc = syserr(err, errlen, "remove", r.names[i]);
+			rc = errsys(err, errlen, "remove", r.names[i]);
 	}
 	for (i = 0; i < r.n; i++)
 		free(r.names[i]);
@@ -629,9 +608,9 @@ int image_commit(int basefd, const char *name, struct manifest *m,
 	if (!name_ok(name))
 		return bad_name(name, err, errlen);
 	if (!m || keep < 1)
-		return seterr(err, errlen, EINVAL, "invalid manifest or keep");
+		return errprintf(err, errlen, EINVAL, "invalid manifest or keep");
 	if (clock_gettime(CLOCK_MONOTONIC, &t0) < 0)
-		return syserr(err, errlen, "clock", "monotonic");
+		return errsys(err, errlen, "clock", "monotonic");
 	partial = staging_name(name);
 	if (!partial)
 		return -1;
@@ -703,7 +682,7 @@ static int verify_image(int basefd, const struct candidate *c, char *msg,
 
 	fd = openat(basefd, c->name, OPEN_DIR);
 	if (fd < 0)
-		return seterr(msg, msglen, errno, "%s", strerror(errno));
+		return errprintf(msg, msglen, errno, "%s", strerror(errno));
 	rc = manifest_verify(fd, &c->m, msg, msglen);
 	saved = errno;
 	close(fd);

@@ -23,6 +23,7 @@
 #include <jansson.h>
 #include <xxhash.h>
 
+#include "errbuf.h"
 #include "manifest.h"
 
 #define MANIFEST_READ_MAX (64L << 20)
@@ -38,29 +39,6 @@ struct walk {
 	char *err;
 	size_t errlen;
 };
-
-__attribute__((format(printf, 4, 5)))
-static int seterr(char *err, size_t errlen, int e, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	errno = e;
-	return -1;
-}
-
-/* "path: <strerror(errno)>", keeping errno. */
-static int syserr(char *err, size_t errlen, const char *what,
-		  const char *path)
-{
-	int e = errno;
-
-	return seterr(err, errlen, e, "%s %s: %s", what, path, strerror(e));
-}
 
 static bool is_marker(const char *name, bool top)
 {
@@ -141,7 +119,7 @@ static int add_file(struct walk *w, char *path, uint64_t size,
 	size_t na;
 
 	if (w->n >= MANIFEST_MAX_FILES)
-		return seterr(w->err, w->errlen, E2BIG, "%s: more than %d "
+		return errprintf(w->err, w->errlen, E2BIG, "%s: more than %d "
 			      "files in the image", path, MANIFEST_MAX_FILES);
 	if (w->n == w->alloc) {
 		na = w->alloc ? w->alloc * 2 : 64;
@@ -168,15 +146,15 @@ static int open_same(int dirfd, const char *name, int flags,
 
 	fd = openat(dirfd, name, flags);
 	if (fd < 0)
-		return syserr(w->err, w->errlen, "open", path);
+		return errsys(w->err, w->errlen, "open", path);
 	if (fstat(fd, &st2) < 0) {
-		syserr(w->err, w->errlen, "stat", path);
+		errsys(w->err, w->errlen, "stat", path);
 		close(fd);
 		return -1;
 	}
 	if (st2.st_dev != st->st_dev || st2.st_ino != st->st_ino) {
 		close(fd);
-		return seterr(w->err, w->errlen, EAGAIN,
+		return errprintf(w->err, w->errlen, EAGAIN,
 			      "%s: changed while the image was built", path);
 	}
 	return fd;
@@ -193,11 +171,11 @@ static int build_file(int dirfd, const char *name, char *path,
 	if (fd < 0)
 		goto out;
 	if (hash_fd(fd, hex, &size) < 0) {
-		syserr(w->err, w->errlen, "read", path);
+		errsys(w->err, w->errlen, "read", path);
 		goto out;
 	}
 	if (fchmod(fd, 0444) < 0 || fsync(fd) < 0) {
-		syserr(w->err, w->errlen, "chmod/fsync", path);
+		errsys(w->err, w->errlen, "chmod/fsync", path);
 		goto out;
 	}
 	if (add_file(w, path, size, hex) < 0)
@@ -219,7 +197,7 @@ static int build_subdir(int dirfd, const char *name, char *path,
 	int fd, rc = -1;
 
 	if (depth + 1 > MANIFEST_MAX_DEPTH) {
-		seterr(w->err, w->errlen, ELOOP, "%s: deeper than %d "
+		errprintf(w->err, w->errlen, ELOOP, "%s: deeper than %d "
 		       "directories", path, MANIFEST_MAX_DEPTH);
 		free(path);
 		return -1;
@@ -230,7 +208,7 @@ static int build_subdir(int dirfd, const char *name, char *path,
 	if (build_dir(fd, path, depth + 1, w) < 0)
 		goto out;
 	if (fchmod(fd, 0555) < 0 || fsync(fd) < 0) {
-		syserr(w->err, w->errlen, "chmod/fsync", path);
+		errsys(w->err, w->errlen, "chmod/fsync", path);
 		goto out;
 	}
 	rc = 0;
@@ -250,14 +228,14 @@ static int build_entry(int dirfd, const char *dpath, const char *name,
 
 	if (depth == 0 && strncmp(name, DONE_PREFIX, strlen(DONE_PREFIX)) == 0)
 		return unlinkat(dirfd, name, 0) < 0 && errno != ENOENT ?
-		       syserr(w->err, w->errlen, "remove", name) : 0;
+		       errsys(w->err, w->errlen, "remove", name) : 0;
 	if (is_marker(name, depth == 0))
 		return 0;
 	path = join(dpath, name);
 	if (!path)
 		return -1;
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-		syserr(w->err, w->errlen, "stat", path);
+		errsys(w->err, w->errlen, "stat", path);
 		free(path);
 		return -1;
 	}
@@ -265,7 +243,7 @@ static int build_entry(int dirfd, const char *dpath, const char *name,
 		return build_subdir(dirfd, name, path, &st, depth, w);
 	if (S_ISREG(st.st_mode))
 		return build_file(dirfd, name, path, &st, w);
-	seterr(w->err, w->errlen, EINVAL, "%s: %s (only regular files and "
+	errprintf(w->err, w->errlen, EINVAL, "%s: %s (only regular files and "
 	       "directories are allowed)", path, S_ISLNK(st.st_mode) ?
 	       "is a symbolic link" : "is not a regular file");
 	free(path);
@@ -284,11 +262,11 @@ static int for_each_entry(int dirfd, const char *dpath, int depth,
 
 	fd = dup(dirfd);
 	if (fd < 0)
-		return syserr(w->err, w->errlen, "dup", dpath);
+		return errsys(w->err, w->errlen, "dup", dpath);
 	d = fdopendir(fd);
 	if (!d) {
 		close(fd);
-		return syserr(w->err, w->errlen, "opendir", dpath);
+		return errsys(w->err, w->errlen, "opendir", dpath);
 	}
 	rewinddir(d);
 	for (errno = 0; (de = readdir(d)); errno = 0) {
@@ -299,7 +277,7 @@ static int for_each_entry(int dirfd, const char *dpath, int depth,
 			goto out;
 	}
 	if (errno) {
-		syserr(w->err, w->errlen, "readdir", *dpath ? dpath : ".");
+		errsys(w->err, w->errlen, "readdir", *dpath ? dpath : ".");
 		goto out;
 	}
 	rc = 0;
@@ -324,7 +302,7 @@ int manifest_build(int dirfd, struct manifest *m, char *err, size_t errlen)
 	if (build_dir(dirfd, "", 0, &w) < 0)
 		goto error;
 	if (fsync(dirfd) < 0) {
-		syserr(err, errlen, "fsync", "image directory");
+		errsys(err, errlen, "fsync", "image directory");
 		goto error;
 	}
 	if (w.n)
@@ -415,14 +393,14 @@ int manifest_write(int dirfd, const struct manifest *m, char *err,
 	int fd = -1, rc = -1;
 
 	if (!m || !manifest_ok(m))
-		return seterr(err, errlen, EINVAL, "incomplete manifest");
+		return errprintf(err, errlen, EINVAL, "incomplete manifest");
 	s = manifest_json(m);
 	if (!s) {
-		seterr(err, errlen, ENOMEM, "cannot encode the manifest");
+		errprintf(err, errlen, ENOMEM, "cannot encode the manifest");
 		goto out;
 	}
 	if (unlinkat(dirfd, MANIFEST_NAME, 0) < 0 && errno != ENOENT) {
-		syserr(err, errlen, "remove", MANIFEST_NAME);
+		errsys(err, errlen, "remove", MANIFEST_NAME);
 		goto out;
 	}
 	fd = openat(dirfd, MANIFEST_NAME, O_WRONLY | O_CREAT | O_EXCL |
@@ -430,13 +408,13 @@ int manifest_write(int dirfd, const struct manifest *m, char *err,
 	if (fd < 0 || fchmod(fd, 0444) < 0 ||
 	    write_all(fd, s, strlen(s)) < 0 || write_all(fd, "\n", 1) < 0 ||
 	    fsync(fd) < 0 || fsync(dirfd) < 0) {
-		syserr(err, errlen, "write", MANIFEST_NAME);
+		errsys(err, errlen, "write", MANIFEST_NAME);
 		goto out;
 	}
 	rc = 0;
 out:
 	if (fd >= 0 && close(fd) < 0 && rc == 0)
-		rc = syserr(err, errlen, "close", MANIFEST_NAME);
+		rc = errsys(err, errlen, "close", MANIFEST_NAME);
 	free(s);
 	return rc;
 }
@@ -455,11 +433,11 @@ static char *slurp(int dirfd, size_t *len, char *err, size_t errlen)
 
 	fd = openat(dirfd, MANIFEST_NAME, OPEN_FILE);
 	if (fd < 0 || fstat(fd, &st) < 0) {
-		syserr(err, errlen, "open", MANIFEST_NAME);
+		errsys(err, errlen, "open", MANIFEST_NAME);
 		goto error;
 	}
 	if (!S_ISREG(st.st_mode) || st.st_size > MANIFEST_READ_MAX) {
-		seterr(err, errlen, EFBIG, "%s: not a regular file of at most "
+		errprintf(err, errlen, EFBIG, "%s: not a regular file of at most "
 		       "%ld bytes", MANIFEST_NAME, MANIFEST_READ_MAX);
 		goto error;
 	}
@@ -471,7 +449,7 @@ static char *slurp(int dirfd, size_t *len, char *err, size_t errlen)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			syserr(err, errlen, "read", MANIFEST_NAME);
+			errsys(err, errlen, "read", MANIFEST_NAME);
 			goto error;
 		}
 		if (n == 0)
@@ -479,7 +457,7 @@ static char *slurp(int dirfd, size_t *len, char *err, size_t errlen)
 		got += (size_t)n;
 	}
 	if (got != (size_t)st.st_size) {
-		seterr(err, errlen, EBADMSG, "%s: changed while read",
+		errprintf(err, errlen, EBADMSG, "%s: changed while read",
 		       MANIFEST_NAME);
 		goto error;
 	}
@@ -533,10 +511,10 @@ static int read_file_entry(json_t *o, size_t i, struct manifest_file *f,
 
 	if (json_unpack_ex(o, &je, 0, "{s:s, s:I, s:s !}", "path", &path,
 			   "size", &size, "xxh3", &hex) < 0)
-		return seterr(err, errlen, EINVAL, "%s: files[%zu]: %s",
+		return errprintf(err, errlen, EINVAL, "%s: files[%zu]: %s",
 			      MANIFEST_NAME, i, je.text);
 	if (!path_ok(path) || size < 0 || !hex_ok(hex))
-		return seterr(err, errlen, EINVAL, "%s: files[%zu]: invalid "
+		return errprintf(err, errlen, EINVAL, "%s: files[%zu]: invalid "
 			      "path '%s', size or xxh3 '%s'", MANIFEST_NAME,
 			      i, path, hex);
 	f->path = strdup(path);
@@ -558,7 +536,7 @@ static int check_unique(const struct manifest *m, char *err, size_t errlen)
 	for (i = 0; rc == 0 && i < m->nfiles; i++) {
 		if (i > 0 &&
 		    strcmp(m->files[i - 1].path, m->files[i].path) == 0)
-			return seterr(err, errlen, EINVAL, "%s: '%s' listed "
+			return errprintf(err, errlen, EINVAL, "%s: '%s' listed "
 				      "twice", MANIFEST_NAME, m->files[i].path);
 		key.path = strdup(m->files[i].path);
 		if (!key.path)
@@ -567,7 +545,7 @@ static int check_unique(const struct manifest *m, char *err, size_t errlen)
 			*slash = '\0';
 			if (bsearch(&key, m->files, m->nfiles, sizeof(key),
 				    cmp_files))
-				rc = seterr(err, errlen, EINVAL, "%s: '%s' is "
+				rc = errprintf(err, errlen, EINVAL, "%s: '%s' is "
 					    "both a file and a directory",
 					    MANIFEST_NAME, key.path);
 		}
@@ -582,7 +560,7 @@ static int read_files(json_t *a, struct manifest *m, char *err,
 	size_t i, n = json_array_size(a);
 
 	if (!json_is_array(a) || n > MANIFEST_MAX_FILES)
-		return seterr(err, errlen, EINVAL, "%s: 'files' must be an "
+		return errprintf(err, errlen, EINVAL, "%s: 'files' must be an "
 			      "array of at most %d entries", MANIFEST_NAME,
 			      MANIFEST_MAX_FILES);
 	m->files = calloc(n ? n : 1, sizeof(*m->files));
@@ -611,12 +589,12 @@ static int parse_manifest(json_t *o, struct manifest *m, char *err,
 			   "time", &time, "job", &job, "step", &step,
 			   "reason", &reason, "node", &node, "files",
 			   &files) < 0)
-		return seterr(err, errlen, EINVAL, "%s: %s", MANIFEST_NAME,
+		return errprintf(err, errlen, EINVAL, "%s: %s", MANIFEST_NAME,
 			      je.text);
 	if (version != MANIFEST_VERSION || seq < 0 || time < 0 || job < 0 ||
 	    job > UINT32_MAX || step < 0 || step > UINT32_MAX || !*reason ||
 	    !*node)
-		return seterr(err, errlen, EINVAL, "%s: invalid version, seq, "
+		return errprintf(err, errlen, EINVAL, "%s: invalid version, seq, "
 			      "time, job, step, reason or node", MANIFEST_NAME);
 	m->seq = (uint64_t)seq;
 	m->time = time;
@@ -647,7 +625,7 @@ int manifest_read(int dirfd, struct manifest *m, char *err, size_t errlen)
 		return -1;
 	o = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
 	if (!o) {
-		seterr(err, errlen, EINVAL, "%s: line %d: %s", MANIFEST_NAME,
+		errprintf(err, errlen, EINVAL, "%s: line %d: %s", MANIFEST_NAME,
 		       je.line, je.text);
 		goto out;
 	}
@@ -711,22 +689,22 @@ static int verify_file(int dirfd, const struct manifest_file *f, char *err,
 
 	fd = open_beneath(dirfd, f->path);
 	if (fd < 0)
-		return seterr(err, errlen, errno == ENOMEM ? ENOMEM : EBADMSG,
+		return errprintf(err, errlen, errno == ENOMEM ? ENOMEM : EBADMSG,
 			      "%s: %s", f->path, errno == EINVAL ?
 			      "not a regular file" : strerror(errno));
 	if (hash_fd(fd, hex, &size) < 0) {
-		seterr(err, errlen, EBADMSG, "%s: %s", f->path,
+		errprintf(err, errlen, EBADMSG, "%s: %s", f->path,
 		       strerror(errno));
 		goto out;
 	}
 	if (size != f->size) {
-		seterr(err, errlen, EBADMSG, "%s: size %llu, the manifest says "
+		errprintf(err, errlen, EBADMSG, "%s: size %llu, the manifest says "
 		       "%llu", f->path, (unsigned long long)size,
 		       (unsigned long long)f->size);
 		goto out;
 	}
 	if (strcmp(hex, f->xxh3) != 0) {
-		seterr(err, errlen, EBADMSG, "%s: checksum mismatch", f->path);
+		errprintf(err, errlen, EBADMSG, "%s: checksum mismatch", f->path);
 		goto out;
 	}
 	rc = 0;
@@ -751,20 +729,20 @@ static int verify_entry(int dirfd, const char *dpath, const char *name,
 	if (!key.path)
 		return -1;
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-		seterr(w->err, w->errlen, EBADMSG, "%s: %s", key.path,
+		errprintf(w->err, w->errlen, EBADMSG, "%s: %s", key.path,
 		       strerror(errno));
 	} else if (S_ISREG(st.st_mode)) {
 		if (w->m->nfiles && bsearch(&key, w->m->files, w->m->nfiles,
 					    sizeof(key), cmp_files))
 			rc = 0;
 		else
-			seterr(w->err, w->errlen, EBADMSG, "%s: not listed in "
+			errprintf(w->err, w->errlen, EBADMSG, "%s: not listed in "
 			       "the manifest", key.path);
 	} else if (!S_ISDIR(st.st_mode) || depth + 1 > MANIFEST_MAX_DEPTH) {
-		seterr(w->err, w->errlen, EBADMSG, "%s: unexpected %s",
+		errprintf(w->err, w->errlen, EBADMSG, "%s: unexpected %s",
 		       key.path, S_ISDIR(st.st_mode) ? "depth" : "file type");
 	} else if ((fd = openat(dirfd, name, OPEN_DIR)) < 0) {
-		seterr(w->err, w->errlen, EBADMSG, "%s: %s", key.path,
+		errprintf(w->err, w->errlen, EBADMSG, "%s: %s", key.path,
 		       strerror(errno));
 	} else {
 		rc = verify_dir(fd, key.path, depth + 1, w);

@@ -20,6 +20,7 @@
 
 #include <jansson.h>
 
+#include "errbuf.h"
 #include "proto.h"
 
 #define JOB_MAX 0xfffffffdU	/* below Slurm's NO_VAL */
@@ -39,29 +40,15 @@ static const char *const op_names[] = {
 
 #define NOPS (sizeof(op_names) / sizeof(op_names[0]))
 
-__attribute__((format(printf, 3, 4)))
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	errno = EINVAL;
-	return -1;
-}
-
 /* ------------------------------------------------------------------ */
 /* Validation, shared by encode and decode                            */
 
 static int check_ids(const struct ckpt_msg *m, char *err, size_t errlen)
 {
 	if (m->job < 1 || m->job > JOB_MAX)
-		return fail(err, errlen, "invalid job id %u", m->job);
+		return errprintf(err, errlen, EINVAL, "invalid job id %u", m->job);
 	if (m->step == CKPT_STEP_ALL && m->op != CKPT_OP_CREATE)
-		return fail(err, errlen, "step %u is only valid for create",
+		return errprintf(err, errlen, EINVAL, "step %u is only valid for create",
 			    m->step);
 	return 0;
 }
@@ -69,43 +56,43 @@ static int check_ids(const struct ckpt_msg *m, char *err, size_t errlen)
 static int check_register(const struct ckpt_msg *m, char *err, size_t errlen)
 {
 	if (m->uid > ID_MAX || m->gid > ID_MAX)
-		return fail(err, errlen, "invalid uid/gid %u/%u", m->uid,
+		return errprintf(err, errlen, EINVAL, "invalid uid/gid %u/%u", m->uid,
 			    m->gid);
 	if (m->ntasks < 1)
-		return fail(err, errlen, "ntasks must be at least 1");
+		return errprintf(err, errlen, EINVAL, "ntasks must be at least 1");
 	if (m->interval < 0 || m->interval > INT_MAX)
-		return fail(err, errlen, "invalid interval %ld", m->interval);
+		return errprintf(err, errlen, EINVAL, "invalid interval %ld", m->interval);
 	if (m->max_wait < 1 || m->max_wait > INT_MAX)
-		return fail(err, errlen, "invalid max_wait %ld", m->max_wait);
+		return errprintf(err, errlen, EINVAL, "invalid max_wait %ld", m->max_wait);
 	if (m->keep < 1 || m->keep > KEEP_MAX)
-		return fail(err, errlen, "invalid keep %ld (1..%d)", m->keep,
+		return errprintf(err, errlen, EINVAL, "invalid keep %ld (1..%d)", m->keep,
 			    KEEP_MAX);
 	if (m->signo < 1 || m->signo > SIGNO_MAX || m->signo == SIGKILL ||
 	    m->signo == SIGSTOP)
-		return fail(err, errlen, "invalid signal %d", m->signo);
+		return errprintf(err, errlen, EINVAL, "invalid signal %d", m->signo);
 	if (!m->dir || m->dir[0] != '/')
-		return fail(err, errlen, "dir '%s' is not an absolute path",
+		return errprintf(err, errlen, EINVAL, "dir '%s' is not an absolute path",
 			    m->dir ? m->dir : "");
 	if (!m->node || !m->node[0])
-		return fail(err, errlen, "missing node name");
+		return errprintf(err, errlen, EINVAL, "missing node name");
 	return 0;
 }
 
 static int check_reply(const struct ckpt_msg *m, char *err, size_t errlen)
 {
 	if (m->ok != 0 && m->ok != 1)
-		return fail(err, errlen, "invalid ok %d", m->ok);
+		return errprintf(err, errlen, EINVAL, "invalid ok %d", m->ok);
 	if (m->ok && (m->err || m->error))
-		return fail(err, errlen, "a success reply has no error");
+		return errprintf(err, errlen, EINVAL, "a success reply has no error");
 	if (!m->ok && (m->err < 1 || m->err > ERRNO_MAX))
-		return fail(err, errlen, "invalid errno %d", m->err);
+		return errprintf(err, errlen, EINVAL, "invalid errno %d", m->err);
 	if (!m->ok && (!m->error || m->seq || m->image))
-		return fail(err, errlen, "a failure reply needs only an error");
+		return errprintf(err, errlen, EINVAL, "a failure reply needs only an error");
 	if (m->image && (m->image[0] != '/' || !m->seq))
-		return fail(err, errlen, "invalid image '%s' (seq %llu)",
+		return errprintf(err, errlen, EINVAL, "invalid image '%s' (seq %llu)",
 			    m->image, (unsigned long long)m->seq);
 	if (m->seq > (uint64_t)INT64_MAX)
-		return fail(err, errlen, "invalid seq %llu",
+		return errprintf(err, errlen, EINVAL, "invalid seq %llu",
 			    (unsigned long long)m->seq);
 	return 0;
 }
@@ -124,7 +111,7 @@ static int check_msg(const struct ckpt_msg *m, char *err, size_t errlen)
 	case CKPT_OP_REPLY:
 		return check_reply(m, err, errlen);
 	}
-	return fail(err, errlen, "unknown op %d", (int)m->op);
+	return errprintf(err, errlen, EINVAL, "unknown op %d", (int)m->op);
 }
 
 /* ------------------------------------------------------------------ */
@@ -221,10 +208,10 @@ static int unpack_ids(json_t *o, const char *fmt, struct ckpt_msg *m,
 
 	if (json_unpack_ex(o, &je, 0, fmt, "v", &v, "op", &op, "job", &job,
 			   "step", &step, "task", task) < 0)
-		return fail(err, errlen, "%s message: %s", op_names[m->op],
+		return errprintf(err, errlen, EINVAL, "%s message: %s", op_names[m->op],
 			    je.text);
 	if (to_u32(job, &m->job) < 0 || to_u32(step, &m->step) < 0)
-		return fail(err, errlen, "job/step %lld.%lld out of range",
+		return errprintf(err, errlen, EINVAL, "job/step %lld.%lld out of range",
 			    (long long)job, (long long)step);
 	return 0;
 }
@@ -244,13 +231,13 @@ static int unpack_register(json_t *o, struct ckpt_msg *m, char *err,
 			   "interval", &interval, "max_wait", &max_wait,
 			   "keep", &keep, "signo", &signo, "dir", &dir,
 			   "node", &node) < 0)
-		return fail(err, errlen, "register message: %s", je.text);
+		return errprintf(err, errlen, EINVAL, "register message: %s", je.text);
 	if (to_u32(job, &m->job) < 0 || to_u32(step, &m->step) < 0 ||
 	    to_u32(uid, &m->uid) < 0 || to_u32(gid, &m->gid) < 0 ||
 	    to_u32(ntasks, &m->ntasks) < 0 || interval < 0 ||
 	    interval > INT_MAX || max_wait < 0 || max_wait > INT_MAX ||
 	    keep < 0 || keep > KEEP_MAX || signo < 0 || signo > SIGNO_MAX)
-		return fail(err, errlen, "register message: a number is out "
+		return errprintf(err, errlen, EINVAL, "register message: a number is out "
 			    "of range");
 	m->interval = (long)interval;
 	m->max_wait = (long)max_wait;
@@ -272,9 +259,9 @@ static int unpack_reply(json_t *o, struct ckpt_msg *m, char *err,
 			   "s?:s !}", "v", &v, "op", &op, "ok", &m->ok,
 			   "err", &e, "error", &error, "seq", &seq,
 			   "image", &image) < 0)
-		return fail(err, errlen, "reply message: %s", je.text);
+		return errprintf(err, errlen, EINVAL, "reply message: %s", je.text);
 	if (seq < 0 || e < 0 || e > ERRNO_MAX)
-		return fail(err, errlen, "reply message: seq or err out of "
+		return errprintf(err, errlen, EINVAL, "reply message: seq or err out of "
 			    "range");
 	m->err = (int)e;
 	m->seq = (uint64_t)seq;
@@ -296,7 +283,7 @@ static int unpack_msg(json_t *o, struct ckpt_msg *m, char *err, size_t errlen)
 			       err, errlen) < 0)
 			return -1;
 		if (to_u32(task, &m->task) < 0)
-			return fail(err, errlen, "task %lld out of range",
+			return errprintf(err, errlen, EINVAL, "task %lld out of range",
 				    (long long)task);
 		return 0;
 	case CKPT_OP_UNREGISTER:
@@ -306,7 +293,7 @@ static int unpack_msg(json_t *o, struct ckpt_msg *m, char *err, size_t errlen)
 	case CKPT_OP_REPLY:
 		return unpack_reply(o, m, err, errlen);
 	}
-	return fail(err, errlen, "unknown op");
+	return errprintf(err, errlen, EINVAL, "unknown op");
 }
 
 /* "v" and "op" first, loosely, to pick the strict format. */
@@ -319,9 +306,9 @@ static int decode_header(json_t *o, struct ckpt_msg *m, char *err,
 	json_int_t v;
 
 	if (json_unpack_ex(o, &je, 0, "{s:I, s:s}", "v", &v, "op", &op) < 0)
-		return fail(err, errlen, "message: %s", je.text);
+		return errprintf(err, errlen, EINVAL, "message: %s", je.text);
 	if (v != CKPT_PROTO_VERSION)
-		return fail(err, errlen, "unsupported protocol version %lld "
+		return errprintf(err, errlen, EINVAL, "unsupported protocol version %lld "
 			    "(this is version %d)", (long long)v,
 			    CKPT_PROTO_VERSION);
 	for (i = 1; i < NOPS; i++)
@@ -329,7 +316,7 @@ static int decode_header(json_t *o, struct ckpt_msg *m, char *err,
 			m->op = (enum ckpt_op)i;
 			return 0;
 		}
-	return fail(err, errlen, "unknown op '%s'", op);
+	return errprintf(err, errlen, EINVAL, "unknown op '%s'", op);
 }
 
 int proto_decode(const char *buf, size_t len, struct ckpt_msg *m,
@@ -345,12 +332,12 @@ int proto_decode(const char *buf, size_t len, struct ckpt_msg *m,
 	}
 	memset(m, 0, sizeof(*m));
 	if (!buf) {
-		fail(err, errlen, "empty message");
+		errprintf(err, errlen, EINVAL, "empty message");
 		goto out;
 	}
 	o = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
 	if (!o) {
-		fail(err, errlen, "invalid JSON: %s", je.text);
+		errprintf(err, errlen, EINVAL, "invalid JSON: %s", je.text);
 		goto out;
 	}
 	if (decode_header(o, m, err, errlen) < 0 ||
