@@ -1,0 +1,146 @@
+#!/bin/bash
+# keys-agree.sh - every configuration key lives in three places: the
+# parser's table in C, the man page, and the commented example in etc/.
+# This test checks that the three agree, both ways, for the plugstack.conf
+# arguments (common/ckptconf.c, spank-checkpoint(8),
+# etc/plugstack.conf.example) and for slurmckptd's configuration file
+# (helper/*.c, slurmckptd(8), etc/slurmckptd.conf.example).
+#
+# Run by "make check" with top_srcdir exported; TAP output; exit 0/1.
+
+# make may run this with /bin/sh (dash on Debian): go on in bash.
+if [ -z "$BASH_VERSION" ]; then
+	exec bash "$0" "$@"
+fi
+
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+
+n=0
+failed=0
+lines=()
+
+ok() {		# ok <0|1> <description> [diagnostic]
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then
+		lines+=("ok $n - $2")
+	else
+		lines+=("not ok $n - $2")
+		[ -n "$3" ] && lines+=("# $3")
+		failed=1
+	fi
+}
+
+# Keys of a kv_key table: rows like `{ "keep", KV_UINT, ...`.
+table_keys() {
+	grep -hE '^[[:space:]]*\{[[:space:]]*"[a-z_]+",[[:space:]]*KV_' "$@" |
+		sed -E 's/^[[:space:]]*\{[[:space:]]*"([a-z_]+)".*/\1/' | sort -u
+}
+
+# Keys documented in section $2 of man page $1: the tag line after each
+# .TP, written \fBkey\fR=, \fBkey= or key=.
+man_keys() {
+	awk -v sect="$2" '
+		/^\.SH/ {
+			s = $0
+			sub(/^\.SH[ \t]+/, "", s)
+			gsub(/"/, "", s)
+			in_sect = (s == sect)
+			next
+		}
+		!in_sect { next }
+		/^\.TP/ { tag = 1; next }
+		tag {
+			tag = 0
+			l = $0
+			sub(/^\\fB/, "", l)
+			if (match(l, /^[a-z_]+(\\fR)?=/)) {
+				k = substr(l, 1, RLENGTH)
+				sub(/(\\fR)?=$/, "", k)
+				print k
+			}
+		}
+	' "$1" | sort -u
+}
+
+# Keys of a commented example: lines "#   key=value".
+example_keys() {
+	grep -E '^#   [a-z_]+=' "$1" | sed -E 's/^#   ([a-z_]+)=.*/\1/' | sort -u
+}
+
+in_list() {	# in_list <word> <newline-separated list>
+	grep -qxF -- "$1" <<<"$2"
+}
+
+# check <what> <table keys> <man page> <section> <example file>
+check() {
+	local what=$1 keys=$2 man=$3 sect=$4 example=$5
+	local mkeys ekeys k
+
+	if [ ! -r "$man" ]; then
+		ok 1 "$what: $man exists" "missing: $man"
+		mkeys=""
+	else
+		mkeys=$(man_keys "$man" "$sect")
+	fi
+	if [ ! -r "$example" ]; then
+		ok 1 "$what: $example exists" "missing: $example"
+		ekeys=""
+	else
+		ekeys=$(example_keys "$example")
+	fi
+
+	for k in $keys; do
+		in_list "$k" "$mkeys"
+		ok $? "$what: key $k documented in ${man#"$top_srcdir"/} ($sect)" \
+			"add a .TP entry \\fB$k\\fR=... to the $sect section"
+		in_list "$k" "$ekeys"
+		ok $? "$what: key $k in ${example#"$top_srcdir"/}" \
+			"add a comment line '#   $k=<default>'"
+	done
+	for k in $mkeys; do
+		in_list "$k" "$keys"
+		ok $? "$what: documented key $k is in the parser's table" \
+			"${man#"$top_srcdir"/} documents $k, the C table does not have it"
+	done
+	for k in $ekeys; do
+		in_list "$k" "$keys"
+		ok $? "$what: example key $k is in the parser's table" \
+			"${example#"$top_srcdir"/} shows $k, the C table does not have it"
+	done
+}
+
+# --- plugstack.conf arguments ------------------------------------------
+src="$top_srcdir/common/ckptconf.c"
+if [ ! -r "$src" ]; then
+	ok 1 "plugin: read the keys from common/ckptconf.c" \
+		"common/ckptconf.c does not exist: cannot read the plugstack keys"
+else
+	keys=$(table_keys "$src")
+	[ -n "$keys" ]
+	ok $? "plugin: read the keys from common/ckptconf.c" \
+		"no rows like '{ \"key\", KV_...' found in common/ckptconf.c"
+	[ -n "$keys" ] && check plugin "$keys" \
+		"$top_srcdir/doc/spank-checkpoint.8" "ADMIN ARGUMENTS" \
+		"$top_srcdir/etc/plugstack.conf.example"
+fi
+
+# --- slurmckptd.conf ------------------------------------------------------
+shopt -s nullglob
+hsrc=("$top_srcdir"/helper/*.c)
+shopt -u nullglob
+if [ ${#hsrc[@]} -eq 0 ]; then
+	ok 1 "helper: read the keys from helper/*.c" \
+		"no helper/*.c file exists: cannot read slurmckptd's keys"
+else
+	keys=$(table_keys "${hsrc[@]}")
+	[ -n "$keys" ]
+	ok $? "helper: read the keys from helper/*.c" \
+		"no rows like '{ \"key\", KV_...' found in helper/*.c"
+	[ -n "$keys" ] && check helper "$keys" \
+		"$top_srcdir/doc/slurmckptd.8" "CONFIGURATION FILE" \
+		"$top_srcdir/etc/slurmckptd.conf.example"
+fi
+
+echo "1..$n"
+printf '%s\n' "${lines[@]}"
+exit $failed
