@@ -1,0 +1,49 @@
+#!/bin/bash
+# 0600-no-ack: the app acknowledges the first checkpoint only.  With
+# max_wait=3 the second one times out: checkpoint.log and the helper log say
+# "failed", the staging directory is gone, the first image stays (same seq,
+# verifies), and the job keeps running and completes.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+. "${top_srcdir:-${0%/*}/../..}/tests/integration/cluster.sh" || exit 99
+
+CKPT_MAX_WAIT=3 cluster_start 1
+require_plugin
+require_helper
+
+ckdir=$(user_dir "$CLUSTER_DIR/ckpt")
+out=$CLUSTER_WORK/noack.out
+T=24
+j=$(submit --checkpoint=0:05 --checkpoint-dir="$ckdir" -o "$out" "$APPS/noack.sh" $T) ||
+	fail "sbatch failed"
+ok "job $j submitted"
+job_wait_state "$j" RUNNING 20 || fail "job $j did not start"
+img=$ckdir/$j.ckpt
+
+wait_for 20 test -f "$img/manifest.json" || fail "no first image: $(cat "$ckdir/checkpoint.log" 2>&1)"
+image_verify "$img" || fail "$img does not verify"
+seq1=$(manifest_get "$img" .seq)
+ok "first checkpoint acknowledged and committed (seq $seq1)"
+
+wait_for 20 grep -q "$j\.batch failed" "$ckdir/checkpoint.log" ||
+	fail "no 'failed' line in checkpoint.log: $(cat "$ckdir/checkpoint.log" 2>&1; cat "$out")"
+ok "checkpoint.log: $(grep -m1 "$j\.batch failed" "$ckdir/checkpoint.log")"
+grep -q '^ignored=' "$out" || fail "the app was not asked a second time: $(cat "$out")"
+[ "$(job_state "$j")" = RUNNING ] || fail "job $j is $(job_state "$j") after the failed checkpoint"
+ok "job $j still RUNNING after the failed checkpoint"
+grep -iE "$j.*(fail|time)|(fail|time).*$j" "$CLUSTER_DIR/slurmckptd.log" >/dev/null ||
+	fail "the helper log does not mention the failure of $j: $(tail -n 20 "$CLUSTER_DIR/slurmckptd.log")"
+ok "helper log: $(grep -m1 -iE "$j.*(fail|time)|(fail|time).*$j" "$CLUSTER_DIR/slurmckptd.log")"
+sleep 0.5
+ls -d "$ckdir"/*.partial >/dev/null 2>&1 && fail "staging directory left after the failure: $(ls "$ckdir")"
+[ "$(image_count "$ckdir" "$j.ckpt")" = 1 ] || fail "images: $(ls "$ckdir")"
+image_verify "$img" || fail "$img does not verify after the failure"
+[ "$(manifest_get "$img" .seq)" = "$seq1" ] || fail "the image changed: seq $(manifest_get "$img" .seq)"
+ok "the first image stays (seq $seq1, verifies), no .partial"
+
+state=$(job_wait_done "$j" $((T + 20))) || fail "job $j did not finish"
+[ "$state" = COMPLETED ] || fail "job $j ended $state: $(cat "$out")"
+grep -qx "final=$T" "$out" || fail "no final=$T: $(cat "$out")"
+ok "job completed (final=$T)"
+[ "$(manifest_get "$img" .seq)" = "$seq1" ] || fail "the image changed at the end: seq $(manifest_get "$img" .seq)"
+n=$(grep -c "$j\.batch failed" "$ckdir/checkpoint.log")
+ok "$n failed checkpoint(s) recorded, image seq $seq1 kept to the end"

@@ -1,0 +1,87 @@
+#!/bin/bash
+# 0700-create: "scheckpoint create <job>" by the owner of a --checkpoint=0 job
+# commits an image and prints its path; another unprivileged user is refused
+# (exit 1); without slurmckptd a new "srun --checkpoint" fails naming the node.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+. "${top_srcdir:-${0%/*}/../..}/tests/integration/cluster.sh" || exit 99
+
+cluster_start 1
+require_plugin
+require_helper
+[ -x "$SCHECKPOINT" ] || fail "scheckpoint not built ($SCKPT_BUILT missing)"
+
+ckdir=$(user_dir "$CLUSTER_DIR/ckpt")
+out=$CLUSTER_WORK/create.out
+j=$(submit --checkpoint=0 --checkpoint-dir="$ckdir" -o "$out" "$APPS/counter.sh" 60) ||
+	fail "sbatch --checkpoint=0 failed"
+job_wait_state "$j" RUNNING 20 || fail "job $j did not start"
+wait_for 10 grep -q '^start=' "$out" || fail "the app did not start: $(cat "$out" 2>&1)"
+sleep 3
+[ -e "$ckdir/$j.ckpt" ] && fail "an image exists without a request (--checkpoint=0)"
+ok "job $j running with --checkpoint=0, no periodic image"
+
+msg=$(as_user "$SCHECKPOINT" create "$j" 2>&1)
+rc=$?
+[ $rc -eq 0 ] || fail "scheckpoint create $j as $CKPT_USER: exit $rc: $msg"
+ok "scheckpoint create $j: $msg"
+echo "$msg" | grep -qF "$ckdir/$j.ckpt" || fail "the message does not name $ckdir/$j.ckpt: $msg"
+echo "$msg" | grep -q 'committed' || fail "the message does not say committed: $msg"
+image_verify "$ckdir/$j.ckpt" || fail "$ckdir/$j.ckpt does not verify"
+c=$(cat "$ckdir/$j.ckpt/count")
+[ "$c" -ge 3 ] || fail "image count is '$c'"
+seq=$(manifest_get "$ckdir/$j.ckpt" .seq)
+echo "$msg" | grep -q "seq $seq" || fail "the message does not say seq $seq: $msg"
+ok "image $ckdir/$j.ckpt committed (seq $seq, count $c)"
+grep -E "$j\.batch seq=$seq committed" "$ckdir/checkpoint.log" >/dev/null ||
+	fail "checkpoint.log: $(cat "$ckdir/checkpoint.log")"
+ok "checkpoint.log records it"
+
+msg=$(as_user "$SCHECKPOINT" create "$j.batch" 2>&1) || fail "scheckpoint create $j.batch failed: $msg"
+[ "$(manifest_get "$ckdir/$j.ckpt" .seq)" -gt "$seq" ] || fail "create $j.batch made no newer image"
+ok "scheckpoint create $j.batch: $msg"
+
+msg=$(as_other "$SCHECKPOINT" create "$j" 2>&1)
+rc=$?
+[ $rc -eq 1 ] || fail "scheckpoint create by $CKPT_OTHER: exit $rc (want 1): $msg"
+echo "$msg" | grep -q '^scheckpoint: ' || fail "refusal message is not 'scheckpoint: ...': $msg"
+ok "$CKPT_OTHER refused (exit 1): $msg"
+
+msg=$(as_user "$SCHECKPOINT" create 999999 2>&1)
+rc=$?
+[ $rc -eq 1 ] || fail "scheckpoint create of an unknown job: exit $rc: $msg"
+ok "unknown job refused: $msg"
+msg=$(as_user "$SCHECKPOINT" bogus 2>&1)
+rc=$?
+[ $rc -eq 2 ] || fail "scheckpoint bogus: exit $rc (want 2, usage): $msg"
+ok "usage error exits 2"
+
+scancel "$j"
+job_wait_done "$j" 20 >/dev/null || fail "job $j not cancelled"
+
+helper_stop
+ok "slurmckptd stopped"
+msg=$(as_user srun -n1 --checkpoint=0:10 --checkpoint-dir="$ckdir" echo should-not-run 2>&1)
+rc=$?
+[ $rc -ne 0 ] || fail "srun --checkpoint without slurmckptd succeeded: $msg"
+echo "$msg" | grep -q should-not-run && fail "the task ran without slurmckptd: $msg"
+echo "$msg" | grep -q 'c1' || fail "the error does not name the node c1: $msg"
+ok "srun --checkpoint without slurmckptd fails: $(echo "$msg" | tr '\n' '|')"
+sleep 1
+st=$(sinfo -h -n c1 -o %t)
+case $st in idle | mix | alloc) ;; *) fail "node c1 is '$st' after the failed step: $(sinfo -h -o '%N %t %E')" ;; esac
+ok "node c1 still usable ($st)"
+
+# A batch job with --checkpoint fails too, with the message in its output,
+# and does not drain the node.
+j=$(submit --checkpoint=0:10 --checkpoint-dir="$ckdir" -o "$CLUSTER_WORK/nohelper-%j.out" \
+	--wrap 'echo should-not-run') || fail "sbatch failed"
+state=$(job_wait_done "$j" 20) || fail "batch job $j without slurmckptd did not end"
+[ "$state" != COMPLETED ] || fail "batch job $j without slurmckptd COMPLETED"
+o=$CLUSTER_WORK/nohelper-$j.out
+grep -q should-not-run "$o" 2>/dev/null && fail "the batch script ran without slurmckptd"
+grep -q 'checkpoint:.*c1' "$o" 2>/dev/null || fail "no 'checkpoint: ... c1' message in the job's output: $(cat "$o" 2>&1)"
+ok "batch job without slurmckptd: $state, $(grep -m1 'checkpoint:' "$o")"
+sleep 1
+st=$(sinfo -h -n c1 -o %t)
+[ "$st" = idle ] || fail "node c1 is '$st' after the failed batch job: $(sinfo -h -o '%N %t %E')"
+ok "node c1 not drained ($st)"

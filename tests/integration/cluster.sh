@@ -1,0 +1,637 @@
+# shellcheck shell=bash
+# cluster.sh - a private Slurm cluster on this host, for the integration tests.
+#
+# Sourced by tests/integration/*.t (and contrib/demo.sh).  It needs root and the
+# Slurm 22.05 daemons (slurmctld, slurmd, munged); without them the test is
+# skipped (exit 77).  Everything lives in one temporary directory:
+#
+#   $CLUSTER_DIR/munge/          munged's socket, key, pid, log, seed (owned by munge)
+#   $CLUSTER_DIR/slurm.conf      the cluster's configuration (SLURM_CONF)
+#   $CLUSTER_DIR/plugstack.conf  the "required checkpoint.so ..." line
+#   $CLUSTER_DIR/lib, bin        copies of checkpoint.so, slurmckptd, scheckpoint
+#   $CLUSTER_DIR/apps/           copies of tests/integration/apps (readable by ckptuser)
+#   $CLUSTER_DIR/work/           a directory owned by ckptuser; as_user runs there
+#   $CLUSTER_DIR/*.log           daemon logs (printed when a test fails)
+#   $CLUSTER_DIR/ckptd.sock      slurmckptd's socket (SLURM_CHECKPOINT_SOCKET)
+#
+# Knobs (environment, read by cluster_start):
+#   CKPT_MIN_INTERVAL (0), CKPT_MAX_WAIT (10), CKPT_KEEP (2), CKPT_SIGNAL (USR2)
+#                     (min_interval is a Slurm time: a bare number is MINUTES;
+#                      max_wait is in seconds)
+#   CKPT_PLUGIN_ARGS  extra/overriding "key=value ..." words for the plugstack line
+#   KEEP_CLUSTER=1    keep the temporary directory after the test
+#   CLUSTER_VERBOSE=1 print the daemon logs even when the test passed
+#
+# Functions: cluster_start [nodes], cluster_stop, helper_start, helper_stop,
+# as_user, as_other, user_dir, job_state, job_field, job_wait_state,
+# job_wait_done, wait_for, ok, fail, skip, note, require_plugin, require_helper.
+# Jobs run as the unprivileged user "ckptuser" ("ckptother" is a second one).
+
+CKPT_USER=${CKPT_USER:-ckptuser}
+CKPT_OTHER=${CKPT_OTHER:-ckptother}
+
+# ---------------------------------------------------------------- output ----
+_T_NUM=0
+_T_FAILED=0
+_T_NAME=$(basename "${0:-test}")
+
+ok() {
+	_T_NUM=$((_T_NUM + 1))
+	echo "ok $_T_NUM - $*"
+}
+
+# fail "<message>": the test fails here (teardown runs from the EXIT trap).
+fail() {
+	_T_NUM=$((_T_NUM + 1))
+	_T_FAILED=1
+	echo "not ok $_T_NUM - $*"
+	echo "# FAILED: $_T_NAME: $*" >&2
+	exit 1
+}
+
+skip() {
+	echo "1..0 # SKIP $*"
+	exit 77
+}
+
+note() {
+	echo "# $*"
+}
+
+# check <message> <command...>: ok when the command succeeds, else fail.
+check() {
+	local msg=$1
+	shift
+	if "$@"; then ok "$msg"; else fail "$msg"; fi
+}
+
+# ------------------------------------------------------------ prerequisites --
+[ "$(id -u)" -eq 0 ] || skip "integration tests need root (they start a private Slurm cluster)"
+for _b in slurmctld slurmd munged sbatch srun scontrol squeue sinfo ss runuser; do
+	PATH=$PATH:/usr/sbin:/sbin command -v "$_b" >/dev/null 2>&1 ||
+		skip "$_b not found (contrib/install-deps.sh installs the Slurm packages)"
+done
+unset _b
+export PATH=$PATH:/usr/sbin:/sbin
+
+if [ -z "${top_srcdir:-}" ]; then
+	top_srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+fi
+if [ -z "${top_builddir:-}" ]; then
+	# By hand after contrib/test.sh: its build directory is ./build.
+	if [ -d "$top_srcdir/build/spank" ]; then
+		top_builddir=$top_srcdir/build
+	else
+		top_builddir=$top_srcdir
+	fi
+fi
+top_srcdir=$(cd "$top_srcdir" && pwd)
+top_builddir=$(cd "$top_builddir" && pwd)
+export top_srcdir top_builddir
+
+CKPT_SO_BUILT=$top_builddir/spank/.libs/checkpoint.so
+CKPTD_BUILT=$top_builddir/helper/slurmckptd
+SCKPT_BUILT=$top_builddir/helper/scheckpoint
+APPS_SRC=$top_srcdir/tests/integration/apps
+
+# ------------------------------------------------------------------ users ---
+_ensure_user() {
+	local u=$1
+	if ! id -u "$u" >/dev/null 2>&1; then
+		useradd -m -s /bin/bash "$u" >/dev/null 2>&1 ||
+			id -u "$u" >/dev/null 2>&1 || skip "cannot create user $u"
+	fi
+}
+
+# as_user <cmd...>: run a command as ckptuser in $CLUSTER_WORK, environment kept
+# (SLURM_CONF, SLURM_CHECKPOINT_SOCKET, ...).
+as_user() {
+	(cd "$CLUSTER_WORK" && runuser -u "$CKPT_USER" -- "$@")
+}
+
+# as_other <cmd...>: the same as the second unprivileged user.
+as_other() {
+	(cd "$CLUSTER_WORK" && runuser -u "$CKPT_OTHER" -- "$@")
+}
+
+# user_dir <path> [mode]: create a directory owned by ckptuser, print its path.
+user_dir() {
+	mkdir -p "$1" && chown "$CKPT_USER:" "$1" && chmod "${2:-0755}" "$1" && echo "$1"
+}
+
+# ------------------------------------------------------------------ ports ---
+_PORTS_TAKEN=" "
+_port_free() {
+	[ -z "$(ss -Hltn "sport = :$1" 2>/dev/null)" ] &&
+		[ -z "$(ss -Hlun "sport = :$1" 2>/dev/null)" ]
+}
+
+# free_port: print a TCP port nothing listens on (and not handed out before).
+free_port() {
+	local p i
+	for i in $(seq 1 200); do
+		p=$((20000 + (RANDOM * 32768 + RANDOM) % 30000))
+		case $_PORTS_TAKEN in *" $p "*) continue ;; esac
+		if _port_free "$p"; then
+			_PORTS_TAKEN="$_PORTS_TAKEN$p "
+			echo "$p"
+			return 0
+		fi
+	done
+	echo "free_port: no free port found" >&2
+	return 1
+}
+
+# ---------------------------------------------------------------- waiting ---
+# wait_for <timeout-seconds> <command...>: poll every 0.2 s until the command
+# succeeds; returns 1 on timeout.
+wait_for() {
+	local timeout=$1
+	shift
+	local end=$((SECONDS + timeout))
+	while ! "$@"; do
+		[ "$SECONDS" -lt "$end" ] || return 1
+		sleep 0.2
+	done
+	return 0
+}
+
+_pid_alive() {
+	[ -n "$1" ] && kill -0 "$1" 2>/dev/null
+}
+
+# _kill_pid <pid> <name>: TERM, wait up to 5 s, then KILL.
+_kill_pid() {
+	local pid=$1 name=$2 i
+	_pid_alive "$pid" || return 0
+	kill -TERM "$pid" 2>/dev/null
+	for i in $(seq 1 25); do
+		_pid_alive "$pid" || return 0
+		sleep 0.2
+	done
+	echo "# $name (pid $pid) ignored SIGTERM, sending SIGKILL" >&2
+	kill -KILL "$pid" 2>/dev/null
+	for i in $(seq 1 25); do
+		_pid_alive "$pid" || return 0
+		sleep 0.2
+	done
+	echo "# $name (pid $pid) survived SIGKILL" >&2
+	return 1
+}
+
+# _kill_pids <pid...>: TERM to all, wait up to 5 s, KILL the rest.
+_kill_pids() {
+	local pid i alive
+	for pid in "$@"; do
+		_pid_alive "$pid" && kill -TERM "$pid" 2>/dev/null
+	done
+	for i in $(seq 1 50); do
+		alive=
+		for pid in "$@"; do
+			_pid_alive "$pid" && alive="$alive $pid"
+		done
+		[ -n "$alive" ] || return 0
+		sleep 0.1
+	done
+	for pid in $alive; do
+		echo "# pid $pid ($(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)) ignored SIGTERM: SIGKILL" >&2
+		kill -KILL "$pid" 2>/dev/null
+	done
+	sleep 0.2
+}
+
+# cluster_pids: pids of every process that carries this cluster's marker in its
+# environment: the daemons, slurmstepd, the job's processes, the clients.
+cluster_pids() {
+	local f pid
+	[ -n "${CLUSTER_DIR:-}" ] || return 0
+	for f in /proc/[0-9]*/environ; do
+		pid=${f#/proc/}
+		pid=${pid%/environ}
+		[ "$pid" != "$$" ] && [ "$pid" != "$BASHPID" ] || continue
+		if grep -qzxF "CKPT_CLUSTER_DIR=$CLUSTER_DIR" "$f" 2>/dev/null; then
+			echo "$pid"
+		fi
+	done
+}
+
+_pid_from_file() {
+	[ -s "$1" ] && tr -dc '0-9' <"$1"
+}
+
+# ------------------------------------------------------------------ jobs ----
+# job_field <jobid> <Field>: one field of `scontrol show job` (empty if unknown).
+job_field() {
+	scontrol -o show job "$1" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n1
+}
+
+job_state() {
+	job_field "$1" JobState
+}
+
+_job_state_is() {
+	[ "$(job_state "$1")" = "$2" ]
+}
+
+# job_wait_state <jobid> <STATE> <timeout>
+job_wait_state() {
+	if wait_for "$3" _job_state_is "$1" "$2"; then
+		return 0
+	fi
+	echo "# job $1: not $2 after $3 s (state $(job_state "$1"), reason $(job_field "$1" Reason))" >&2
+	return 1
+}
+
+_job_finished() {
+	case $(job_state "$1") in
+	COMPLETED | FAILED | CANCELLED | TIMEOUT | NODE_FAIL | OUT_OF_MEMORY | BOOT_FAIL | DEADLINE | PREEMPTED)
+		return 0 ;;
+	esac
+	return 1
+}
+
+# job_wait_done <jobid> <timeout>: wait until the job has finished; prints its
+# final state.  Returns 1 on timeout.
+job_wait_done() {
+	if wait_for "$2" _job_finished "$1"; then
+		job_state "$1"
+		return 0
+	fi
+	echo "# job $1: not finished after $2 s (state $(job_state "$1"), reason $(job_field "$1" Reason))" >&2
+	return 1
+}
+
+# submit <sbatch args...>: sbatch as ckptuser, print the job id (--parsable).
+submit() {
+	local out
+	out=$(as_user sbatch --parsable "$@") || return 1
+	echo "${out%%;*}"
+}
+
+# --------------------------------------------------------------- helper -----
+# helper_start: start slurmckptd (foreground, -v) in the background.
+helper_start() {
+	local bin=$CLUSTER_DIR/bin/slurmckptd
+	if [ ! -x "$bin" ]; then
+		echo "# WARNING: $CKPTD_BUILT was not built: no slurmckptd in this cluster" >&2
+		return 1
+	fi
+	rm -f "$CLUSTER_DIR/ckptd.sock"
+	CKPT_CLUSTER_DIR=$CLUSTER_DIR setsid "$bin" -s "$CLUSTER_DIR/ckptd.sock" -v \
+		</dev/null >>"$CLUSTER_DIR/slurmckptd.log" 2>&1 &
+	CLUSTER_HELPER_PID=$!
+	echo "$CLUSTER_HELPER_PID" >"$CLUSTER_DIR/slurmckptd.pid"
+	if ! wait_for 10 test -S "$CLUSTER_DIR/ckptd.sock"; then
+		echo "# slurmckptd did not create its socket in 10 s" >&2
+		tail -n 30 "$CLUSTER_DIR/slurmckptd.log" | sed 's/^/#   /' >&2
+		return 1
+	fi
+	_pid_alive "$CLUSTER_HELPER_PID" || {
+		echo "# slurmckptd exited" >&2
+		return 1
+	}
+	return 0
+}
+
+helper_stop() {
+	_kill_pid "${CLUSTER_HELPER_PID:-}" slurmckptd
+	CLUSTER_HELPER_PID=
+	rm -f "$CLUSTER_DIR/slurmckptd.pid"
+}
+
+require_plugin() {
+	[ -f "$CLUSTER_DIR/lib/checkpoint.so" ] ||
+		fail "checkpoint.so not built ($CKPT_SO_BUILT missing)"
+}
+
+require_helper() {
+	_pid_alive "${CLUSTER_HELPER_PID:-}" ||
+		fail "slurmckptd is not running ($CKPTD_BUILT missing or failed to start)"
+}
+
+# -------------------------------------------------------------- the cluster -
+_plugin_line() {
+	local -A kv=()
+	local -a order=(socket min_interval max_wait keep signal)
+	local w k line
+	kv[socket]=$CLUSTER_DIR/ckptd.sock
+	kv[min_interval]=${CKPT_MIN_INTERVAL:-0}
+	kv[max_wait]=${CKPT_MAX_WAIT:-10}
+	kv[keep]=${CKPT_KEEP:-2}
+	kv[signal]=${CKPT_SIGNAL:-USR2}
+	for w in ${CKPT_PLUGIN_ARGS:-}; do
+		k=${w%%=*}
+		[ -n "${kv[$k]+x}" ] || order+=("$k")
+		kv[$k]=${w#*=}
+	done
+	line="required $CLUSTER_DIR/lib/checkpoint.so"
+	for k in "${order[@]}"; do
+		line="$line $k=${kv[$k]}"
+	done
+	echo "$line"
+}
+
+_write_conf() {
+	local nodes=$1 i host
+	host=$(hostname -s)
+	cat >"$CLUSTER_DIR/slurm.conf" <<EOF
+# private test cluster ($CLUSTER_DIR), written by tests/integration/cluster.sh
+ClusterName=ckpttest
+SlurmctldHost=$host(127.0.0.1)
+SlurmctldPort=$CLUSTER_CTLD_PORT
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+CredType=cred/munge
+AuthInfo=socket=$CLUSTER_DIR/munge/munged.sock,cred_expire=10
+StateSaveLocation=$CLUSTER_DIR/state
+SlurmdSpoolDir=$CLUSTER_DIR/spool/%n
+SlurmctldPidFile=$CLUSTER_DIR/slurmctld.pid
+SlurmdPidFile=$CLUSTER_DIR/slurmd.%n.pid
+SlurmctldLogFile=$CLUSTER_DIR/slurmctld.log
+SlurmdLogFile=$CLUSTER_DIR/slurmd.%n.log
+SlurmctldDebug=info
+SlurmdDebug=debug
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+SchedulerType=sched/backfill
+SchedulerParameters=bf_interval=1,sched_min_interval=0,sched_interval=1
+AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/none
+MpiDefault=none
+ReturnToService=2
+MinJobAge=300
+KillWait=5
+InactiveLimit=0
+Waittime=0
+SlurmdTimeout=60
+SlurmctldTimeout=60
+MessageTimeout=10
+SlurmdParameters=config_overrides
+MailProg=/bin/true
+PlugStackConfig=$CLUSTER_DIR/plugstack.conf
+EOF
+	for i in $(seq 1 "$nodes"); do
+		echo "NodeName=c$i NodeHostname=$host NodeAddr=127.0.0.1 Port=${CLUSTER_NODE_PORTS[$i]} CPUs=4 RealMemory=1000 State=UNKNOWN" \
+			>>"$CLUSTER_DIR/slurm.conf"
+	done
+	echo "PartitionName=debug Nodes=c[1-$nodes] Default=YES MaxTime=INFINITE State=UP" \
+		>>"$CLUSTER_DIR/slurm.conf"
+	chmod 0644 "$CLUSTER_DIR/slurm.conf"
+}
+
+_start_munge() {
+	local m=$CLUSTER_DIR/munge
+	mkdir -p "$m"
+	dd if=/dev/urandom of="$m/munge.key" bs=1024 count=1 status=none
+	chown -R munge: "$m"
+	chmod 0755 "$m"
+	chmod 0400 "$m/munge.key"
+	CKPT_CLUSTER_DIR=$CLUSTER_DIR runuser -u munge -- munged \
+		-S "$m/munged.sock" --key-file="$m/munge.key" --pid-file="$m/munged.pid" \
+		--log-file="$m/munged.log" --seed-file="$m/munged.seed" </dev/null ||
+		return 1
+	wait_for 10 test -S "$m/munged.sock"
+}
+
+_all_idle() {
+	local s
+	s=$(sinfo -h -o %t 2>/dev/null | sort -u | tr '\n' ' ')
+	[ "$s" = "idle " ]
+}
+
+# cluster_print_logs [lines]: the tail of every daemon log, to stderr.
+cluster_print_logs() {
+	local n=${1:-40} f
+	[ -n "${CLUSTER_DIR:-}" ] && [ -d "$CLUSTER_DIR" ] || return 0
+	for f in "$CLUSTER_DIR"/munge/munged.log "$CLUSTER_DIR"/slurmctld.log \
+		"$CLUSTER_DIR"/slurmd.*.log "$CLUSTER_DIR"/*.out "$CLUSTER_DIR"/slurmckptd.log; do
+		[ -s "$f" ] || continue
+		echo "# ---- last $n lines of $f ----"
+		tail -n "$n" "$f" | sed 's/^/#   /'
+	done >&2
+}
+
+_cluster_die() {
+	_T_NUM=$((_T_NUM + 1))
+	echo "not ok $_T_NUM - cluster_start: $*"
+	echo "# cluster_start: $*" >&2
+	_T_FAILED=1
+	exit 1
+}
+
+# cluster_start [nodes]: start munged, slurmctld, slurmd per node and
+# slurmckptd; wait until every node is idle.  Exports SLURM_CONF and
+# SLURM_CHECKPOINT_SOCKET.  Installs the EXIT trap that tears it all down.
+cluster_start() {
+	local nodes=${1:-1} i pid
+	_ensure_user "$CKPT_USER"
+	_ensure_user "$CKPT_OTHER"
+
+	CLUSTER_DIR=$(mktemp -d /tmp/ckpt-cluster.XXXXXX) || exit 1
+	chmod 0755 "$CLUSTER_DIR"
+	export CLUSTER_DIR
+	# The marker that cluster_pids looks for; every daemon, slurmstepd and job
+	# of this cluster inherits it.
+	export CKPT_CLUSTER_DIR=$CLUSTER_DIR
+	trap cluster_stop EXIT
+	trap 'exit 1' INT TERM HUP
+	CLUSTER_NODES=$nodes
+	mkdir -p "$CLUSTER_DIR/state" "$CLUSTER_DIR/spool" "$CLUSTER_DIR/lib" \
+		"$CLUSTER_DIR/bin" "$CLUSTER_DIR/apps"
+	CLUSTER_WORK=$(user_dir "$CLUSTER_DIR/work")
+	export CLUSTER_WORK
+
+	# Copies, so that ckptuser can read them whatever the build directory's
+	# permissions are, and a rebuild does not change a running cluster.
+	if [ -d "$APPS_SRC" ]; then
+		cp -p "$APPS_SRC"/* "$CLUSTER_DIR/apps/" 2>/dev/null
+		chmod -R a+rX "$CLUSTER_DIR/apps"
+	fi
+	APPS=$CLUSTER_DIR/apps
+	[ -x "$CKPTD_BUILT" ] && cp "$CKPTD_BUILT" "$CLUSTER_DIR/bin/"
+	[ -x "$SCKPT_BUILT" ] && cp "$SCKPT_BUILT" "$CLUSTER_DIR/bin/"
+	chmod -R a+rX "$CLUSTER_DIR/bin"
+	SCHECKPOINT=$CLUSTER_DIR/bin/scheckpoint
+
+	if [ -f "$CKPT_SO_BUILT" ]; then
+		cp "$CKPT_SO_BUILT" "$CLUSTER_DIR/lib/checkpoint.so"
+		chmod 0755 "$CLUSTER_DIR/lib/checkpoint.so"
+		_plugin_line >"$CLUSTER_DIR/plugstack.conf"
+	else
+		{
+			echo "#####################################################################"
+			echo "# WARNING: $CKPT_SO_BUILT does not exist:"
+			echo "# the cluster runs WITHOUT the checkpoint plugin (empty plugstack.conf)"
+			echo "#####################################################################"
+		} >&2
+		: >"$CLUSTER_DIR/plugstack.conf"
+	fi
+	chmod 0644 "$CLUSTER_DIR/plugstack.conf"
+
+	CLUSTER_CTLD_PORT=$(free_port) || _cluster_die "no free port"
+	CLUSTER_NODE_PORTS=()
+	for i in $(seq 1 "$nodes"); do
+		CLUSTER_NODE_PORTS[$i]=$(free_port) || _cluster_die "no free port"
+	done
+	_write_conf "$nodes"
+	export SLURM_CONF=$CLUSTER_DIR/slurm.conf
+	export SLURM_CHECKPOINT_SOCKET=$CLUSTER_DIR/ckptd.sock
+	# Keep the submitting environment free of the caller's Slurm settings.
+	unset SLURM_CHECKPOINT SLURM_CHECKPOINT_DIR SLURM_RESTART_DIR SLURM_JOB_ID \
+		SBATCH_PARTITION SLURM_PARTITION
+
+	_start_munge || _cluster_die "munged did not start"
+	slurmctld -f "$SLURM_CONF" </dev/null >>"$CLUSTER_DIR/slurmctld.out" 2>&1 ||
+		_cluster_die "slurmctld failed to start"
+	wait_for 10 test -s "$CLUSTER_DIR/slurmctld.pid" ||
+		_cluster_die "slurmctld wrote no pid file"
+	for i in $(seq 1 "$nodes"); do
+		slurmd -f "$SLURM_CONF" -N "c$i" </dev/null >>"$CLUSTER_DIR/slurmd.c$i.out" 2>&1 ||
+			_cluster_die "slurmd -N c$i failed to start"
+	done
+	for i in $(seq 1 "$nodes"); do
+		wait_for 10 test -s "$CLUSTER_DIR/slurmd.c$i.pid" ||
+			_cluster_die "slurmd c$i wrote no pid file"
+	done
+	pid=$(_pid_from_file "$CLUSTER_DIR/slurmctld.pid")
+	_pid_alive "$pid" || _cluster_die "slurmctld (pid $pid) is not running"
+
+	if [ -x "$CLUSTER_DIR/bin/slurmckptd" ]; then
+		helper_start || _cluster_die "slurmckptd failed to start"
+	else
+		{
+			echo "#####################################################################"
+			echo "# WARNING: $CKPTD_BUILT does not exist: no slurmckptd in this cluster"
+			echo "#####################################################################"
+		} >&2
+	fi
+
+	if ! wait_for 30 _all_idle; then
+		echo "# sinfo says: $(sinfo -h -o '%n %t %E' 2>&1 | tr '\n' ';')" >&2
+		_cluster_die "the nodes did not become idle in 30 s"
+	fi
+	note "cluster up in $CLUSTER_DIR ($nodes node(s), slurmctld port $CLUSTER_CTLD_PORT)"
+	note "plugstack: $(cat "$CLUSTER_DIR/plugstack.conf" | head -n1)"
+}
+
+# cluster_stop: cancel the jobs, stop every daemon (TERM, then KILL), kill what
+# is left of this cluster's processes, print the logs if the test failed,
+# remove the directory (unless KEEP_CLUSTER=1).  Safe to call twice.
+cluster_stop() {
+	local rc=$? i pid name left
+	trap - EXIT
+	[ -n "${CLUSTER_DIR:-}" ] && [ -d "$CLUSTER_DIR" ] || return "$rc"
+	[ "$_T_FAILED" = 1 ] && [ "$rc" -eq 0 ] && rc=1
+
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] || [ "${CLUSTER_VERBOSE:-0}" = 1 ]; then
+		echo "# ---- test exit status $rc; cluster state ----" >&2
+		squeue -h -t all -o '#   %i %T %r %N' 2>/dev/null >&2
+		cluster_print_logs 60
+	fi
+
+	# Jobs first, so that slurmstepd ends while slurmd is still there.
+	if _pid_alive "$(_pid_from_file "$CLUSTER_DIR/slurmctld.pid")"; then
+		timeout 10 scancel --quiet --user="$CKPT_USER" 2>/dev/null
+		timeout 10 scancel --quiet --user="$CKPT_OTHER" 2>/dev/null
+		for i in $(seq 1 25); do
+			[ -z "$(squeue -h -t RUNNING,COMPLETING,CONFIGURING 2>/dev/null)" ] && break
+			sleep 0.2
+		done
+	fi
+
+	# All daemons at once: TERM, up to 5 s, then KILL.
+	local -a pids=()
+	pids+=("${CLUSTER_HELPER_PID:-}")
+	for i in $(seq 1 "${CLUSTER_NODES:-1}"); do
+		pids+=("$(_pid_from_file "$CLUSTER_DIR/slurmd.c$i.pid")")
+	done
+	pids+=("$(_pid_from_file "$CLUSTER_DIR/slurmctld.pid")")
+	pids+=("$(_pid_from_file "$CLUSTER_DIR/munge/munged.pid")")
+	_kill_pids "${pids[@]}"
+	CLUSTER_HELPER_PID=
+
+	# Whatever is left with this cluster's marker (slurmstepd, job processes).
+	left=$(cluster_pids)
+	if [ -n "$left" ]; then
+		for pid in $left; do
+			name=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)
+			echo "# cluster_stop: killing leftover pid $pid: $name" >&2
+			kill -KILL "$pid" 2>/dev/null
+		done
+		sleep 0.3
+	fi
+
+	echo "# $_T_NAME: $SECONDS s (exit status $rc)"
+	if [ "${KEEP_CLUSTER:-0}" = 1 ]; then
+		echo "# KEEP_CLUSTER=1: $CLUSTER_DIR kept" >&2
+	else
+		# Images are read-only; the directories are the user's: root removes all.
+		rm -rf "$CLUSTER_DIR"
+	fi
+	CLUSTER_DIR=
+	return "$rc"
+}
+
+# ------------------------------------------------------------- checkpoints --
+# images <dir> <name>: the committed images of <name> (e.g. 42.ckpt) in <dir>,
+# newest first (the bare name is the newest, then .<seq> descending).
+images() {
+	local d=$1 n=$2
+	[ -d "$d/$n" ] && echo "$d/$n"
+	local f
+	for f in "$d/$n".[0-9]*; do
+		[ -d "$f" ] && echo "${f##*.} $f"
+	done | sort -rn | cut -d' ' -f2-
+}
+
+image_count() {
+	images "$1" "$2" | wc -l
+}
+
+# manifest_get <image> <jq-filter>
+manifest_get() {
+	jq -r "$2" "$1/manifest.json"
+}
+
+# image_verify <image>: manifest.json is valid JSON; every file listed exists
+# with the listed size and XXH3-128; every regular file is listed.
+image_verify() {
+	local img=$1 n i path size x real_size real_x listed
+	jq -e 'type == "object" and (.files | type == "array")' "$img/manifest.json" >/dev/null 2>&1 || {
+		echo "# $img: manifest.json is not valid JSON with a files array" >&2
+		return 1
+	}
+	n=$(jq '.files | length' "$img/manifest.json")
+	for ((i = 0; i < n; i++)); do
+		path=$(jq -r ".files[$i].path" "$img/manifest.json")
+		size=$(jq -r ".files[$i].size" "$img/manifest.json")
+		x=$(jq -r ".files[$i].xxh3" "$img/manifest.json")
+		[ -f "$img/$path" ] || { echo "# $img: $path listed but missing" >&2; return 1; }
+		real_size=$(stat -c %s "$img/$path")
+		[ "$real_size" = "$size" ] || { echo "# $img/$path: size $real_size, manifest says $size" >&2; return 1; }
+		real_x=$(xxhsum -H128 "$img/$path" 2>/dev/null | awk '{print $1}')
+		[ "$real_x" = "$x" ] || { echo "# $img/$path: xxh3 $real_x, manifest says $x" >&2; return 1; }
+	done
+	listed=$(jq -r '.files[].path' "$img/manifest.json" | sort)
+	[ "$(cd "$img" && find . -type f ! -name manifest.json | sed 's|^\./||' | sort)" = "$listed" ] || {
+		echo "# $img: files on disk differ from the manifest's list" >&2
+		return 1
+	}
+	return 0
+}
+
+# committed_count <ckptdir> <job.step-label>: "committed" lines in checkpoint.log
+committed_count() {
+	local n
+	n=$(grep -c -E "[[:space:]]${2//./\\.}[[:space:]].*committed" "$1/checkpoint.log" 2>/dev/null)
+	echo "${n:-0}"
+}
+
+# commits_at_least <ckptdir> <job.step-label> <n>: for wait_for
+commits_at_least() {
+	[ "$(committed_count "$1" "$2")" -ge "$3" ]
+}
