@@ -71,8 +71,8 @@ static int send_signal(int pidfd, int signo)
 	return (int)syscall(SYS_pidfd_send_signal, pidfd, signo, NULL, 0);
 }
 
-/* Signal every live task that catches the signal; returns how many. */
-static size_t ask_tasks(const struct step *s, struct asked *a)
+/* The live tasks that catch the signal; returns how many. */
+static size_t select_tasks(const struct step *s, struct asked *a)
 {
 	const struct task *t;
 	size_t n = 0;
@@ -83,14 +83,24 @@ static size_t ask_tasks(const struct step *s, struct asked *a)
 		if (pid <= 0 || !catches(pid, s->signo))
 			continue;
 		/* Still alive now, so /proc/<pid> was this task's. */
-		if (send_signal(t->pidfd, 0) < 0 ||
-		    send_signal(t->pidfd, s->signo) < 0)
+		if (send_signal(t->pidfd, 0) < 0)
 			continue;
 		a[n].t = t;
 		a[n].exited = false;
 		n++;
 	}
 	return n;
+}
+
+/* Signal the selected tasks; those already gone are dropped. */
+static size_t ask_tasks(const struct step *s, struct asked *a, size_t n)
+{
+	size_t i, asked = 0;
+
+	for (i = 0; i < n; i++)
+		if (send_signal(a[i].t->pidfd, s->signo) == 0)
+			a[asked++] = a[i];
+	return asked;
 }
 
 static bool acked(int stagefd, const struct task *t)
@@ -219,27 +229,33 @@ static int watch_staging(int stagefd, char *err, size_t errlen)
 	return ifd;
 }
 
-/* Ask, wait, and commit; fills m on success. */
+/* Ask, wait, and commit; fills m on success.  *uncaught: no task
+ * catches the signal, so nothing was asked and nothing staged. */
 static int checkpoint(const struct step *s, int basefd, struct manifest *m,
-		      char *err, size_t errlen)
+		      bool *uncaught, char *err, size_t errlen)
 {
 	struct asked *a = NULL;
 	const struct task *t;
-	int stagefd, ifd = -1, rc = -1;
+	int stagefd = -1, ifd = -1, rc = -1;
 	size_t n = 0;
 
-	stagefd = image_stage(basefd, s->name, err, errlen);
-	if (stagefd < 0 || (ifd = watch_staging(stagefd, err, errlen)) < 0)
-		goto out;
 	for (t = s->tasks; t; t = t->next)
 		n++;
 	if (!(a = calloc(n, sizeof(*a)))) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	if ((n = ask_tasks(s, a)) == 0) {
-		snprintf(err, errlen, "no task of %s catches SIG%s", s->label,
-			 signal_name(s->signo));
+	if ((n = select_tasks(s, a)) == 0) {
+		snprintf(err, errlen, "not checkpointable: no task of %s "
+			 "catches SIG%s", s->label, signal_name(s->signo));
+		*uncaught = true;
+		goto out;
+	}
+	stagefd = image_stage(basefd, s->name, err, errlen);
+	if (stagefd < 0 || (ifd = watch_staging(stagefd, err, errlen)) < 0)
+		goto out;
+	if ((n = ask_tasks(s, a, n)) == 0) {
+		snprintf(err, errlen, "every task of %s ended", s->label);
 		goto out;
 	}
 	if (wait_acks(s, stagefd, ifd, a, n, err, errlen) < 0)
@@ -259,6 +275,7 @@ int cooperate_run(const struct step *s, const char *reason, int out)
 {
 	struct manifest m = { .job = s->job, .step = s->id };
 	char err[1024] = "", line[1200], image[4352];
+	bool uncaught = false;
 	json_t *o;
 	int basefd, rc = -1;
 
@@ -266,7 +283,7 @@ int cooperate_run(const struct step *s, const char *reason, int out)
 	m.node = s->node;
 	basefd = image_open_base(s->dir, err, sizeof(err));
 	if (basefd >= 0)
-		rc = checkpoint(s, basefd, &m, err, sizeof(err));
+		rc = checkpoint(s, basefd, &m, &uncaught, err, sizeof(err));
 	if (rc == 0) {
 		snprintf(image, sizeof(image), "%s/%s", s->dir, s->name);
 		o = json_pack("{s:b,s:I,s:s,s:I,s:I}", "ok", 1, "seq",
@@ -274,13 +291,17 @@ int cooperate_run(const struct step *s, const char *reason, int out)
 			      (json_int_t)m.nfiles, "bytes",
 			      (json_int_t)manifest_bytes(&m));
 	} else {
-		if (basefd >= 0) {
+		if (basefd >= 0 && !uncaught)
 			image_discard(basefd, s->name, line, sizeof(line));
+		/* A step that cannot checkpoint is noted once, not at every
+		 * interval. */
+		if (basefd >= 0 && !(uncaught && s->uncaught_noted)) {
 			snprintf(line, sizeof(line), "%s failed: %s", s->label,
 				 err);
 			image_log(basefd, line);
 		}
-		o = json_pack("{s:b,s:s}", "ok", 0, "error", err);
+		o = json_pack("{s:b,s:s,s:b}", "ok", 0, "error", err,
+			      "uncaught", uncaught);
 	}
 	m.reason = NULL;
 	m.node = NULL;

@@ -55,6 +55,7 @@ struct step {
 	struct timespec due;	/* next periodic checkpoint (monotonic) */
 	struct worker *worker;	/* the checkpoint in flight, or NULL */
 	bool gone;		/* unregistered while a worker ran */
+	bool uncaught_noted;	/* "no task catches the signal" logged */
 	uint64_t last_seq;
 	char *last_error;
 };
@@ -70,10 +71,20 @@ struct step *steps_first(void);
 void steps_rearm(void);
 void steps_shutdown(void);
 
+/* The outcome of one checkpoint, as a worker reports it. */
+struct ckpt_result {
+	bool ok;
+	bool uncaught;		/* no task catches the signal: not an image
+				 * that failed, a step that cannot make one */
+	uint64_t seq;
+	const char *image;
+	const char *error;
+};
+
 /* A client waiting for the outcome of checkpoints it asked for
  * (server.c); told of each step's outcome by the worker. */
-void waiter_step_done(struct waiter *wt, const struct step *s, int ok,
-		      uint64_t seq, const char *image, const char *error);
+void waiter_step_done(struct waiter *wt, const struct step *s,
+		      const struct ckpt_result *r);
 
 /* worker.c */
 
@@ -82,8 +93,7 @@ int worker_start(struct step *s, const char *reason, struct waiter *wt,
 		 char *err, size_t errlen);
 int worker_count(void);
 /* Called by steps.c when a worker finished; s may be gone. */
-void step_checkpoint_done(struct step *s, int ok, uint64_t seq,
-			  const char *image, const char *error);
+void step_checkpoint_done(struct step *s, const struct ckpt_result *r);
 
 /* cooperate.c: the worker child, with the user's credentials. */
 int cooperate_run(const struct step *s, const char *reason, int out);

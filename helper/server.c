@@ -26,7 +26,8 @@ struct conn {
 
 struct waiter {
 	struct conn *conn;	/* NULL once the client went away */
-	int pending, failed, err;
+	bool whole_job;		/* steps that cannot checkpoint are skipped */
+	int pending, failed, committed, skipped, err;
 	uint64_t seq;
 	char images[4096];
 	char errors[4096];
@@ -44,8 +45,12 @@ static void append(char *buf, size_t len, const char *text)
 
 static void waiter_finish(struct waiter *wt)
 {
-	struct ckpt_msg r = { .op = CKPT_OP_REPLY, .ok = !wt->failed };
+	struct ckpt_msg r = { .op = CKPT_OP_REPLY };
 
+	/* A whole job whose every step was skipped is a failure too. */
+	if (wt->skipped && !wt->committed)
+		wt->failed += wt->skipped;
+	r.ok = !wt->failed;
 	if (wt->conn) {
 		r.err = wt->failed ? wt->err : 0;
 		r.error = wt->failed ? wt->errors : NULL;
@@ -59,18 +64,22 @@ static void waiter_finish(struct waiter *wt)
 	free(wt);
 }
 
-void waiter_step_done(struct waiter *wt, const struct step *s, int ok,
-		      uint64_t seq, const char *image, const char *error)
+void waiter_step_done(struct waiter *wt, const struct step *s,
+		      const struct ckpt_result *r)
 {
 	char text[4352];
 
-	if (ok) {
-		wt->seq = seq;
-		append(wt->images, sizeof(wt->images), image);
+	if (r->ok) {
+		wt->seq = r->seq;
+		wt->committed++;
+		append(wt->images, sizeof(wt->images), r->image);
 	} else {
-		wt->failed++;
-		wt->err = EIO;
-		snprintf(text, sizeof(text), "%s: %s", s->label, error);
+		if (r->uncaught && wt->whole_job)
+			wt->skipped++;
+		else
+			wt->failed++;
+		wt->err = r->uncaught ? ENOTSUP : EIO;
+		snprintf(text, sizeof(text), "%s: %s", s->label, r->error);
 		append(wt->errors, sizeof(wt->errors), text);
 	}
 	if (--wt->pending == 0)
@@ -170,6 +179,7 @@ static int on_create(struct conn *c, const struct ckpt_msg *m)
 	if (!(wt = calloc(1, sizeof(*wt))))
 		return reply_err(c, ENOMEM, "out of memory");
 	wt->conn = c;
+	wt->whole_job = m->step == CKPT_STEP_ALL;
 	for (i = 0; i < n; i++) {
 		if (worker_start(targets[i], "create", wt, err, sizeof(err))) {
 			wt->failed++;

@@ -229,16 +229,18 @@ struct step *steps_first(void)
 	return steps;
 }
 
-void step_checkpoint_done(struct step *s, int ok, uint64_t seq,
-			  const char *image, const char *error)
+void step_checkpoint_done(struct step *s, const struct ckpt_result *r)
 {
 	s->worker = NULL;
-	if (ok) {
-		s->last_seq = seq;
+	if (r->ok) {
+		s->last_seq = r->seq;
 		log_msg(LOG_NOTICE, "checkpoint of %s committed: %s (seq %llu)",
-			s->label, image, (unsigned long long)seq);
+			s->label, r->image, (unsigned long long)r->seq);
+	} else if (r->uncaught && s->uncaught_noted) {
+		log_msg(LOG_DEBUG, "%s: %s", s->label, r->error);
 	} else {
-		record_error(s, error);
+		s->uncaught_noted |= r->uncaught;
+		record_error(s, r->error);
 	}
 	if (s->gone)
 		step_free(s);

@@ -166,63 +166,64 @@ int worker_start(struct step *s, const char *reason, struct waiter *wt,
 	return 0;
 }
 
-/* Decode the child's report; anything unexpected is a failure. */
-static int read_result(struct worker *wk, int status, uint64_t *seq,
-		       char **image, char **error)
+/* Decode the child's report into r, which points into the returned
+ * object (or into why); anything unexpected is a failure. */
+static json_t *read_result(struct worker *wk, int status,
+			   struct ckpt_result *r, char *why, size_t whylen)
 {
-	char buf[8192], why[256];
+	char buf[8192];
 	json_error_t jerr;
 	json_t *o = NULL;
-	const char *img = NULL, *msg = NULL;
-	json_int_t sq = 0;
-	int ok = 0;
+	int ok = 0, uncaught = 0;
+	json_int_t seq = 0;
 	ssize_t n;
 
-	n = read(wk->pipefd, buf, sizeof(buf) - 1);
+	*r = (struct ckpt_result){ .error = "malformed report from worker" };
+	n = read(wk->pipefd, buf, sizeof(buf));
 	if (n > 0)
 		o = json_loadb(buf, (size_t)n, 0, &jerr);
-	if (o && json_unpack_ex(o, &jerr, 0, "{s:b,s?I,s?s,s?s}", "ok", &ok,
-				"seq", &sq, "image", &img, "error", &msg) < 0)
-		ok = 0, msg = "malformed report from worker";
 	if (!o) {
 		if (WIFSIGNALED(status))
-			snprintf(why, sizeof(why), "worker killed by signal %d",
+			snprintf(why, whylen, "worker killed by signal %d",
 				 WTERMSIG(status));
 		else
-			snprintf(why, sizeof(why), "worker exited %d without "
-				 "a report", WEXITSTATUS(status));
-		msg = why;
+			snprintf(why, whylen, "worker exited %d without a "
+				 "report", WEXITSTATUS(status));
+		r->error = why;
+		return NULL;
 	}
-	*seq = (uint64_t)sq;
-	*image = img ? strdup(img) : NULL;
-	*error = msg ? strdup(msg) : NULL;
-	json_decref(o);
-	return ok && *image ? 1 : 0;
+	if (json_unpack_ex(o, &jerr, 0, "{s:b,s?I,s?s,s?s,s?b}", "ok", &ok,
+			   "seq", &seq, "image", &r->image, "error",
+			   &r->error, "uncaught", &uncaught) < 0)
+		return o;
+	r->ok = ok && r->image && seq > 0;
+	r->uncaught = uncaught;
+	r->seq = (uint64_t)seq;
+	if (!r->ok && !r->error)
+		r->error = "unknown error";
+	return o;
 }
 
 static void worker_ready(struct watch *w, uint32_t events)
 {
 	struct worker *wk = (struct worker *)w;
-	struct step *s = wk->step;
-	char *image = NULL, *error = NULL;
-	uint64_t seq = 0;
-	int status = 0, ok;
+	struct ckpt_result r;
+	char why[256];
+	int status = 0;
+	json_t *o;
 
 	(void)events;
 	if (waitpid(wk->pid, &status, 0) < 0)
 		log_msg(LOG_ERR, "waitpid(%d): %s", (int)wk->pid,
 			strerror(errno));
-	ok = read_result(wk, status, &seq, &image, &error);
+	o = read_result(wk, status, &r, why, sizeof(why));
 	loop_del(w);
 	close(w->fd);
 	close(wk->pipefd);
 	nworkers--;
 	if (wk->waiter)
-		waiter_step_done(wk->waiter, s, ok, seq, image,
-				 error ? error : "unknown error");
-	step_checkpoint_done(s, ok, seq, image,
-			     error ? error : "unknown error");
-	free(image);
-	free(error);
+		waiter_step_done(wk->waiter, wk->step, &r);
+	step_checkpoint_done(wk->step, &r);
+	json_decref(o);
 	free(wk);
 }

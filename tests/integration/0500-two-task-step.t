@@ -36,6 +36,16 @@ ok "step image $img holds count.0 and count.1 (seq $(manifest_get "$img" .seq))"
 
 wait_for 15 commits_at_least "$ckdir" "$j.0" 2 ||
 	fail "fewer than 2 commits of $j.0: $(cat "$ckdir/checkpoint.log")"
+# The batch shell has no trap: it is not killed, and "not checkpointable"
+# is noted once in checkpoint.log, not at every interval.
+n=$(grep -c "$j.batch failed: not checkpointable" "$ckdir/checkpoint.log")
+[ "$n" = 1 ] || fail "$n 'not checkpointable' lines for $j.batch, want 1: $(cat "$ckdir/checkpoint.log")"
+ok "untrapped batch shell noted once as not checkpointable"
+# A whole-job create skips the batch shell and commits the step.
+seq0=$(manifest_get "$img" .seq)
+msg=$(as_user "$SCHECKPOINT" create "$j" 2>&1) || fail "scheckpoint create $j: $msg"
+[ "$(manifest_get "$img" .seq)" -gt "$seq0" ] || fail "create $j did not commit $img: $msg"
+ok "scheckpoint create $j: $msg"
 sleep 1
 scontrol requeue "$j" || fail "scontrol requeue $j failed"
 _not_running() { [ "$(job_state "$1")" != RUNNING ]; }
