@@ -49,9 +49,10 @@ static int check_interval(const char *what, const char *arg, long *secs)
 	return 0;
 }
 
-/* On the submitting side the directory must be usable by the user now;
- * on the node (remote) the helper finds out, as the user. */
-static int check_dir(const char *what, const char *arg, int remote)
+/* On the submitting side the directory must be usable by the user now
+ * (writable for images, readable to restart from); on the node (remote)
+ * the helper and the tasks find out, as the user. */
+static int check_dir(const char *what, const char *arg, int remote, int mode)
 {
 	struct stat st;
 
@@ -69,8 +70,9 @@ static int check_dir(const char *what, const char *arg, int remote)
 		slurm_error(PFX "%s '%s' is not a directory", what, arg);
 		return -1;
 	}
-	if (access(arg, W_OK | X_OK) < 0) {
-		slurm_error(PFX "%s '%s' is not writable: %s", what, arg,
+	if (access(arg, mode | X_OK) < 0) {
+		slurm_error(PFX "%s '%s' is not %s: %s", what, arg,
+			    mode == W_OK ? "writable" : "readable",
 			    strerror(errno));
 		return -1;
 	}
@@ -100,11 +102,11 @@ static int apply(int which, const char *what, const char *arg, int remote)
 		opts.enabled = true;
 		return 0;
 	case OPT_DIR:
-		if (check_dir(what, arg, remote) < 0)
+		if (check_dir(what, arg, remote, W_OK) < 0)
 			return -1;
 		return set_string(&opts.dir, arg);
 	case OPT_RESTART:
-		if (check_dir(what, arg, remote) < 0)
+		if (check_dir(what, arg, remote, R_OK) < 0)
 			return -1;
 		return set_string(&opts.restart_dir, arg);
 	}
