@@ -124,9 +124,8 @@ static void set_restart_env(spank_t sp, uint32_t task)
 	if (!opts.restart_dir && count == 0)
 		return;
 	if (find_image(dir, path, sizeof(path), &m, why, sizeof(why)) < 0) {
-		fprintf(stderr, PFX "job %u restarted but no usable image "
-			"of %s: %s; starting from the beginning\n", step.job,
-			step.name, why);
+		fprintf(stderr, PFX "%s: no usable image in %s (%s); "
+			"starting from the beginning\n", step.label, dir, why);
 		return;
 	}
 	setenvf(sp, "SLURM_RESTART_DIR", "%s", path);
