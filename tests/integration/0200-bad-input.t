@@ -50,6 +50,8 @@ reject "srun --checkpoint-dir=ckpt" "absolute" \
 	srun -n1 --checkpoint=5:00 --checkpoint-dir=ckpt true
 reject "srun --checkpoint=0:30 below min_interval" "below|minimum" \
 	srun -n1 --checkpoint=0:30 true
+reject "salloc --checkpoint=abc" "invalid|interval" salloc --checkpoint=abc true
+reject "salloc --checkpoint-dir=ckpt" "absolute" salloc --checkpoint=5:00 --checkpoint-dir=ckpt true
 
 jobs=$(squeue -h -t all -o %i)
 [ -z "$jobs" ] || fail "bad input still submitted job(s): $jobs"

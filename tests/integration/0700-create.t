@@ -46,6 +46,26 @@ rc=$?
 echo "$msg" | grep -q '^scheckpoint: ' || fail "refusal message is not 'scheckpoint: ...': $msg"
 ok "$CKPT_OTHER refused (exit 1): $msg"
 
+# Only root (slurmstepd) may register steps: a user who speaks the protocol
+# to the socket directly, claiming root's uid for a step, is refused.
+register() {
+	python3 - "$SLURM_CHECKPOINT_SOCKET" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])
+s.send(json.dumps({"v": 1, "op": "register", "job": 4242, "step": 0,
+    "uid": 0, "gid": 0, "ntasks": 1, "interval": 5, "max_wait": 5,
+    "keep": 1, "signo": 12, "dir": "/etc", "node": "c1"}).encode())
+print(json.loads(s.recv(65536)).get("error", "accepted"))
+PY
+}
+msg=$(as_user bash -c "$(declare -f register); register" 2>&1)
+echo "$msg" | grep -q '^permission denied' || fail "a user's registration was not refused: $msg"
+grep -q 'step 4242.0 registered' "$CLUSTER_DIR/slurmckptd.log" && fail "helper registered the user's step"
+msg=$(register 2>&1)
+[ "$msg" = accepted ] || fail "root's registration over the same socket was refused: $msg"
+ok "registration refused for $CKPT_USER, accepted for root (SO_PEERCRED)"
+
 msg=$(as_user "$SCHECKPOINT" create 999999 2>&1)
 rc=$?
 [ $rc -eq 1 ] || fail "scheckpoint create of an unknown job: exit $rc: $msg"
