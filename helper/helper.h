@@ -55,6 +55,7 @@ struct step {
 	struct timespec due;	/* next periodic checkpoint (monotonic) */
 	struct worker *worker;	/* the checkpoint in flight, or NULL */
 	bool gone;		/* unregistered while a worker ran */
+	void *owner;		/* the connection that registered it */
 	bool uncaught_noted;	/* "no task catches the signal" logged */
 	uint64_t last_seq;
 	char *last_error;
@@ -92,6 +93,8 @@ int worker_report(int out, json_t *o);
 int worker_start(struct step *s, const char *reason, struct waiter *wt,
 		 char *err, size_t errlen);
 int worker_count(void);
+/* Kill a worker (its commit is crash-safe); its end is handled as usual. */
+void worker_cancel(struct worker *wk);
 /* Called by steps.c when a worker finished; s may be gone. */
 void step_checkpoint_done(struct step *s, const struct ckpt_result *r);
 

@@ -113,6 +113,24 @@ static int reply_err(struct conn *c, int err, const char *fmt, ...)
 	return proto_reply_err(c->w.fd, err, text);
 }
 
+/* Only slurmstepd registers steps, so a second registration of the same
+ * step is a new run of it (a requeue) whose old slurmstepd has not closed
+ * its connection yet: the new one wins. */
+static void replace_stale(uint32_t job, uint32_t id)
+{
+	struct step *old = step_find(job, id);
+
+	if (!old)
+		return;
+	log_msg(LOG_WARNING, "step %s registered again: the earlier "
+		"registration is dropped", old->label);
+	/* Its worker would share the staging directory with the new one. */
+	if (old->worker)
+		worker_cancel(old->worker);
+	((struct conn *)old->owner)->step = NULL;
+	step_remove(old);
+}
+
 static int on_register(struct conn *c, const struct ckpt_msg *m)
 {
 	char err[512];
@@ -122,9 +140,11 @@ static int on_register(struct conn *c, const struct ckpt_msg *m)
 				 "slurmstepd (root) may register steps");
 	if (c->step)
 		return reply_err(c, EALREADY, "already registered");
+	replace_stale(m->job, m->step);
 	c->step = step_add(m, err, sizeof(err));
 	if (!c->step)
 		return reply_err(c, errno, "%s", err);
+	c->step->owner = c;
 	log_msg(LOG_INFO, "step %s registered: uid %u, %u task(s), interval "
 		"%ld s, dir %s", c->step->label, m->uid, m->ntasks,
 		m->interval, m->dir);

@@ -116,8 +116,6 @@ static int check_register(const struct ckpt_msg *m, char *err, size_t errlen)
 	else if (m->signo < 1 || m->signo > 64 || m->signo == SIGKILL ||
 		 m->signo == SIGSTOP)
 		why = "bad signal";
-	else if (step_find(m->job, m->step))
-		why = "step already registered";
 	if (!why)
 		return 0;
 	snprintf(err, errlen, "%s", why);

@@ -35,6 +35,13 @@ int worker_count(void)
 	return nworkers;
 }
 
+void worker_cancel(struct worker *wk)
+{
+	if (syscall(SYS_pidfd_send_signal, wk->w.fd, SIGKILL, NULL, 0) < 0)
+		log_msg(LOG_ERR, "cannot stop worker %d: %s", (int)wk->pid,
+			strerror(errno));
+}
+
 /* In the child: write the report (and release it).  0/-1. */
 int worker_report(int out, json_t *o)
 {

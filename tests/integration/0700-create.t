@@ -66,6 +66,28 @@ msg=$(register 2>&1)
 [ "$msg" = accepted ] || fail "root's registration over the same socket was refused: $msg"
 ok "registration refused for $CKPT_USER, accepted for root (SO_PEERCRED)"
 
+# A requeued step registers again while its old slurmstepd may still hold
+# the first registration open: the second one must win, not be refused.
+msg=$(python3 - "$SLURM_CHECKPOINT_SOCKET" <<'PY'
+import json, socket, sys
+reg = json.dumps({"v": 1, "op": "register", "job": 4343, "step": 4294967291,
+    "uid": 0, "gid": 0, "ntasks": 1, "interval": 0, "max_wait": 5,
+    "keep": 1, "signo": 12, "dir": "/nonexistent", "node": "c1"}).encode()
+conns = []
+for _ in range(2):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.connect(sys.argv[1])
+    s.send(reg)
+    conns.append(s)
+    print(json.loads(s.recv(65536)).get("error", "accepted"))
+PY
+)
+[ "$msg" = "accepted
+accepted" ] || fail "re-registration of 4343.batch: $msg"
+wait_for 5 grep -q 'step 4343.batch registered again' "$CLUSTER_DIR/slurmckptd.log" ||
+	fail "helper did not log the replaced registration"
+ok "a second registration of the same step replaces the first"
+
 msg=$(as_user "$SCHECKPOINT" create 999999 2>&1)
 rc=$?
 [ $rc -eq 1 ] || fail "scheckpoint create of an unknown job: exit $rc: $msg"
