@@ -98,17 +98,18 @@ static int find_image(const char *dir, char *path, size_t len,
 }
 
 static void note_restart(const char *path, const struct manifest *m,
-			 unsigned long count)
+			 unsigned long count, const char *skipped)
 {
-	char line[4352];
+	char line[5400];
 	int fd;
 
 	fd = open(step.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return;
 	snprintf(line, sizeof(line), "%s restarted (restart count %lu) from "
-		 "%s seq=%llu", step.label, count, path,
-		 (unsigned long long)m->seq);
+		 "%s seq=%llu%s%s", step.label, count, path,
+		 (unsigned long long)m->seq, skipped[0] ? "; skipped: " : "",
+		 skipped);
 	image_log(fd, line);
 	close(fd);
 }
@@ -129,8 +130,12 @@ static void set_restart_env(spank_t sp, uint32_t task)
 		return;
 	}
 	setenvf(sp, "SLURM_RESTART_DIR", "%s", path);
+	/* Never fall back to an older image silently. */
+	if (why[0])
+		fprintf(stderr, PFX "%s: resuming from %s; newer images did "
+			"not verify: %s\n", step.label, path, why);
 	if (task == 0)
-		note_restart(path, &m, count);
+		note_restart(path, &m, count, why);
 	manifest_free(&m);
 }
 
