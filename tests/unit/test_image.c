@@ -22,50 +22,13 @@
 
 #include "image.h"
 #include "proto.h"
+#include "tmpdir.h"
 
 #define NAME "42.0.ckpt"
 
-struct fixture {
-	char dir[64];
-	int fd;
-};
 
-static int setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
 
-	if (!f)
-		return -1;
-	strcpy(f->dir, "/tmp/test_image.XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
-	f->fd = open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	*state = f;
-	return f->fd < 0 ? -1 : 0;
-}
 
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	char cmd[256];
-
-	close(f->fd);
-	snprintf(cmd, sizeof(cmd), "chmod -R u+w '%s' && rm -rf '%s'", f->dir,
-		 f->dir);
-	if (system(cmd) != 0)
-		return -1;
-	free(f);
-	return 0;
-}
-
-static void put(int dirfd, const char *path, const char *text)
-{
-	int fd = openat(dirfd, path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	assert_int_equal(close(fd), 0);
-}
 
 static bool exists(int dirfd, const char *path)
 {
@@ -136,7 +99,7 @@ static void test_open_base(void **state)
 	fd = image_open_base(path, err, sizeof(err));	/* exists already */
 	assert_true(fd >= 0);
 	close(fd);
-	put(f->fd, "file", "x");
+	tmpdir_put(f->fd, "file", "x");
 	snprintf(path, sizeof(path), "%s/file/sub", f->dir);
 	assert_int_equal(image_open_base(path, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "file"));
@@ -151,10 +114,10 @@ static void test_stage_debris(void **state)
 	char err[256];
 	int fd;
 
-	put(f->fd, "precious", "keep me");
+	tmpdir_put(f->fd, "precious", "keep me");
 	assert_int_equal(mkdirat(f->fd, NAME ".partial", 0700), 0);
 	assert_int_equal(mkdirat(f->fd, NAME ".partial/ro", 0700), 0);
-	put(f->fd, NAME ".partial/ro/file", "x");
+	tmpdir_put(f->fd, NAME ".partial/ro/file", "x");
 	assert_int_equal(symlinkat("../../precious", f->fd,
 				   NAME ".partial/ro/link"), 0);
 	assert_int_equal(symlinkat(f->dir, f->fd, NAME ".partial/dirlink"), 0);
@@ -184,10 +147,10 @@ static void checkpoint(struct fixture *f, uint64_t seq, long keep)
 	fd = image_stage(f->fd, NAME, err, sizeof(err));
 	assert_true(fd >= 0);
 	snprintf(text, sizeof(text), "%llu\n", (unsigned long long)seq);
-	put(fd, "count", text);
+	tmpdir_put(fd, "count", text);
 	assert_int_equal(mkdirat(fd, "sub", 0700), 0);
-	put(fd, "sub/data", "data");
-	put(fd, ".done.0", "");
+	tmpdir_put(fd, "sub/data", "data");
+	tmpdir_put(fd, ".done.0", "");
 	close(fd);
 	assert_int_equal(image_next_seq(f->fd, NAME), seq);
 	m.seq = seq;
@@ -306,7 +269,7 @@ static void test_commit_symlink(void **state)
 	checkpoint(f, 1, 2);
 	fd = image_stage(f->fd, NAME, err, sizeof(err));
 	assert_true(fd >= 0);
-	put(fd, "count", "2\n");
+	tmpdir_put(fd, "count", "2\n");
 	assert_int_equal(symlinkat("/etc/shadow", fd, "evil"), 0);
 	close(fd);
 	assert_int_equal(image_commit(f->fd, NAME, &m, 2, err, sizeof(err)),
@@ -362,7 +325,7 @@ static void test_log(void **state)
 	assert_int_equal(errno, ELOOP);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, tmpdir_setup, tmpdir_teardown)
 
 int main(void)
 {

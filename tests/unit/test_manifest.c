@@ -19,61 +19,24 @@
 #include <xxhash.h>
 
 #include "manifest.h"
+#include "tmpdir.h"
 
-struct fixture {
-	char dir[64];
-	int fd;
-};
 
-static void put(int dirfd, const char *path, const char *text)
-{
-	int fd = openat(dirfd, path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	assert_int_equal(close(fd), 0);
-}
 
-static int setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return -1;
-	strcpy(f->dir, "/tmp/test_manifest.XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
-	f->fd = open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	*state = f;
-	return f->fd < 0 ? -1 : 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	char cmd[256];
-
-	close(f->fd);
-	snprintf(cmd, sizeof(cmd), "chmod -R u+w '%s' && rm -rf '%s'", f->dir,
-		 f->dir);
-	if (system(cmd) != 0)
-		return -1;
-	free(f);
-	return 0;
-}
 
 /* The image used by most tests. */
 static void populate(int fd)
 {
 	assert_int_equal(mkdirat(fd, "sub", 0755), 0);
 	assert_int_equal(mkdirat(fd, "sub/deep", 0755), 0);
-	put(fd, "a", "hello");
-	put(fd, "sub/b", "");
-	put(fd, "sub/deep/c", "ccc");
-	put(fd, "sub/.done.x", "data, not a marker");
-	put(fd, ".done.0", "");
-	put(fd, ".done.1", "");
-	put(fd, MANIFEST_NAME, "stale");
+	tmpdir_put(fd, "a", "hello");
+	tmpdir_put(fd, "sub/b", "");
+	tmpdir_put(fd, "sub/deep/c", "ccc");
+	tmpdir_put(fd, "sub/.done.x", "data, not a marker");
+	tmpdir_put(fd, ".done.0", "");
+	tmpdir_put(fd, ".done.1", "");
+	tmpdir_put(fd, MANIFEST_NAME, "stale");
 }
 
 static void hex_of(const char *text, char out[33])
@@ -142,7 +105,7 @@ static void test_build(void **state)
 	assert_int_equal(manifest_verify(f->fd, &r, err, sizeof(err)), 0);
 	/* a late marker at the top level is not an extra file */
 	assert_int_equal(chmod(f->dir, 0755), 0);
-	put(f->fd, ".done.7", "");
+	tmpdir_put(f->fd, ".done.7", "");
 	assert_int_equal(manifest_verify(f->fd, &r, err, sizeof(err)), 0);
 	manifest_free(&r);
 	manifest_free(&m);
@@ -184,7 +147,7 @@ static void corrupt(struct fixture *f)
 static void truncate_it(struct fixture *f)
 {
 	assert_int_equal(fchmodat(f->fd, "a", 0644, 0), 0);
-	put(f->fd, "a", "hell");
+	tmpdir_put(f->fd, "a", "hell");
 }
 
 static void remove_it(struct fixture *f)
@@ -196,7 +159,7 @@ static void remove_it(struct fixture *f)
 static void extra_top(struct fixture *f)
 {
 	assert_int_equal(chmod(f->dir, 0755), 0);
-	put(f->fd, "extra", "x");
+	tmpdir_put(f->fd, "extra", "x");
 }
 
 static void extra_sub(struct fixture *f)
@@ -205,7 +168,7 @@ static void extra_sub(struct fixture *f)
 
 	snprintf(p, sizeof(p), "%s/sub/deep", f->dir);
 	assert_int_equal(chmod(p, 0755), 0);
-	put(f->fd, "sub/deep/extra", "x");
+	tmpdir_put(f->fd, "sub/deep/extra", "x");
 }
 
 static void symlink_it(struct fixture *f)
@@ -255,7 +218,7 @@ static void test_build_rejects(void **state)
 	char err[256];
 
 	assert_int_equal(mkdirat(f->fd, "d", 0755), 0);
-	put(f->fd, "d/ok", "x");
+	tmpdir_put(f->fd, "d/ok", "x");
 	assert_int_equal(symlinkat("/etc/passwd", f->fd, "d/link"), 0);
 	assert_int_equal(manifest_build(f->fd, &m, err, sizeof(err)), -1);
 	assert_int_equal(errno, EINVAL);
@@ -350,7 +313,7 @@ static void subst(char *out, size_t len, const char *in, const char *hex)
 static void write_manifest(struct fixture *f, const char *text)
 {
 	unlinkat(f->fd, MANIFEST_NAME, 0);
-	put(f->fd, MANIFEST_NAME, text);
+	tmpdir_put(f->fd, MANIFEST_NAME, text);
 }
 
 static void test_read_strict(void **state)
@@ -408,14 +371,14 @@ static void test_empty(void **state)
 	assert_int_equal(manifest_read(f->fd, &r, err, sizeof(err)), 0);
 	assert_int_equal(r.nfiles, 0);
 	assert_int_equal(manifest_verify(f->fd, &r, err, sizeof(err)), 0);
-	put(f->fd, "late", "x");
+	tmpdir_put(f->fd, "late", "x");
 	assert_int_equal(manifest_verify(f->fd, &r, err, sizeof(err)), -1);
 	assert_int_equal(errno, EBADMSG);
 	manifest_free(&r);
 	manifest_free(&m);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, tmpdir_setup, tmpdir_teardown)
 
 int main(void)
 {
