@@ -55,6 +55,12 @@ int proto_decode(const char *buf, size_t len, struct ckpt_msg *m,
 		 char *err, size_t errlen);
 void proto_msg_clear(struct ckpt_msg *m);
 
+/* Connect to the Unix socket at path (SOCK_SEQPACKET, close-on-exec);
+ * with timeout_s > 0, sends and receives on it time out after that many
+ * seconds.  Returns the fd, or -1 with errno (ENAMETOOLONG for a path
+ * that does not fit a socket address). */
+int proto_connect(const char *path, int timeout_s);
+
 /* Send one message as one packet, with passfd in SCM_RIGHTS unless -1.
  * MSG_NOSIGNAL.  0/-1 errno. */
 int proto_send(int fd, const struct ckpt_msg *m, int passfd);

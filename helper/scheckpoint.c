@@ -9,8 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "ckptconf.h"
@@ -64,26 +62,6 @@ static int parse_id(const char *s, uint32_t *job, uint32_t *step)
 	return 0;
 }
 
-static int helper_connect(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 static int create(const char *sock, const char *id)
 {
 	struct ckpt_msg m = { .op = CKPT_OP_CREATE }, r;
@@ -95,7 +73,7 @@ static int create(const char *sock, const char *id)
 			"<job_id>, <job_id>.<step_id> or <job_id>.batch\n", id);
 		return EXIT_USAGE;
 	}
-	if ((fd = helper_connect(sock)) < 0) {
+	if ((fd = proto_connect(sock, 0)) < 0) {
 		fprintf(stderr, "scheckpoint: slurmckptd is not running on "
 			"this node (%s: %s)\n", sock, strerror(errno));
 		return 1;

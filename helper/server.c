@@ -308,7 +308,7 @@ static void listener_ready(struct watch *w, uint32_t events)
 static int clear_stale(const struct sockaddr_un *sa)
 {
 	struct stat st;
-	int fd, rc;
+	int fd;
 
 	if (lstat(sa->sun_path, &st) < 0)
 		return errno == ENOENT ? 0 : -1;
@@ -317,17 +317,19 @@ static int clear_stale(const struct sockaddr_un *sa)
 		errno = EEXIST;
 		return -1;
 	}
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	rc = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
-	close(fd);
-	if (rc == 0) {
+	fd = proto_connect(sa->sun_path, 0);
+	if (fd >= 0) {
+		close(fd);
 		log_msg(LOG_ERR, "another slurmckptd is listening on %s",
 			sa->sun_path);
 		errno = EADDRINUSE;
 		return -1;
 	}
+	/* Only a socket nobody listens on is stale. */
+	if (errno == ENOENT)
+		return 0;
+	if (errno != ECONNREFUSED)
+		return -1;
 	return unlink(sa->sun_path);
 }
 

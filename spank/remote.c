@@ -9,10 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/time.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <slurm/slurm.h>
@@ -54,31 +51,6 @@ static int resolve_dir(spank_t sp, uid_t uid)
 		return (step.dir = strdup(buf)) ? 0 : -1;
 	slurm_error(PFX "no checkpoint directory: give --checkpoint-dir");
 	return -1;
-}
-
-static int helper_connect(char *err, size_t errlen)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct timeval tv = { .tv_sec = HELPER_TIMEOUT_S };
-	int fd;
-
-	if (strlen(conf.socket) >= sizeof(sa.sun_path)) {
-		snprintf(err, errlen, "socket path too long");
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	strcpy(sa.sun_path, conf.socket);
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (fd < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
-	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		snprintf(err, errlen, "%s: %s", conf.socket, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	return fd;
 }
 
 /* Send m (with passfd unless -1) and wait for the helper's reply. */
@@ -189,9 +161,12 @@ int remote_register(spank_t sp)
 	image_label(step.job, step.id, step.label, sizeof(step.label));
 	if (fill_register(sp, &m, node, sizeof(node)) < 0)
 		return -1;
-	conn = helper_connect(err, sizeof(err));
-	if (conn < 0)
+	conn = proto_connect(conf.socket, HELPER_TIMEOUT_S);
+	if (conn < 0) {
+		snprintf(err, sizeof(err), "%s: %s", conf.socket,
+			 strerror(errno));
 		return register_failed(node, err);
+	}
 	if (helper_call(&m, -1, err, sizeof(err)) < 0)
 		return register_failed(node, err);
 	step.registered = true;

@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -344,6 +345,39 @@ static void test_two_fds(void **state)
 	close(sv[1]);
 }
 
+/* proto_connect: a path too long, nobody listening, a live listener. */
+static void test_connect(void **state)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char dir[] = "/tmp/test_proto.XXXXXX", path[128], lng[200];
+	int lfd, fd;
+
+	(void)state;
+	memset(lng, 'x', sizeof(lng) - 1);
+	lng[0] = '/';
+	lng[sizeof(lng) - 1] = '\0';
+	assert_int_equal(proto_connect(lng, 0), -1);
+	assert_int_equal(errno, ENAMETOOLONG);
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/s", dir);
+	assert_int_equal(proto_connect(path, 0), -1);
+	assert_int_equal(errno, ENOENT);
+	lfd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	assert_true(lfd >= 0);
+	strcpy(sa.sun_path, path);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(proto_connect(path, 0), -1);	/* not listening */
+	assert_int_equal(errno, ECONNREFUSED);
+	assert_int_equal(listen(lfd, 1), 0);
+	fd = proto_connect(path, 5);
+	assert_true(fd >= 0);
+	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	close(fd);
+	close(lfd);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -355,6 +389,7 @@ int main(void)
 		cmocka_unit_test(test_socket_fd),
 		cmocka_unit_test(test_socket_bad),
 		cmocka_unit_test(test_two_fds),
+		cmocka_unit_test(test_connect),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
