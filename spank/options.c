@@ -15,8 +15,6 @@
 
 struct ckpt_opts opts;
 
-enum { OPT_INTERVAL, OPT_DIR, OPT_RESTART };
-
 static const char *const opt_names[] = {
 	[OPT_INTERVAL] = "checkpoint",
 	[OPT_DIR] = "checkpoint-dir",
@@ -117,6 +115,8 @@ static int opt_cb(int val, const char *optarg, int remote)
 {
 	char what[64];
 
+	if (val < 0 || val >= OPT_COUNT)
+		return -1;
 	if (!optarg || !*optarg) {
 		slurm_error(PFX "--%s needs a value", opt_names[val]);
 		return -1;
@@ -124,12 +124,7 @@ static int opt_cb(int val, const char *optarg, int remote)
 	snprintf(what, sizeof(what), "--%s", opt_names[val]);
 	if (apply(val, what, optarg, remote) < 0)
 		return -1;
-	if (val == OPT_INTERVAL)
-		opts.cli_interval = true;
-	else if (val == OPT_DIR)
-		opts.cli_dir = true;
-	else
-		opts.cli_restart = true;
+	opts.cli[val] = true;
 	return 0;
 }
 
@@ -198,7 +193,7 @@ static int inherit_dir(const char *image)
 	const char *slash = strrchr(image, '/');
 	char *dir;
 
-	if (opts.cli_dir || !slash || slash == image)
+	if (opts.cli[OPT_DIR] || !slash || slash == image)
 		return 0;
 	dir = strndup(image, (size_t)(slash - image));
 	if (!dir) {
@@ -214,14 +209,13 @@ int options_env_fallback(spank_t sp)
 {
 	static char buf[4096], img[4096];
 	int remote = spank_context() == S_CTX_REMOTE;
-	const bool cli[] = { opts.cli_interval, opts.cli_dir, opts.cli_restart };
 	const char *image = env_get(sp, "SLURM_CHECKPOINT_IMAGE", img,
 				    sizeof(img));
 	const char *v;
 	int which;
 
 	for (which = OPT_INTERVAL; which <= OPT_RESTART; which++) {
-		if (cli[which] || (image && which != OPT_INTERVAL))
+		if (opts.cli[which] || (image && which != OPT_INTERVAL))
 			continue;
 		v = env_get(sp, env_names[which], buf, sizeof(buf));
 		if ((!v || !*v) && remote)

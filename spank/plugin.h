@@ -8,13 +8,15 @@
 
 #define PFX "checkpoint: "
 
+enum { OPT_INTERVAL, OPT_DIR, OPT_RESTART, OPT_COUNT };
+
 /* What the user asked for, from options or the environment. */
 struct ckpt_opts {
 	bool enabled;		/* --checkpoint or SLURM_CHECKPOINT given */
 	long interval;		/* seconds */
 	char *dir;		/* --checkpoint-dir / SLURM_CHECKPOINT_DIR */
 	char *restart_dir;	/* --restart-dir / SLURM_RESTART_DIR */
-	bool cli_interval, cli_dir, cli_restart;
+	bool cli[OPT_COUNT];	/* given on the command line */
 };
 
 /* The step as registered with slurmckptd (remote context). */
