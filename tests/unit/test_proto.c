@@ -245,26 +245,19 @@ static void test_socket_fd(void **state)
 	close(sv[1]);
 }
 
-static void test_socket_bad(void **state)
+/* Send text as one packet with two descriptors in SCM_RIGHTS, which
+ * proto_send() never does: to see that proto_recv() copes. */
+static void send_two_fds(int sock, const char *text, const int fds[2])
 {
-	struct ckpt_msg got;
-	char err[256], *big;
-	int sv[2], passed, fds[2];
-	const char *junk = "{\"v\":1,\"op\":\"nope\"}";
 	struct msghdr mh = { 0 };
-	struct iovec iov;
+	struct iovec iov = { .iov_base = (void *)text,
+			     .iov_len = strlen(text) };
 	union {
 		char buf[CMSG_SPACE(2 * sizeof(int))];
 		struct cmsghdr align;
 	} ctl;
 	struct cmsghdr *cm;
 
-	(void)state;
-	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
-	/* junk with an fd: EINVAL, fd closed, *passfd -1 */
-	assert_int_equal(pipe(fds), 0);
-	iov.iov_base = (void *)junk;
-	iov.iov_len = strlen(junk);
 	mh.msg_iov = &iov;
 	mh.msg_iovlen = 1;
 	mh.msg_control = ctl.buf;
@@ -273,8 +266,22 @@ static void test_socket_bad(void **state)
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
 	cm->cmsg_len = CMSG_LEN(2 * sizeof(int));
-	memcpy(CMSG_DATA(cm), fds, sizeof(fds));
-	assert_true(sendmsg(sv[0], &mh, 0) > 0);
+	memcpy(CMSG_DATA(cm), fds, 2 * sizeof(int));
+	assert_true(sendmsg(sock, &mh, 0) > 0);
+}
+
+static void test_socket_bad(void **state)
+{
+	struct ckpt_msg got;
+	char err[256], *big;
+	int sv[2], passed, fds[2];
+	const char *junk = "{\"v\":1,\"op\":\"nope\"}";
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	/* junk with an fd: EINVAL, fd closed, *passfd -1 */
+	assert_int_equal(pipe(fds), 0);
+	send_two_fds(sv[0], junk, fds);
 	close(fds[0]);
 	assert_int_equal(proto_recv(sv[1], &got, &passed, err, sizeof(err)),
 			 -1);
@@ -303,13 +310,6 @@ static void test_two_fds(void **state)
 	const char *msg = "{\"v\":1,\"op\":\"task\",\"job\":1,\"step\":0,"
 		"\"task\":0}";
 	struct ckpt_msg got;
-	struct msghdr mh = { 0 };
-	struct iovec iov;
-	union {
-		char buf[CMSG_SPACE(2 * sizeof(int))];
-		struct cmsghdr align;
-	} ctl;
-	struct cmsghdr *cm;
 	int sv[2], p1[2], p2[2], fds[2], passed;
 
 	(void)state;
@@ -319,18 +319,7 @@ static void test_two_fds(void **state)
 	assert_int_equal(pipe(p2), 0);
 	fds[0] = p1[0];
 	fds[1] = p2[0];
-	iov.iov_base = (void *)msg;
-	iov.iov_len = strlen(msg);
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = ctl.buf;
-	mh.msg_controllen = sizeof(ctl.buf);
-	cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(2 * sizeof(int));
-	memcpy(CMSG_DATA(cm), fds, sizeof(fds));
-	assert_true(sendmsg(sv[0], &mh, 0) > 0);
+	send_two_fds(sv[0], msg, fds);
 	close(p1[0]);
 	close(p2[0]);
 	assert_int_equal(proto_recv(sv[1], &got, &passed, NULL, 0), 1);
