@@ -31,8 +31,6 @@ export top_builddir=$top/build
 
 step "Starting a private Slurm cluster (munged, slurmctld, slurmd c1, slurmckptd)"
 cluster_start 1 >/dev/null || die "the cluster did not start"
-require_plugin >/dev/null
-require_helper >/dev/null
 say "cluster directory: $CLUSTER_DIR"
 say "plugstack.conf:    $(cat "$CLUSTER_DIR/plugstack.conf")"
 say "node:              $(sinfo -h -o '%N %t')"

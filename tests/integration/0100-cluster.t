@@ -33,7 +33,6 @@ STATEFILE=$(mktemp /tmp/ckpt-0100.XXXXXX)
 	job_wait_state "$long" RUNNING 20 || fail "long job $long did not start"
 	ok "long job $long running (left for the teardown)"
 
-	require_plugin
 	help=$(as_user sbatch --help 2>&1)
 	echo "$help" | grep -q -- '--checkpoint=' || fail "sbatch --help does not show --checkpoint"
 	echo "$help" | grep -q -- '--checkpoint-dir=' || fail "sbatch --help does not show --checkpoint-dir"

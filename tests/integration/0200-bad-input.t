@@ -6,7 +6,6 @@
 . "${top_srcdir:-${0%/*}/../..}/tests/integration/cluster.sh" || exit 99
 
 CKPT_PLUGIN_ARGS="min_interval=1:00" cluster_start 1
-require_plugin
 
 ckdir=$(user_dir "$CLUSTER_DIR/ckpt")
 rootdir=$CLUSTER_DIR/rootonly

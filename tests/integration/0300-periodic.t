@@ -8,8 +8,6 @@
 . "${top_srcdir:-${0%/*}/../..}/tests/integration/cluster.sh" || exit 99
 
 CKPT_KEEP=2 cluster_start 1
-require_plugin
-require_helper
 
 ckdir=$(user_dir "$CLUSTER_DIR/ckpt")
 N=22

@@ -6,8 +6,6 @@
 . "${top_srcdir:-${0%/*}/../..}/tests/integration/cluster.sh" || exit 99
 
 cluster_start 1
-require_plugin
-require_helper
 
 ckdir=$(user_dir "$CLUSTER_DIR/ckpt")
 N=30

@@ -7,8 +7,6 @@
 . "${top_srcdir:-${0%/*}/../..}/tests/integration/cluster.sh" || exit 99
 
 CKPT_MAX_WAIT=3 cluster_start 1
-require_plugin
-require_helper
 
 ckdir=$(user_dir "$CLUSTER_DIR/ckpt")
 out=$CLUSTER_WORK/noack.out

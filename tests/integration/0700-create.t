@@ -6,9 +6,6 @@
 . "${top_srcdir:-${0%/*}/../..}/tests/integration/cluster.sh" || exit 99
 
 cluster_start 1
-require_plugin
-require_helper
-[ -x "$SCHECKPOINT" ] || fail "scheckpoint not built ($SCKPT_BUILT missing)"
 
 ckdir=$(user_dir "$CLUSTER_DIR/ckpt")
 out=$CLUSTER_WORK/create.out

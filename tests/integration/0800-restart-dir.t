@@ -7,8 +7,6 @@
 . "${top_srcdir:-${0%/*}/../..}/tests/integration/cluster.sh" || exit 99
 
 cluster_start 1
-require_plugin
-require_helper
 
 ck1=$(user_dir "$CLUSTER_DIR/ck1")
 ck2=$(user_dir "$CLUSTER_DIR/ck2")

@@ -24,7 +24,7 @@
 #
 # Functions: cluster_start [nodes], cluster_stop, helper_start, helper_stop,
 # as_user, as_other, user_dir, job_state, job_field, job_wait_state,
-# job_wait_done, wait_for, ok, fail, skip, note, require_plugin, require_helper.
+# job_wait_done, wait_for, ok, fail, skip, note, require_helper.
 # Jobs run as the unprivileged user "ckptuser" ("ckptother" is a second one).
 
 CKPT_USER=${CKPT_USER:-ckptuser}
@@ -272,10 +272,6 @@ submit() {
 # helper_start: start slurmckptd (foreground, -v) in the background.
 helper_start() {
 	local bin=$CLUSTER_DIR/bin/slurmckptd
-	if [ ! -x "$bin" ]; then
-		echo "# WARNING: $CKPTD_BUILT was not built: no slurmckptd in this cluster" >&2
-		return 1
-	fi
 	rm -f "$CLUSTER_DIR/ckptd.sock"
 	CKPT_CLUSTER_DIR=$CLUSTER_DIR setsid "$bin" -s "$CLUSTER_DIR/ckptd.sock" -v \
 		</dev/null >>"$CLUSTER_DIR/slurmckptd.log" 2>&1 &
@@ -299,14 +295,9 @@ helper_stop() {
 	rm -f "$CLUSTER_DIR/slurmckptd.pid"
 }
 
-require_plugin() {
-	[ -f "$CLUSTER_DIR/lib/checkpoint.so" ] ||
-		fail "checkpoint.so not built ($CKPT_SO_BUILT missing)"
-}
-
+# require_helper: fail unless slurmckptd is (still) running.
 require_helper() {
-	_pid_alive "${CLUSTER_HELPER_PID:-}" ||
-		fail "slurmckptd is not running ($CKPTD_BUILT missing or failed to start)"
+	_pid_alive "${CLUSTER_HELPER_PID:-}" || fail "slurmckptd is not running"
 }
 
 # -------------------------------------------------------------- the cluster -
@@ -452,24 +443,18 @@ cluster_start() {
 		chmod -R a+rX "$CLUSTER_DIR/apps"
 	fi
 	APPS=$CLUSTER_DIR/apps
-	[ -x "$CKPTD_BUILT" ] && cp "$CKPTD_BUILT" "$CLUSTER_DIR/bin/"
-	[ -x "$SCKPT_BUILT" ] && cp "$SCKPT_BUILT" "$CLUSTER_DIR/bin/"
+	# A cluster without the freshly built plugin and helper tests nothing:
+	# that is a failure, not a skip.
+	for i in "$CKPT_SO_BUILT" "$CKPTD_BUILT" "$SCKPT_BUILT"; do
+		[ -f "$i" ] || _cluster_die "$i not built (run make first)"
+	done
+	cp "$CKPTD_BUILT" "$SCKPT_BUILT" "$CLUSTER_DIR/bin/"
 	chmod -R a+rX "$CLUSTER_DIR/bin"
 	SCHECKPOINT=$CLUSTER_DIR/bin/scheckpoint
 
-	if [ -f "$CKPT_SO_BUILT" ]; then
-		cp "$CKPT_SO_BUILT" "$CLUSTER_DIR/lib/checkpoint.so"
-		chmod 0755 "$CLUSTER_DIR/lib/checkpoint.so"
-		_plugin_line >"$CLUSTER_DIR/plugstack.conf"
-	else
-		{
-			echo "#####################################################################"
-			echo "# WARNING: $CKPT_SO_BUILT does not exist:"
-			echo "# the cluster runs WITHOUT the checkpoint plugin (empty plugstack.conf)"
-			echo "#####################################################################"
-		} >&2
-		: >"$CLUSTER_DIR/plugstack.conf"
-	fi
+	cp "$CKPT_SO_BUILT" "$CLUSTER_DIR/lib/checkpoint.so"
+	chmod 0755 "$CLUSTER_DIR/lib/checkpoint.so"
+	_plugin_line >"$CLUSTER_DIR/plugstack.conf"
 	chmod 0644 "$CLUSTER_DIR/plugstack.conf"
 
 	CLUSTER_CTLD_PORT=$(free_port) || _cluster_die "no free port"
@@ -500,15 +485,7 @@ cluster_start() {
 	pid=$(_pid_from_file "$CLUSTER_DIR/slurmctld.pid")
 	_pid_alive "$pid" || _cluster_die "slurmctld (pid $pid) is not running"
 
-	if [ -x "$CLUSTER_DIR/bin/slurmckptd" ]; then
-		helper_start || _cluster_die "slurmckptd failed to start"
-	else
-		{
-			echo "#####################################################################"
-			echo "# WARNING: $CKPTD_BUILT does not exist: no slurmckptd in this cluster"
-			echo "#####################################################################"
-		} >&2
-	fi
+	helper_start || _cluster_die "slurmckptd failed to start"
 
 	if ! wait_for 30 _all_idle; then
 		echo "# sinfo says: $(sinfo -h -o '%n %t %E' 2>&1 | tr '\n' ';')" >&2
