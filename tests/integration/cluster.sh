@@ -160,21 +160,24 @@ _pid_alive() {
 	[ -n "$1" ] && kill -0 "$1" 2>/dev/null
 }
 
+# _signal_wait <pid> <signal>: send it, then wait up to 5 s for the end.
+_signal_wait() {
+	local i
+	kill "-$2" "$1" 2>/dev/null
+	for i in $(seq 1 25); do
+		_pid_alive "$1" || return 0
+		sleep 0.2
+	done
+	return 1
+}
+
 # _kill_pid <pid> <name>: TERM, wait up to 5 s, then KILL.
 _kill_pid() {
-	local pid=$1 name=$2 i
+	local pid=$1 name=$2
 	_pid_alive "$pid" || return 0
-	kill -TERM "$pid" 2>/dev/null
-	for i in $(seq 1 25); do
-		_pid_alive "$pid" || return 0
-		sleep 0.2
-	done
+	_signal_wait "$pid" TERM && return 0
 	echo "# $name (pid $pid) ignored SIGTERM, sending SIGKILL" >&2
-	kill -KILL "$pid" 2>/dev/null
-	for i in $(seq 1 25); do
-		_pid_alive "$pid" || return 0
-		sleep 0.2
-	done
+	_signal_wait "$pid" KILL && return 0
 	echo "# $name (pid $pid) survived SIGKILL" >&2
 	return 1
 }
