@@ -109,37 +109,36 @@ check() {
 	done
 }
 
-# --- plugstack.conf arguments ------------------------------------------
-src="$top_srcdir/common/ckptconf.c"
-if [ ! -r "$src" ]; then
-	ok 1 "plugin: read the keys from common/ckptconf.c" \
-		"common/ckptconf.c does not exist: cannot read the plugstack keys"
-else
-	keys=$(table_keys "$src")
+# section <who> <what the sources are> <man page> <man section> <example>
+#         <source files...>: read a table's keys from its sources and check
+#         them against its man page and example file.
+section() {
+	local who=$1 what=$2 man=$3 sect=$4 example=$5 keys
+	shift 5
+	if [ $# -eq 0 ] || [ ! -r "$1" ]; then
+		ok 1 "$who: read the keys from $what" \
+			"$what does not exist: cannot read the $who's keys"
+		return
+	fi
+	keys=$(table_keys "$@")
 	[ -n "$keys" ]
-	ok $? "plugin: read the keys from common/ckptconf.c" \
-		"no rows like '{ \"key\", KV_...' found in common/ckptconf.c"
-	[ -n "$keys" ] && check plugin "$keys" \
-		"$top_srcdir/doc/spank-checkpoint.8" "ADMIN ARGUMENTS" \
-		"$top_srcdir/etc/plugstack.conf.example"
-fi
+	ok $? "$who: read the keys from $what" \
+		"no rows like '{ \"key\", KV_...' found in $what"
+	[ -n "$keys" ] && check "$who" "$keys" "$man" "$sect" "$example"
+}
+
+# --- plugstack.conf arguments ------------------------------------------
+section plugin common/ckptconf.c "$top_srcdir/doc/spank-checkpoint.8" \
+	"ADMIN ARGUMENTS" "$top_srcdir/etc/plugstack.conf.example" \
+	"$top_srcdir/common/ckptconf.c"
 
 # --- slurmckptd.conf ------------------------------------------------------
 shopt -s nullglob
 hsrc=("$top_srcdir"/helper/*.c)
 shopt -u nullglob
-if [ ${#hsrc[@]} -eq 0 ]; then
-	ok 1 "helper: read the keys from helper/*.c" \
-		"no helper/*.c file exists: cannot read slurmckptd's keys"
-else
-	keys=$(table_keys "${hsrc[@]}")
-	[ -n "$keys" ]
-	ok $? "helper: read the keys from helper/*.c" \
-		"no rows like '{ \"key\", KV_...' found in helper/*.c"
-	[ -n "$keys" ] && check helper "$keys" \
-		"$top_srcdir/doc/slurmckptd.8" "CONFIGURATION FILE" \
-		"$top_srcdir/etc/slurmckptd.conf.example"
-fi
+section helper "helper/*.c" "$top_srcdir/doc/slurmckptd.8" \
+	"CONFIGURATION FILE" "$top_srcdir/etc/slurmckptd.conf.example" \
+	"${hsrc[@]}"
 
 echo "1..$n"
 printf '%s\n' "${lines[@]}"
