@@ -7,11 +7,14 @@
 #                    private Slurm cluster)
 #   4. ./build-asan: configure --enable-sanitizers --disable-integration,
 #                    make -j2, make check (the unit tests under ASan/UBSan)
+#   5. ./build-fuzz: tests/fuzz/run.sh (libFuzzer targets, FUZZ_SECONDS each,
+#                    default 20; one .trs per target)
 # Prints each test-suite.log summary and a last line
 #   "N passed, N failed, N skipped"
-# computed from the .trs files of both builds.  Exit status 0 only when nothing
+# computed from the .trs files of every build.  Exit status 0 only when nothing
 # failed.  Environment: JOBS (make -j for building, default 2),
-# SKIP_ASAN=1 (leave step 4 out), SKIP_DEPS=1 (leave step 1 out).
+# SKIP_ASAN=1 (leave step 4 out), SKIP_DEPS=1 (leave step 1 out),
+# SKIP_FUZZ=1 (leave step 5 out), FUZZ_SECONDS (seconds per fuzz target).
 set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 1
@@ -86,11 +89,18 @@ if [ "${SKIP_ASAN:-0}" != 1 ]; then
 		build_errors=$((build_errors + 1))
 fi
 
+if [ "${SKIP_FUZZ:-0}" != 1 ]; then
+	say "build-fuzz: tests/fuzz/run.sh (FUZZ_SECONDS=${FUZZ_SECONDS:-20} per target)"
+	find build-fuzz -maxdepth 1 -name '*.trs' -delete 2>/dev/null
+	tests/fuzz/run.sh build-fuzz
+fi
+
 pass=0 fail=0 skip=0
 failed_tests=""
-for d in build build-asan; do
+for d in build build-asan build-fuzz; do
 	[ -d "$d" ] || continue
 	[ "$d" = build-asan ] && [ "${SKIP_ASAN:-0}" = 1 ] && continue
+	[ "$d" = build-fuzz ] && [ "${SKIP_FUZZ:-0}" = 1 ] && continue
 	if [ -f "$d/test-suite.log" ]; then
 		say "$d/test-suite.log"
 		sed -n '1,/^\.\. contents::/p' "$d/test-suite.log" | grep -v '^\.\. contents::'
