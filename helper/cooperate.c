@@ -66,6 +66,17 @@ static bool catches(pid_t pid, int signo)
 	return found && (mask >> (signo - 1)) & 1;
 }
 
+/* An error may name a file of the user's, and a file name may hold any
+ * byte but '/' and NUL: control characters are shown as '?', so that the
+ * message stays one line in the helper's log, checkpoint.log and on the
+ * terminal of scheckpoint (a newline in a name must not forge a line). */
+static void printable(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
 static int send_signal(int pidfd, int signo)
 {
 	return (int)syscall(SYS_pidfd_send_signal, pidfd, signo, NULL, 0);
@@ -291,6 +302,7 @@ int cooperate_run(const struct step *s, const char *reason, int out)
 			      (json_int_t)m.nfiles, "bytes",
 			      (json_int_t)manifest_bytes(&m));
 	} else {
+		printable(err);
 		if (basefd >= 0 && !uncaught)
 			image_discard(basefd, s->name, line, sizeof(line));
 		/* A step that cannot checkpoint is noted once, not at every

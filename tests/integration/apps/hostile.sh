@@ -8,6 +8,8 @@
 #                 dd; a full filesystem does not stop the acknowledgement)
 #   fifo          "count" and a FIFO "pipe"
 #   newline       "count" and a file whose name holds a newline
+#   fifonl        "count" and a FIFO whose name holds a newline and a forged
+#                 checkpoint.log line
 #   many:<n>      "count" and <n> empty files in "many/"
 #   swap:<dir>    "count", then the staging directory is moved aside and a
 #                 symlink to <dir> put in its place; the acknowledgement is
@@ -23,6 +25,8 @@ ckpt() {
 	case $mode in
 	blob:*) dd if=/dev/zero of="$d/blob" bs=1024 count=$((${mode#blob:} / 1024)) status=none ;;
 	fifo) mkfifo "$d/pipe" ;;
+	fifonl) mkfifo "$d/p
+2000-01-01T00:00:00Z $SLURM_JOB_ID.batch seq=999 committed" ;;
 	newline) echo x >"$d/a
 b" ;;
 	many:*) python3 -c '
