@@ -735,6 +735,7 @@ int image_find_newest(int basefd, const char *name, char *out, size_t outlen,
 int image_log(int basefd, const char *text)
 {
 	char stamp[32], *line = NULL, *p;
+	struct stat st;
 	struct tm tm;
 	time_t now = time(NULL);
 	ssize_t n;
@@ -751,10 +752,16 @@ int image_log(int basefd, const char *text)
 	for (p = line; p < line + len - 1; p++)
 		if (*p == '\n' || *p == '\r')
 			*p = ' ';	/* one event, one line */
+	/* O_NONBLOCK: a FIFO planted by the user must not block the open. */
 	fd = openat(basefd, IMAGE_LOG_NAME, O_WRONLY | O_APPEND | O_CREAT |
-		    O_NOFOLLOW | O_CLOEXEC, 0644);
+		    O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
 	if (fd < 0)
 		goto out;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);	/* a FIFO or a device is no log */
+		errno = EINVAL;
+		goto out;
+	}
 	n = write(fd, line, (size_t)len);
 	if (n == len)
 		rc = 0;

@@ -6,6 +6,7 @@
 #                            checkpoint.log nor the helper's log gets a forged line
 #   100,000 more files    -> the commit fails: more than MANIFEST_MAX_FILES
 #   a name with a newline -> committed; the manifest lists it exactly
+#   checkpoint.log a FIFO -> committed at once; the worker does not block on it
 # After each failure checkpoint.log says why, no staging directory is left,
 # the previous image still verifies, the job keeps running.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -73,4 +74,19 @@ x=$(jq -r '.files[] | select(.path == "a\nb") | .xxh3' "$img/manifest.json")
 b" | awk '{print $1}')" ] || fail "newline: checksum of 'a\\nb' differs"
 grep -c . "$ckdir/checkpoint.log" >/dev/null
 ok "a name with a newline is committed and listed exactly: $msg"
+
+# checkpoint.log replaced by a FIFO: the worker writing the log line must
+# not block on it (it would hold a worker slot for ever): the checkpoint
+# is committed, the FIFO gets nothing.
+echo ok >"$mode"
+seq=$(manifest_get "$img" .seq)
+rm -f "$ckdir/checkpoint.log"
+as_user mkfifo "$ckdir/checkpoint.log"
+msg=$(ckcreate "$j" 2>&1)
+rc=$?
+[ $rc -ne 124 ] || fail "checkpoint.log as a FIFO: no reply within 60 s (worker blocked)"
+[ $rc -eq 0 ] || fail "checkpoint.log as a FIFO: create exit $rc: $msg"
+[ "$(manifest_get "$img" .seq)" -gt "$seq" ] && image_verify "$img" || fail "no new image"
+[ -p "$ckdir/checkpoint.log" ] || fail "the FIFO was replaced"
+ok "checkpoint.log as a FIFO does not block the worker: $msg"
 scancel "$j"

@@ -325,6 +325,33 @@ static void test_log(void **state)
 	assert_int_equal(errno, ELOOP);
 }
 
+/* Regression: a user who made checkpoint.log a FIFO blocked the helper's
+ * worker forever in open() (no reader), holding one of max_workers slots:
+ * a few such jobs stopped every user's checkpoints on the node.  The log
+ * must refuse anything but a regular file, at once.  (alarm: a hang fails.) */
+static void test_log_fifo(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(mkfifoat(f->fd, IMAGE_LOG_NAME, 0644), 0);
+	alarm(10);
+	assert_int_equal(image_log(f->fd, "42.batch committed"), -1);
+	alarm(0);
+	assert_true(errno == EINVAL || errno == ENXIO);
+	/* and when someone does read the FIFO: still not written */
+	assert_int_equal(unlinkat(f->fd, IMAGE_LOG_NAME, 0), 0);
+	assert_int_equal(mkfifoat(f->fd, IMAGE_LOG_NAME, 0644), 0);
+	int rfd = openat(f->fd, IMAGE_LOG_NAME, O_RDONLY | O_NONBLOCK);
+	assert_true(rfd >= 0);
+	alarm(10);
+	assert_int_equal(image_log(f->fd, "42.batch committed"), -1);
+	alarm(0);
+	assert_int_equal(errno, EINVAL);
+	char buf[64];
+	assert_int_equal(read(rfd, buf, sizeof(buf)), 0);
+	close(rfd);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, tmpdir_setup, tmpdir_teardown)
 
 int main(void)
@@ -338,6 +365,7 @@ int main(void)
 		T(test_commit_symlink),
 		T(test_commit_bad_current),
 		T(test_log),
+		T(test_log_fifo),
 	};
 
 	return cmocka_run_group_tests_name("image", tests, NULL, NULL);
