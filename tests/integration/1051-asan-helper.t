@@ -1,0 +1,103 @@
+#!/bin/bash
+# 1051-asan-helper: slurmckptd built with AddressSanitizer, UBSan and
+# LeakSanitizer (from the sources, by this test) does real checkpoints:
+# periodic ones, scheckpoint create, a failed one (a FIFO in the image), a
+# refused request, malformed packets, the end of the job and SIGTERM.  Any
+# invalid access, undefined behaviour or leak aborts or fails the exit status
+# and leaves a report: the test fails.  (1050-valgrind cannot get a checkpoint
+# through valgrind 3.19, which lacks the pidfd system calls.)
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+. "${top_srcdir:-${0%/*}/../..}/tests/integration/cluster.sh" || exit 99
+CC=${CC:-cc}
+[ -f "$top_builddir/config.h" ] || skip "no config.h in $top_builddir (not configured)"
+echo 'int main(void){return 0;}' | $CC -fsanitize=address,undefined -x c - -o /dev/null 2>/dev/null ||
+	skip "$CC cannot build with -fsanitize=address,undefined"
+
+cluster_start 1
+
+# The helper's sources, as Makefile.am lists them, plus common/.
+srcs() {
+	sed -n "/^$1_SOURCES = /,/[^\\\\]\$/p" "$top_srcdir/Makefile.am" | tr -d '\\' |
+		tr ' \t' '\n\n' | grep '\.c$' | sed "s|^|$top_srcdir/|"
+}
+asan=$CLUSTER_DIR/asan
+mkdir -p "$asan"
+start=$SECONDS
+# shellcheck disable=SC2046
+$CC -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
+	-DHAVE_CONFIG_H -DSYSCONFDIR='"/etc"' -I"$top_builddir" -I"$top_srcdir/common" -I"$top_srcdir/helper" \
+	-o "$asan/slurmckptd" $(srcs helper_slurmckptd) $(srcs common_libckpt_la) \
+	$(pkg-config --cflags --libs jansson libxxhash) -lslurm >"$asan/build.log" 2>&1 ||
+	fail "building the sanitized helper failed: $(tail -n 20 "$asan/build.log")"
+ok "sanitized slurmckptd built in $((SECONDS - start)) s"
+
+helper_stop
+bin=$CLUSTER_DIR/bin/slurmckptd
+cp "$asan/slurmckptd" "$bin.asan"
+cat >"$bin" <<EOS
+#!/bin/sh
+ASAN_OPTIONS=log_path=$asan/report:detect_leaks=1:abort_on_error=0:exitcode=98 \\
+UBSAN_OPTIONS=log_path=$asan/report:print_stacktrace=1:halt_on_error=1 \\
+exec "$bin.asan" "\$@"
+EOS
+chmod 0755 "$bin" "$bin.asan"
+chmod 0777 "$asan"	# the workers (the job's user) may write reports too
+helper_start || fail "the sanitized slurmckptd did not start"
+ok "sanitized slurmckptd running (pid $CLUSTER_HELPER_PID)"
+
+ckdir=$(user_dir "$CLUSTER_DIR/ckpt")
+mode=$CLUSTER_WORK/mode
+echo ok >"$mode"
+out=$CLUSTER_WORK/asan.out
+j=$(submit --checkpoint=0:02 --checkpoint-dir="$ckdir" -o "$out" "$APPS/hostile.sh" "$mode") ||
+	fail "sbatch failed"
+job_wait_state "$j" RUNNING 30 || fail "job $j did not start"
+wait_for 30 commits_at_least "$ckdir" "$j.batch" 2 ||
+	fail "fewer than 2 periodic commits: $(cat "$ckdir/checkpoint.log" 2>&1)"
+ok "periodic checkpoints committed"
+msg=$(as_user timeout 30 "$SCHECKPOINT" create "$j" 2>&1) || fail "create: $msg"
+image_verify "$ckdir/$j.ckpt" || fail "image does not verify"
+ok "scheckpoint create: $msg"
+echo fifo >"$mode"
+msg=$(as_user timeout 30 "$SCHECKPOINT" create "$j" 2>&1)
+rc=$?
+[ $rc -eq 1 ] || fail "failing create: exit $rc: $msg"
+ok "failing create: $msg"
+echo ok >"$mode"
+msg=$(as_other timeout 30 "$SCHECKPOINT" create "$j" 2>&1) && fail "$CKPT_OTHER's create succeeded"
+ok "refused: $msg"
+as_user python3 - "$SLURM_CHECKPOINT_SOCKET" <<'PY' || fail "malformed packets: python failed"
+import os, socket, sys
+bad = [b"", b"{", b"null", b"[]", b'{"v":1}', b'{"v":1,"op":"create","job":1,"step":0,"x":1}',
+       b'{"v":1,"op":"register","job":1,"step":0}', b"\xff" * 70000, b'{"v":1,"op":"task","job":1,"step":0,"task":0}']
+for b in bad:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.connect(sys.argv[1])
+    try:
+        if b.startswith(b'{"v":1,"op":"task"'):
+            r, w = os.pipe()
+            socket.send_fds(s, [b], [r, w])
+        else:
+            s.send(b)
+        s.settimeout(5)
+        s.recv(65536)
+    except OSError:
+        pass
+    s.close()
+PY
+require_helper
+ok "malformed packets: helper alive"
+
+scancel "$j"
+job_wait_done "$j" 30 >/dev/null || fail "job $j did not end"
+pid=$CLUSTER_HELPER_PID
+kill -TERM "$pid"
+_gone_helper() { ! kill -0 "$pid" 2>/dev/null; }
+wait_for 30 _gone_helper || fail "slurmckptd did not exit within 30 s of SIGTERM"
+wait "$pid"
+rc=$?
+CLUSTER_HELPER_PID=
+reports=$(cat "$asan"/report.* 2>/dev/null)
+[ -z "$reports" ] || fail "sanitizer reports (exit $rc): $reports"
+[ $rc -eq 0 ] || fail "slurmckptd exited $rc after SIGTERM"
+ok "slurmckptd exited 0; no ASan, UBSan or LeakSanitizer report"
