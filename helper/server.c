@@ -54,8 +54,10 @@ static void waiter_finish(struct waiter *wt)
 	if (wt->conn) {
 		r.err = wt->failed ? wt->err : 0;
 		r.error = wt->failed ? wt->errors : NULL;
-		r.seq = wt->seq;
-		r.image = wt->images;
+		/* A failed reply carries no image: check_reply() refuses
+		 * one with an empty image name, so the client would wait. */
+		r.seq = wt->failed ? 0 : wt->seq;
+		r.image = wt->failed ? NULL : wt->images;
 		if (proto_send(wt->conn->w.fd, &r, -1) < 0)
 			log_msg(LOG_INFO, "client went away: %s",
 				strerror(errno));
