@@ -30,6 +30,12 @@ const struct kv_key ckpt_conf_keys[] = {
 	  "a number of images from 1 to 1000" },
 	{ "signal", KV_SIGNAL, offsetof(struct ckpt_conf, signo), 0, 0,
 	  "a signal name (USR2, SIGUSR2) or number 1..64, not KILL or STOP" },
+	{ "lead", KV_TIME, offsetof(struct ckpt_conf, lead), 0, INT_MAX,
+	  "a time of 0 or more before the job's end: " TIME_HELP },
+	{ "max_requeue", KV_UINT, offsetof(struct ckpt_conf, max_requeue),
+	  0, 1000, "a number of requeues from 0 (no limit) to 1000" },
+	{ "exit_code", KV_UINT, offsetof(struct ckpt_conf, exit_code), 0, 255,
+	  "an exit code from 1 to 255, or 0 for none" },
 	{ "helper_optional", KV_BOOL,
 	  offsetof(struct ckpt_conf, helper_optional), 0, 0,
 	  "yes or no (true/false, 1/0)" },
@@ -53,6 +59,9 @@ int ckpt_conf_init(struct ckpt_conf *c)
 	c->max_wait = 120;
 	c->keep = 2;
 	c->signo = SIGUSR2;
+	c->lead = 300;
+	c->max_requeue = 0;
+	c->exit_code = 0;
 	c->helper_optional = false;
 	return 0;
 }

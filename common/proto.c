@@ -30,6 +30,8 @@
 #define KEEP_MAX 1000
 #define SIGNO_MAX 64
 #define ERRNO_MAX 4095
+#define REQUEUE_MAX 1000
+#define EXIT_CODE_MAX 255
 #define MAX_FDS 16		/* room to see (and close) extra fds */
 
 static const char *const op_names[] = {
@@ -38,6 +40,7 @@ static const char *const op_names[] = {
 	[CKPT_OP_UNREGISTER] = "unregister",
 	[CKPT_OP_CREATE] = "create",
 	[CKPT_OP_REPLY] = "reply",
+	[CKPT_OP_EXIT] = "exit",
 };
 
 #define NOPS (sizeof(op_names) / sizeof(op_names[0]))
@@ -72,6 +75,14 @@ static int check_register(const struct ckpt_msg *m, char *err, size_t errlen)
 	if (m->signo < 1 || m->signo > SIGNO_MAX || m->signo == SIGKILL ||
 	    m->signo == SIGSTOP)
 		return errprintf(err, errlen, EINVAL, "invalid signal %d", m->signo);
+	if (m->lead < 0 || m->lead > INT_MAX)
+		return errprintf(err, errlen, EINVAL, "invalid lead %ld", m->lead);
+	if (m->max_requeue < 0 || m->max_requeue > REQUEUE_MAX)
+		return errprintf(err, errlen, EINVAL, "invalid max_requeue %ld (0..%d)",
+			    m->max_requeue, REQUEUE_MAX);
+	if (m->exit_code < 0 || m->exit_code > EXIT_CODE_MAX)
+		return errprintf(err, errlen, EINVAL, "invalid exit_code %d (0..%d)",
+			    m->exit_code, EXIT_CODE_MAX);
 	if (!m->dir || m->dir[0] != '/')
 		return errprintf(err, errlen, EINVAL, "dir '%s' is not an absolute path",
 			    m->dir ? m->dir : "");
@@ -109,6 +120,7 @@ static int check_msg(const struct ckpt_msg *m, char *err, size_t errlen)
 	case CKPT_OP_TASK:
 	case CKPT_OP_UNREGISTER:
 	case CKPT_OP_CREATE:
+	case CKPT_OP_EXIT:
 		return check_ids(m, err, errlen);
 	case CKPT_OP_REPLY:
 		return check_reply(m, err, errlen);
@@ -127,7 +139,7 @@ static json_t *pack_msg(const struct ckpt_msg *m)
 	switch (m->op) {
 	case CKPT_OP_REGISTER:
 		return json_pack("{s:i, s:s, s:I, s:I, s:I, s:I, s:I, s:I,"
-				 " s:I, s:I, s:i, s:s, s:s}",
+				 " s:I, s:I, s:I, s:I, s:i, s:i, s:s, s:s}",
 				 "v", v, "op", op, "job", (json_int_t)m->job,
 				 "step", (json_int_t)m->step,
 				 "uid", (json_int_t)m->uid,
@@ -136,6 +148,9 @@ static json_t *pack_msg(const struct ckpt_msg *m)
 				 "interval", (json_int_t)m->interval,
 				 "max_wait", (json_int_t)m->max_wait,
 				 "keep", (json_int_t)m->keep,
+				 "lead", (json_int_t)m->lead,
+				 "max_requeue", (json_int_t)m->max_requeue,
+				 "exit_code", m->exit_code,
 				 "signo", m->signo, "dir", m->dir,
 				 "node", m->node);
 	case CKPT_OP_TASK:
@@ -143,6 +158,12 @@ static json_t *pack_msg(const struct ckpt_msg *m)
 				 "job", (json_int_t)m->job,
 				 "step", (json_int_t)m->step,
 				 "task", (json_int_t)m->task);
+	case CKPT_OP_EXIT:
+		return json_pack("{s:i, s:s, s:I, s:I, s:I, s:i}", "v", v,
+				 "op", op, "job", (json_int_t)m->job,
+				 "step", (json_int_t)m->step,
+				 "task", (json_int_t)m->task,
+				 "status", m->status);
 	case CKPT_OP_UNREGISTER:
 	case CKPT_OP_CREATE:
 		return json_pack("{s:i, s:s, s:I, s:I}", "v", v, "op", op,
@@ -223,27 +244,34 @@ static int unpack_register(json_t *o, struct ckpt_msg *m, char *err,
 {
 	json_error_t je;
 	json_int_t job, step, uid, gid, ntasks, interval, max_wait, keep;
-	json_int_t signo, v;
+	json_int_t lead, max_requeue, exit_code, signo, v;
 	const char *op, *dir, *node;
 
 	if (json_unpack_ex(o, &je, 0, "{s:I, s:s, s:I, s:I, s:I, s:I, s:I,"
-			   " s:I, s:I, s:I, s:I, s:s, s:s !}", "v", &v,
-			   "op", &op, "job", &job, "step", &step, "uid", &uid,
-			   "gid", &gid, "ntasks", &ntasks,
+			   " s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s !}",
+			   "v", &v, "op", &op, "job", &job, "step", &step,
+			   "uid", &uid, "gid", &gid, "ntasks", &ntasks,
 			   "interval", &interval, "max_wait", &max_wait,
-			   "keep", &keep, "signo", &signo, "dir", &dir,
-			   "node", &node) < 0)
+			   "keep", &keep, "lead", &lead,
+			   "max_requeue", &max_requeue, "exit_code", &exit_code,
+			   "signo", &signo, "dir", &dir, "node", &node) < 0)
 		return errprintf(err, errlen, EINVAL, "register message: %s", je.text);
 	if (to_u32(job, &m->job) < 0 || to_u32(step, &m->step) < 0 ||
 	    to_u32(uid, &m->uid) < 0 || to_u32(gid, &m->gid) < 0 ||
 	    to_u32(ntasks, &m->ntasks) < 0 || interval < 0 ||
 	    interval > INT_MAX || max_wait < 0 || max_wait > INT_MAX ||
-	    keep < 0 || keep > KEEP_MAX || signo < 0 || signo > SIGNO_MAX)
+	    keep < 0 || keep > KEEP_MAX || signo < 0 || signo > SIGNO_MAX ||
+	    lead < 0 || lead > INT_MAX || max_requeue < 0 ||
+	    max_requeue > REQUEUE_MAX || exit_code < 0 ||
+	    exit_code > EXIT_CODE_MAX)
 		return errprintf(err, errlen, EINVAL, "register message: a number is out "
 			    "of range");
 	m->interval = (long)interval;
 	m->max_wait = (long)max_wait;
 	m->keep = (long)keep;
+	m->lead = (long)lead;
+	m->max_requeue = (long)max_requeue;
+	m->exit_code = (int)exit_code;
 	m->signo = (int)signo;
 	if (strdup_field(dir, &m->dir) < 0 || strdup_field(node, &m->node) < 0)
 		return -1;
@@ -275,7 +303,10 @@ static int unpack_reply(json_t *o, struct ckpt_msg *m, char *err,
 
 static int unpack_msg(json_t *o, struct ckpt_msg *m, char *err, size_t errlen)
 {
-	json_int_t task = 0;
+	json_int_t task = 0, status = 0;
+	json_error_t je;
+	const char *op;
+	json_int_t v, job, step;
 
 	switch (m->op) {
 	case CKPT_OP_REGISTER:
@@ -287,6 +318,19 @@ static int unpack_msg(json_t *o, struct ckpt_msg *m, char *err, size_t errlen)
 		if (to_u32(task, &m->task) < 0)
 			return errprintf(err, errlen, EINVAL, "task %lld out of range",
 				    (long long)task);
+		return 0;
+	case CKPT_OP_EXIT:
+		if (json_unpack_ex(o, &je, 0, "{s:I, s:s, s:I, s:I, s:I, s:I !}",
+				   "v", &v, "op", &op, "job", &job, "step",
+				   &step, "task", &task, "status", &status) < 0)
+			return errprintf(err, errlen, EINVAL, "exit message: %s",
+				    je.text);
+		if (to_u32(job, &m->job) < 0 || to_u32(step, &m->step) < 0 ||
+		    to_u32(task, &m->task) < 0 || status < 0 ||
+		    status > 0xffff)
+			return errprintf(err, errlen, EINVAL, "exit message: a number "
+				    "is out of range");
+		m->status = (int)status;
 		return 0;
 	case CKPT_OP_UNREGISTER:
 	case CKPT_OP_CREATE:

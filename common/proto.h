@@ -18,6 +18,7 @@ enum ckpt_op {
 	CKPT_OP_UNREGISTER,	/* plugin -> helper */
 	CKPT_OP_CREATE,		/* scheckpoint -> helper */
 	CKPT_OP_REPLY,		/* helper -> client */
+	CKPT_OP_EXIT,		/* plugin -> helper: a task's exit status */
 };
 
 struct ckpt_msg {
@@ -30,11 +31,16 @@ struct ckpt_msg {
 	long interval;		/* seconds; 0 = no periodic checkpoints */
 	long max_wait;		/* seconds */
 	long keep;
+	long lead;		/* seconds before the end time: last image */
+	long max_requeue;	/* automatic requeues before a hold; 0: no limit */
+	int exit_code;		/* checkpoint-and-exit code; 0: none */
 	int signo;
 	char *dir;		/* absolute checkpoint directory */
 	char *node;		/* node name, for messages */
-	/* TASK */
+	/* TASK, EXIT */
 	uint32_t task;		/* global task id */
+	/* EXIT */
+	int status;		/* the task's wait status */
 	/* REPLY */
 	int ok;			/* 1 success, 0 failure */
 	int err;		/* errno value when !ok */
@@ -44,7 +50,7 @@ struct ckpt_msg {
 };
 
 /* JSON encoding, keys by op: "op" is a string ("register", "task",
- * "unregister", "create", "reply") plus "v":CKPT_PROTO_VERSION.
+ * "unregister", "create", "reply", "exit") plus "v":CKPT_PROTO_VERSION.
  * Only the fields belonging to the op are written. */
 char *proto_encode(const struct ckpt_msg *m);		/* malloc'ed, NULL+errno */
 

@@ -52,7 +52,7 @@ s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
 s.connect(sys.argv[1])
 s.send(json.dumps({"v": 1, "op": "register", "job": 4242, "step": 0,
     "uid": 0, "gid": 0, "ntasks": 1, "interval": 5, "max_wait": 5,
-    "keep": 1, "signo": 12, "dir": "/etc", "node": "c1"}).encode())
+    "keep": 1, "lead": 0, "max_requeue": 0, "exit_code": 0, "signo": 12, "dir": "/etc", "node": "c1"}).encode())
 print(json.loads(s.recv(65536)).get("error", "accepted"))
 PY
 }
@@ -69,7 +69,7 @@ msg=$(python3 - "$SLURM_CHECKPOINT_SOCKET" <<'PY'
 import json, socket, sys
 reg = json.dumps({"v": 1, "op": "register", "job": 4343, "step": 4294967291,
     "uid": 0, "gid": 0, "ntasks": 1, "interval": 0, "max_wait": 5,
-    "keep": 1, "signo": 12, "dir": "/nonexistent", "node": "c1"}).encode()
+    "keep": 1, "lead": 0, "max_requeue": 0, "exit_code": 0, "signo": 12, "dir": "/nonexistent", "node": "c1"}).encode()
 conns = []
 for _ in range(2):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)

@@ -279,7 +279,9 @@ static void test_ckpt_conf(void **state)
 {
 	char *args[] = { "min_interval=5:00", "keep=3", "signal=USR1",
 			 "helper_optional=yes", "dir=/scratch/%u/%j",
-			 "max_wait=60", "socket=/tmp/s.sock" };
+			 "max_wait=60", "socket=/tmp/s.sock", "lead=0:45",
+			 "max_requeue=3", "exit_code=85" };
+	char *code256[] = { "exit_code=256" };
 	char *badt[] = { "dir=/scratch/%x" };
 	char *rel[] = { "dir=scratch" };
 	char *keep0[] = { "keep=0" };
@@ -297,7 +299,12 @@ static void test_ckpt_conf(void **state)
 	assert_int_equal(c.keep, 2);
 	assert_int_equal(c.signo, SIGUSR2);
 	assert_false(c.helper_optional);
+	assert_int_equal(c.lead, 300);
+	assert_int_equal(c.max_requeue, 0);
+	assert_int_equal(c.exit_code, 0);
 
+	assert_int_equal(ckpt_conf_parse(&c, 1, code256, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "1 to 255"));
 	assert_int_equal(ckpt_conf_parse(&c, 1, badt, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "%x"));
 	assert_int_equal(ckpt_conf_parse(&c, 1, rel, err, sizeof(err)), -1);
@@ -309,7 +316,10 @@ static void test_ckpt_conf(void **state)
 	assert_null(c.dir);
 	assert_int_equal(c.keep, 2);
 
-	assert_int_equal(ckpt_conf_parse(&c, 7, args, err, sizeof(err)), 0);
+	assert_int_equal(ckpt_conf_parse(&c, 10, args, err, sizeof(err)), 0);
+	assert_int_equal(c.lead, 45);
+	assert_int_equal(c.max_requeue, 3);
+	assert_int_equal(c.exit_code, 85);
 	assert_int_equal(c.min_interval, 300);
 	assert_int_equal(c.max_wait, 60);
 	assert_int_equal(c.keep, 3);
@@ -364,16 +374,17 @@ static void test_expand(void **state)
 static void test_keys_table(void **state)
 {
 	const char *want[] = { "dir", "socket", "min_interval", "max_wait",
-			       "keep", "signal", "helper_optional" };
+			       "keep", "signal", "lead", "max_requeue",
+			       "exit_code", "helper_optional" };
 	size_t i;
 
 	(void)state;
 	for (i = 0; ckpt_conf_keys[i].name; i++) {
-		assert_true(i < 7);
+		assert_true(i < 10);
 		assert_string_equal(ckpt_conf_keys[i].name, want[i]);
 		assert_non_null(ckpt_conf_keys[i].help);
 	}
-	assert_int_equal(i, 7);
+	assert_int_equal(i, 10);
 }
 
 int main(void)

@@ -27,7 +27,8 @@ static struct ckpt_msg reg(void)
 	struct ckpt_msg m = {
 		.op = CKPT_OP_REGISTER, .job = 42, .step = 0, .uid = 1000,
 		.gid = 1000, .ntasks = 2, .interval = 300, .max_wait = 120,
-		.keep = 2, .signo = 12, .dir = "/scratch/me", .node = "c1",
+		.keep = 2, .lead = 300, .max_requeue = 5, .exit_code = 85,
+		.signo = 12, .dir = "/scratch/me", .node = "c1",
 	};
 	return m;
 }
@@ -39,6 +40,8 @@ static void test_roundtrip(void **state)
 		{ .op = CKPT_OP_TASK, .job = 42, .step = CKPT_STEP_BATCH,
 		  .task = 3 },
 		{ .op = CKPT_OP_UNREGISTER, .job = 42, .step = 7 },
+		{ .op = CKPT_OP_EXIT, .job = 42, .step = 7, .task = 1,
+		  .status = 85 << 8 },
 		{ .op = CKPT_OP_CREATE, .job = 42, .step = CKPT_STEP_ALL },
 		{ .op = CKPT_OP_REPLY, .ok = 1 },
 		{ .op = CKPT_OP_REPLY, .ok = 1, .seq = 3,
@@ -64,6 +67,10 @@ static void test_roundtrip(void **state)
 		assert_int_equal(out.interval, in[i].interval);
 		assert_int_equal(out.keep, in[i].keep);
 		assert_int_equal(out.signo, in[i].signo);
+		assert_int_equal(out.lead, in[i].lead);
+		assert_int_equal(out.max_requeue, in[i].max_requeue);
+		assert_int_equal(out.exit_code, in[i].exit_code);
+		assert_int_equal(out.status, in[i].status);
 		assert_int_equal(out.task, in[i].task);
 		assert_int_equal(out.ok, in[i].ok);
 		assert_int_equal(out.err, in[i].err);
@@ -153,11 +160,13 @@ static void test_register_fields(void **state)
 		"\"uid\":-1", "\"ntasks\":0", "\"interval\":-1",
 		"\"max_wait\":0", "\"keep\":0", "\"keep\":1001",
 		"\"signo\":9", "\"signo\":65", "\"signo\":4294967308", "\"dir\":\"rel\"",
-		"\"node\":\"\"", "\"dir\":1",
+		"\"node\":\"\"", "\"dir\":1", "\"lead\":-1",
+		"\"max_requeue\":1001", "\"exit_code\":256",
 	};
 	const char *tmpl = "{\"v\":1,\"op\":\"register\",\"job\":5,"
 		"\"step\":0,\"uid\":1,\"gid\":1,\"ntasks\":1,\"interval\":0,"
-		"\"max_wait\":1,\"keep\":1,\"signo\":12,\"dir\":\"/d\","
+		"\"max_wait\":1,\"keep\":1,\"lead\":0,\"max_requeue\":0,"
+		"\"exit_code\":0,\"signo\":12,\"dir\":\"/d\","
 		"\"node\":\"n\"}";
 	char buf[512], key[32], err[256], *p, *end;
 	struct ckpt_msg m;
