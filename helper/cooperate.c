@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/inotify.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -282,18 +283,56 @@ out:
 	return rc;
 }
 
+/* Checkpoint-and-exit: a task wrote its state into the staging
+ * directory and exited with the exit code; commit what it left there
+ * (there is nobody to ask). */
+static int commit_staged(const struct step *s, int basefd,
+			 struct manifest *m, char *err, size_t errlen)
+{
+	char staging[80];
+	struct dirent *e;
+	bool any = false;
+	DIR *d;
+	int fd;
+
+	snprintf(staging, sizeof(staging), "%s%s", s->name,
+		 IMAGE_STAGING_SUFFIX);
+	fd = openat(basefd, staging, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		snprintf(err, errlen, "exited with the checkpoint exit code, "
+			 "but %s cannot be read: %s", staging, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	while (!any && (e = readdir(d)))
+		any = strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+		      strncmp(e->d_name, ".done.", 6);
+	closedir(d);
+	if (!any) {
+		snprintf(err, errlen, "exited with the checkpoint exit code, "
+			 "but left %s empty", staging);
+		return -1;
+	}
+	m->seq = image_next_seq(basefd, s->name);
+	return image_commit(basefd, s->name, m, s->keep, err, errlen);
+}
+
 int cooperate_run(const struct step *s, const char *reason, int out)
 {
 	struct manifest m = { .job = s->job, .step = s->id };
 	char err[1024] = "", line[1200], image[4352];
-	bool uncaught = false;
+	bool uncaught = false, exited = strcmp(reason, "exit-code") == 0;
 	json_t *o;
 	int basefd, rc = -1;
 
 	m.reason = (char *)reason;
 	m.node = s->node;
 	basefd = image_open_base(s->dir, err, sizeof(err));
-	if (basefd >= 0)
+	if (basefd >= 0 && exited)
+		rc = commit_staged(s, basefd, &m, err, sizeof(err));
+	else if (basefd >= 0)
 		rc = checkpoint(s, basefd, &m, &uncaught, err, sizeof(err));
 	if (rc == 0) {
 		snprintf(image, sizeof(image), "%s/%s", s->dir, s->name);
@@ -303,7 +342,8 @@ int cooperate_run(const struct step *s, const char *reason, int out)
 			      (json_int_t)manifest_bytes(&m));
 	} else {
 		printable(err);
-		if (basefd >= 0 && !uncaught)
+		/* The state an exited task left is all there is: keep it. */
+		if (basefd >= 0 && !uncaught && !exited)
 			image_discard(basefd, s->name, line, sizeof(line));
 		/* A step that cannot checkpoint is noted once, not at every
 		 * interval. */

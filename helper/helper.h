@@ -26,6 +26,7 @@ void loop_del(struct watch *w);
 struct helper_conf {
 	char *socket;
 	long max_workers;
+	long poll_interval;	/* seconds between requests to slurmctld */
 };
 extern struct helper_conf hconf;
 
@@ -47,6 +48,8 @@ struct step {
 	struct step *next;
 	uint32_t job, id, uid, gid, ntasks;
 	long interval, max_wait, keep;
+	long lead, max_requeue;
+	int exit_code;
 	int signo;
 	char *dir, *node;
 	char name[64];		/* image name: <job>[.<step>].ckpt */
@@ -59,6 +62,8 @@ struct step {
 	bool uncaught_noted;	/* "no task catches the signal" logged */
 	uint64_t last_seq;
 	char *last_error;
+	bool final;		/* its checkpoint is the job's last (jobs.c) */
+	struct timespec started;	/* of the checkpoint in flight */
 };
 
 /* steps.c */
@@ -86,6 +91,23 @@ struct ckpt_result {
  * (server.c); told of each step's outcome by the worker. */
 void waiter_step_done(struct waiter *wt, const struct step *s,
 		      const struct ckpt_result *r);
+
+/* jobs.c: end times, preemption, final checkpoints and requeues. */
+int jobs_init(void);
+void jobs_shutdown(void);
+void jobs_step_added(const struct step *s);
+void jobs_step_removed(const struct step *s);
+void jobs_checkpoint_done(struct step *s, const struct ckpt_result *r,
+			  long took);
+void jobs_task_exit(struct step *s, uint32_t task, int status);
+
+/* child.c: fn runs in a child (with only its report pipe, out, open) and
+ * writes one JSON object with worker_report(); done runs in the loop
+ * with it (NULL if none) and the child's wait status. */
+typedef int (*child_fn)(void *arg, int out);
+typedef void (*child_done_fn)(void *arg, json_t *report, int status);
+int child_start(child_fn fn, void *arg, child_done_fn done, void *donearg,
+		char *err, size_t errlen);
 
 /* worker.c */
 

@@ -239,6 +239,15 @@ static void on_message(struct conn *c, struct ckpt_msg *m, int *pidfd)
 	case CKPT_OP_CREATE:
 		rc = on_create(c, m);
 		break;
+	case CKPT_OP_EXIT:
+		if (!c->step || c->cred.uid != 0) {
+			rc = reply_err(c, EPERM, "exit message without a "
+				       "registration");
+			break;
+		}
+		jobs_task_exit(c->step, m->task, m->status);
+		rc = proto_reply_ok(c->w.fd);
+		break;
 	default:
 		rc = reply_err(c, EINVAL, "unexpected message");
 		break;

@@ -30,6 +30,9 @@ static const struct kv_key helper_keys[] = {
 	  "absolute path of the Unix socket" },
 	{ "max_workers", KV_UINT, offsetof(struct helper_conf, max_workers),
 	  1, 100000, "checkpoints in progress at once, 1..100000" },
+	{ "poll_interval", KV_UINT,
+	  offsetof(struct helper_conf, poll_interval), 1, 3600,
+	  "seconds between requests to slurmctld, 1..3600" },
 	{ NULL, 0, 0, 0, 0, NULL },
 };
 
@@ -83,6 +86,7 @@ static int load_config(int argc, char **argv, int *verbosity)
 		exit(2);
 	}
 	hconf.max_workers = 64;
+	hconf.poll_interval = 10;
 	if ((given || access(path, F_OK) == 0) &&
 	    kv_parse_file(helper_keys, &hconf, path, err, sizeof(err)) < 0) {
 		fprintf(stderr, "slurmckptd: %s\n", err);
@@ -162,7 +166,8 @@ int main(int argc, char **argv)
 		log_msg(LOG_WARNING, "setgroups: %s", strerror(errno));
 	umask(022);
 	epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (epfd < 0 || signals_init() < 0 || steps_init() < 0) {
+	if (epfd < 0 || signals_init() < 0 || steps_init() < 0 ||
+	    jobs_init() < 0) {
 		log_msg(LOG_ERR, "cannot set up the event loop: %s",
 			strerror(errno));
 		goto out;
@@ -175,6 +180,7 @@ int main(int argc, char **argv)
 	server_close();
 out:
 	steps_shutdown();
+	jobs_shutdown();
 	if (sigw.fd >= 0)
 		close(sigw.fd);
 	if (epfd >= 0)

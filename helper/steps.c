@@ -148,12 +148,16 @@ struct step *step_add(const struct ckpt_msg *m, char *err, size_t errlen)
 	s->max_wait = m->max_wait;
 	s->keep = m->keep;
 	s->signo = m->signo;
+	s->lead = m->lead;
+	s->max_requeue = m->max_requeue;
+	s->exit_code = m->exit_code;
 	image_label(s->job, s->id, s->label, sizeof(s->label));
 	s->due = now_mono();
 	s->due.tv_sec += s->interval;
 	s->next = steps;
 	steps = s;
 	steps_rearm();
+	jobs_step_added(s);
 	return s;
 }
 
@@ -182,6 +186,7 @@ void step_remove(struct step *s)
 			break;
 		}
 	}
+	jobs_step_removed(s);
 	if (s->worker)
 		s->gone = true;
 	else
@@ -229,7 +234,10 @@ struct step *steps_first(void)
 
 void step_checkpoint_done(struct step *s, const struct ckpt_result *r)
 {
+	struct timespec now = now_mono();
+
 	s->worker = NULL;
+	jobs_checkpoint_done(s, r, (long)(now.tv_sec - s->started.tv_sec));
 	if (r->ok) {
 		s->last_seq = r->seq;
 		log_msg(LOG_NOTICE, "checkpoint of %s committed: %s (seq %llu)",

@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -167,6 +168,7 @@ int worker_start(struct step *s, const char *reason, struct waiter *wt,
 	wk->step = s;
 	wk->waiter = wt;
 	s->worker = wk;
+	clock_gettime(CLOCK_MONOTONIC, &s->started);
 	nworkers++;
 	log_msg(LOG_INFO, "checkpoint of %s (%s) started, worker %d",
 		s->label, reason, (int)pid);

@@ -1,0 +1,116 @@
+/* sched.c - slurmckptd's requests to slurmctld, through libslurm (Slurm
+ * 22.05).  Everything version-specific about the scheduler lives here.
+ *
+ * slurm_get_end_time()/slurm_get_rem_time() are not used: they cache for
+ * 60 s and would miss a preemption (which shortens the end time). */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <slurm/slurm.h>
+#include <slurm/slurm_errno.h>
+
+#include "sched.h"
+
+#define REQUEUE_TRIES 20	/* x 0.5 s while the job changes state */
+
+void sched_init(void)
+{
+	slurm_init(NULL);
+}
+
+static int slurm_err(char *err, size_t errlen, const char *what)
+{
+	int e = slurm_get_errno();
+
+	snprintf(err, errlen, "%s: %s", what, slurm_strerror(e));
+	errno = e == ESLURM_INVALID_JOB_ID ? ENOENT : EIO;
+	return -1;
+}
+
+static void copy_job(const slurm_job_info_t *in, struct sched_job *out)
+{
+	out->found = true;
+	out->running = (in->job_state & JOB_STATE_BASE) == JOB_RUNNING &&
+		       !(in->job_state & JOB_COMPLETING);
+	out->requeue_ok = in->requeue != 0 && in->batch_flag != 0;
+	out->start = in->start_time;
+	out->end = in->end_time;
+	out->preempt = in->preempt_time;
+	out->restarts = in->restart_cnt;
+}
+
+int sched_jobs(time_t *since, bool *unchanged, struct sched_job *jobs,
+	       size_t n, char *err, size_t errlen)
+{
+	job_info_msg_t *msg = NULL;
+	uint32_t i;
+	size_t k;
+
+	*unchanged = false;
+	if (slurm_load_jobs(*since, &msg, SHOW_ALL) != SLURM_SUCCESS) {
+		if (slurm_get_errno() == SLURM_NO_CHANGE_IN_DATA) {
+			*unchanged = true;
+			return 0;
+		}
+		return slurm_err(err, errlen, "slurm_load_jobs");
+	}
+	for (k = 0; k < n; k++)
+		jobs[k].found = false;
+	for (i = 0; i < msg->record_count; i++)
+		for (k = 0; k < n; k++)
+			if (msg->job_array[i].job_id == jobs[k].id)
+				copy_job(&msg->job_array[i], &jobs[k]);
+	*since = msg->last_update;
+	slurm_free_job_info_msg(msg);
+	return 0;
+}
+
+int sched_job(uint32_t id, struct sched_job *job, char *err, size_t errlen)
+{
+	job_info_msg_t *msg = NULL;
+
+	*job = (struct sched_job){ .id = id };
+	if (slurm_load_job(&msg, id, SHOW_ALL) != SLURM_SUCCESS)
+		return slurm_err(err, errlen, "slurm_load_job");
+	if (msg->record_count > 0)
+		copy_job(&msg->job_array[0], job);
+	slurm_free_job_info_msg(msg);
+	if (!job->found) {
+		snprintf(err, errlen, "job %u is not known to slurmctld", id);
+		errno = ENOENT;
+		return -1;
+	}
+	return 0;
+}
+
+int sched_requeue(uint32_t id, bool hold, char *err, size_t errlen)
+{
+	int i, e;
+
+	for (i = 0; i < REQUEUE_TRIES; i++) {
+		if (slurm_requeue(id, hold ? JOB_REQUEUE_HOLD : 0) ==
+		    SLURM_SUCCESS)
+			return 0;
+		e = slurm_get_errno();
+		if (e != ESLURM_TRANSITION_STATE_NO_UPDATE)
+			break;
+		usleep(500000);
+	}
+	return slurm_err(err, errlen, "requeue");
+}
+
+int sched_comment(uint32_t id, const char *text, char *err, size_t errlen)
+{
+	job_desc_msg_t d;
+
+	slurm_init_job_desc_msg(&d);
+	d.job_id = id;
+	d.admin_comment = (char *)text;
+	if (slurm_update_job(&d) != SLURM_SUCCESS)
+		return slurm_err(err, errlen, "update AdminComment");
+	return 0;
+}

@@ -1,0 +1,43 @@
+/* sched.h - what slurmckptd asks of slurmctld, through libslurm.  This is
+ * the only file of the helper that knows Slurm's API; its functions block
+ * on the network and are called in child processes only (DESIGN.md,
+ * invariant 5). */
+#ifndef CKPT_SCHED_H
+#define CKPT_SCHED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct sched_job {
+	uint32_t id;
+	bool found;		/* slurmctld knows it */
+	bool running;		/* JOB_RUNNING (not completing, pending...) */
+	bool requeue_ok;	/* --requeue (or JobRequeue=1) */
+	time_t start, end;	/* start and (expected) end time */
+	time_t preempt;		/* when it was selected for preemption, or 0 */
+	uint32_t restarts;	/* Slurm's restart count */
+};
+
+/* Read slurm.conf (SLURM_CONF) once per process. */
+void sched_init(void);
+
+/* One request for all jobs: fills jobs[i] (by jobs[i].id) for n jobs.
+ * *since is the time of the data already held: when slurmctld has nothing
+ * newer, *unchanged is set and jobs[] is left alone; otherwise *since is
+ * updated.  0/-1 with a message in err. */
+int sched_jobs(time_t *since, bool *unchanged, struct sched_job *jobs,
+	       size_t n, char *err, size_t errlen);
+
+/* The job's current record.  0/-1 (err says why; ENOENT when unknown). */
+int sched_job(uint32_t id, struct sched_job *job, char *err, size_t errlen);
+
+/* Requeue the job (held when hold), retrying while slurmctld says the
+ * job is between states.  0/-1. */
+int sched_requeue(uint32_t id, bool hold, char *err, size_t errlen);
+
+/* Set the job's AdminComment (shown by scontrol show job).  0/-1. */
+int sched_comment(uint32_t id, const char *text, char *err, size_t errlen);
+
+#endif
