@@ -13,17 +13,19 @@
 #include "plugin.h"
 #include "timefmt.h"
 
-struct ckpt_opts opts;
+struct ckpt_opts opts = { .exit_code = -1 };
 
 static const char *const opt_names[] = {
 	[OPT_INTERVAL] = "checkpoint",
 	[OPT_DIR] = "checkpoint-dir",
 	[OPT_RESTART] = "restart-dir",
+	[OPT_EXIT_CODE] = "checkpoint-exit-code",
 };
 static const char *const env_names[] = {
 	[OPT_INTERVAL] = "SLURM_CHECKPOINT",
 	[OPT_DIR] = "SLURM_CHECKPOINT_DIR",
 	[OPT_RESTART] = "SLURM_RESTART_DIR",
+	[OPT_EXIT_CODE] = "SLURM_CHECKPOINT_EXIT_CODE",
 };
 
 static int check_interval(const char *what, const char *arg, long *secs)
@@ -45,6 +47,28 @@ static int check_interval(const char *what, const char *arg, long *secs)
 		return -1;
 	}
 	return 0;
+}
+
+static int check_exit_code(const char *what, const char *arg, long *code)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || v < 0 || v > 255) {
+		slurm_error(PFX "invalid %s '%s': an exit code from 1 to 255 "
+			    "(0: none)", what, arg);
+		return -1;
+	}
+	*code = v;
+	return 0;
+}
+
+/* The code a task exits with after writing its state, or 0. */
+long options_exit_code(void)
+{
+	return opts.exit_code >= 0 ? opts.exit_code : conf.exit_code;
 }
 
 /* On the submitting side the directory must be usable by the user now
@@ -107,6 +131,8 @@ static int apply(int which, const char *what, const char *arg, int remote)
 		if (check_dir(what, arg, remote, R_OK) < 0)
 			return -1;
 		return set_string(&opts.restart_dir, arg);
+	case OPT_EXIT_CODE:
+		return check_exit_code(what, arg, &opts.exit_code);
 	}
 	return -1;
 }
@@ -136,6 +162,9 @@ static struct spank_option spank_opts[] = {
 	  "Directory for checkpoint images (absolute)", 1, OPT_DIR, opt_cb },
 	{ "restart-dir", "dir",
 	  "Directory to restart from (absolute)", 1, OPT_RESTART, opt_cb },
+	{ "checkpoint-exit-code", "code",
+	  "The application exits with code after writing its state: "
+	  "commit it and requeue the job", 1, OPT_EXIT_CODE, opt_cb },
 };
 
 int options_register(spank_t sp)
@@ -214,8 +243,11 @@ int options_env_fallback(spank_t sp)
 	const char *v;
 	int which;
 
-	for (which = OPT_INTERVAL; which <= OPT_RESTART; which++) {
-		if (opts.cli[which] || (image && which != OPT_INTERVAL))
+	for (which = 0; which < OPT_COUNT; which++) {
+		/* Inside a checkpointed step, the directories were set by the
+		 * plugin for the enclosing step, not by the user. */
+		if (opts.cli[which] || (image && (which == OPT_DIR ||
+						  which == OPT_RESTART)))
 			continue;
 		v = env_get(sp, env_names[which], buf, sizeof(buf));
 		if ((!v || !*v) && remote)
@@ -235,4 +267,5 @@ void options_free(void)
 	free(opts.dir);
 	free(opts.restart_dir);
 	memset(&opts, 0, sizeof(opts));
+	opts.exit_code = -1;
 }

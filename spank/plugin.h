@@ -8,7 +8,7 @@
 
 #define PFX "checkpoint: "
 
-enum { OPT_INTERVAL, OPT_DIR, OPT_RESTART, OPT_COUNT };
+enum { OPT_INTERVAL, OPT_DIR, OPT_RESTART, OPT_EXIT_CODE, OPT_COUNT };
 
 /* What the user asked for, from options or the environment. */
 struct ckpt_opts {
@@ -16,6 +16,7 @@ struct ckpt_opts {
 	long interval;		/* seconds */
 	char *dir;		/* --checkpoint-dir / SLURM_CHECKPOINT_DIR */
 	char *restart_dir;	/* --restart-dir / SLURM_RESTART_DIR */
+	long exit_code;		/* --checkpoint-exit-code, else conf's */
 	bool cli[OPT_COUNT];	/* given on the command line */
 };
 
@@ -35,12 +36,14 @@ extern struct ckpt_opts opts;
 
 /* options.c */
 int options_register(spank_t sp);
+long options_exit_code(void);
 int options_env_fallback(spank_t sp);
 void options_free(void);
 
 /* remote.c */
 int remote_register(spank_t sp);
 int remote_task_post_fork(spank_t sp);
+void remote_task_exit(spank_t sp);
 void remote_exit(void);
 
 /* task.c */

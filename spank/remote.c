@@ -117,7 +117,9 @@ static int fill_register(spank_t sp, struct ckpt_msg *m, char *node,
 		.op = CKPT_OP_REGISTER, .job = step.job, .step = step.id,
 		.uid = uid, .gid = gid, .ntasks = ntasks,
 		.interval = opts.interval, .max_wait = conf.max_wait,
-		.keep = conf.keep, .signo = conf.signo,
+		.keep = conf.keep, .signo = conf.signo, .lead = conf.lead,
+		.max_requeue = conf.max_requeue,
+		.exit_code = (int)options_exit_code(),
 		.dir = step.dir, .node = node,
 	};
 	return 0;
@@ -201,6 +203,28 @@ int remote_task_post_fork(spank_t sp)
 		slurm_error(PFX "step %s task %u: slurmckptd: %s",
 			    step.label, m.task, err);
 	return rc;
+}
+
+/* A task that exits with the checkpoint exit code has left its state
+ * for the helper to commit: tell it how each task ended. */
+void remote_task_exit(spank_t sp)
+{
+	struct ckpt_msg m = { .op = CKPT_OP_EXIT };
+	char err[512];
+	int status;
+
+	if (conn < 0 || !options_exit_code())
+		return;
+	if (spank_get_item(sp, S_TASK_EXIT_STATUS, &status) !=
+	    ESPANK_SUCCESS ||
+	    spank_get_item(sp, S_TASK_GLOBAL_ID, &m.task) != ESPANK_SUCCESS)
+		return;
+	m.job = step.job;
+	m.step = step.id;
+	m.status = status & 0xffff;
+	if (helper_call(&m, -1, err, sizeof(err)) < 0)
+		slurm_error(PFX "step %s task %u: slurmckptd: %s", step.label,
+			    m.task, err);
 }
 
 void remote_exit(void)

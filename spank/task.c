@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "image.h"
@@ -52,7 +53,32 @@ static int set_task_env(spank_t sp, uint32_t task)
 	    setenvf(sp, "SLURM_CHECKPOINT_IMAGE", "%s/%s", step.dir,
 		    step.name) < 0)
 		return -1;
+	if (options_exit_code() &&
+	    setenvf(sp, "SLURM_CHECKPOINT_EXIT_CODE", "%ld",
+		    options_exit_code()) < 0)
+		return -1;
 	return 0;
+}
+
+/* A task that checkpoints by exiting writes into SLURM_CHECKPOINT_DIR
+ * without being asked: it must exist from the start (as the user). */
+static void make_staging(void)
+{
+	char err[512], name[80];
+	int fd;
+
+	if (!options_exit_code())
+		return;
+	fd = image_open_base(step.dir, err, sizeof(err));
+	if (fd < 0) {
+		fprintf(stderr, PFX "%s\n", err);
+		return;
+	}
+	snprintf(name, sizeof(name), "%s%s", step.name, IMAGE_STAGING_SUFFIX);
+	if (mkdirat(fd, name, 0700) < 0 && errno != EEXIST)
+		fprintf(stderr, PFX "%s/%s: %s\n", step.dir, name,
+			strerror(errno));
+	close(fd);
 }
 
 static unsigned long restart_count(spank_t sp)
@@ -161,5 +187,6 @@ int task_init(spank_t sp)
 		return 0;
 	}
 	set_restart_env(sp, task);
+	make_staging();
 	return 0;
 }
