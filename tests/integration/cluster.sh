@@ -19,6 +19,10 @@
 #                     (min_interval is a Slurm time: a bare number is MINUTES;
 #                      max_wait is in seconds)
 #   CKPT_PLUGIN_ARGS  extra/overriding "key=value ..." words for the plugstack line
+#   CKPT_POLL (2)     slurmckptd's poll_interval (seconds between job queries)
+#   CLUSTER_PARTITIONS  partition lines replacing the default "debug" one
+#                     (@NODES@ stands for all nodes, c[1-N])
+#   CLUSTER_CONF_EXTRA  lines appended to slurm.conf (e.g. PreemptType=...)
 #   KEEP_CLUSTER=1    keep the temporary directory after the test
 #   CLUSTER_VERBOSE=1 print the daemon logs even when the test passed
 #
@@ -276,7 +280,9 @@ submit() {
 helper_start() {
 	local bin=$CLUSTER_DIR/bin/slurmckptd
 	rm -f "$CLUSTER_DIR/ckptd.sock"
-	CKPT_CLUSTER_DIR=$CLUSTER_DIR setsid "$bin" -s "$CLUSTER_DIR/ckptd.sock" -v \
+	printf 'poll_interval=%s\n' "${CKPT_POLL:-2}" >"$CLUSTER_DIR/slurmckptd.conf"
+	CKPT_CLUSTER_DIR=$CLUSTER_DIR setsid "$bin" -f "$CLUSTER_DIR/slurmckptd.conf" \
+		-s "$CLUSTER_DIR/ckptd.sock" -v \
 		</dev/null >>"$CLUSTER_DIR/slurmckptd.log" 2>&1 &
 	CLUSTER_HELPER_PID=$!
 	echo "$CLUSTER_HELPER_PID" >"$CLUSTER_DIR/slurmckptd.pid"
@@ -372,8 +378,13 @@ EOF
 		echo "NodeName=c$i NodeHostname=$host NodeAddr=127.0.0.1 Port=${CLUSTER_NODE_PORTS[$i]} CPUs=4 RealMemory=1000 State=UNKNOWN" \
 			>>"$CLUSTER_DIR/slurm.conf"
 	done
-	echo "PartitionName=debug Nodes=c[1-$nodes] Default=YES MaxTime=INFINITE State=UP" \
-		>>"$CLUSTER_DIR/slurm.conf"
+	if [ -n "${CLUSTER_PARTITIONS:-}" ]; then
+		printf '%s\n' "${CLUSTER_PARTITIONS//@NODES@/c[1-$nodes]}" >>"$CLUSTER_DIR/slurm.conf"
+	else
+		echo "PartitionName=debug Nodes=c[1-$nodes] Default=YES MaxTime=INFINITE State=UP" \
+			>>"$CLUSTER_DIR/slurm.conf"
+	fi
+	[ -z "${CLUSTER_CONF_EXTRA:-}" ] || printf '%s\n' "$CLUSTER_CONF_EXTRA" >>"$CLUSTER_DIR/slurm.conf"
 	chmod 0644 "$CLUSTER_DIR/slurm.conf"
 }
 
