@@ -337,8 +337,9 @@ static int act_child(void *arg, int out)
 				 "'scontrol release %u' resumes it",
 				 cur.restarts, j->max_requeue, j->id);
 			snprintf(comment, sizeof(comment), "slurm-checkpoint: "
-				 "held after %u requeues (max_requeue=%ld)",
-				 cur.restarts, j->max_requeue);
+				 "held after %u requeue%s (max_requeue=%ld)",
+				 cur.restarts, cur.restarts == 1 ? "" : "s",
+				 j->max_requeue);
 			if (sched_comment(j->id, comment, err,
 					  sizeof(err)) < 0)
 				log_msg(LOG_WARNING, "job %u: %s", j->id, err);
