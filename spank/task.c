@@ -126,7 +126,7 @@ static int find_image(const char *dir, char *path, size_t len,
 static void note_restart(const char *path, const struct manifest *m,
 			 unsigned long count, const char *skipped)
 {
-	char line[5400];
+	char line[5400], *p;
 	int fd;
 
 	fd = open(step.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -136,6 +136,11 @@ static void note_restart(const char *path, const struct manifest *m,
 		 "%s seq=%llu%s%s", step.label, count, path,
 		 (unsigned long long)m->seq, skipped[0] ? "; skipped: " : "",
 		 skipped);
+	/* Why an image was skipped may quote a file name of the image: a
+	 * newline there must not start a line of its own in the log. */
+	for (p = line; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	image_log(fd, line);
 	close(fd);
 }
