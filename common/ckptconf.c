@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ckptconf.h"
+#include "proto.h"
 
 #define TIME_HELP "minutes, minutes:seconds, hours:minutes:seconds, " \
 	"days-hours, days-hours:minutes or days-hours:minutes:seconds"
@@ -36,6 +37,9 @@ const struct kv_key ckpt_conf_keys[] = {
 	  0, 1000, "a number of requeues from 0 (no limit) to 1000" },
 	{ "exit_code", KV_UINT, offsetof(struct ckpt_conf, exit_code), 0, 255,
 	  "an exit code from 1 to 255, or 0 for none" },
+	{ "method", KV_STRING, offsetof(struct ckpt_conf, method), 0, 0,
+	  "a checkpoint method: signal, or a name slurmckptd(8) defines "
+	  "([a-z0-9_-], up to 32 characters)" },
 	{ "helper_optional", KV_BOOL,
 	  offsetof(struct ckpt_conf, helper_optional), 0, 0,
 	  "yes or no (true/false, 1/0)" },
@@ -97,7 +101,19 @@ int ckpt_conf_parse(struct ckpt_conf *c, int argc, char *const argv[],
 	}
 	if (check_templates(argc, argv, err, errlen) < 0)
 		return -1;
-	return kv_parse_argv(ckpt_conf_keys, c, argc, argv, err, errlen);
+	if (kv_parse_argv(ckpt_conf_keys, c, argc, argv, err, errlen) < 0)
+		return -1;
+	if (c->method && !proto_method_name_ok(c->method)) {
+		if (err && errlen)
+			snprintf(err, errlen, "invalid method '%s': a name of "
+				 "[a-z0-9_-], up to %d characters", c->method,
+				 CKPT_METHOD_NAME_MAX);
+		free(c->method);
+		c->method = NULL;
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
 }
 
 void ckpt_conf_free(struct ckpt_conf *c)

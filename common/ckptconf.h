@@ -21,6 +21,7 @@ struct ckpt_conf {
 	long max_requeue;	/* max_requeue=<n> automatic requeues, 0: no limit */
 	long exit_code;		/* exit_code=<n> checkpoint-and-exit, 0: none */
 	bool helper_optional;	/* helper_optional=yes: warn, don't fail */
+	char *method;		/* method=<name>; NULL: "signal" */
 };
 
 extern const struct kv_key ckpt_conf_keys[];

@@ -58,6 +58,14 @@ static int check_ids(const struct ckpt_msg *m, char *err, size_t errlen)
 	return 0;
 }
 
+bool proto_method_name_ok(const char *name)
+{
+	size_t n = strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-");
+
+	return n >= 1 && n <= CKPT_METHOD_NAME_MAX && name[n] == '\0' &&
+	       name[0] != '-';
+}
+
 static int check_register(const struct ckpt_msg *m, char *err, size_t errlen)
 {
 	if (m->uid > ID_MAX || m->gid > ID_MAX)
@@ -88,6 +96,8 @@ static int check_register(const struct ckpt_msg *m, char *err, size_t errlen)
 			    m->dir ? m->dir : "");
 	if (!m->node || !m->node[0])
 		return errprintf(err, errlen, EINVAL, "missing node name");
+	if (m->method && !proto_method_name_ok(m->method))
+		return errprintf(err, errlen, EINVAL, "invalid method name");
 	return 0;
 }
 
@@ -99,11 +109,14 @@ static int check_reply(const struct ckpt_msg *m, char *err, size_t errlen)
 		return errprintf(err, errlen, EINVAL, "a success reply has no error");
 	if (!m->ok && (m->err < 1 || m->err > ERRNO_MAX))
 		return errprintf(err, errlen, EINVAL, "invalid errno %d", m->err);
-	if (!m->ok && (!m->error || m->seq || m->image))
+	if (!m->ok && (!m->error || m->seq || m->image || m->restart))
 		return errprintf(err, errlen, EINVAL, "a failure reply needs only an error");
 	if (m->image && (m->image[0] != '/' || !m->seq))
 		return errprintf(err, errlen, EINVAL, "invalid image '%s' (seq %llu)",
 			    m->image, (unsigned long long)m->seq);
+	if (m->restart && (m->restart[0] != '/' || m->image))
+		return errprintf(err, errlen, EINVAL, "invalid restart command '%s'",
+			    m->restart);
 	if (m->seq > (uint64_t)INT64_MAX)
 		return errprintf(err, errlen, EINVAL, "invalid seq %llu",
 			    (unsigned long long)m->seq);
@@ -139,7 +152,8 @@ static json_t *pack_msg(const struct ckpt_msg *m)
 	switch (m->op) {
 	case CKPT_OP_REGISTER:
 		return json_pack("{s:i, s:s, s:I, s:I, s:I, s:I, s:I, s:I,"
-				 " s:I, s:I, s:I, s:I, s:i, s:i, s:s, s:s}",
+				 " s:I, s:I, s:I, s:I, s:i, s:i, s:s, s:s,"
+				 " s:s*}",
 				 "v", v, "op", op, "job", (json_int_t)m->job,
 				 "step", (json_int_t)m->step,
 				 "uid", (json_int_t)m->uid,
@@ -152,7 +166,7 @@ static json_t *pack_msg(const struct ckpt_msg *m)
 				 "max_requeue", (json_int_t)m->max_requeue,
 				 "exit_code", m->exit_code,
 				 "signo", m->signo, "dir", m->dir,
-				 "node", m->node);
+				 "node", m->node, "method", m->method);
 	case CKPT_OP_TASK:
 		return json_pack("{s:i, s:s, s:I, s:I, s:I}", "v", v, "op", op,
 				 "job", (json_int_t)m->job,
@@ -179,6 +193,9 @@ static json_t *pack_msg(const struct ckpt_msg *m)
 		return json_pack("{s:i, s:s, s:b, s:I, s:s}", "v", v, "op", op,
 				 "ok", 1, "seq", (json_int_t)m->seq,
 				 "image", m->image);
+	if (m->restart)
+		return json_pack("{s:i, s:s, s:b, s:s}", "v", v, "op", op,
+				 "ok", 1, "restart", m->restart);
 	return json_pack("{s:i, s:s, s:b}", "v", v, "op", op, "ok", 1);
 }
 
@@ -245,16 +262,18 @@ static int unpack_register(json_t *o, struct ckpt_msg *m, char *err,
 	json_error_t je;
 	json_int_t job, step, uid, gid, ntasks, interval, max_wait, keep;
 	json_int_t lead, max_requeue, exit_code, signo, v;
-	const char *op, *dir, *node;
+	const char *op, *dir, *node, *method = NULL;
 
 	if (json_unpack_ex(o, &je, 0, "{s:I, s:s, s:I, s:I, s:I, s:I, s:I,"
-			   " s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s !}",
+			   " s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s,"
+			   " s?:s !}",
 			   "v", &v, "op", &op, "job", &job, "step", &step,
 			   "uid", &uid, "gid", &gid, "ntasks", &ntasks,
 			   "interval", &interval, "max_wait", &max_wait,
 			   "keep", &keep, "lead", &lead,
 			   "max_requeue", &max_requeue, "exit_code", &exit_code,
-			   "signo", &signo, "dir", &dir, "node", &node) < 0)
+			   "signo", &signo, "dir", &dir, "node", &node,
+			   "method", &method) < 0)
 		return errprintf(err, errlen, EINVAL, "register message: %s", je.text);
 	if (to_u32(job, &m->job) < 0 || to_u32(step, &m->step) < 0 ||
 	    to_u32(uid, &m->uid) < 0 || to_u32(gid, &m->gid) < 0 ||
@@ -273,7 +292,9 @@ static int unpack_register(json_t *o, struct ckpt_msg *m, char *err,
 	m->max_requeue = (long)max_requeue;
 	m->exit_code = (int)exit_code;
 	m->signo = (int)signo;
-	if (strdup_field(dir, &m->dir) < 0 || strdup_field(node, &m->node) < 0)
+	if (strdup_field(dir, &m->dir) < 0 ||
+	    strdup_field(node, &m->node) < 0 ||
+	    (method && strdup_field(method, &m->method) < 0))
 		return -1;
 	return 0;
 }
@@ -283,12 +304,12 @@ static int unpack_reply(json_t *o, struct ckpt_msg *m, char *err,
 {
 	json_error_t je;
 	json_int_t seq = 0, e = 0, v;
-	const char *op, *error = NULL, *image = NULL;
+	const char *op, *error = NULL, *image = NULL, *restart = NULL;
 
 	if (json_unpack_ex(o, &je, 0, "{s:I, s:s, s:b, s?:I, s?:s, s?:I, "
-			   "s?:s !}", "v", &v, "op", &op, "ok", &m->ok,
+			   "s?:s, s?:s !}", "v", &v, "op", &op, "ok", &m->ok,
 			   "err", &e, "error", &error, "seq", &seq,
-			   "image", &image) < 0)
+			   "image", &image, "restart", &restart) < 0)
 		return errprintf(err, errlen, EINVAL, "reply message: %s", je.text);
 	if (seq < 0 || e < 0 || e > ERRNO_MAX)
 		return errprintf(err, errlen, EINVAL, "reply message: seq or err out of "
@@ -296,7 +317,8 @@ static int unpack_reply(json_t *o, struct ckpt_msg *m, char *err,
 	m->err = (int)e;
 	m->seq = (uint64_t)seq;
 	if ((error && strdup_field(error, &m->error) < 0) ||
-	    (image && strdup_field(image, &m->image) < 0))
+	    (image && strdup_field(image, &m->image) < 0) ||
+	    (restart && strdup_field(restart, &m->restart) < 0))
 		return -1;
 	return 0;
 }
@@ -408,6 +430,8 @@ void proto_msg_clear(struct ckpt_msg *m)
 	free(m->node);
 	free(m->error);
 	free(m->image);
+	free(m->method);
+	free(m->restart);
 	memset(m, 0, sizeof(*m));
 }
 

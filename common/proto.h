@@ -4,6 +4,7 @@
 #ifndef CKPT_PROTO_H
 #define CKPT_PROTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +38,7 @@ struct ckpt_msg {
 	int signo;
 	char *dir;		/* absolute checkpoint directory */
 	char *node;		/* node name, for messages */
+	char *method;		/* checkpoint method; NULL: "signal" */
 	/* TASK, EXIT */
 	uint32_t task;		/* global task id */
 	/* EXIT */
@@ -47,7 +49,13 @@ struct ckpt_msg {
 	char *error;		/* message for people when !ok */
 	uint64_t seq;		/* CREATE: sequence number committed */
 	char *image;		/* CREATE: path of the committed image */
+	char *restart;		/* REGISTER: the method's restart command */
 };
+
+/* A checkpoint method's name: 1 to CKPT_METHOD_NAME_MAX of [a-z0-9_-],
+ * not starting with '-'.  "signal" is the cooperative method. */
+#define CKPT_METHOD_NAME_MAX 32
+bool proto_method_name_ok(const char *name);
 
 /* JSON encoding, keys by op: "op" is a string ("register", "task",
  * "unregister", "create", "reply", "exit") plus "v":CKPT_PROTO_VERSION.

@@ -29,6 +29,7 @@ static struct ckpt_msg reg(void)
 		.gid = 1000, .ntasks = 2, .interval = 300, .max_wait = 120,
 		.keep = 2, .lead = 300, .max_requeue = 5, .exit_code = 85,
 		.signo = 12, .dir = "/scratch/me", .node = "c1",
+		.method = "site_dmtcp-2",
 	};
 	return m;
 }
@@ -46,6 +47,8 @@ static void test_roundtrip(void **state)
 		{ .op = CKPT_OP_REPLY, .ok = 1 },
 		{ .op = CKPT_OP_REPLY, .ok = 1, .seq = 3,
 		  .image = "/scratch/me/42.0.ckpt" },
+		{ .op = CKPT_OP_REPLY, .ok = 1,
+		  .restart = "/etc/slurm/slurmckptd.d/restart.sh" },
 		{ .op = CKPT_OP_REPLY, .ok = 0, .err = EALREADY,
 		  .error = "checkpoint already in progress" },
 	};
@@ -77,6 +80,14 @@ static void test_roundtrip(void **state)
 		assert_int_equal(out.seq, in[i].seq);
 		if (in[i].dir)
 			assert_string_equal(out.dir, in[i].dir);
+		if (in[i].restart)
+			assert_string_equal(out.restart, in[i].restart);
+		else
+			assert_null(out.restart);
+		if (in[i].method)
+			assert_string_equal(out.method, in[i].method);
+		else
+			assert_null(out.method);
 		if (in[i].error)
 			assert_string_equal(out.error, in[i].error);
 		if (in[i].image)
@@ -134,6 +145,9 @@ static const char *const bad_rows[] = {
 	"{\"v\":1,\"op\":\"reply\",\"ok\":true,\"err\":5,\"error\":\"x\"}",
 	"{\"v\":1,\"op\":\"reply\",\"ok\":true,\"image\":\"rel\",\"seq\":1}",
 	"{\"v\":1,\"op\":\"reply\",\"ok\":true,\"seq\":-1}",
+	"{\"v\":1,\"op\":\"reply\",\"ok\":true,\"restart\":\"rel.sh\"}",
+	"{\"v\":1,\"op\":\"reply\",\"ok\":false,\"err\":2,\"error\":\"x\","
+	"\"restart\":\"/r\"}",
 };
 
 static void test_decode_bad(void **state)
@@ -162,12 +176,16 @@ static void test_register_fields(void **state)
 		"\"signo\":9", "\"signo\":65", "\"signo\":4294967308", "\"dir\":\"rel\"",
 		"\"node\":\"\"", "\"dir\":1", "\"lead\":-1",
 		"\"max_requeue\":1001", "\"exit_code\":256",
+		"\"method\":\"\"", "\"method\":\"Signal\"",
+		"\"method\":\"-x\"", "\"method\":\"a/b\"",
+		"\"method\":\"abcdefghijklmnopqrstuvwxyz0123456\"",
+		"\"method\":1",
 	};
 	const char *tmpl = "{\"v\":1,\"op\":\"register\",\"job\":5,"
 		"\"step\":0,\"uid\":1,\"gid\":1,\"ntasks\":1,\"interval\":0,"
 		"\"max_wait\":1,\"keep\":1,\"lead\":0,\"max_requeue\":0,"
 		"\"exit_code\":0,\"signo\":12,\"dir\":\"/d\","
-		"\"node\":\"n\"}";
+		"\"node\":\"n\",\"method\":\"m\"}";
 	char buf[512], key[32], err[256], *p, *end;
 	struct ckpt_msg m;
 	size_t i;
