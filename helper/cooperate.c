@@ -332,6 +332,9 @@ int cooperate_run(const struct step *s, const char *reason, int out)
 	basefd = image_open_base(s->dir, err, sizeof(err));
 	if (basefd >= 0 && exited)
 		rc = commit_staged(s, basefd, &m, err, sizeof(err));
+	else if (basefd >= 0 && s->method)
+		rc = method_checkpoint(s, s->method, reason, basefd, &m, err,
+				       sizeof(err));
 	else if (basefd >= 0)
 		rc = checkpoint(s, basefd, &m, &uncaught, err, sizeof(err));
 	if (rc == 0) {

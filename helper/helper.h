@@ -27,6 +27,7 @@ struct helper_conf {
 	char *socket;
 	long max_workers;
 	long poll_interval;	/* seconds between requests to slurmctld */
+	char *method_dir;	/* <name>.method files (method.c) */
 };
 extern struct helper_conf hconf;
 
@@ -43,6 +44,8 @@ struct task {
 
 struct worker;
 struct waiter;
+struct method;
+struct manifest;
 
 struct step {
 	struct step *next;
@@ -64,7 +67,18 @@ struct step {
 	char *last_error;
 	bool final;		/* its checkpoint is the job's last (jobs.c) */
 	struct timespec started;	/* of the checkpoint in flight */
+	const struct method *method;	/* NULL: the cooperative signal */
 };
+
+/* method.c */
+int methods_load(const char *dir, char *err, size_t errlen);
+const struct method *method_find(const char *name);
+const char *method_name(const struct method *m);
+const char *method_restart(const struct method *m);
+int method_checkpoint(const struct step *s, const struct method *m,
+		      const char *reason, int basefd, struct manifest *mf,
+		      char *err, size_t errlen);
+void methods_free(void);
 
 /* steps.c */
 int steps_init(void);

@@ -22,6 +22,7 @@
 #include "kvconf.h"
 
 #define CONF_DEFAULT SYSCONFDIR "/slurm/slurmckptd.conf"
+#define METHOD_DIR_DEFAULT SYSCONFDIR "/slurm/slurmckptd.d"
 
 struct helper_conf hconf;
 
@@ -33,6 +34,8 @@ static const struct kv_key helper_keys[] = {
 	{ "poll_interval", KV_UINT,
 	  offsetof(struct helper_conf, poll_interval), 1, 3600,
 	  "seconds between requests to slurmctld, 1..3600" },
+	{ "method_dir", KV_PATH, offsetof(struct helper_conf, method_dir),
+	  0, 0, "absolute path of the directory of <name>.method files" },
 	{ NULL, 0, 0, 0, 0, NULL },
 };
 
@@ -101,7 +104,9 @@ static int load_config(int argc, char **argv, int *verbosity)
 		free(hconf.socket);
 		hconf.socket = strdup(sock ? sock : CKPT_SOCKET_DEFAULT);
 	}
-	return hconf.socket ? 0 : -1;
+	if (!hconf.method_dir)
+		hconf.method_dir = strdup(METHOD_DIR_DEFAULT);
+	return hconf.socket && hconf.method_dir ? 0 : -1;
 }
 
 static void signal_ready(struct watch *w, uint32_t events)
@@ -154,6 +159,7 @@ static void run(void)
 
 int main(int argc, char **argv)
 {
+	char err[1024];
 	int verbosity = 0, rc = 1;
 
 	if (load_config(argc, argv, &verbosity) < 0)
@@ -165,6 +171,10 @@ int main(int argc, char **argv)
 	else if (setgroups(0, NULL) < 0)
 		log_msg(LOG_WARNING, "setgroups: %s", strerror(errno));
 	umask(022);
+	if (methods_load(hconf.method_dir, err, sizeof(err)) < 0) {
+		log_msg(LOG_ERR, "%s", err);
+		goto out;
+	}
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (epfd < 0 || signals_init() < 0 || steps_init() < 0 ||
 	    jobs_init() < 0) {
@@ -181,6 +191,7 @@ int main(int argc, char **argv)
 out:
 	steps_shutdown();
 	jobs_shutdown();
+	methods_free();
 	if (sigw.fd >= 0)
 		close(sigw.fd);
 	if (epfd >= 0)

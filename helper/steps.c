@@ -127,8 +127,18 @@ struct step *step_add(const struct ckpt_msg *m, char *err, size_t errlen)
 {
 	struct step *s;
 
+	const struct method *meth = NULL;
+
 	if (check_register(m, err, errlen) < 0)
 		return NULL;
+	if (m->method && strcmp(m->method, "signal") != 0 &&
+	    !(meth = method_find(m->method))) {
+		snprintf(err, errlen, "checkpoint method '%s' is not "
+			 "available on node %s", m->method,
+			 m->node ? m->node : "?");
+		errno = ENOENT;
+		return NULL;
+	}
 	s = calloc(1, sizeof(*s));
 	if (!s || !(s->dir = strdup(m->dir)) ||
 	    !(s->node = strdup(m->node ? m->node : "")) ||
@@ -151,6 +161,7 @@ struct step *step_add(const struct ckpt_msg *m, char *err, size_t errlen)
 	s->lead = m->lead;
 	s->max_requeue = m->max_requeue;
 	s->exit_code = m->exit_code;
+	s->method = meth;
 	image_label(s->job, s->id, s->label, sizeof(s->label));
 	s->due = now_mono();
 	s->due.tv_sec += s->interval;

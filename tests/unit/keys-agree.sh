@@ -4,7 +4,8 @@
 # This test checks that the three agree, both ways, for the plugstack.conf
 # arguments (common/ckptconf.c, spank-checkpoint(8),
 # etc/plugstack.conf.example) and for slurmckptd's configuration file
-# (helper/*.c, slurmckptd(8), etc/slurmckptd.conf.example).
+# (helper/*.c, slurmckptd(8), etc/slurmckptd.conf.example), and for its
+# method files (helper/method.c, slurmckptd(8) METHODS, etc/example.method).
 #
 # Run by "make check" with top_srcdir exported; TAP output; exit 0/1.
 
@@ -133,12 +134,21 @@ section plugin common/ckptconf.c "$top_srcdir/doc/spank-checkpoint.8" \
 	"$top_srcdir/common/ckptconf.c"
 
 # --- slurmckptd.conf ------------------------------------------------------
+# (helper/method.c holds the keys of method files, checked below.)
 shopt -s nullglob
-hsrc=("$top_srcdir"/helper/*.c)
+hsrc=()
+for f in "$top_srcdir"/helper/*.c; do
+	[ "${f##*/}" = method.c ] || hsrc+=("$f")
+done
 shopt -u nullglob
 section helper "helper/*.c" "$top_srcdir/doc/slurmckptd.8" \
 	"CONFIGURATION FILE" "$top_srcdir/etc/slurmckptd.conf.example" \
 	"${hsrc[@]}"
+
+# --- <name>.method files --------------------------------------------------
+section method helper/method.c "$top_srcdir/doc/slurmckptd.8" \
+	"METHODS" "$top_srcdir/etc/example.method" \
+	"$top_srcdir/helper/method.c"
 
 echo "1..$n"
 printf '%s\n' "${lines[@]}"

@@ -1,0 +1,566 @@
+/* method.c - checkpoint methods besides the cooperative "signal": site
+ * scripts.  An admin defines each in <method_dir>/<name>.method (root's
+ * file, like the commands it names); a step picks one with
+ * --checkpoint-method.  A checkpoint then runs the method's checkpoint
+ * command, with the job user's identity, in a worker, with the step's
+ * task pids and its staging directory in the environment; exit status 0
+ * means the staging directory holds the image, which is committed as a
+ * cooperative one is.  See slurmckptd(8), METHODS. */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "helper.h"
+#include "image.h"
+#include "kvconf.h"
+#include "proto.h"
+
+#define SUFFIX ".method"
+#define OUTPUT_MAX 512		/* the tail of a command's output we keep */
+#define CHECK_TIMEOUT 30	/* seconds for a method's check= command */
+
+struct method {
+	struct method *next;
+	char name[CKPT_METHOD_NAME_MAX + 1];
+	char *checkpoint;	/* checkpoint=<path>, required */
+	char *restart;		/* restart=<path>, run by the plugin */
+	char *cleanup;		/* cleanup=<path>, after each checkpoint */
+	char *check;		/* check=<path>, at start-up */
+};
+
+/* The keys of a method file (documented in slurmckptd(8), METHODS, and
+ * etc/example.method; tests/unit/keys-agree.sh checks both). */
+static const struct kv_key method_keys[] = {
+	{ "checkpoint", KV_PATH, offsetof(struct method, checkpoint), 0, 0,
+	  "the absolute path of the checkpoint command" },
+	{ "restart", KV_PATH, offsetof(struct method, restart), 0, 0,
+	  "the absolute path of the restart command" },
+	{ "cleanup", KV_PATH, offsetof(struct method, cleanup), 0, 0,
+	  "the absolute path of the clean-up command" },
+	{ "check", KV_PATH, offsetof(struct method, check), 0, 0,
+	  "the absolute path of a command that says whether the method "
+	  "works here" },
+	{ NULL, 0, 0, 0, 0, NULL },
+};
+
+static struct method *methods;
+
+/* Root's and nobody else's to change: owned by root, not writable by
+ * group or others, and the same for the directory holding it. */
+static int trusted(const char *path, bool want_exec, char *err,
+		   size_t errlen)
+{
+	char dir[PATH_MAX], *slash;
+	struct stat st;
+
+	if (lstat(path, &st) < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_uid != 0 ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		snprintf(err, errlen, "%s: must be a regular file owned by "
+			 "root and writable by nobody else", path);
+		return -1;
+	}
+	if (want_exec && !(st.st_mode & S_IXOTH)) {
+		snprintf(err, errlen, "%s: must be executable by all users",
+			 path);
+		return -1;
+	}
+	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir)) {
+		snprintf(err, errlen, "%s: path too long", path);
+		return -1;
+	}
+	slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	if (stat(dir, &st) < 0 || st.st_uid != 0 ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		snprintf(err, errlen, "%s: its directory %s must be owned by "
+			 "root and writable by nobody else", path, dir);
+		return -1;
+	}
+	return 0;
+}
+
+static void method_free(struct method *m)
+{
+	if (!m)
+		return;
+	kv_free(method_keys, m);
+	free(m);
+}
+
+/* Run a method's check= command as root, at start-up; 0 when it exits 0
+ * within CHECK_TIMEOUT seconds. */
+static int run_check(const struct method *m, char *err, size_t errlen)
+{
+	char *const argv[] = { m->check, NULL };
+	char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+	int status, i;
+	pid_t pid, w;
+
+	pid = fork();
+	if (pid < 0) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		if (nul < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 ||
+		    dup2(nul, 2) < 0 || setsid() < 0)
+			_exit(127);
+		execve(argv[0], argv, envp);
+		_exit(127);
+	}
+	for (i = 0; i < CHECK_TIMEOUT * 10; i++) {
+		w = waitpid(pid, &status, WNOHANG);
+		if (w == pid)
+			break;
+		if (w < 0) {
+			snprintf(err, errlen, "waitpid: %s", strerror(errno));
+			return -1;
+		}
+		usleep(100000);
+	}
+	if (i == CHECK_TIMEOUT * 10) {
+		kill(-pid, SIGKILL);
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		snprintf(err, errlen, "%s did not finish within %d s",
+			 m->check, CHECK_TIMEOUT);
+		return -1;
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		snprintf(err, errlen, "%s %s %d", m->check,
+			 WIFEXITED(status) ? "exited" : "was killed by signal",
+			 WIFEXITED(status) ? WEXITSTATUS(status) :
+			 WTERMSIG(status));
+		return -1;
+	}
+	return 0;
+}
+
+/* Read one <name>.method file.  A method whose check= fails is left
+ * out (said in the log); anything else wrong is an error. */
+static int load_one(const char *dir, const char *file, char *err,
+		    size_t errlen)
+{
+	char path[PATH_MAX], why[512];
+	size_t len = strlen(file) - strlen(SUFFIX);
+	char *const *cmd;
+	struct method *m;
+	size_t i;
+
+	if (len < 1 || len > CKPT_METHOD_NAME_MAX) {
+		snprintf(err, errlen, "%s/%s: the name of a method has 1 to "
+			 "%d characters", dir, file, CKPT_METHOD_NAME_MAX);
+		return -1;
+	}
+	if (snprintf(path, sizeof(path), "%s/%s", dir, file) >=
+	    (int)sizeof(path)) {
+		snprintf(err, errlen, "%s/%s: path too long", dir, file);
+		return -1;
+	}
+	if (!(m = calloc(1, sizeof(*m)))) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	memcpy(m->name, file, len);
+	if (!proto_method_name_ok(m->name) || strcmp(m->name, "signal") == 0) {
+		snprintf(err, errlen, "%s: '%s' cannot be a method's name (use "
+			 "[a-z0-9_-]; \"signal\" is built in)", path, m->name);
+		goto fail;
+	}
+	if (trusted(path, false, err, errlen) < 0 ||
+	    kv_parse_file(method_keys, m, path, err, errlen) < 0)
+		goto fail;
+	if (!m->checkpoint) {
+		snprintf(err, errlen, "%s: checkpoint= is required", path);
+		goto fail;
+	}
+	cmd = &m->checkpoint;
+	for (i = 0; i < 4; i++)
+		if (cmd[i] && trusted(cmd[i], true, err, errlen) < 0)
+			goto fail;
+	if (m->check && run_check(m, why, sizeof(why)) < 0) {
+		log_msg(LOG_WARNING, "method %s is not available on this "
+			"node: %s", m->name, why);
+		method_free(m);
+		return 0;
+	}
+	log_msg(LOG_INFO, "method %s: checkpoint=%s%s%s", m->name,
+		m->checkpoint, m->restart ? " restart=" : "",
+		m->restart ? m->restart : "");
+	m->next = methods;
+	methods = m;
+	return 0;
+fail:
+	method_free(m);
+	return -1;
+}
+
+int methods_load(const char *dir, char *err, size_t errlen)
+{
+	struct dirent *e;
+	struct stat st;
+	size_t n;
+	DIR *d;
+	int rc = 0;
+
+	if (!(d = opendir(dir))) {
+		if (errno == ENOENT)
+			return 0;	/* no methods but "signal" */
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0 ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		snprintf(err, errlen, "%s: must be a directory owned by root "
+			 "and writable by nobody else", dir);
+		closedir(d);
+		return -1;
+	}
+	while (rc == 0 && (e = readdir(d))) {
+		n = strlen(e->d_name);
+		if (n <= strlen(SUFFIX) ||
+		    strcmp(e->d_name + n - strlen(SUFFIX), SUFFIX) != 0)
+			continue;
+		rc = load_one(dir, e->d_name, err, errlen);
+	}
+	closedir(d);
+	return rc;
+}
+
+const struct method *method_find(const char *name)
+{
+	const struct method *m;
+
+	for (m = methods; m; m = m->next)
+		if (strcmp(m->name, name) == 0)
+			return m;
+	return NULL;
+}
+
+const char *method_name(const struct method *m)
+{
+	return m->name;
+}
+
+const char *method_restart(const struct method *m)
+{
+	return m->restart;
+}
+
+void methods_free(void)
+{
+	struct method *m;
+
+	while ((m = methods)) {
+		methods = m->next;
+		method_free(m);
+	}
+}
+
+/* ------------------------------------------------- in the worker child */
+
+/* The pid behind a pidfd, from /proc/self/fdinfo; -1 if it has exited. */
+static long pidfd_pid(int pidfd)
+{
+	char path[64], line[128];
+	long pid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+	if (!(f = fopen(path, "re")))
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Pid: %ld", &pid) == 1)
+			break;
+	fclose(f);
+	return pid > 0 ? pid : -1;
+}
+
+/* "VAR=value" into env[*n], malloc'ed; -1 on ENOMEM. */
+static int setenvv(char **env, size_t *n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int setenvv(char **env, size_t *n, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vasprintf(&env[*n], fmt, ap);
+	va_end(ap);
+	if (rc < 0)
+		return -1;
+	(*n)++;
+	return 0;
+}
+
+/* Keep the last outlen-1 bytes of a command's output in out. */
+static void keep_tail(char *out, size_t outlen, size_t *used,
+		      const char *buf, size_t k)
+{
+	size_t room = outlen - 1, drop;
+
+	if (k >= room) {
+		memcpy(out, buf + k - room, room);
+		*used = room;
+	} else {
+		if (*used + k > room) {
+			drop = *used + k - room;
+			memmove(out, out + drop, *used - drop);
+			*used -= drop;
+		}
+		memcpy(out + *used, buf, k);
+		*used += k;
+	}
+	out[*used] = '\0';
+}
+
+/* Run cmd with env in its own session (cwd cwdfd unless -1), stdout and
+ * stderr into a pipe whose tail is kept in out; at most timeout seconds,
+ * then its session is killed.  Returns the wait status, or -1 with err. */
+static int run(const char *cmd, char *const env[], int cwdfd, long timeout,
+	       char *out, size_t outlen, char *err, size_t errlen)
+{
+	char *const argv[] = { (char *)cmd, NULL };
+	struct timespec end, now;
+	struct pollfd p[2];
+	size_t used = 0;
+	int pipefd[2], pidfd, status = -1, done = 0;
+	char buf[1024];
+	long ms;
+	pid_t pid;
+	ssize_t r;
+
+	out[0] = '\0';
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+		if (nul < 0 || dup2(nul, 0) < 0 || dup2(pipefd[1], 1) < 0 ||
+		    dup2(pipefd[1], 2) < 0 || setsid() < 0 ||
+		    (cwdfd >= 0 && fchdir(cwdfd) < 0))
+			_exit(127);
+		execve(cmd, argv, env);
+		dprintf(2, "cannot run %s: %s\n", cmd, strerror(errno));
+		_exit(127);
+	}
+	close(pipefd[1]);
+	/* Our child, not yet reaped: the pid cannot have been reused. */
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0) {
+		snprintf(err, errlen, "pidfd_open: %s", strerror(errno));
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		close(pipefd[0]);
+		return -1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += timeout;
+	p[0] = (struct pollfd){ .fd = pipefd[0], .events = POLLIN };
+	p[1] = (struct pollfd){ .fd = pidfd, .events = POLLIN };
+	while (!done) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		ms = (end.tv_sec - now.tv_sec) * 1000 +
+		     (end.tv_nsec - now.tv_nsec) / 1000000;
+		if (ms <= 0)
+			break;
+		if (poll(p, 2, (int)(ms > INT_MAX ? INT_MAX : ms)) < 0) {
+			if (errno == EINTR)
+				continue;
+			snprintf(err, errlen, "poll: %s", strerror(errno));
+			break;
+		}
+		if (p[0].revents) {
+			r = read(p[0].fd, buf, sizeof(buf));
+			if (r > 0)
+				keep_tail(out, outlen, &used, buf, (size_t)r);
+			else if (r == 0 || errno != EINTR)
+				p[0].fd = -1;	/* closed: poll ignores it */
+		}
+		if (p[1].revents && waitpid(pid, &status, WNOHANG) == pid)
+			done = 1;
+	}
+	if (!done) {
+		kill(-pid, SIGKILL);
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		if (ms <= 0)
+			snprintf(err, errlen, "%s did not finish within %ld s",
+				 cmd, timeout);
+		status = -1;
+	} else if (p[0].fd >= 0) {
+		/* What it wrote just before exiting; its own children may
+		 * hold the pipe open, so do not wait for the end. */
+		if (fcntl(p[0].fd, F_SETFL, O_NONBLOCK) == 0)
+			while ((r = read(p[0].fd, buf, sizeof(buf))) > 0)
+				keep_tail(out, outlen, &used, buf, (size_t)r);
+	}
+	close(pipefd[0]);
+	close(pidfd);
+	return status;
+}
+
+/* The last line of a command's output, for a message: printable only. */
+static const char *last_line(char *out)
+{
+	size_t n = strlen(out);
+	char *p;
+
+	while (n && (out[n - 1] == '\n' || out[n - 1] == '\r'))
+		out[--n] = '\0';
+	p = strrchr(out, '\n');
+	p = p ? p + 1 : out;
+	for (char *q = p; *q; q++)
+		if ((unsigned char)*q < 0x20 || *q == 0x7f)
+			*q = '?';
+	return p;
+}
+
+/* Build the command's environment (see slurmckptd(8), METHODS). */
+static char **method_env(const struct step *s, const struct method *m,
+			 const char *reason, const char *status)
+{
+	size_t ntasks = 0, n = 0, cap, plen = 0;
+	const struct task *t;
+	char *pids, **env;
+	long pid;
+
+	for (t = s->tasks; t; t = t->next)
+		ntasks++;
+	cap = 16;
+	if (!(env = calloc(cap, sizeof(*env))) ||
+	    !(pids = calloc(ntasks + 1, 24)))
+		goto fail_env;
+	for (t = s->tasks; t; t = t->next)
+		if ((pid = pidfd_pid(t->pidfd)) > 0)
+			plen += (size_t)sprintf(pids + plen, "%s%ld",
+						plen ? " " : "", pid);
+	if (setenvv(env, &n, "PATH=/usr/sbin:/usr/bin:/sbin:/bin") < 0 ||
+	    setenvv(env, &n, "SLURM_JOB_ID=%u", s->job) < 0 ||
+	    (s->id == CKPT_STEP_BATCH ?
+	     setenvv(env, &n, "SLURM_STEP_ID=batch") :
+	     setenvv(env, &n, "SLURM_STEP_ID=%u", s->id)) < 0 ||
+	    setenvv(env, &n, "SLURM_JOB_UID=%u", s->uid) < 0 ||
+	    setenvv(env, &n, "SLURM_JOB_GID=%u", s->gid) < 0 ||
+	    setenvv(env, &n, "SLURM_CHECKPOINT_METHOD=%s", m->name) < 0 ||
+	    setenvv(env, &n, "SLURM_CHECKPOINT_PIDS=%s", pids) < 0 ||
+	    setenvv(env, &n, "SLURM_CHECKPOINT_DIR=%s/%s%s", s->dir, s->name,
+		    IMAGE_STAGING_SUFFIX) < 0 ||
+	    setenvv(env, &n, "SLURM_CHECKPOINT_IMAGE=%s/%s", s->dir,
+		    s->name) < 0 ||
+	    setenvv(env, &n, "SLURM_CHECKPOINT_REASON=%s", reason) < 0 ||
+	    setenvv(env, &n, "SLURMD_NODENAME=%s", s->node) < 0 ||
+	    (status && setenvv(env, &n, "SLURM_CHECKPOINT_STATUS=%s",
+			       status) < 0))
+		goto fail;
+	free(pids);
+	return env;
+fail:
+	free(pids);
+fail_env:
+	if (env)
+		for (n = 0; env[n]; n++)
+			free(env[n]);
+	free(env);
+	return NULL;
+}
+
+static void env_free(char **env)
+{
+	size_t i;
+
+	for (i = 0; env && env[i]; i++)
+		free(env[i]);
+	free(env);
+}
+
+static int describe(int status, const char *cmd, char *out, char *err,
+		    size_t errlen)
+{
+	if (status < 0)
+		return -1;	/* err says why */
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	snprintf(err, errlen, "%s %s %d%s%s", cmd,
+		 WIFEXITED(status) ? "exited" : "was killed by signal",
+		 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
+		 *last_line(out) ? ": " : "", last_line(out));
+	return -1;
+}
+
+/* A checkpoint by the step's method: stage, run the checkpoint command,
+ * commit what it left.  The clean-up command runs afterwards either way.
+ * Runs as the job's user (in the worker). */
+int method_checkpoint(const struct step *s, const struct method *m,
+		      const char *reason, int basefd, struct manifest *mf,
+		      char *err, size_t errlen)
+{
+	char out[OUTPUT_MAX], why[512];
+	char **env;
+	int stagefd, status, rc = -1;
+
+	stagefd = image_stage(basefd, s->name, err, errlen);
+	if (stagefd < 0)
+		return -1;
+	if (!(env = method_env(s, m, reason, NULL))) {
+		snprintf(err, errlen, "out of memory");
+		close(stagefd);
+		return -1;
+	}
+	status = run(m->checkpoint, env, stagefd, s->max_wait, out,
+		     sizeof(out), err, errlen);
+	env_free(env);
+	close(stagefd);
+	if (describe(status, m->checkpoint, out, err, errlen) == 0) {
+		mf->seq = image_next_seq(basefd, s->name);
+		rc = image_commit(basefd, s->name, mf, s->keep, err, errlen);
+	}
+	if (m->cleanup) {
+		env = method_env(s, m, reason, rc == 0 ? "committed" : "failed");
+		status = env ? run(m->cleanup, env, -1, s->max_wait, out,
+				   sizeof(out), why, sizeof(why)) : -1;
+		env_free(env);
+		if (describe(status, m->cleanup, out, why, sizeof(why)) < 0 &&
+		    rc == 0) {
+			/* The image is committed: the clean-up's failure is
+			 * the admin's to see, not a failed checkpoint. */
+			snprintf(err, errlen, "%s", why);
+		}
+	}
+	return rc;
+}
