@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "plugin.h"
+#include "proto.h"
 #include "timefmt.h"
 
 struct ckpt_opts opts = { .exit_code = -1 };
@@ -20,12 +21,14 @@ static const char *const opt_names[] = {
 	[OPT_DIR] = "checkpoint-dir",
 	[OPT_RESTART] = "restart-dir",
 	[OPT_EXIT_CODE] = "checkpoint-exit-code",
+	[OPT_METHOD] = "checkpoint-method",
 };
 static const char *const env_names[] = {
 	[OPT_INTERVAL] = "SLURM_CHECKPOINT",
 	[OPT_DIR] = "SLURM_CHECKPOINT_DIR",
 	[OPT_RESTART] = "SLURM_RESTART_DIR",
 	[OPT_EXIT_CODE] = "SLURM_CHECKPOINT_EXIT_CODE",
+	[OPT_METHOD] = "SLURM_CHECKPOINT_METHOD",
 };
 
 static int check_interval(const char *what, const char *arg, long *secs)
@@ -63,6 +66,14 @@ static int check_exit_code(const char *what, const char *arg, long *code)
 	}
 	*code = v;
 	return 0;
+}
+
+/* The step's checkpoint method: the option's, else the site's. */
+const char *options_method(void)
+{
+	if (opts.method)
+		return opts.method;
+	return conf.method ? conf.method : "signal";
 }
 
 /* The code a task exits with after writing its state, or 0. */
@@ -133,6 +144,15 @@ static int apply(int which, const char *what, const char *arg, int remote)
 		return set_string(&opts.restart_dir, arg);
 	case OPT_EXIT_CODE:
 		return check_exit_code(what, arg, &opts.exit_code);
+	case OPT_METHOD:
+		/* Whether the node has it is the helper's to say. */
+		if (!proto_method_name_ok(arg)) {
+			slurm_error(PFX "invalid %s '%s': a method name of "
+				    "[a-z0-9_-], up to %d characters", what,
+				    arg, CKPT_METHOD_NAME_MAX);
+			return -1;
+		}
+		return set_string(&opts.method, arg);
 	}
 	return -1;
 }
@@ -165,6 +185,9 @@ static struct spank_option spank_opts[] = {
 	{ "checkpoint-exit-code", "code",
 	  "The application exits with code after writing its state: "
 	  "commit it and requeue the job", 1, OPT_EXIT_CODE, opt_cb },
+	{ "checkpoint-method", "name",
+	  "How to checkpoint: signal (the application cooperates), or a "
+	  "method the site defines", 1, OPT_METHOD, opt_cb },
 };
 
 int options_register(spank_t sp)
@@ -266,6 +289,7 @@ void options_free(void)
 {
 	free(opts.dir);
 	free(opts.restart_dir);
+	free(opts.method);
 	memset(&opts, 0, sizeof(opts));
 	opts.exit_code = -1;
 }

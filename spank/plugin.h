@@ -8,7 +8,8 @@
 
 #define PFX "checkpoint: "
 
-enum { OPT_INTERVAL, OPT_DIR, OPT_RESTART, OPT_EXIT_CODE, OPT_COUNT };
+enum { OPT_INTERVAL, OPT_DIR, OPT_RESTART, OPT_EXIT_CODE, OPT_METHOD,
+       OPT_COUNT };
 
 /* What the user asked for, from options or the environment. */
 struct ckpt_opts {
@@ -17,6 +18,7 @@ struct ckpt_opts {
 	char *dir;		/* --checkpoint-dir / SLURM_CHECKPOINT_DIR */
 	char *restart_dir;	/* --restart-dir / SLURM_RESTART_DIR */
 	long exit_code;		/* --checkpoint-exit-code, else conf's */
+	char *method;		/* --checkpoint-method, else conf's */
 	bool cli[OPT_COUNT];	/* given on the command line */
 };
 
@@ -28,6 +30,7 @@ struct step_info {
 	char name[64];		/* <job>[.<step>].ckpt */
 	char label[32];		/* <job>.<step|batch>, for messages */
 	char *failed;		/* why registration failed: tasks refuse */
+	char *restart_cmd;	/* the method's restart command, or NULL */
 };
 
 extern struct ckpt_conf conf;
@@ -37,6 +40,7 @@ extern struct ckpt_opts opts;
 /* options.c */
 int options_register(spank_t sp);
 long options_exit_code(void);
+const char *options_method(void);
 int options_env_fallback(spank_t sp);
 void options_free(void);
 

@@ -53,13 +53,17 @@ static int resolve_dir(spank_t sp, uid_t uid)
 	return -1;
 }
 
-/* Send m (with passfd unless -1) and wait for the helper's reply. */
+static bool refused;		/* the helper answered no (not: no helper) */
+
+/* Send m (with passfd unless -1) and wait for the helper's reply; a
+ * restart command in it goes to step.restart_cmd. */
 static int helper_call(const struct ckpt_msg *m, int passfd, char *err,
 		       size_t errlen)
 {
 	struct ckpt_msg r;
 	int rc;
 
+	refused = false;
 	if (proto_send(conn, m, passfd) < 0) {
 		snprintf(err, errlen, "send: %s", strerror(errno));
 		return -1;
@@ -75,7 +79,12 @@ static int helper_call(const struct ckpt_msg *m, int passfd, char *err,
 	rc = 0;
 	if (r.op != CKPT_OP_REPLY || !r.ok) {
 		snprintf(err, errlen, "%s", r.error ? r.error : "refused");
+		refused = true;
 		rc = -1;
+	} else if (r.restart) {
+		free(step.restart_cmd);
+		step.restart_cmd = r.restart;
+		r.restart = NULL;
 	}
 	proto_msg_clear(&r);
 	return rc;
@@ -121,6 +130,8 @@ static int fill_register(spank_t sp, struct ckpt_msg *m, char *node,
 		.max_requeue = conf.max_requeue,
 		.exit_code = (int)options_exit_code(),
 		.dir = step.dir, .node = node,
+		.method = strcmp(options_method(), "signal") ?
+			  (char *)options_method() : NULL,
 	};
 	return 0;
 }
@@ -129,6 +140,15 @@ static int register_failed(const char *node, const char *err)
 {
 	close(conn);
 	conn = -1;
+	/* A refusal (a method this node lacks) is the job's problem, not a
+	 * missing helper: the step does not start either way. */
+	if (refused) {
+		if (asprintf(&step.failed, PFX "step %s not started: %s",
+			     step.label, err) < 0)
+			step.failed = NULL;
+		slurm_error("%s", step.failed ? step.failed : PFX "refused");
+		return 0;
+	}
 	if (conf.helper_optional) {
 		slurm_info(PFX "no checkpoints for step %s on node %s: "
 			   "slurmckptd: %s", step.label, node, err);
@@ -242,4 +262,6 @@ void remote_exit(void)
 	step.dir = NULL;
 	free(step.failed);
 	step.failed = NULL;
+	free(step.restart_cmd);
+	step.restart_cmd = NULL;
 }

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "image.h"
@@ -52,6 +54,8 @@ static int set_task_env(spank_t sp, uint32_t task)
 		    signal_name(conf.signo)) < 0 ||
 	    setenvf(sp, "SLURM_CHECKPOINT_IMAGE", "%s/%s", step.dir,
 		    step.name) < 0)
+		return -1;
+	if (setenvf(sp, "SLURM_CHECKPOINT_METHOD", "%s", options_method()) < 0)
 		return -1;
 	if (options_exit_code() &&
 	    setenvf(sp, "SLURM_CHECKPOINT_EXIT_CODE", "%ld",
@@ -145,7 +149,65 @@ static void note_restart(const char *path, const struct manifest *m,
 	close(fd);
 }
 
-static void set_restart_env(spank_t sp, uint32_t task)
+/* The method's restart command, in this task before its program starts:
+ * as the user, its output on the task's, at most max_wait seconds.
+ * 0, or -1 with a message for the task's stderr in why. */
+static int run_restart_cmd(const char *image, uint32_t task, char *why,
+			   size_t whylen)
+{
+	char *argv[] = { step.restart_cmd, NULL };
+	char env[5][4200];
+	char *envp[6];
+	long waited;
+	int status, i;
+	pid_t pid, w;
+
+	snprintf(env[0], sizeof(env[0]), "PATH=/usr/local/bin:/usr/bin:/bin");
+	snprintf(env[1], sizeof(env[1]), "SLURM_RESTART_DIR=%s", image);
+	snprintf(env[2], sizeof(env[2]), "SLURM_PROCID=%u", task);
+	snprintf(env[3], sizeof(env[3]), "SLURM_JOB_ID=%u", step.job);
+	snprintf(env[4], sizeof(env[4]), "SLURM_CHECKPOINT_IMAGE=%s/%s",
+		 step.dir, step.name);
+	for (i = 0; i < 5; i++)
+		envp[i] = env[i];
+	envp[5] = NULL;
+	pid = fork();
+	if (pid < 0) {
+		snprintf(why, whylen, "fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		execve(argv[0], argv, envp);
+		fprintf(stderr, PFX "cannot run %s: %s\n", argv[0],
+			strerror(errno));
+		_exit(127);
+	}
+	for (waited = 0; ; waited++) {
+		w = waitpid(pid, &status, WNOHANG);
+		if (w == pid)
+			break;
+		if (w < 0 && errno != EINTR) {
+			snprintf(why, whylen, "waitpid: %s", strerror(errno));
+			return -1;
+		}
+		if (waited >= conf.max_wait * 10) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			snprintf(why, whylen, "%s did not finish within %ld s",
+				 argv[0], conf.max_wait);
+			return -1;
+		}
+		usleep(100000);
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	snprintf(why, whylen, "%s %s %d", argv[0],
+		 WIFEXITED(status) ? "exited" : "was killed by signal",
+		 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	return -1;
+}
+
+static int set_restart_env(spank_t sp, uint32_t task)
 {
 	unsigned long count = restart_count(sp);
 	const char *dir = opts.restart_dir ? opts.restart_dir : step.dir;
@@ -154,11 +216,11 @@ static void set_restart_env(spank_t sp, uint32_t task)
 
 	spank_unsetenv(sp, "SLURM_RESTART_DIR");
 	if (!opts.restart_dir && count == 0)
-		return;
+		return 0;
 	if (find_image(dir, path, sizeof(path), &m, why, sizeof(why)) < 0) {
 		fprintf(stderr, PFX "%s: no usable image in %s (%s); "
 			"starting from the beginning\n", step.label, dir, why);
-		return;
+		return 0;
 	}
 	setenvf(sp, "SLURM_RESTART_DIR", "%s", path);
 	/* Never fall back to an older image silently. */
@@ -168,6 +230,14 @@ static void set_restart_env(spank_t sp, uint32_t task)
 	if (task == 0)
 		note_restart(path, &m, count, why);
 	manifest_free(&m);
+	if (step.restart_cmd &&
+	    run_restart_cmd(path, task, why, sizeof(why)) < 0) {
+		fprintf(stderr, PFX "%s: task %u not started: the restart "
+			"command of method %s failed: %s\n", step.label, task,
+			options_method(), why);
+		return -1;
+	}
+	return 0;
 }
 
 int task_init(spank_t sp)
@@ -191,7 +261,8 @@ int task_init(spank_t sp)
 			    "no restart lookup");
 		return 0;
 	}
-	set_restart_env(sp, task);
+	if (set_restart_env(sp, task) < 0)
+		return -1;
 	make_staging();
 	return 0;
 }
