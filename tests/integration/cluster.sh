@@ -20,6 +20,7 @@
 #                      max_wait is in seconds)
 #   CKPT_PLUGIN_ARGS  extra/overriding "key=value ..." words for the plugstack line
 #   CKPT_POLL (2)     slurmckptd's poll_interval (seconds between job queries)
+#   CKPT_HELPER_CONF  more lines for slurmckptd.conf (read by each helper_start)
 #   CLUSTER_PARTITIONS  partition lines replacing the default "debug" one
 #                     (@NODES@ stands for all nodes, c[1-N])
 #   CLUSTER_CONF_EXTRA  lines appended to slurm.conf (e.g. PreemptType=...)
@@ -281,6 +282,8 @@ helper_start() {
 	local bin=$CLUSTER_DIR/bin/slurmckptd
 	rm -f "$CLUSTER_DIR/ckptd.sock"
 	printf 'poll_interval=%s\n' "${CKPT_POLL:-2}" >"$CLUSTER_DIR/slurmckptd.conf"
+	[ -z "${CKPT_HELPER_CONF:-}" ] ||
+		printf '%s\n' "$CKPT_HELPER_CONF" >>"$CLUSTER_DIR/slurmckptd.conf"
 	CKPT_CLUSTER_DIR=$CLUSTER_DIR setsid "$bin" -f "$CLUSTER_DIR/slurmckptd.conf" \
 		-s "$CLUSTER_DIR/ckptd.sock" -v \
 		</dev/null >>"$CLUSTER_DIR/slurmckptd.log" 2>&1 &

@@ -1,0 +1,90 @@
+#!/bin/bash
+# 1310-script-method: checkpoint methods (slurmckptd(8), METHODS) with real
+# processes.  The "freeze" method's commands (tests/integration/methods/)
+# checkpoint plaincount.sh, a program that knows nothing of checkpoints,
+# from outside: stop it, copy its state file, let it go on; after a
+# requeue the restart command puts the state back and it resumes.  Also:
+# a method whose check= fails is not offered and a job asking for it is
+# refused with a clear message; a bad method name is refused by sbatch;
+# a method file others may write stops the daemon.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+. "${top_srcdir:-${0%/*}/../..}/tests/integration/cluster.sh" || exit 99
+
+cluster_start 1
+
+# Methods: root's, writable by nobody else, as slurmckptd demands.
+mdir=$CLUSTER_DIR/methods
+mkdir -p "$mdir/bin"
+cp "$top_srcdir"/tests/integration/methods/* "$mdir/bin/"
+chmod 755 "$mdir" "$mdir/bin" "$mdir"/bin/*
+printf 'checkpoint=%s\nrestart=%s\ncleanup=%s\n' "$mdir/bin/freeze-copy" \
+	"$mdir/bin/put-back" "$mdir/bin/note-status" >"$mdir/freeze.method"
+printf 'checkpoint=%s\ncheck=/bin/false\n' "$mdir/bin/freeze-copy" >"$mdir/broken.method"
+chmod 644 "$mdir"/*.method
+helper_stop
+CKPT_HELPER_CONF="method_dir=$mdir"
+helper_start || fail "slurmckptd did not start with method_dir=$mdir"
+wait_for 10 grep -qs "method broken is not available on this node: /bin/false exited 1" \
+	"$CLUSTER_DIR/slurmckptd.log" || fail "broken method not reported: $(tail -n 5 "$CLUSTER_DIR/slurmckptd.log")"
+grep -q "method freeze: checkpoint=$mdir/bin/freeze-copy" "$CLUSTER_DIR/slurmckptd.log" ||
+	fail "freeze method not loaded"
+ok "slurmckptd offers method freeze; broken (check=/bin/false) is not offered"
+
+# --- a program that cannot checkpoint itself, checkpointed from outside ---
+ckdir=$(user_dir "$CLUSTER_DIR/ckpt")
+N=30
+out=$CLUSTER_WORK/plain.out
+j=$(submit --checkpoint=0:05 --checkpoint-method=freeze --checkpoint-dir="$ckdir" \
+	--requeue --open-mode=append --chdir="$CLUSTER_WORK" -o "$out" \
+	"$APPS/plaincount.sh" "$N") || fail "sbatch failed"
+job_wait_state "$j" RUNNING 20 || fail "job $j did not start"
+wait_for 30 commits_at_least "$ckdir" "$j.batch" 2 ||
+	fail "no commits by the freeze method: $(cat "$ckdir/checkpoint.log" 2>&1; tail -n 20 "$CLUSTER_DIR/slurmckptd.log")"
+img=$ckdir/$j.ckpt
+image_verify "$img" || fail "image $img does not verify"
+grep -qx "method=freeze job=$j step=batch reason=periodic" "$img/info" ||
+	fail "the command's environment: $(cat "$img/info")"
+saved=$(cat "$img/state")
+[ "$saved" -ge 1 ] || fail "saved state '$saved'"
+grep -q "^$j committed" "$ckdir/cleanup.log" || fail "clean-up command did not run"
+ok "method freeze committed $(committed_count "$ckdir" "$j.batch") images (state $saved); clean-up ran"
+
+scontrol requeue "$j" || fail "scontrol requeue $j"
+state=$(job_wait_done "$j" 120) || fail "job $j did not finish"
+[ "$state" = COMPLETED ] || fail "job $j ended $state: $(tail -n 5 "$out")"
+grep -qx "final=$N" "$out" || fail "no final=$N: $(tail -n 5 "$out")"
+[ "$(grep -c '^start=' "$out")" -eq 2 ] || fail "runs: $(grep '^start=' "$out")"
+start=$(grep '^start=' "$out" | tail -n1)
+[ "$start" != start=0 ] || fail "the second run started from 0"
+grep -q "^restored_from=$ckdir/$j.ckpt" "$out" || fail "restart command did not put the state back"
+ok "requeued; the restart command put the state back; resumed at ${start#start=}, final=$N"
+
+# --- refusals ------------------------------------------------------------------
+msg=$(as_user sbatch --checkpoint=0 --checkpoint-method='Bad!' --wrap true 2>&1) &&
+	fail "sbatch accepted --checkpoint-method=Bad!"
+echo "$msg" | grep -q "invalid --checkpoint-method 'Bad!'" || fail "unclear message: $msg"
+ok "sbatch refuses a bad method name: $(echo "$msg" | head -n1)"
+
+bout=$CLUSTER_WORK/broken.out
+b=$(submit --checkpoint=0 --checkpoint-method=broken -o "$bout" --wrap "echo ran") ||
+	fail "sbatch (broken) failed"
+state=$(job_wait_done "$b" 30) || fail "job $b did not end"
+[ "$state" = FAILED ] || fail "job $b ended $state"
+grep -q "checkpoint method 'broken' is not available on node c1" "$bout" ||
+	fail "no clear message: $(cat "$bout")"
+grep -q '^ran$' "$bout" && fail "the task ran"
+[ "$(sinfo -h -n c1 -o %t)" = idle ] || fail "node c1 is $(sinfo -h -n c1 -o %t)"
+ok "a job asking for method broken fails with: $(grep -o "checkpoint method.*" "$bout" | head -n1); node not drained"
+
+# A method file others may write: the daemon does not start.
+bad=$CLUSTER_DIR/badmethods
+mkdir -p "$bad"
+chmod 755 "$bad"
+printf 'checkpoint=%s\n' "$mdir/bin/freeze-copy" >"$bad/loose.method"
+chmod 666 "$bad/loose.method"
+printf 'method_dir=%s\n' "$bad" >"$CLUSTER_DIR/bad.conf"
+msg=$(timeout 10 "$CLUSTER_DIR/bin/slurmckptd" -f "$CLUSTER_DIR/bad.conf" \
+	-s "$CLUSTER_DIR/bad.sock" 2>&1) && fail "slurmckptd started with a loose method file"
+echo "$msg" | grep -q "loose.method: must be a regular file owned by root and writable by nobody else" ||
+	fail "unclear message: $msg"
+ok "slurmckptd refuses a method file others may write: $(echo "$msg" | tail -n1)"
