@@ -111,55 +111,21 @@ static void method_free(struct method *m)
 	free(m);
 }
 
+static int run(const char *cmd, char *const env[], int cwdfd, long timeout,
+	       char *out, size_t outlen, char *err, size_t errlen);
+static int describe(int status, const char *cmd, char *out, char *err,
+		    size_t errlen);
+
 /* Run a method's check= command as root, at start-up; 0 when it exits 0
- * within CHECK_TIMEOUT seconds. */
+ * within CHECK_TIMEOUT seconds, else why (with its last line of output). */
 static int run_check(const struct method *m, char *err, size_t errlen)
 {
-	char *const argv[] = { m->check, NULL };
 	char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
-	int status, i;
-	pid_t pid, w;
+	char out[OUTPUT_MAX];
 
-	pid = fork();
-	if (pid < 0) {
-		snprintf(err, errlen, "fork: %s", strerror(errno));
-		return -1;
-	}
-	if (pid == 0) {
-		int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-
-		if (nul < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 ||
-		    dup2(nul, 2) < 0 || setsid() < 0)
-			_exit(127);
-		execve(argv[0], argv, envp);
-		_exit(127);
-	}
-	for (i = 0; i < CHECK_TIMEOUT * 10; i++) {
-		w = waitpid(pid, &status, WNOHANG);
-		if (w == pid)
-			break;
-		if (w < 0) {
-			snprintf(err, errlen, "waitpid: %s", strerror(errno));
-			return -1;
-		}
-		usleep(100000);
-	}
-	if (i == CHECK_TIMEOUT * 10) {
-		kill(-pid, SIGKILL);
-		kill(pid, SIGKILL);
-		waitpid(pid, &status, 0);
-		snprintf(err, errlen, "%s did not finish within %d s",
-			 m->check, CHECK_TIMEOUT);
-		return -1;
-	}
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		snprintf(err, errlen, "%s %s %d", m->check,
-			 WIFEXITED(status) ? "exited" : "was killed by signal",
-			 WIFEXITED(status) ? WEXITSTATUS(status) :
-			 WTERMSIG(status));
-		return -1;
-	}
-	return 0;
+	return describe(run(m->check, envp, -1, CHECK_TIMEOUT, out,
+			    sizeof(out), err, errlen),
+			m->check, out, err, errlen);
 }
 
 /* Read one <name>.method file.  A method whose check= fails is left
