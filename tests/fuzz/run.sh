@@ -32,7 +32,7 @@ bdir=$(cd "$bdir" && pwd)
 # Which of common/*.c each target needs (errbuf.c: the error texts).
 declare -A SRCS=(
 	[fuzz_timefmt]="timefmt.c kvconf.c errbuf.c"
-	[fuzz_plugstack]="ckptconf.c kvconf.c timefmt.c errbuf.c"
+	[fuzz_plugstack]="ckptconf.c kvconf.c timefmt.c proto.c errbuf.c"
 	[fuzz_proto]="proto.c errbuf.c"
 	[fuzz_manifest]="manifest.c errbuf.c"
 )
