@@ -19,8 +19,8 @@ cp "$top_srcdir"/contrib/methods/dmtcp/dmtcp-checkpoint \
 	"$top_srcdir"/contrib/methods/dmtcp/dmtcp-check \
 	"$top_srcdir"/contrib/methods/dmtcp/slurm-dmtcp-launch "$mdir/bin/"
 chmod 755 "$mdir" "$mdir/bin" "$mdir"/bin/*
-sed "s|/usr/libexec/slurm-checkpoint|$mdir/bin|" \
-	"$top_srcdir/contrib/methods/dmtcp/dmtcp.method" >"$mdir/dmtcp.method"
+sed "s|@pkglibexecdir@|$mdir/bin|" \
+	"$top_srcdir/contrib/methods/dmtcp/dmtcp.method.in" >"$mdir/dmtcp.method"
 chmod 644 "$mdir/dmtcp.method"
 helper_stop
 CKPT_HELPER_CONF="method_dir=$mdir"
