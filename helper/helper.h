@@ -68,6 +68,7 @@ struct step {
 	bool final;		/* its checkpoint is the job's last (jobs.c) */
 	struct timespec started;	/* of the checkpoint in flight */
 	const struct method *method;	/* NULL: the cooperative signal */
+	char *trigger;		/* create this file instead of signalling */
 };
 
 /* method.c */
