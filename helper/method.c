@@ -116,16 +116,23 @@ static int run(const char *cmd, char *const env[], int cwdfd, long timeout,
 static int describe(int status, const char *cmd, char *out, char *err,
 		    size_t errlen);
 
+static const char *last_line(char *out);
+
 /* Run a method's check= command as root, at start-up; 0 when it exits 0
- * within CHECK_TIMEOUT seconds, else why (with its last line of output). */
-static int run_check(const struct method *m, char *err, size_t errlen)
+ * within CHECK_TIMEOUT seconds, with the last line of its output (what
+ * the tool is: its version) in said, else why (with that line) in err. */
+static int run_check(const struct method *m, char *said, size_t saidlen,
+		     char *err, size_t errlen)
 {
 	char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
 	char out[OUTPUT_MAX];
 
-	return describe(run(m->check, envp, -1, CHECK_TIMEOUT, out,
-			    sizeof(out), err, errlen),
-			m->check, out, err, errlen);
+	if (describe(run(m->check, envp, -1, CHECK_TIMEOUT, out,
+			 sizeof(out), err, errlen),
+		     m->check, out, err, errlen) < 0)
+		return -1;
+	snprintf(said, saidlen, "%s", last_line(out));
+	return 0;
 }
 
 /* Read one <name>.method file.  A method whose check= fails is left
@@ -133,7 +140,7 @@ static int run_check(const struct method *m, char *err, size_t errlen)
 static int load_one(const char *dir, const char *file, char *err,
 		    size_t errlen)
 {
-	char path[PATH_MAX], why[512];
+	char path[PATH_MAX], why[512], said[OUTPUT_MAX] = "";
 	size_t len = strlen(file) - strlen(SUFFIX);
 	char *const *cmd;
 	struct method *m;
@@ -170,15 +177,17 @@ static int load_one(const char *dir, const char *file, char *err,
 	for (i = 0; i < 4; i++)
 		if (cmd[i] && trusted(cmd[i], true, err, errlen) < 0)
 			goto fail;
-	if (m->check && run_check(m, why, sizeof(why)) < 0) {
+	if (m->check && run_check(m, said, sizeof(said), why,
+				  sizeof(why)) < 0) {
 		log_msg(LOG_WARNING, "method %s is not available on this "
 			"node: %s", m->name, why);
 		method_free(m);
 		return 0;
 	}
-	log_msg(LOG_INFO, "method %s: checkpoint=%s%s%s", m->name,
+	log_msg(LOG_INFO, "method %s: checkpoint=%s%s%s%s%s%s", m->name,
 		m->checkpoint, m->restart ? " restart=" : "",
-		m->restart ? m->restart : "");
+		m->restart ? m->restart : "", *said ? " (check: " : "", said,
+		*said ? ")" : "");
 	m->next = methods;
 	methods = m;
 	return 0;

@@ -17,8 +17,8 @@ mdir=$CLUSTER_DIR/methods
 mkdir -p "$mdir/bin"
 cp "$top_srcdir"/tests/integration/methods/* "$mdir/bin/"
 chmod 755 "$mdir" "$mdir/bin" "$mdir"/bin/*
-printf 'checkpoint=%s\nrestart=%s\ncleanup=%s\n' "$mdir/bin/freeze-copy" \
-	"$mdir/bin/put-back" "$mdir/bin/note-status" >"$mdir/freeze.method"
+printf 'checkpoint=%s\nrestart=%s\ncleanup=%s\ncheck=%s\n' "$mdir/bin/freeze-copy" \
+	"$mdir/bin/put-back" "$mdir/bin/note-status" "$mdir/bin/say-version" >"$mdir/freeze.method"
 printf 'checkpoint=%s\ncheck=/bin/false\n' "$mdir/bin/freeze-copy" >"$mdir/broken.method"
 chmod 644 "$mdir"/*.method
 helper_stop
@@ -26,9 +26,10 @@ CKPT_HELPER_CONF="method_dir=$mdir"
 helper_start || fail "slurmckptd did not start with method_dir=$mdir"
 wait_for 10 grep -qs "method broken is not available on this node: /bin/false exited 1" \
 	"$CLUSTER_DIR/slurmckptd.log" || fail "broken method not reported: $(tail -n 5 "$CLUSTER_DIR/slurmckptd.log")"
-grep -q "method freeze: checkpoint=$mdir/bin/freeze-copy" "$CLUSTER_DIR/slurmckptd.log" ||
-	fail "freeze method not loaded"
-ok "slurmckptd offers method freeze; broken (check=/bin/false) is not offered"
+grep -q "method freeze: checkpoint=$mdir/bin/freeze-copy.* (check: frobnicator 1.2.3)" \
+	"$CLUSTER_DIR/slurmckptd.log" ||
+	fail "freeze method not loaded with its check's version: $(grep 'method freeze' "$CLUSTER_DIR/slurmckptd.log")"
+ok "slurmckptd offers method freeze (its check says its version); broken (check=/bin/false) is not offered"
 
 # --- a program that cannot checkpoint itself, checkpointed from outside ---
 ckdir=$(user_dir "$CLUSTER_DIR/ckpt")
