@@ -40,18 +40,36 @@ wait_for 10 grep -q '^tick=3$' "$out" || fail "the counter does not count: $(tai
 t0=$(date +%s.%N)
 msg=$(as_user "$SCHECKPOINT" create "$j" 2>&1) || fail "scheckpoint create: $msg; $(tail -n 5 "$CLUSTER_DIR/slurmckptd.log")"
 took=$(echo "$(date +%s.%N) - $t0" | bc)
+at=$(grep '^tick=' "$out" | tail -n1)
 img=$ckdir/$j.ckpt
 image_verify "$img" || fail "image does not verify"
 [ -s "$img/criu.0/pstree.img" ] && [ -s "$img/criu.0/inventory.img" ] ||
 	fail "no criu images in $img: $(ls -R "$img")"
 [ "$(stat -c %U "$img/criu.0/pstree.img")" = "$CKPT_USER" ] || fail "images not the user's"
-at=$(tail -n1 "$out")
 ok "criu dump committed in ${took%???????} s: $(ls "$img/criu.0" | wc -l) files, $(du -sh "$img" | cut -f1), at $at"
 sleep 3
 [ "$(job_state "$j")" = RUNNING ] || fail "job $j is $(job_state "$j") after the dump"
 last=$(sed -n 's/^tick=//p' "$out" | tail -n1)
 [ "$last" -gt "${at#tick=}" ] || fail "the counter stopped after the dump: $(tail -n 2 "$out")"
 ok "the job runs on after the dump (tick=$last)"
+
+# What keeps the method to the user's own processes: criu as the user
+# with CAP_CHECKPOINT_RESTORE, as slurmckptd runs it, cannot dump root's.
+if command -v setpriv >/dev/null; then
+	sleep 60 &
+	rootpid=$!
+	rdir=$(user_dir "$CLUSTER_DIR/rootdump")
+	setpriv --reuid="$CKPT_USER" --regid="$CKPT_USER" --init-groups \
+		--inh-caps=+checkpoint_restore --ambient-caps=+checkpoint_restore \
+		"$CRIU" dump --unprivileged -t "$rootpid" -D "$rdir" --leave-running \
+		--shell-job -o dump.log >/dev/null 2>&1 &&
+		fail "criu as $CKPT_USER dumped root's process $rootpid"
+	kill "$rootpid"
+	[ ! -e "$rdir/pages-1.img" ] || fail "root's memory was written to $rdir"
+	why=$(grep -m1 "Operation not permitted" "$rdir/dump.log") ||
+		fail "criu failed for another reason: $(grep -v ^Warn "$rdir/dump.log" | head -n 3)"
+	ok "criu as $CKPT_USER with CAP_CHECKPOINT_RESTORE cannot dump root's process (${why#*: })"
+fi
 
 # By hand: the job is gone, its tree restored from the image, as root.
 scancel "$j"
@@ -68,8 +86,9 @@ rm -f "$CLUSTER_WORK/restored.pid"
 lines=$(wc -l <"$out")
 ( exec 3>>"$out"
   "$CRIU" restore -D "$copy" -o restore.log -v2 --shell-job -d \
-	--inherit-fd "fd[3]:${out#/}" --pidfile "$CLUSTER_WORK/restored.pid" ) ||
-	fail "criu restore: $(grep -v "^Warn" "$copy/restore.log" | tail -n 6)"
+	--inherit-fd "fd[3]:${out#/}" --pidfile "$CLUSTER_WORK/restored.pid" ) \
+	>"$CLUSTER_DIR/restore.out" 2>&1 ||
+	fail "criu restore: $(cat "$CLUSTER_DIR/restore.out"; tail -n 8 "$copy/restore.log")"
 rpid=$(cat "$CLUSTER_WORK/restored.pid")
 _new_ticks() { [ "$(tail -n +$((lines + 1)) "$out" | grep -c '^tick=')" -ge 2 ]; }
 wait_for 10 _new_ticks || fail "the restored counter does not count: $(tail -n 4 "$out")"
