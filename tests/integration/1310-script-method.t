@@ -5,7 +5,8 @@
 # from outside: stop it, copy its state file, let it go on; after a
 # requeue the restart command puts the state back and it resumes.  Also:
 # a method whose check= fails is not offered and a job asking for it is
-# refused with a clear message; a bad method name is refused by sbatch;
+# refused with a clear message, as is a method with a trigger file; a
+# bad method name is refused by sbatch;
 # a method file others may write stops the daemon.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-${0%/*}/../..}/tests/integration/cluster.sh" || exit 99
@@ -76,6 +77,16 @@ grep -q "checkpoint method 'broken' is not available on node c1" "$bout" ||
 grep -q '^ran$' "$bout" && fail "the task ran"
 [ "$(sinfo -h -n c1 -o %t)" = idle ] || fail "node c1 is $(sinfo -h -n c1 -o %t)"
 ok "a job asking for method broken fails with: $(grep -o "checkpoint method.*" "$bout" | head -n1); node not drained"
+
+# A trigger file asks a cooperating program: not for a method.
+tout=$CLUSTER_WORK/trigger.out
+b=$(submit --checkpoint=0 --checkpoint-method=freeze --checkpoint-trigger=CHKPT \
+	-o "$tout" --wrap "echo ran") || fail "sbatch (freeze + trigger) failed"
+state=$(job_wait_done "$b" 30) || fail "job $b did not end"
+[ "$state" = FAILED ] || fail "job $b ended $state"
+grep -q "a trigger file asks a cooperating program; method 'freeze'" "$tout" ||
+	fail "no clear message: $(cat "$tout")"
+ok "a job giving both --checkpoint-method=freeze and --checkpoint-trigger is refused"
 
 # A method file others may write: the daemon does not start.
 bad=$CLUSTER_DIR/badmethods
