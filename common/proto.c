@@ -66,6 +66,18 @@ bool proto_method_name_ok(const char *name)
 	       name[0] != '-';
 }
 
+bool proto_trigger_ok(const char *path)
+{
+	size_t n = strlen(path), i;
+
+	if (n < 1 || n > CKPT_TRIGGER_MAX || path[n - 1] == '/')
+		return false;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)path[i] < 0x20 || path[i] == 0x7f)
+			return false;
+	return true;
+}
+
 static int check_register(const struct ckpt_msg *m, char *err, size_t errlen)
 {
 	if (m->uid > ID_MAX || m->gid > ID_MAX)
@@ -98,6 +110,8 @@ static int check_register(const struct ckpt_msg *m, char *err, size_t errlen)
 		return errprintf(err, errlen, EINVAL, "missing node name");
 	if (m->method && !proto_method_name_ok(m->method))
 		return errprintf(err, errlen, EINVAL, "invalid method name");
+	if (m->trigger && !proto_trigger_ok(m->trigger))
+		return errprintf(err, errlen, EINVAL, "invalid trigger file");
 	return 0;
 }
 
@@ -153,7 +167,7 @@ static json_t *pack_msg(const struct ckpt_msg *m)
 	case CKPT_OP_REGISTER:
 		return json_pack("{s:i, s:s, s:I, s:I, s:I, s:I, s:I, s:I,"
 				 " s:I, s:I, s:I, s:I, s:i, s:i, s:s, s:s,"
-				 " s:s*}",
+				 " s:s*, s:s*}",
 				 "v", v, "op", op, "job", (json_int_t)m->job,
 				 "step", (json_int_t)m->step,
 				 "uid", (json_int_t)m->uid,
@@ -166,7 +180,8 @@ static json_t *pack_msg(const struct ckpt_msg *m)
 				 "max_requeue", (json_int_t)m->max_requeue,
 				 "exit_code", m->exit_code,
 				 "signo", m->signo, "dir", m->dir,
-				 "node", m->node, "method", m->method);
+				 "node", m->node, "method", m->method,
+				 "trigger", m->trigger);
 	case CKPT_OP_TASK:
 		return json_pack("{s:i, s:s, s:I, s:I, s:I}", "v", v, "op", op,
 				 "job", (json_int_t)m->job,
@@ -262,18 +277,18 @@ static int unpack_register(json_t *o, struct ckpt_msg *m, char *err,
 	json_error_t je;
 	json_int_t job, step, uid, gid, ntasks, interval, max_wait, keep;
 	json_int_t lead, max_requeue, exit_code, signo, v;
-	const char *op, *dir, *node, *method = NULL;
+	const char *op, *dir, *node, *method = NULL, *trigger = NULL;
 
 	if (json_unpack_ex(o, &je, 0, "{s:I, s:s, s:I, s:I, s:I, s:I, s:I,"
 			   " s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s,"
-			   " s?:s !}",
+			   " s?:s, s?:s !}",
 			   "v", &v, "op", &op, "job", &job, "step", &step,
 			   "uid", &uid, "gid", &gid, "ntasks", &ntasks,
 			   "interval", &interval, "max_wait", &max_wait,
 			   "keep", &keep, "lead", &lead,
 			   "max_requeue", &max_requeue, "exit_code", &exit_code,
 			   "signo", &signo, "dir", &dir, "node", &node,
-			   "method", &method) < 0)
+			   "method", &method, "trigger", &trigger) < 0)
 		return errprintf(err, errlen, EINVAL, "register message: %s", je.text);
 	if (to_u32(job, &m->job) < 0 || to_u32(step, &m->step) < 0 ||
 	    to_u32(uid, &m->uid) < 0 || to_u32(gid, &m->gid) < 0 ||
@@ -294,7 +309,8 @@ static int unpack_register(json_t *o, struct ckpt_msg *m, char *err,
 	m->signo = (int)signo;
 	if (strdup_field(dir, &m->dir) < 0 ||
 	    strdup_field(node, &m->node) < 0 ||
-	    (method && strdup_field(method, &m->method) < 0))
+	    (method && strdup_field(method, &m->method) < 0) ||
+	    (trigger && strdup_field(trigger, &m->trigger) < 0))
 		return -1;
 	return 0;
 }
@@ -431,6 +447,7 @@ void proto_msg_clear(struct ckpt_msg *m)
 	free(m->error);
 	free(m->image);
 	free(m->method);
+	free(m->trigger);
 	free(m->restart);
 	memset(m, 0, sizeof(*m));
 }

@@ -39,6 +39,7 @@ struct ckpt_msg {
 	char *dir;		/* absolute checkpoint directory */
 	char *node;		/* node name, for messages */
 	char *method;		/* checkpoint method; NULL: "signal" */
+	char *trigger;		/* file to create instead of signalling */
 	/* TASK, EXIT */
 	uint32_t task;		/* global task id */
 	/* EXIT */
@@ -56,6 +57,12 @@ struct ckpt_msg {
  * not starting with '-'.  "signal" is the cooperative method. */
 #define CKPT_METHOD_NAME_MAX 32
 bool proto_method_name_ok(const char *name);
+
+/* A trigger file (--checkpoint-trigger): a path of 1 to
+ * CKPT_TRIGGER_MAX bytes, no control characters, relative (to each
+ * task's working directory) or absolute, not ending in '/'. */
+#define CKPT_TRIGGER_MAX 1024
+bool proto_trigger_ok(const char *path);
 
 /* JSON encoding, keys by op: "op" is a string ("register", "task",
  * "unregister", "create", "reply", "exit") plus "v":CKPT_PROTO_VERSION.

@@ -3,7 +3,11 @@
  * the tasks that catch the checkpoint signal (through their pidfds), wait
  * for each one's ".done.<task>" file (inotify, bounded by max_wait), then
  * commit the image.  A failure removes the staging directory only: the
- * previous image is never touched. */
+ * previous image is never touched.  With a trigger file
+ * (--checkpoint-trigger), the request is that file, created in each
+ * task's working directory (or at its absolute path) instead of the
+ * signal, and a task has answered when it removed the file or wrote its
+ * ".done.<task>". */
 #include "config.h"
 
 #include <errno.h>
@@ -17,7 +21,9 @@
 #include <string.h>
 #include <dirent.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,9 +33,13 @@
 #include "image.h"
 #include "kvconf.h"
 
+#define TRIGGER_POLL_MS 200	/* how often a trigger file is looked at */
+
 struct asked {
 	const struct task *t;
 	bool exited;
+	int tdir;		/* the trigger's directory (O_PATH), or -1 */
+	const char *tname;	/* the trigger's name in it */
 };
 
 /* The pid a pidfd refers to, from /proc/self/fdinfo; -1 once it exited. */
@@ -92,35 +102,136 @@ static size_t select_tasks(const struct step *s, struct asked *a)
 
 	for (t = s->tasks; t; t = t->next) {
 		pid = pidfd_pid(t->pidfd);
-		if (pid <= 0 || !catches(pid, s->signo))
+		if (pid <= 0 || (!s->trigger && !catches(pid, s->signo)))
 			continue;
 		/* Still alive now, so /proc/<pid> was this task's. */
 		if (send_signal(t->pidfd, 0) < 0)
 			continue;
 		a[n].t = t;
 		a[n].exited = false;
+		a[n].tdir = -1;
 		n++;
 	}
 	return n;
 }
 
-/* Signal the selected tasks; those already gone are dropped. */
-static size_t ask_tasks(const struct step *s, struct asked *a, size_t n)
+/* The directory of a's trigger file, for the task's pid: its working
+ * directory (a relative trigger) or the trigger's own.  This worker has
+ * the user's credentials: /proc/<pid>/cwd opens for the user's own
+ * tasks only.  0, or -1 with the reason. */
+static int trigger_dir(const struct step *s, struct asked *a, char *err,
+		       size_t errlen)
+{
+	char path[CKPT_TRIGGER_MAX + 64], *slash;
+	pid_t pid = pidfd_pid(a->t->pidfd);
+
+	if (s->trigger[0] == '/') {
+		snprintf(path, sizeof(path), "%s", s->trigger);
+		slash = strrchr(path, '/');
+		a->tname = s->trigger + (slash - path) + 1;
+		if (slash == path)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+	} else {
+		snprintf(path, sizeof(path), "/proc/%d/cwd", (int)pid);
+		a->tname = s->trigger;
+	}
+	if (pid <= 0) {
+		snprintf(err, errlen, "task %u ended", a->t->id);
+		return -1;
+	}
+	a->tdir = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (a->tdir < 0) {
+		snprintf(err, errlen, "trigger file %.512s of task %u: %s",
+			 s->trigger, a->t->id, strerror(errno));
+		return -1;
+	}
+	/* Still alive now, so the directory was this task's. */
+	if (send_signal(a->t->pidfd, 0) < 0) {
+		snprintf(err, errlen, "task %u ended", a->t->id);
+		close(a->tdir);
+		a->tdir = -1;
+		return -1;
+	}
+	return 0;
+}
+
+/* Create a's trigger file, as the user: never through a symbolic link,
+ * never opening a FIFO or device for writing. */
+static int trigger_create(const struct step *s, struct asked *a, char *err,
+			  size_t errlen)
+{
+	struct stat st;
+	int fd;
+
+	if (trigger_dir(s, a, err, errlen) < 0)
+		return -1;
+	fd = openat(a->tdir, a->tname, O_WRONLY | O_CREAT | O_NOFOLLOW |
+		    O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0644);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "cannot create trigger file %.512s for task "
+			 "%u: %s", s->trigger, a->t->id,
+			 fd < 0 ? strerror(errno) : "not a regular file");
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* A request not answered must not fire later, out of turn; an answered
+ * one (".done") must not fire again. */
+static void triggers_remove(struct asked *a, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (a[i].tdir < 0)
+			continue;
+		if (unlinkat(a[i].tdir, a[i].tname, 0) < 0 && errno != ENOENT)
+			log_msg(LOG_WARNING, "cannot remove trigger file %s: %s",
+				a[i].tname, strerror(errno));
+		close(a[i].tdir);
+		a[i].tdir = -1;
+	}
+}
+
+/* Signal the selected tasks, or create their trigger files; those
+ * already gone are dropped.  With a trigger, a file that cannot be
+ * created fails the checkpoint. */
+static ssize_t ask_tasks(const struct step *s, struct asked *a, size_t n,
+			 char *err, size_t errlen)
 {
 	size_t i, asked = 0;
 
-	for (i = 0; i < n; i++)
-		if (send_signal(a[i].t->pidfd, s->signo) == 0)
+	for (i = 0; i < n; i++) {
+		if (s->trigger) {
+			if (trigger_create(s, &a[i], err, errlen) < 0) {
+				if (send_signal(a[i].t->pidfd, 0) < 0)
+					continue;
+				triggers_remove(a, n);
+				return -1;
+			}
 			a[asked++] = a[i];
-	return asked;
+		} else if (send_signal(a[i].t->pidfd, s->signo) == 0) {
+			a[asked++] = a[i];
+		}
+	}
+	return (ssize_t)asked;
 }
 
-static bool acked(int stagefd, const struct task *t)
+static bool acked(int stagefd, const struct asked *a)
 {
 	char name[32];
 
-	snprintf(name, sizeof(name), ".done.%u", t->id);
-	return faccessat(stagefd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+	snprintf(name, sizeof(name), ".done.%u", a->t->id);
+	if (faccessat(stagefd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		return true;
+	return a->tdir >= 0 &&
+	       faccessat(a->tdir, a->tname, F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
+	       errno == ENOENT;
 }
 
 static long ms_left(const struct timespec *deadline)
@@ -141,7 +252,7 @@ static void missing(int stagefd, const struct asked *a, size_t n, char *buf,
 
 	buf[0] = '\0';
 	for (i = 0; i < n && used < len; i++) {
-		if (acked(stagefd, a[i].t))
+		if (acked(stagefd, &a[i]))
 			continue;
 		w = snprintf(buf + used, len - used, "%s%u", used ? "," : "",
 			     a[i].t->id);
@@ -155,7 +266,7 @@ static int all_acked(int stagefd, const struct asked *a, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (!acked(stagefd, a[i].t))
+		if (!acked(stagefd, &a[i]))
 			return 0;
 	return 1;
 }
@@ -173,6 +284,10 @@ static int wait_round(int ifd, int stagefd, struct asked *a, size_t n,
 		p[i + 1] = (struct pollfd){
 			.fd = a[i].exited ? -1 : a[i].t->pidfd,
 			.events = POLLIN };
+	/* The removal of a trigger file elsewhere is not watched: looked
+	 * at every TRIGGER_POLL_MS. */
+	if (a[0].tdir >= 0 && ms > TRIGGER_POLL_MS)
+		ms = TRIGGER_POLL_MS;
 	if (poll(p, n + 1, (int)(ms > INT_MAX ? INT_MAX : ms)) < 0 &&
 	    errno != EINTR) {
 		snprintf(err, errlen, "poll: %s", strerror(errno));
@@ -184,7 +299,7 @@ static int wait_round(int ifd, int stagefd, struct asked *a, size_t n,
 		if (!(p[i + 1].revents & POLLIN))
 			continue;
 		a[i].exited = true;
-		if (!acked(stagefd, a[i].t)) {
+		if (!acked(stagefd, &a[i])) {
 			snprintf(err, errlen, "task %u exited before "
 				 "acknowledging", a[i].t->id);
 			return -1;
@@ -250,6 +365,7 @@ static int checkpoint(const struct step *s, int basefd, struct manifest *m,
 	const struct task *t;
 	int stagefd = -1, ifd = -1, rc = -1;
 	size_t n = 0;
+	ssize_t asked;
 
 	for (t = s->tasks; t; t = t->next)
 		n++;
@@ -266,15 +382,21 @@ static int checkpoint(const struct step *s, int basefd, struct manifest *m,
 	stagefd = image_stage(basefd, s->name, err, errlen);
 	if (stagefd < 0 || (ifd = watch_staging(stagefd, err, errlen)) < 0)
 		goto out;
-	if ((n = ask_tasks(s, a, n)) == 0) {
-		snprintf(err, errlen, "every task of %s ended", s->label);
+	if ((asked = ask_tasks(s, a, n, err, errlen)) <= 0) {
+		if (asked == 0)
+			snprintf(err, errlen, "every task of %s ended",
+				 s->label);
+		n = 0;
 		goto out;
 	}
+	n = (size_t)asked;
 	if (wait_acks(s, stagefd, ifd, a, n, err, errlen) < 0)
 		goto out;
 	m->seq = image_next_seq(basefd, s->name);
 	rc = image_commit(basefd, s->name, m, s->keep, err, errlen);
 out:
+	if (a)
+		triggers_remove(a, n);
 	free(a);
 	if (ifd >= 0)
 		close(ifd);

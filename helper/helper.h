@@ -68,6 +68,7 @@ struct step {
 	bool final;		/* its checkpoint is the job's last (jobs.c) */
 	struct timespec started;	/* of the checkpoint in flight */
 	const struct method *method;	/* NULL: the cooperative signal */
+	char *trigger;		/* create this file instead of signalling */
 };
 
 /* method.c */
@@ -75,6 +76,7 @@ int methods_load(const char *dir, char *err, size_t errlen);
 const struct method *method_find(const char *name);
 const char *method_name(const struct method *m);
 const char *method_restart(const struct method *m);
+bool method_criu(const struct method *m);
 int method_checkpoint(const struct step *s, const struct method *m,
 		      const char *reason, int basefd, struct manifest *mf,
 		      char *err, size_t errlen);
@@ -139,6 +141,8 @@ int cooperate_run(const struct step *s, const char *reason, int out);
 
 /* privsep.c */
 int privsep_become(uid_t uid, gid_t gid, char *err, size_t errlen);
+int privsep_become_ckpt(uid_t uid, gid_t gid, char *err, size_t errlen);
+int privsep_ambient_ckpt(void);
 int privsep_close_fds(const int *keep, size_t nkeep);
 
 /* server.c */

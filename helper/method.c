@@ -5,7 +5,10 @@
  * command, with the job user's identity, in a worker, with the step's
  * task pids and its staging directory in the environment; exit status 0
  * means the staging directory holds the image, which is committed as a
- * cooperative one is.  See slurmckptd(8), METHODS. */
+ * cooperative one is.  A method with criu= instead has each task's
+ * process tree dumped by "criu dump --unprivileged", run as the user
+ * with CAP_CHECKPOINT_RESTORE only, into criu.<task>/ of the staging
+ * directory.  See slurmckptd(8), METHODS. */
 #include "config.h"
 
 #include <dirent.h>
@@ -43,6 +46,7 @@ struct method {
 	char *restart;		/* restart=<path>, run by the plugin */
 	char *cleanup;		/* cleanup=<path>, after each checkpoint */
 	char *check;		/* check=<path>, at start-up */
+	char *criu;		/* criu=<path>: criu dumps, not checkpoint= */
 };
 
 /* The keys of a method file (documented in slurmckptd(8), METHODS, and
@@ -57,6 +61,9 @@ static const struct kv_key method_keys[] = {
 	{ "check", KV_PATH, offsetof(struct method, check), 0, 0,
 	  "the absolute path of a command that says whether the method "
 	  "works here" },
+	{ "criu", KV_PATH, offsetof(struct method, criu), 0, 0,
+	  "the absolute path of criu, whose dumps of each task's process "
+	  "tree are the checkpoints" },
 	{ NULL, 0, 0, 0, 0, NULL },
 };
 
@@ -113,19 +120,57 @@ static void method_free(struct method *m)
 
 static int run(const char *cmd, char *const env[], int cwdfd, long timeout,
 	       char *out, size_t outlen, char *err, size_t errlen);
+static int run_argv(char *const argv[], char *const env[], int cwdfd,
+		    long timeout, bool ambient, char *out, size_t outlen,
+		    char *err, size_t errlen);
 static int describe(int status, const char *cmd, char *out, char *err,
 		    size_t errlen);
 
+static const char *last_line(char *out);
+
 /* Run a method's check= command as root, at start-up; 0 when it exits 0
- * within CHECK_TIMEOUT seconds, else why (with its last line of output). */
-static int run_check(const struct method *m, char *err, size_t errlen)
+ * within CHECK_TIMEOUT seconds, with the last line of its output (what
+ * the tool is: its version) in said, else why (with that line) in err. */
+static int run_check(const struct method *m, char *said, size_t saidlen,
+		     char *err, size_t errlen)
 {
 	char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
 	char out[OUTPUT_MAX];
 
-	return describe(run(m->check, envp, -1, CHECK_TIMEOUT, out,
-			    sizeof(out), err, errlen),
-			m->check, out, err, errlen);
+	if (describe(run(m->check, envp, -1, CHECK_TIMEOUT, out,
+			 sizeof(out), err, errlen),
+		     m->check, out, err, errlen) < 0)
+		return -1;
+	snprintf(said, saidlen, "%s", last_line(out));
+	return 0;
+}
+
+/* A criu= method works here if "criu check" passes (as root, at
+ * start-up); said gets criu's version. */
+static int criu_check(const struct method *m, char *said, size_t saidlen,
+		      char *err, size_t errlen)
+{
+	char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+	char *const version[] = { m->criu, "--version", NULL };
+	char *const check[] = { m->criu, "check", NULL };
+	char out[OUTPUT_MAX], ver[128];
+	const char *v;
+
+	if (describe(run_argv(version, envp, -1, CHECK_TIMEOUT, false, out,
+			      sizeof(out), err, errlen),
+		     m->criu, out, err, errlen) < 0)
+		return -1;
+	/* "Version: 4.2" (and, from git builds, "GitID: ...") */
+	v = strstr(out, "Version: ");
+	snprintf(ver, sizeof(ver), "%s", v ? v + 9 : "");
+	ver[strcspn(ver, "\n")] = '\0';
+	if (describe(run_argv(check, envp, -1, CHECK_TIMEOUT, false, out,
+			      sizeof(out), err, errlen),
+		     "criu check", out, err, errlen) < 0)
+		return -1;
+	snprintf(said, saidlen, "criu %s, criu check: %s", ver,
+		 last_line(out));
+	return 0;
 }
 
 /* Read one <name>.method file.  A method whose check= fails is left
@@ -133,7 +178,7 @@ static int run_check(const struct method *m, char *err, size_t errlen)
 static int load_one(const char *dir, const char *file, char *err,
 		    size_t errlen)
 {
-	char path[PATH_MAX], why[512];
+	char path[PATH_MAX], why[512], said[OUTPUT_MAX] = "";
 	size_t len = strlen(file) - strlen(SUFFIX);
 	char *const *cmd;
 	struct method *m;
@@ -162,23 +207,29 @@ static int load_one(const char *dir, const char *file, char *err,
 	if (trusted(path, false, err, errlen) < 0 ||
 	    kv_parse_file(method_keys, m, path, err, errlen) < 0)
 		goto fail;
-	if (!m->checkpoint) {
-		snprintf(err, errlen, "%s: checkpoint= is required", path);
+	if (!m->checkpoint == !m->criu) {
+		snprintf(err, errlen, "%s: one of checkpoint= and criu= is "
+			 "required", path);
 		goto fail;
 	}
 	cmd = &m->checkpoint;
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < 5; i++)
 		if (cmd[i] && trusted(cmd[i], true, err, errlen) < 0)
 			goto fail;
-	if (m->check && run_check(m, why, sizeof(why)) < 0) {
+	if ((m->criu && criu_check(m, said, sizeof(said), why,
+				   sizeof(why)) < 0) ||
+	    (m->check && run_check(m, said, sizeof(said), why,
+				   sizeof(why)) < 0)) {
 		log_msg(LOG_WARNING, "method %s is not available on this "
 			"node: %s", m->name, why);
 		method_free(m);
 		return 0;
 	}
-	log_msg(LOG_INFO, "method %s: checkpoint=%s%s%s", m->name,
-		m->checkpoint, m->restart ? " restart=" : "",
-		m->restart ? m->restart : "");
+	log_msg(LOG_INFO, "method %s: %s=%s%s%s%s%s%s", m->name,
+		m->criu ? "criu" : "checkpoint",
+		m->criu ? m->criu : m->checkpoint, m->restart ? " restart=" : "",
+		m->restart ? m->restart : "", *said ? " (check: " : "", said,
+		*said ? ")" : "");
 	m->next = methods;
 	methods = m;
 	return 0;
@@ -237,6 +288,11 @@ const char *method_name(const struct method *m)
 const char *method_restart(const struct method *m)
 {
 	return m->restart;
+}
+
+bool method_criu(const struct method *m)
+{
+	return m->criu != NULL;
 }
 
 void methods_free(void)
@@ -313,6 +369,18 @@ static int run(const char *cmd, char *const env[], int cwdfd, long timeout,
 	       char *out, size_t outlen, char *err, size_t errlen)
 {
 	char *const argv[] = { (char *)cmd, NULL };
+
+	return run_argv(argv, env, cwdfd, timeout, false, out, outlen, err,
+			errlen);
+}
+
+/* run, with arguments; with ambient, the program gets the
+ * CAP_CHECKPOINT_RESTORE this worker kept (privsep_become_ckpt). */
+static int run_argv(char *const argv[], char *const env[], int cwdfd,
+		    long timeout, bool ambient, char *out, size_t outlen,
+		    char *err, size_t errlen)
+{
+	const char *cmd = argv[0];
 	struct timespec end, now;
 	struct pollfd p[2];
 	size_t used = 0;
@@ -339,7 +407,8 @@ static int run(const char *cmd, char *const env[], int cwdfd, long timeout,
 
 		if (nul < 0 || dup2(nul, 0) < 0 || dup2(pipefd[1], 1) < 0 ||
 		    dup2(pipefd[1], 2) < 0 || setsid() < 0 ||
-		    (cwdfd >= 0 && fchdir(cwdfd) < 0))
+		    (cwdfd >= 0 && fchdir(cwdfd) < 0) ||
+		    (ambient && privsep_ambient_ckpt() < 0))
 			_exit(127);
 		execve(cmd, argv, env);
 		dprintf(2, "cannot run %s: %s\n", cmd, strerror(errno));
@@ -489,6 +558,79 @@ static int describe(int status, const char *cmd, char *out, char *err,
 	return -1;
 }
 
+/* The first error line of criu's log, in dfd, into err. */
+static void criu_error(int dfd, char *err, size_t errlen)
+{
+	char buf[16384], *e, *nl;
+	ssize_t r = -1;
+	int fd;
+
+	fd = openat(dfd, "dump.log", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0) {
+		r = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+	}
+	if (r <= 0)
+		return;
+	buf[r] = '\0';
+	if (!(e = strstr(buf, "Error")))
+		return;
+	if ((nl = strchr(e, '\n')))
+		*nl = '\0';
+	snprintf(err, errlen, "criu dump: %s", last_line(e));
+}
+
+/* The criu method: each live task's process tree is dumped into
+ * criu.<task>/ of the staging directory by "criu dump --unprivileged
+ * --leave-running", run as the user with CAP_CHECKPOINT_RESTORE (the
+ * kernel's ptrace checks keep it to the user's own processes).  The
+ * task's pid comes from its pidfd, and the task must still be alive
+ * after its dump: then that pid was the task's all along. */
+static int criu_dump(const struct step *s, const struct method *m,
+		     int stagefd, char *err, size_t errlen)
+{
+	char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+	char out[OUTPUT_MAX], dir[32], pid[24];
+	char *const argv[] = { m->criu, "dump", "--unprivileged", "-t", pid,
+			       "-D", ".", "-o", "dump.log", "--leave-running",
+			       "--shell-job", NULL };
+	const struct task *t;
+	int dfd, status, n = 0;
+	long p;
+
+	for (t = s->tasks; t; t = t->next) {
+		if ((p = pidfd_pid(t->pidfd)) < 0)
+			continue;
+		snprintf(pid, sizeof(pid), "%ld", p);
+		snprintf(dir, sizeof(dir), "criu.%u", t->id);
+		if (mkdirat(stagefd, dir, 0700) < 0 ||
+		    (dfd = openat(stagefd, dir, O_RDONLY | O_DIRECTORY |
+				  O_NOFOLLOW | O_CLOEXEC)) < 0) {
+			snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+			return -1;
+		}
+		status = run_argv(argv, envp, dfd, s->max_wait, true, out,
+				  sizeof(out), err, errlen);
+		if (describe(status, "criu dump", out, err, errlen) < 0) {
+			criu_error(dfd, err, errlen);
+			close(dfd);
+			return -1;
+		}
+		close(dfd);
+		if (syscall(SYS_pidfd_send_signal, t->pidfd, 0, NULL, 0) < 0) {
+			snprintf(err, errlen, "task %u ended during its dump",
+				 t->id);
+			return -1;
+		}
+		n++;
+	}
+	if (n == 0) {
+		snprintf(err, errlen, "every task of %s ended", s->label);
+		return -1;
+	}
+	return 0;
+}
+
 /* A checkpoint by the step's method: stage, run the checkpoint command,
  * commit what it left.  The clean-up command runs afterwards either way.
  * Runs as the job's user (in the worker). */
@@ -508,11 +650,17 @@ int method_checkpoint(const struct step *s, const struct method *m,
 		close(stagefd);
 		return -1;
 	}
-	status = run(m->checkpoint, env, stagefd, s->max_wait, out,
-		     sizeof(out), err, errlen);
+	if (m->criu)
+		status = criu_dump(s, m, stagefd, err, errlen) < 0 ? -1 : 0;
+	else
+		status = run(m->checkpoint, env, stagefd, s->max_wait, out,
+			     sizeof(out), err, errlen);
 	env_free(env);
 	close(stagefd);
-	if (describe(status, m->checkpoint, out, err, errlen) == 0) {
+	if (status == 0 && m->criu) {
+		mf->seq = image_next_seq(basefd, s->name);
+		rc = image_commit(basefd, s->name, mf, s->keep, err, errlen);
+	} else if (describe(status, m->checkpoint, out, err, errlen) == 0) {
 		mf->seq = image_next_seq(basefd, s->name);
 		rc = image_commit(basefd, s->name, mf, s->keep, err, errlen);
 	}

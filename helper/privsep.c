@@ -5,10 +5,13 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "helper.h"
@@ -80,6 +83,43 @@ int privsep_become(uid_t uid, gid_t gid, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+/* privsep_become, keeping CAP_CHECKPOINT_RESTORE (only that one)
+ * permitted and inheritable, not effective: what "criu dump
+ * --unprivileged" needs to dump the user's own processes, and nothing
+ * that would let it reach another user's (ptrace's checks still apply).
+ * A process of the user cannot trace this one: its capabilities are not
+ * a subset of theirs. */
+int privsep_become_ckpt(uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+	struct __user_cap_header_struct h = {
+		.version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2] = { { 0 } };
+	const unsigned bit = 1u << (CAP_CHECKPOINT_RESTORE - 32);
+
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) {
+		snprintf(err, errlen, "PR_SET_KEEPCAPS: %s", strerror(errno));
+		return -1;
+	}
+	if (privsep_become(uid, gid, err, errlen) < 0)
+		return -1;
+	d[1].permitted = d[1].inheritable = bit;
+	if (syscall(SYS_capset, &h, d) < 0 ||
+	    prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) {
+		snprintf(err, errlen, "cannot keep CAP_CHECKPOINT_RESTORE: %s",
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* In a child of privsep_become_ckpt's process, just before execve: the
+ * program gets CAP_CHECKPOINT_RESTORE, as an ambient capability. */
+int privsep_ambient_ckpt(void)
+{
+	return prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE,
+		     CAP_CHECKPOINT_RESTORE, 0, 0);
 }
 
 /* Close every descriptor above 2 that is not in keep[]. */

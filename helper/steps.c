@@ -139,13 +139,24 @@ struct step *step_add(const struct ckpt_msg *m, char *err, size_t errlen)
 		errno = ENOENT;
 		return NULL;
 	}
+	if (meth && m->trigger) {
+		snprintf(err, errlen, "a trigger file asks a cooperating "
+			 "program; method '%s' takes its checkpoints itself",
+			 m->method);
+		errno = EINVAL;
+		return NULL;
+	}
 	s = calloc(1, sizeof(*s));
 	if (!s || !(s->dir = strdup(m->dir)) ||
 	    !(s->node = strdup(m->node ? m->node : "")) ||
+	    (m->trigger && !(s->trigger = strdup(m->trigger))) ||
 	    image_name(m->job, m->step, s->name, sizeof(s->name)) < 0) {
 		snprintf(err, errlen, "out of memory");
-		if (s)
+		if (s) {
 			free(s->dir);
+			free(s->node);
+			free(s->trigger);
+		}
 		free(s);
 		return NULL;
 	}
@@ -183,6 +194,7 @@ static void step_free(struct step *s)
 	}
 	free(s->dir);
 	free(s->node);
+	free(s->trigger);
 	free(s->last_error);
 	free(s);
 }

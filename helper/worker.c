@@ -81,7 +81,10 @@ static __attribute__((noreturn)) void child_main(struct step *s,
 					    "cannot close descriptors"));
 		_exit(1);
 	}
-	if (privsep_become(s->uid, s->gid, err, sizeof(err)) < 0) {
+	/* The criu method runs "criu dump --unprivileged" as the user. */
+	if ((s->method && method_criu(s->method) ?
+	     privsep_become_ckpt(s->uid, s->gid, err, sizeof(err)) :
+	     privsep_become(s->uid, s->gid, err, sizeof(err))) < 0) {
 		worker_report(out, json_pack("{s:b,s:s}", "ok", 0, "error",
 					    err));
 		_exit(1);

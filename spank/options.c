@@ -22,6 +22,7 @@ static const char *const opt_names[] = {
 	[OPT_RESTART] = "restart-dir",
 	[OPT_EXIT_CODE] = "checkpoint-exit-code",
 	[OPT_METHOD] = "checkpoint-method",
+	[OPT_TRIGGER] = "checkpoint-trigger",
 };
 static const char *const env_names[] = {
 	[OPT_INTERVAL] = "SLURM_CHECKPOINT",
@@ -29,6 +30,7 @@ static const char *const env_names[] = {
 	[OPT_RESTART] = "SLURM_RESTART_DIR",
 	[OPT_EXIT_CODE] = "SLURM_CHECKPOINT_EXIT_CODE",
 	[OPT_METHOD] = "SLURM_CHECKPOINT_METHOD",
+	[OPT_TRIGGER] = "SLURM_CHECKPOINT_TRIGGER",
 };
 
 static int check_interval(const char *what, const char *arg, long *secs)
@@ -153,6 +155,14 @@ static int apply(int which, const char *what, const char *arg, int remote)
 			return -1;
 		}
 		return set_string(&opts.method, arg);
+	case OPT_TRIGGER:
+		if (!proto_trigger_ok(arg)) {
+			slurm_error(PFX "invalid %s '%s': a file name or path "
+				    "of up to %d characters, without control "
+				    "characters", what, arg, CKPT_TRIGGER_MAX);
+			return -1;
+		}
+		return set_string(&opts.trigger, arg);
 	}
 	return -1;
 }
@@ -188,6 +198,10 @@ static struct spank_option spank_opts[] = {
 	{ "checkpoint-method", "name",
 	  "How to checkpoint: signal (the application cooperates), or a "
 	  "method the site defines", 1, OPT_METHOD, opt_cb },
+	{ "checkpoint-trigger", "file",
+	  "Ask for a checkpoint by creating file (relative: in each task's "
+	  "working directory) instead of sending the signal, for codes that "
+	  "poll for one", 1, OPT_TRIGGER, opt_cb },
 };
 
 int options_register(spank_t sp)
@@ -290,6 +304,7 @@ void options_free(void)
 	free(opts.dir);
 	free(opts.restart_dir);
 	free(opts.method);
+	free(opts.trigger);
 	memset(&opts, 0, sizeof(opts));
 	opts.exit_code = -1;
 }

@@ -9,7 +9,7 @@
 #define PFX "checkpoint: "
 
 enum { OPT_INTERVAL, OPT_DIR, OPT_RESTART, OPT_EXIT_CODE, OPT_METHOD,
-       OPT_COUNT };
+       OPT_TRIGGER, OPT_COUNT };
 
 /* What the user asked for, from options or the environment. */
 struct ckpt_opts {
@@ -19,6 +19,7 @@ struct ckpt_opts {
 	char *restart_dir;	/* --restart-dir / SLURM_RESTART_DIR */
 	long exit_code;		/* --checkpoint-exit-code, else conf's */
 	char *method;		/* --checkpoint-method, else conf's */
+	char *trigger;		/* --checkpoint-trigger: a file, not a signal */
 	bool cli[OPT_COUNT];	/* given on the command line */
 };
 

@@ -132,6 +132,7 @@ static int fill_register(spank_t sp, struct ckpt_msg *m, char *node,
 		.dir = step.dir, .node = node,
 		.method = strcmp(options_method(), "signal") ?
 			  (char *)options_method() : NULL,
+		.trigger = opts.trigger,
 	};
 	return 0;
 }

@@ -57,6 +57,9 @@ static int set_task_env(spank_t sp, uint32_t task)
 		return -1;
 	if (setenvf(sp, "SLURM_CHECKPOINT_METHOD", "%s", options_method()) < 0)
 		return -1;
+	if (opts.trigger &&
+	    setenvf(sp, "SLURM_CHECKPOINT_TRIGGER", "%s", opts.trigger) < 0)
+		return -1;
 	if (options_exit_code() &&
 	    setenvf(sp, "SLURM_CHECKPOINT_EXIT_CODE", "%ld",
 		    options_exit_code()) < 0)

@@ -5,7 +5,8 @@
 # from outside: stop it, copy its state file, let it go on; after a
 # requeue the restart command puts the state back and it resumes.  Also:
 # a method whose check= fails is not offered and a job asking for it is
-# refused with a clear message; a bad method name is refused by sbatch;
+# refused with a clear message, as is a method with a trigger file; a
+# bad method name is refused by sbatch;
 # a method file others may write stops the daemon.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-${0%/*}/../..}/tests/integration/cluster.sh" || exit 99
@@ -17,8 +18,8 @@ mdir=$CLUSTER_DIR/methods
 mkdir -p "$mdir/bin"
 cp "$top_srcdir"/tests/integration/methods/* "$mdir/bin/"
 chmod 755 "$mdir" "$mdir/bin" "$mdir"/bin/*
-printf 'checkpoint=%s\nrestart=%s\ncleanup=%s\n' "$mdir/bin/freeze-copy" \
-	"$mdir/bin/put-back" "$mdir/bin/note-status" >"$mdir/freeze.method"
+printf 'checkpoint=%s\nrestart=%s\ncleanup=%s\ncheck=%s\n' "$mdir/bin/freeze-copy" \
+	"$mdir/bin/put-back" "$mdir/bin/note-status" "$mdir/bin/say-version" >"$mdir/freeze.method"
 printf 'checkpoint=%s\ncheck=/bin/false\n' "$mdir/bin/freeze-copy" >"$mdir/broken.method"
 chmod 644 "$mdir"/*.method
 helper_stop
@@ -26,9 +27,10 @@ CKPT_HELPER_CONF="method_dir=$mdir"
 helper_start || fail "slurmckptd did not start with method_dir=$mdir"
 wait_for 10 grep -qs "method broken is not available on this node: /bin/false exited 1" \
 	"$CLUSTER_DIR/slurmckptd.log" || fail "broken method not reported: $(tail -n 5 "$CLUSTER_DIR/slurmckptd.log")"
-grep -q "method freeze: checkpoint=$mdir/bin/freeze-copy" "$CLUSTER_DIR/slurmckptd.log" ||
-	fail "freeze method not loaded"
-ok "slurmckptd offers method freeze; broken (check=/bin/false) is not offered"
+grep -q "method freeze: checkpoint=$mdir/bin/freeze-copy.* (check: frobnicator 1.2.3)" \
+	"$CLUSTER_DIR/slurmckptd.log" ||
+	fail "freeze method not loaded with its check's version: $(grep 'method freeze' "$CLUSTER_DIR/slurmckptd.log")"
+ok "slurmckptd offers method freeze (its check says its version); broken (check=/bin/false) is not offered"
 
 # --- a program that cannot checkpoint itself, checkpointed from outside ---
 ckdir=$(user_dir "$CLUSTER_DIR/ckpt")
@@ -75,6 +77,16 @@ grep -q "checkpoint method 'broken' is not available on node c1" "$bout" ||
 grep -q '^ran$' "$bout" && fail "the task ran"
 [ "$(sinfo -h -n c1 -o %t)" = idle ] || fail "node c1 is $(sinfo -h -n c1 -o %t)"
 ok "a job asking for method broken fails with: $(grep -o "checkpoint method.*" "$bout" | head -n1); node not drained"
+
+# A trigger file asks a cooperating program: not for a method.
+tout=$CLUSTER_WORK/trigger.out
+b=$(submit --checkpoint=0 --checkpoint-method=freeze --checkpoint-trigger=CHKPT \
+	-o "$tout" --wrap "echo ran") || fail "sbatch (freeze + trigger) failed"
+state=$(job_wait_done "$b" 30) || fail "job $b did not end"
+[ "$state" = FAILED ] || fail "job $b ended $state"
+grep -q "a trigger file asks a cooperating program; method 'freeze'" "$tout" ||
+	fail "no clear message: $(cat "$tout")"
+ok "a job giving both --checkpoint-method=freeze and --checkpoint-trigger is refused"
 
 # A method file others may write: the daemon does not start.
 bad=$CLUSTER_DIR/badmethods

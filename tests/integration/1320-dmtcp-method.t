@@ -19,15 +19,15 @@ cp "$top_srcdir"/contrib/methods/dmtcp/dmtcp-checkpoint \
 	"$top_srcdir"/contrib/methods/dmtcp/dmtcp-check \
 	"$top_srcdir"/contrib/methods/dmtcp/slurm-dmtcp-launch "$mdir/bin/"
 chmod 755 "$mdir" "$mdir/bin" "$mdir"/bin/*
-sed "s|/usr/libexec/slurm-checkpoint|$mdir/bin|" \
-	"$top_srcdir/contrib/methods/dmtcp/dmtcp.method" >"$mdir/dmtcp.method"
+sed "s|@pkglibexecdir@|$mdir/bin|" \
+	"$top_srcdir/contrib/methods/dmtcp/dmtcp.method.in" >"$mdir/dmtcp.method"
 chmod 644 "$mdir/dmtcp.method"
 helper_stop
 CKPT_HELPER_CONF="method_dir=$mdir"
 helper_start || fail "slurmckptd did not start"
-grep -q "method dmtcp: checkpoint=" "$CLUSTER_DIR/slurmckptd.log" ||
+grep -q "method dmtcp: checkpoint=.*(check: DMTCP 4" "$CLUSTER_DIR/slurmckptd.log" ||
 	fail "method dmtcp not offered: $(tail -n 5 "$CLUSTER_DIR/slurmckptd.log")"
-ok "slurmckptd offers method dmtcp ($(dmtcp_command --version 2>&1 | head -n1))"
+ok "slurmckptd offers method dmtcp ($(sed -n 's/.*method dmtcp: .*(check: \(.*\))$/\1/p' "$CLUSTER_DIR/slurmckptd.log"))"
 
 ckdir=$(user_dir "$CLUSTER_DIR/ckpt")
 N=40

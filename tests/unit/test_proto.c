@@ -29,7 +29,7 @@ static struct ckpt_msg reg(void)
 		.gid = 1000, .ntasks = 2, .interval = 300, .max_wait = 120,
 		.keep = 2, .lead = 300, .max_requeue = 5, .exit_code = 85,
 		.signo = 12, .dir = "/scratch/me", .node = "c1",
-		.method = "site_dmtcp-2",
+		.method = "site_dmtcp-2", .trigger = "check-fluent",
 	};
 	return m;
 }
@@ -88,6 +88,10 @@ static void test_roundtrip(void **state)
 			assert_string_equal(out.method, in[i].method);
 		else
 			assert_null(out.method);
+		if (in[i].trigger)
+			assert_string_equal(out.trigger, in[i].trigger);
+		else
+			assert_null(out.trigger);
 		if (in[i].error)
 			assert_string_equal(out.error, in[i].error);
 		if (in[i].image)
@@ -180,12 +184,14 @@ static void test_register_fields(void **state)
 		"\"method\":\"-x\"", "\"method\":\"a/b\"",
 		"\"method\":\"abcdefghijklmnopqrstuvwxyz0123456\"",
 		"\"method\":1",
+		"\"trigger\":\"\"", "\"trigger\":\"a\\nb\"",
+		"\"trigger\":\"dir/\"", "\"trigger\":1",
 	};
 	const char *tmpl = "{\"v\":1,\"op\":\"register\",\"job\":5,"
 		"\"step\":0,\"uid\":1,\"gid\":1,\"ntasks\":1,\"interval\":0,"
 		"\"max_wait\":1,\"keep\":1,\"lead\":0,\"max_requeue\":0,"
 		"\"exit_code\":0,\"signo\":12,\"dir\":\"/d\","
-		"\"node\":\"n\",\"method\":\"m\"}";
+		"\"node\":\"n\",\"method\":\"m\",\"trigger\":\"CHKPT\"}";
 	char buf[512], key[32], err[256], *p, *end;
 	struct ckpt_msg m;
 	size_t i;

@@ -1,0 +1,99 @@
+#!/bin/bash
+# 1330-criu-method: a method with criu= (slurmckptd(8), METHODS) with a
+# real CRIU.  A counter that keeps its count only in memory is dumped by
+# "criu dump --unprivileged --leave-running", run by slurmckptd as the
+# job's user with CAP_CHECKPOINT_RESTORE only, and goes on running; the
+# image holds the process tree.  Then the job is cancelled and the dump
+# restored by hand, as root, with --inherit-fd for the output file (its
+# size changed since the dump): the count goes on from the dump's, not
+# from 0.  Debian 12's CRIU 3.17 fails on recent kernels ("vdso:
+# Unexpected rt vDSO area bounds"): skipped unless a criu whose "criu
+# check" passes is found (PATH, /usr/local/sbin, /opt/criu/sbin).
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+. "${top_srcdir:-${0%/*}/../..}/tests/integration/cluster.sh" || exit 99
+
+PATH=$PATH:/usr/local/sbin:/opt/criu/sbin
+CRIU=$(command -v criu) || skip "criu is not installed"
+"$CRIU" check >/dev/null 2>&1 || skip "criu check fails here: $("$CRIU" check 2>&1 | tail -n1)"
+
+cluster_start 1
+
+mdir=$CLUSTER_DIR/methods
+mkdir -p "$mdir"
+chmod 755 "$mdir"
+echo "criu=$CRIU" >"$mdir/criu.method"
+chmod 644 "$mdir/criu.method"
+helper_stop
+CKPT_HELPER_CONF="method_dir=$mdir"
+helper_start || fail "slurmckptd did not start"
+wait_for 10 grep -qs "method criu: criu=$CRIU (check: criu [0-9]" "$CLUSTER_DIR/slurmckptd.log" ||
+	fail "method criu not offered: $(tail -n 5 "$CLUSTER_DIR/slurmckptd.log")"
+ok "slurmckptd offers method criu ($(sed -n 's/.*method criu: .*(check: \(.*\))$/\1/p' "$CLUSTER_DIR/slurmckptd.log"))"
+
+ckdir=$(user_dir "$CLUSTER_DIR/ckpt")
+N=300
+out=$CLUSTER_WORK/mem.out
+j=$(submit --checkpoint=0 --checkpoint-method=criu --checkpoint-dir="$ckdir" \
+	--chdir="$CLUSTER_WORK" -o "$out" --wrap "exec $APPS/memcount.sh $N") || fail "sbatch failed"
+job_wait_state "$j" RUNNING 20 || fail "job $j did not start"
+wait_for 10 grep -q '^tick=3$' "$out" || fail "the counter does not count: $(tail -n 3 "$out")"
+t0=$(date +%s.%N)
+msg=$(as_user "$SCHECKPOINT" create "$j" 2>&1) || fail "scheckpoint create: $msg; $(tail -n 5 "$CLUSTER_DIR/slurmckptd.log")"
+took=$(echo "$(date +%s.%N) - $t0" | bc)
+at=$(grep '^tick=' "$out" | tail -n1)
+img=$ckdir/$j.ckpt
+image_verify "$img" || fail "image does not verify"
+[ -s "$img/criu.0/pstree.img" ] && [ -s "$img/criu.0/inventory.img" ] ||
+	fail "no criu images in $img: $(ls -R "$img")"
+[ "$(stat -c %U "$img/criu.0/pstree.img")" = "$CKPT_USER" ] || fail "images not the user's"
+ok "criu dump committed in ${took%???????} s: $(ls "$img/criu.0" | wc -l) files, $(du -sh "$img" | cut -f1), at $at"
+sleep 3
+[ "$(job_state "$j")" = RUNNING ] || fail "job $j is $(job_state "$j") after the dump"
+last=$(sed -n 's/^tick=//p' "$out" | tail -n1)
+[ "$last" -gt "${at#tick=}" ] || fail "the counter stopped after the dump: $(tail -n 2 "$out")"
+ok "the job runs on after the dump (tick=$last)"
+
+# What keeps the method to the user's own processes: criu as the user
+# with CAP_CHECKPOINT_RESTORE, as slurmckptd runs it, cannot dump root's.
+if command -v setpriv >/dev/null; then
+	sleep 60 &
+	rootpid=$!
+	rdir=$(user_dir "$CLUSTER_DIR/rootdump")
+	setpriv --reuid="$CKPT_USER" --regid="$CKPT_USER" --init-groups \
+		--inh-caps=+checkpoint_restore --ambient-caps=+checkpoint_restore \
+		"$CRIU" dump --unprivileged -t "$rootpid" -D "$rdir" --leave-running \
+		--shell-job -o dump.log >/dev/null 2>&1 &&
+		fail "criu as $CKPT_USER dumped root's process $rootpid"
+	kill "$rootpid"
+	[ ! -e "$rdir/pages-1.img" ] || fail "root's memory was written to $rdir"
+	why=$(grep -m1 "Operation not permitted" "$rdir/dump.log") ||
+		fail "criu failed for another reason: $(grep -v ^Warn "$rdir/dump.log" | head -n 3)"
+	ok "criu as $CKPT_USER with CAP_CHECKPOINT_RESTORE cannot dump root's process (${why#*: })"
+fi
+
+# By hand: the job is gone, its tree restored from the image, as root.
+scancel "$j"
+job_wait_done "$j" 30 >/dev/null || fail "job $j did not end"
+sleep 1
+grep -q "^tick=$((last + 5))$" "$out" && fail "still counting after scancel"
+copy=$CLUSTER_DIR/restore
+cp -a "$img/criu.0" "$copy"
+# CRIU gives each process its old pid: wait until they are all free.
+pids=$(ls "$copy" | sed -n 's/^core-\([0-9]*\)\.img$/\1/p' | tr '\n' ' ')
+_pids_free() { local p; for p in $pids; do [ ! -e "/proc/$p" ] || return 1; done; }
+wait_for 20 _pids_free || fail "the dumped pids ($pids) are still in use"
+rm -f "$CLUSTER_WORK/restored.pid"
+lines=$(wc -l <"$out")
+( exec 3>>"$out"
+  "$CRIU" restore -D "$copy" -o restore.log -v2 --shell-job -d \
+	--inherit-fd "fd[3]:${out#/}" --pidfile "$CLUSTER_WORK/restored.pid" ) \
+	>"$CLUSTER_DIR/restore.out" 2>&1 ||
+	fail "criu restore: $(cat "$CLUSTER_DIR/restore.out"; tail -n 8 "$copy/restore.log")"
+rpid=$(cat "$CLUSTER_WORK/restored.pid")
+_new_ticks() { [ "$(tail -n +$((lines + 1)) "$out" | grep -c '^tick=')" -ge 2 ]; }
+wait_for 10 _new_ticks || fail "the restored counter does not count: $(tail -n 4 "$out")"
+kill "$rpid" 2>/dev/null
+first=$(tail -n +$((lines + 1)) "$out" | sed -n 's/^tick=//p' | head -n1)
+[ "$first" -le $((${at#tick=} + 1)) ] && [ "$first" -gt 1 ] ||
+	fail "the restored counter went on at $first, not from the dump (at $at; stopped at $last)"
+ok "restored by hand (criu restore --inherit-fd, pid $rpid, dumped pids $pids): counts on at tick=$first (dumped at $at; the job had reached $last)"
