@@ -41,6 +41,14 @@ static const char *const op_names[] = {
 	[CKPT_OP_CREATE] = "create",
 	[CKPT_OP_REPLY] = "reply",
 	[CKPT_OP_EXIT] = "exit",
+	[CKPT_OP_ABLE] = "able",
+	[CKPT_OP_VACATE] = "vacate",
+	[CKPT_OP_REQUEUE] = "requeue",
+	[CKPT_OP_ENABLE] = "enable",
+	[CKPT_OP_DISABLE] = "disable",
+	[CKPT_OP_ERROR] = "error",
+	[CKPT_OP_LIST] = "list",
+	[CKPT_OP_SHOW] = "show",
 };
 
 #define NOPS (sizeof(op_names) / sizeof(op_names[0]))
@@ -48,12 +56,30 @@ static const char *const op_names[] = {
 /* ------------------------------------------------------------------ */
 /* Validation, shared by encode and decode                            */
 
+bool proto_op_is_request(int op)
+{
+	return op == CKPT_OP_CREATE ||
+	       (op >= CKPT_OP_ABLE && op <= CKPT_OP_SHOW);
+}
+
+/* The text of a JSON object, or NULL. */
+static json_t *load_object(const char *text)
+{
+	json_t *o = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+
+	if (o && !json_is_object(o)) {
+		json_decref(o);
+		o = NULL;
+	}
+	return o;
+}
+
 static int check_ids(const struct ckpt_msg *m, char *err, size_t errlen)
 {
 	if (m->job < 1 || m->job > JOB_MAX)
 		return errprintf(err, errlen, EINVAL, "invalid job id %u", m->job);
-	if (m->step == CKPT_STEP_ALL && m->op != CKPT_OP_CREATE)
-		return errprintf(err, errlen, EINVAL, "step %u is only valid for create",
+	if (m->step == CKPT_STEP_ALL && !proto_op_is_request(m->op))
+		return errprintf(err, errlen, EINVAL, "step %u is only valid for requests",
 			    m->step);
 	return 0;
 }
@@ -109,7 +135,8 @@ static int check_reply(const struct ckpt_msg *m, char *err, size_t errlen)
 		return errprintf(err, errlen, EINVAL, "a success reply has no error");
 	if (!m->ok && (m->err < 1 || m->err > ERRNO_MAX))
 		return errprintf(err, errlen, EINVAL, "invalid errno %d", m->err);
-	if (!m->ok && (!m->error || m->seq || m->image || m->restart))
+	if (!m->ok && (!m->error || m->seq || m->image || m->restart ||
+		       m->info))
 		return errprintf(err, errlen, EINVAL, "a failure reply needs only an error");
 	if (m->image && (m->image[0] != '/' || !m->seq))
 		return errprintf(err, errlen, EINVAL, "invalid image '%s' (seq %llu)",
@@ -117,6 +144,17 @@ static int check_reply(const struct ckpt_msg *m, char *err, size_t errlen)
 	if (m->restart && (m->restart[0] != '/' || m->image))
 		return errprintf(err, errlen, EINVAL, "invalid restart command '%s'",
 			    m->restart);
+	if (m->info && (m->image || m->restart))
+		return errprintf(err, errlen, EINVAL, "a reply with info has "
+				 "no image nor restart command");
+	if (m->info) {
+		json_t *o = load_object(m->info);
+
+		if (!o)
+			return errprintf(err, errlen, EINVAL, "info is not a "
+					 "JSON object");
+		json_decref(o);
+	}
 	if (m->seq > (uint64_t)INT64_MAX)
 		return errprintf(err, errlen, EINVAL, "invalid seq %llu",
 			    (unsigned long long)m->seq);
@@ -134,6 +172,14 @@ static int check_msg(const struct ckpt_msg *m, char *err, size_t errlen)
 	case CKPT_OP_UNREGISTER:
 	case CKPT_OP_CREATE:
 	case CKPT_OP_EXIT:
+	case CKPT_OP_ABLE:
+	case CKPT_OP_VACATE:
+	case CKPT_OP_REQUEUE:
+	case CKPT_OP_ENABLE:
+	case CKPT_OP_DISABLE:
+	case CKPT_OP_ERROR:
+	case CKPT_OP_LIST:
+	case CKPT_OP_SHOW:
 		return check_ids(m, err, errlen);
 	case CKPT_OP_REPLY:
 		return check_reply(m, err, errlen);
@@ -180,6 +226,14 @@ static json_t *pack_msg(const struct ckpt_msg *m)
 				 "status", m->status);
 	case CKPT_OP_UNREGISTER:
 	case CKPT_OP_CREATE:
+	case CKPT_OP_ABLE:
+	case CKPT_OP_VACATE:
+	case CKPT_OP_REQUEUE:
+	case CKPT_OP_ENABLE:
+	case CKPT_OP_DISABLE:
+	case CKPT_OP_ERROR:
+	case CKPT_OP_LIST:
+	case CKPT_OP_SHOW:
 		return json_pack("{s:i, s:s, s:I, s:I}", "v", v, "op", op,
 				 "job", (json_int_t)m->job,
 				 "step", (json_int_t)m->step);
@@ -196,6 +250,9 @@ static json_t *pack_msg(const struct ckpt_msg *m)
 	if (m->restart)
 		return json_pack("{s:i, s:s, s:b, s:s}", "v", v, "op", op,
 				 "ok", 1, "restart", m->restart);
+	if (m->info)
+		return json_pack("{s:i, s:s, s:b, s:o}", "v", v, "op", op,
+				 "ok", 1, "info", load_object(m->info));
 	return json_pack("{s:i, s:s, s:b}", "v", v, "op", op, "ok", 1);
 }
 
@@ -305,11 +362,13 @@ static int unpack_reply(json_t *o, struct ckpt_msg *m, char *err,
 	json_error_t je;
 	json_int_t seq = 0, e = 0, v;
 	const char *op, *error = NULL, *image = NULL, *restart = NULL;
+	json_t *info = NULL;
 
 	if (json_unpack_ex(o, &je, 0, "{s:I, s:s, s:b, s?:I, s?:s, s?:I, "
-			   "s?:s, s?:s !}", "v", &v, "op", &op, "ok", &m->ok,
-			   "err", &e, "error", &error, "seq", &seq,
-			   "image", &image, "restart", &restart) < 0)
+			   "s?:s, s?:s, s?:o !}", "v", &v, "op", &op,
+			   "ok", &m->ok, "err", &e, "error", &error,
+			   "seq", &seq, "image", &image, "restart", &restart,
+			   "info", &info) < 0)
 		return errprintf(err, errlen, EINVAL, "reply message: %s", je.text);
 	if (seq < 0 || e < 0 || e > ERRNO_MAX)
 		return errprintf(err, errlen, EINVAL, "reply message: seq or err out of "
@@ -320,6 +379,14 @@ static int unpack_reply(json_t *o, struct ckpt_msg *m, char *err,
 	    (image && strdup_field(image, &m->image) < 0) ||
 	    (restart && strdup_field(restart, &m->restart) < 0))
 		return -1;
+	if (info) {
+		if (!json_is_object(info))
+			return errprintf(err, errlen, EINVAL, "reply message: "
+					 "info is not an object");
+		m->info = json_dumps(info, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		if (!m->info)
+			return -1;
+	}
 	return 0;
 }
 
@@ -356,6 +423,14 @@ static int unpack_msg(json_t *o, struct ckpt_msg *m, char *err, size_t errlen)
 		return 0;
 	case CKPT_OP_UNREGISTER:
 	case CKPT_OP_CREATE:
+	case CKPT_OP_ABLE:
+	case CKPT_OP_VACATE:
+	case CKPT_OP_REQUEUE:
+	case CKPT_OP_ENABLE:
+	case CKPT_OP_DISABLE:
+	case CKPT_OP_ERROR:
+	case CKPT_OP_LIST:
+	case CKPT_OP_SHOW:
 		return unpack_ids(o, "{s:I, s:s, s:I, s:I !}", m, NULL, err,
 				  errlen);
 	case CKPT_OP_REPLY:
@@ -432,6 +507,7 @@ void proto_msg_clear(struct ckpt_msg *m)
 	free(m->image);
 	free(m->method);
 	free(m->restart);
+	free(m->info);
 	memset(m, 0, sizeof(*m));
 }
 

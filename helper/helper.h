@@ -68,6 +68,11 @@ struct step {
 	bool final;		/* its checkpoint is the job's last (jobs.c) */
 	struct timespec started;	/* of the checkpoint in flight */
 	const struct method *method;	/* NULL: the cooperative signal */
+	/* scheckpoint's verbs (server.c, verbs.c) */
+	bool disabled;		/* periodic checkpoints suspended */
+	int last_errno;		/* of last_error */
+	time_t last_error_time;
+	time_t registered;
 };
 
 /* method.c */
@@ -140,6 +145,18 @@ int cooperate_run(const struct step *s, const char *reason, int out);
 /* privsep.c */
 int privsep_become(uid_t uid, gid_t gid, char *err, size_t errlen);
 int privsep_close_fds(const int *keep, size_t nkeep);
+
+/* verbs.c: scheckpoint's requests that need a child (list, the end of
+ * vacate and requeue) and who may make them. */
+void verbs_init(void);
+bool verbs_may_act(uid_t client, uid_t owner);
+json_t *verbs_step_info(const struct step *s, enum ckpt_op op);
+/* done(arg, ok, err, info or message) runs in the loop. */
+typedef void (*verbs_done_fn)(void *arg, bool ok, int err, const char *text);
+int verbs_list(const struct step *const *steps, size_t n, verbs_done_fn done,
+	       void *arg, char *err, size_t errlen);
+int verbs_act(uint32_t job, enum ckpt_op op, verbs_done_fn done, void *arg,
+	      char *err, size_t errlen);
 
 /* server.c */
 int server_listen(const char *path);

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "helper.h"
@@ -26,6 +27,8 @@ struct conn {
 
 struct waiter {
 	struct conn *conn;	/* NULL once the client went away */
+	enum ckpt_op op;	/* create, vacate, requeue or list */
+	uint32_t job;
 	bool whole_job;		/* steps that cannot checkpoint are skipped */
 	int pending, failed, committed, skipped, err;
 	uint64_t seq;
@@ -43,13 +46,10 @@ static void append(char *buf, size_t len, const char *text)
 	snprintf(buf + used, len - used, "%s%s", used ? "; " : "", text);
 }
 
-static void waiter_finish(struct waiter *wt)
+static void waiter_reply(struct waiter *wt)
 {
 	struct ckpt_msg r = { .op = CKPT_OP_REPLY };
 
-	/* A whole job whose every step was skipped is a failure too. */
-	if (wt->skipped && !wt->committed)
-		wt->failed += wt->skipped;
 	r.ok = !wt->failed;
 	if (wt->conn) {
 		r.err = wt->failed ? wt->err : 0;
@@ -64,6 +64,42 @@ static void waiter_finish(struct waiter *wt)
 		wt->conn->waiter = NULL;
 	}
 	free(wt);
+}
+
+/* vacate, requeue: the job was cancelled or requeued (or not). */
+static void waiter_acted(void *arg, bool ok, int err, const char *text)
+{
+	struct waiter *wt = arg;
+
+	if (!ok) {
+		snprintf(wt->errors, sizeof(wt->errors), "image committed "
+			 "(%.2000s) but the job was not %s: %.1000s",
+			 wt->images,
+			 wt->op == CKPT_OP_VACATE ? "ended" : "requeued",
+			 text ? text : "?");
+		wt->failed = 1;
+		wt->err = err;
+	}
+	waiter_reply(wt);
+}
+
+static void waiter_finish(struct waiter *wt)
+{
+	char err[512];
+
+	/* A whole job whose every step was skipped is a failure too. */
+	if (wt->skipped && !wt->committed)
+		wt->failed += wt->skipped;
+	/* vacate, requeue: only after every image is committed. */
+	if (!wt->failed &&
+	    (wt->op == CKPT_OP_VACATE || wt->op == CKPT_OP_REQUEUE)) {
+		if (verbs_act(wt->job, wt->op, waiter_acted, wt, err,
+			      sizeof(err)) == 0)
+			return;
+		waiter_acted(wt, false, errno ? errno : EIO, err);
+		return;
+	}
+	waiter_reply(wt);
 }
 
 void waiter_step_done(struct waiter *wt, const struct step *s,
@@ -99,6 +135,21 @@ static void conn_close(struct conn *c)
 	loop_del(&c->w);
 	close(c->w.fd);
 	free(c);
+}
+
+static const char *op_label(enum ckpt_op op)
+{
+	switch (op) {
+	case CKPT_OP_VACATE: return "vacate";
+	case CKPT_OP_REQUEUE: return "requeue";
+	case CKPT_OP_ABLE: return "able";
+	case CKPT_OP_ENABLE: return "enable";
+	case CKPT_OP_DISABLE: return "disable";
+	case CKPT_OP_ERROR: return "error";
+	case CKPT_OP_LIST: return "list";
+	case CKPT_OP_SHOW: return "show";
+	default: return "create";
+	}
 }
 
 static int reply_err(struct conn *c, int err, const char *fmt, ...)
@@ -147,6 +198,7 @@ static int on_register(struct conn *c, const struct ckpt_msg *m)
 	if (!c->step)
 		return reply_err(c, errno, "%s", err);
 	c->step->owner = c;
+	c->step->registered = time(NULL);
 	log_msg(LOG_INFO, "step %s registered: uid %u, %u task(s), interval "
 		"%ld s, dir %s", c->step->label, m->uid, m->ntasks,
 		m->interval, m->dir);
@@ -189,28 +241,55 @@ static size_t create_targets(const struct ckpt_msg *m, struct step **out,
 	return n;
 }
 
+/* The targets of a request, if the client may act on them: 0, or -1 with
+ * the refusal sent (the reply's result in *rc). */
+static int request_targets(struct conn *c, const struct ckpt_msg *m,
+			   struct step **targets, size_t max, size_t *n,
+			   int *rc)
+{
+	*n = create_targets(m, targets, max);
+	if (*n == 0) {
+		*rc = reply_err(c, ENOENT, "no checkpointable step of job %u "
+				"is running on this node", m->job);
+		return -1;
+	}
+	/* Every step of a job belongs to the job's owner. */
+	if (!verbs_may_act(c->cred.uid, targets[0]->uid)) {
+		log_msg(LOG_NOTICE, "uid %u refused: %s of job %u",
+			(unsigned)c->cred.uid, op_label(m->op), m->job);
+		*rc = reply_err(c, EPERM, "permission denied: job %u belongs "
+				"to another user", m->job);
+		return -1;
+	}
+	if (c->waiter) {
+		*rc = reply_err(c, EBUSY, "a request is already in progress");
+		return -1;
+	}
+	return 0;
+}
+
+/* create, vacate, requeue: a checkpoint of the targets, then (vacate,
+ * requeue) the job's end or requeue. */
 static int on_create(struct conn *c, const struct ckpt_msg *m)
 {
 	struct step *targets[256];
 	struct waiter *wt;
 	char err[512];
 	size_t i, n;
+	int rc;
 
-	n = create_targets(m, targets, sizeof(targets) / sizeof(targets[0]));
-	if (n == 0)
-		return reply_err(c, ENOENT, "no checkpointable step of job %u "
-				 "is running on this node", m->job);
-	if (c->cred.uid != 0 && c->cred.uid != targets[0]->uid)
-		return reply_err(c, EPERM, "permission denied: job %u belongs "
-				 "to another user", m->job);
-	if (c->waiter)
-		return reply_err(c, EBUSY, "a request is already in progress");
+	if (request_targets(c, m, targets, sizeof(targets) /
+			    sizeof(targets[0]), &n, &rc) < 0)
+		return rc;
 	if (!(wt = calloc(1, sizeof(*wt))))
 		return reply_err(c, ENOMEM, "out of memory");
 	wt->conn = c;
+	wt->op = m->op;
+	wt->job = m->job;
 	wt->whole_job = m->step == CKPT_STEP_ALL;
 	for (i = 0; i < n; i++) {
-		if (worker_start(targets[i], "create", wt, err, sizeof(err))) {
+		if (worker_start(targets[i], op_label(m->op), wt, err,
+				 sizeof(err))) {
 			wt->failed++;
 			wt->err = errno;
 			append(wt->errors, sizeof(wt->errors), err);
@@ -222,6 +301,83 @@ static int on_create(struct conn *c, const struct ckpt_msg *m)
 	if (wt->pending == 0)
 		waiter_finish(wt);
 	return 0;
+}
+
+static void list_done(void *arg, bool ok, int err, const char *text)
+{
+	struct waiter *wt = arg;
+	struct ckpt_msg r = { .op = CKPT_OP_REPLY, .ok = ok };
+
+	if (wt->conn) {
+		if (ok)
+			r.info = (char *)text;
+		else
+			r.err = err, r.error = (char *)text;
+		if (proto_send(wt->conn->w.fd, &r, -1) < 0)
+			log_msg(LOG_INFO, "client went away: %s",
+				strerror(errno));
+		wt->conn->waiter = NULL;
+	}
+	free(wt);
+}
+
+/* able, enable, disable, error, show: answered at once; list: by a child
+ * with the user's credentials. */
+static int on_query(struct conn *c, const struct ckpt_msg *m)
+{
+	struct step *targets[256];
+	struct ckpt_msg r = { .op = CKPT_OP_REPLY, .ok = 1 };
+	struct timespec now;
+	struct waiter *wt;
+	json_t *o, *a;
+	char err[512];
+	size_t i, n;
+	int rc;
+
+	if (request_targets(c, m, targets, sizeof(targets) /
+			    sizeof(targets[0]), &n, &rc) < 0)
+		return rc;
+	if (m->op == CKPT_OP_LIST) {
+		if (!(wt = calloc(1, sizeof(*wt))))
+			return reply_err(c, ENOMEM, "out of memory");
+		wt->conn = c;
+		wt->op = m->op;
+		if (verbs_list((const struct step *const *)targets, n,
+			       list_done, wt, err, sizeof(err)) < 0) {
+			free(wt);
+			return reply_err(c, errno ? errno : EIO, "%s", err);
+		}
+		c->waiter = wt;
+		return 0;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	a = json_array();
+	for (i = 0; i < n; i++) {
+		if (m->op == CKPT_OP_ENABLE && targets[i]->disabled) {
+			targets[i]->disabled = false;
+			targets[i]->due = now;
+			targets[i]->due.tv_sec += targets[i]->interval;
+			log_msg(LOG_INFO, "%s: periodic checkpoints enabled by "
+				"uid %u", targets[i]->label,
+				(unsigned)c->cred.uid);
+		} else if (m->op == CKPT_OP_DISABLE && !targets[i]->disabled) {
+			targets[i]->disabled = true;
+			log_msg(LOG_INFO, "%s: periodic checkpoints disabled by "
+				"uid %u", targets[i]->label,
+				(unsigned)c->cred.uid);
+		}
+		json_array_append_new(a, verbs_step_info(targets[i], m->op));
+	}
+	if (m->op == CKPT_OP_ENABLE || m->op == CKPT_OP_DISABLE)
+		steps_rearm();
+	o = json_pack("{s:I,s:o}", "job", (json_int_t)m->job, "steps", a);
+	r.info = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(o);
+	if (!r.info)
+		return reply_err(c, ENOMEM, "out of memory");
+	rc = proto_send(c->w.fd, &r, -1);
+	free(r.info);
+	return rc;
 }
 
 static void on_message(struct conn *c, struct ckpt_msg *m, int *pidfd)
@@ -244,7 +400,17 @@ static void on_message(struct conn *c, struct ckpt_msg *m, int *pidfd)
 		}
 		return;
 	case CKPT_OP_CREATE:
+	case CKPT_OP_VACATE:
+	case CKPT_OP_REQUEUE:
 		rc = on_create(c, m);
+		break;
+	case CKPT_OP_ABLE:
+	case CKPT_OP_ENABLE:
+	case CKPT_OP_DISABLE:
+	case CKPT_OP_ERROR:
+	case CKPT_OP_LIST:
+	case CKPT_OP_SHOW:
+		rc = on_query(c, m);
 		break;
 	case CKPT_OP_EXIT:
 		if (!c->step || c->cred.uid != 0) {

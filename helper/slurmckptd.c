@@ -185,6 +185,7 @@ int main(int argc, char **argv)
 	if (server_listen(hconf.socket) < 0)
 		goto out;
 	log_msg(LOG_NOTICE, "started, listening on %s", hconf.socket);
+	verbs_init();
 	run();
 	rc = 0;
 	server_close();
