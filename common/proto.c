@@ -684,6 +684,86 @@ out:
 	return rc;
 }
 
+static int write_all(int fd, const char *p, size_t len)
+{
+	ssize_t n;
+
+	while (len) {
+		n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int read_all(int fd, char *p, size_t len)
+{
+	ssize_t n;
+
+	while (len) {
+		n = recv(fd, p, len, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			return 0;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 1;
+}
+
+int proto_frame_send(int fd, const char *buf, size_t len)
+{
+	unsigned char hdr[4];
+
+	if (len > CKPT_FRAME_MAX) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	hdr[0] = (unsigned char)(len >> 24);
+	hdr[1] = (unsigned char)(len >> 16);
+	hdr[2] = (unsigned char)(len >> 8);
+	hdr[3] = (unsigned char)len;
+	if (write_all(fd, (const char *)hdr, 4) < 0)
+		return -1;
+	return write_all(fd, buf, len);
+}
+
+int proto_frame_recv(int fd, char **buf, size_t *len)
+{
+	unsigned char hdr[4];
+	size_t n;
+	int rc;
+
+	*buf = NULL;
+	if ((rc = read_all(fd, (char *)hdr, 4)) <= 0)
+		return rc;
+	n = (size_t)hdr[0] << 24 | (size_t)hdr[1] << 16 |
+	    (size_t)hdr[2] << 8 | hdr[3];
+	if (n > CKPT_FRAME_MAX) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	if (!(*buf = malloc(n + 1)))
+		return -1;
+	if ((rc = read_all(fd, *buf, n)) <= 0) {
+		free(*buf);
+		*buf = NULL;
+		if (rc == 0)
+			errno = EPIPE;
+		return -1;
+	}
+	(*buf)[n] = '\0';
+	*len = n;
+	return 1;
+}
+
 int proto_reply_ok(int fd)
 {
 	struct ckpt_msg m = { .op = CKPT_OP_REPLY, .ok = 1 };

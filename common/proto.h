@@ -103,6 +103,15 @@ int proto_send(int fd, const struct ckpt_msg *m, int passfd);
 int proto_recv(int fd, struct ckpt_msg *m, int *passfd, char *err,
 	       size_t errlen);
 
+/* TCP (scheckpoint from another node): one frame per message, a 4-byte
+ * big-endian length then that many bytes (a MUNGE credential whose payload
+ * is the request; the reply's JSON).  Blocking.  0/-1 errno; a frame over
+ * CKPT_FRAME_MAX is EMSGSIZE. */
+#define CKPT_FRAME_MAX (4 * CKPT_MSG_MAX)
+int proto_frame_send(int fd, const char *buf, size_t len);
+/* *buf malloc'ed and NUL-terminated; 1, 0 at end of file, -1 errno. */
+int proto_frame_recv(int fd, char **buf, size_t *len);
+
 /* Shorthands for replies. */
 int proto_reply_ok(int fd);
 int proto_reply_err(int fd, int err, const char *text);

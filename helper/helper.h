@@ -28,6 +28,8 @@ struct helper_conf {
 	long max_workers;
 	long poll_interval;	/* seconds between requests to slurmctld */
 	char *method_dir;	/* <name>.method files (method.c) */
+	long port;		/* TCP port for other nodes; 0: none (tcp.c) */
+	char *munge_socket;	/* munged's socket; NULL: libmunge's default */
 };
 extern struct helper_conf hconf;
 
@@ -158,8 +160,15 @@ int verbs_list(const struct step *const *steps, size_t n, verbs_done_fn done,
 int verbs_act(uint32_t job, enum ckpt_op op, verbs_done_fn done, void *arg,
 	      char *err, size_t errlen);
 
+/* tcp.c */
+int tcp_listen(long port);
+void tcp_close(void);
+
 /* server.c */
 int server_listen(const char *path);
+/* A request that came over TCP from uid (authenticated): fd is the
+ * connection (blocking), answered with one frame, then closed. */
+void server_tcp_request(int fd, uid_t uid, const struct ckpt_msg *m);
 void server_close(void);
 
 #endif

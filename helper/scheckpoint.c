@@ -17,6 +17,11 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <munge.h>
+#include <netdb.h>
+#include <slurm/slurm.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 
 #include "ckptconf.h"
 #include "proto.h"
@@ -225,39 +230,254 @@ static void print_error(int err, const char *text)
 	fprintf(stderr, "scheckpoint: %s\n", text);
 }
 
+/* The helper on this node: 1 with *r, -1 with text (errno kept). */
+static int ask_local(const char *sock, const struct ckpt_msg *m,
+		     struct ckpt_msg *r, long max_wait, char *text,
+		     size_t len)
+{
+	char err[512];
+	int fd, rc = -1, saved;
+
+	if ((fd = proto_connect(sock, (int)max_wait)) < 0) {
+		saved = errno;
+		snprintf(text, len, "slurmckptd is not running on this node "
+			 "(%s: %s)", sock, strerror(errno));
+		errno = saved;
+		return -1;
+	}
+	if (proto_send(fd, m, -1) < 0 ||
+	    (rc = proto_recv(fd, r, NULL, err, sizeof(err))) <= 0) {
+		saved = rc == 0 ? EPIPE : errno;
+		if (rc < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			snprintf(text, len, "no answer within MaxWait=%ld s "
+				 "(a checkpoint may still complete)", max_wait);
+		else
+			snprintf(text, len, "slurmckptd: %s",
+				 rc == 0 ? "connection closed" :
+				 errno == EINVAL ? err : strerror(errno));
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	close(fd);
+	return 1;
+}
+
+/* SLURM_CHECKPOINT_PORTS: "<port>" for every node, or
+ * "<node>:<port>,<node>:<port>...".  0 when none is known. */
+static long port_of(const char *map, const char *node)
+{
+	size_t n = strlen(node);
+	const char *p = map;
+	char *end;
+	long v;
+
+	if (!map)
+		return 0;
+	v = strtol(map, &end, 10);
+	if (end != map && *end == '\0')
+		return v > 0 && v < 65536 ? v : 0;
+	while (p && *p) {
+		if (strncmp(p, node, n) == 0 && p[n] == ':') {
+			v = strtol(p + n + 1, &end, 10);
+			if (end != p + n + 1 && (*end == ',' || !*end) &&
+			    v > 0 && v < 65536)
+				return v;
+			return 0;
+		}
+		p = strchr(p, ',');
+		if (p)
+			p++;
+	}
+	return 0;
+}
+
+/* munged's socket: SLURM_CHECKPOINT_MUNGE_SOCKET, else socket= in
+ * slurm.conf's AuthInfo, else libmunge's default (NULL). */
+static char *munge_socket(void)
+{
+	const char *env = getenv("SLURM_CHECKPOINT_MUNGE_SOCKET");
+	slurm_conf_t *conf = NULL;
+	char *s = NULL, *p, *e;
+
+	if (env && *env)
+		return strdup(env);
+	if (slurm_load_ctl_conf((time_t)0, &conf) != SLURM_SUCCESS)
+		return NULL;
+	if (conf->authinfo && (p = strstr(conf->authinfo, "socket="))) {
+		p += strlen("socket=");
+		e = strchr(p, ',');
+		s = e ? strndup(p, (size_t)(e - p)) : strdup(p);
+	}
+	slurm_free_ctl_conf(conf);
+	return s;
+}
+
+/* One request to the helper of node over TCP, in a MUNGE credential. */
+static int ask_node(const char *node, const char *payload, const char *msock,
+		    long max_wait, struct ckpt_msg *r, char *text, size_t len)
+{
+	const char *map = getenv("SLURM_CHECKPOINT_PORTS");
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
+	struct timeval tv = { .tv_sec = max_wait };
+	node_info_msg_t *nm = NULL;
+	char addr[256], port[16], err[512], *cred = NULL, *buf = NULL;
+	munge_ctx_t ctx;
+	munge_err_t me;
+	size_t blen = 0;
+	long p = port_of(map, node);
+	int fd = -1, rc = -1;
+
+	if (!p) {
+		snprintf(text, len, "no slurmckptd port known for node %s "
+			 "(SLURM_CHECKPOINT_PORTS)", node);
+		return -1;
+	}
+	snprintf(addr, sizeof(addr), "%s", node);
+	if (slurm_load_node_single(&nm, (char *)node, SHOW_ALL) ==
+	    SLURM_SUCCESS && nm->record_count > 0 && nm->node_array[0].node_addr)
+		snprintf(addr, sizeof(addr), "%s", nm->node_array[0].node_addr);
+	if (nm)
+		slurm_free_node_info_msg(nm);
+	snprintf(port, sizeof(port), "%ld", p);
+	if (!(ctx = munge_ctx_create()) ||
+	    (msock && munge_ctx_set(ctx, MUNGE_OPT_SOCKET, msock) !=
+	     EMUNGE_SUCCESS)) {
+		snprintf(text, len, "MUNGE: cannot set up a context");
+		goto out;
+	}
+	me = munge_encode(&cred, ctx, payload, (int)strlen(payload));
+	if (me != EMUNGE_SUCCESS) {
+		snprintf(text, len, "MUNGE: %s", munge_strerror(me));
+		goto out;
+	}
+	if ((rc = getaddrinfo(addr, port, &hints, &ai)) != 0) {
+		snprintf(text, len, "node %s (%s): %s", node, addr,
+			 gai_strerror(rc));
+		rc = -1;
+		goto out;
+	}
+	rc = -1;
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 ||
+	    (max_wait > 0 &&
+	     (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	      setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)) ||
+	    connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+		snprintf(text, len, "slurmckptd on node %s (%s:%s): %s", node,
+			 addr, port, strerror(errno));
+		goto out;
+	}
+	if (proto_frame_send(fd, cred, strlen(cred)) < 0 ||
+	    proto_frame_recv(fd, &buf, &blen) <= 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			snprintf(text, len, "no answer within MaxWait=%ld s "
+				 "(a checkpoint may still complete)", max_wait);
+		else
+			snprintf(text, len, "slurmckptd on node %s: %s", node,
+				 strerror(errno));
+		goto out;
+	}
+	if (proto_decode(buf, blen, r, err, sizeof(err)) < 0 ||
+	    r->op != CKPT_OP_REPLY) {
+		if (r->op)
+			proto_msg_clear(r);
+		snprintf(text, len, "slurmckptd on node %s: bad reply: %s",
+			 node, err);
+		goto out;
+	}
+	rc = 1;
+out:
+	if (ai)
+		freeaddrinfo(ai);
+	if (fd >= 0)
+		close(fd);
+	if (ctx)
+		munge_ctx_destroy(ctx);
+	free(cred);
+	free(buf);
+	return rc;
+}
+
+/* The job's node(s) from slurmctld, then their helpers over TCP: the
+ * batch host for the batch script or the whole job, else each node of
+ * the job until one has the step. */
+static int ask_remote(const struct ckpt_msg *m, struct ckpt_msg *r,
+		      long max_wait, char *text, size_t len)
+{
+	job_info_msg_t *jm = NULL;
+	hostlist_t hl = NULL;
+	char *payload = NULL, *msock = NULL, *node;
+	int rc = -1, tries = 0;
+
+	slurm_init(NULL);
+	if (slurm_load_job(&jm, m->job, SHOW_ALL) != SLURM_SUCCESS ||
+	    jm->record_count < 1) {
+		snprintf(text, len, "job %u: %s", m->job,
+			 slurm_strerror(slurm_get_errno()));
+		goto out;
+	}
+	if (!jm->job_array[0].nodes || !*jm->job_array[0].nodes) {
+		snprintf(text, len, "job %u is not running on any node",
+			 m->job);
+		goto out;
+	}
+	if (!(payload = proto_encode(m))) {
+		snprintf(text, len, "%s", strerror(errno));
+		goto out;
+	}
+	msock = munge_socket();
+	if (m->step == CKPT_STEP_BATCH || m->step == CKPT_STEP_ALL) {
+		node = jm->job_array[0].batch_host;
+		if (!node || !*node)
+			node = jm->job_array[0].nodes;
+		rc = ask_node(node, payload, msock, max_wait, r, text, len);
+		goto out;
+	}
+	hl = slurm_hostlist_create(jm->job_array[0].nodes);
+	while (hl && (node = slurm_hostlist_shift(hl))) {
+		if (tries++)
+			proto_msg_clear(r);
+		rc = ask_node(node, payload, msock, max_wait, r, text, len);
+		free(node);
+		if (rc < 0 || r->ok || r->err != ENOENT)
+			break;
+	}
+out:
+	if (hl)
+		slurm_hostlist_destroy(hl);
+	if (jm)
+		slurm_free_job_info_msg(jm);
+	free(payload);
+	free(msock);
+	return rc;
+}
+
 static int request(const char *sock, const struct verb *v, const char *id,
 		   long max_wait)
 {
-	struct ckpt_msg m = { .op = v->op }, r;
-	char err[512], text[1024];
-	int fd, rc = -1;
+	struct ckpt_msg m = { .op = v->op }, r = { 0 };
+	char text[1024];
+	int rc;
 
 	if (parse_id(id, &m.job, &m.step) < 0) {
 		fprintf(stderr, "scheckpoint: invalid job id '%s': use "
 			"<job_id>, <job_id>.<step_id> or <job_id>.batch\n", id);
 		return EXIT_USAGE;
 	}
-	if ((fd = proto_connect(sock, (int)max_wait)) < 0) {
-		snprintf(text, sizeof(text), "slurmckptd is not running on "
-			 "this node (%s: %s)", sock, strerror(errno));
-		print_error(errno, text);
+	rc = ask_local(sock, &m, &r, max_wait, text, sizeof(text));
+	/* Not here: the job's node, when the helpers' ports are known. */
+	if (getenv("SLURM_CHECKPOINT_PORTS") &&
+	    ((rc < 0 && (errno == ENOENT || errno == ECONNREFUSED)) ||
+	     (rc > 0 && !r.ok && r.err == ENOENT))) {
+		if (rc > 0)
+			proto_msg_clear(&r);
+		rc = ask_remote(&m, &r, max_wait, text, sizeof(text));
+	}
+	if (rc < 0) {
+		print_error(errno ? errno : EIO, text);
 		return 1;
 	}
-	if (proto_send(fd, &m, -1) < 0 ||
-	    (rc = proto_recv(fd, &r, NULL, err, sizeof(err))) <= 0) {
-		if (rc < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			snprintf(text, sizeof(text), "no answer within "
-				 "MaxWait=%ld s (a checkpoint may still "
-				 "complete)", max_wait);
-		else
-			snprintf(text, sizeof(text), "slurmckptd: %s",
-				 rc == 0 ? "connection closed" :
-				 errno == EINVAL ? err : strerror(errno));
-		print_error(rc == 0 ? EPIPE : errno, text);
-		close(fd);
-		return 1;
-	}
-	close(fd);
 	if (!r.ok) {
 		print_error(r.err, r.error ? r.error : strerror(r.err));
 		rc = 1;

@@ -20,6 +20,7 @@
 
 struct conn {
 	struct watch w;
+	bool tcp;		/* one request over TCP, replied in a frame */
 	struct ucred cred;
 	struct step *step;	/* the step this connection registered */
 	struct waiter *waiter;	/* a create in progress */
@@ -38,6 +39,23 @@ struct waiter {
 
 static struct watch listener = { .fd = -1 };
 static char *sock_path;
+
+/* A reply: a packet on the Unix socket, a frame over TCP. */
+static int conn_send(struct conn *c, const struct ckpt_msg *m)
+{
+	char *s;
+	int rc, saved;
+
+	if (!c->tcp)
+		return proto_send(c->w.fd, m, -1);
+	if (!(s = proto_encode(m)))
+		return -1;
+	rc = proto_frame_send(c->w.fd, s, strlen(s));
+	saved = errno;
+	free(s);
+	errno = saved;
+	return rc;
+}
 
 static void append(char *buf, size_t len, const char *text)
 {
@@ -58,7 +76,7 @@ static void waiter_reply(struct waiter *wt)
 		 * one with an empty image name, so the client would wait. */
 		r.seq = wt->failed ? 0 : wt->seq;
 		r.image = wt->failed ? NULL : wt->images;
-		if (proto_send(wt->conn->w.fd, &r, -1) < 0)
+		if (conn_send(wt->conn, &r) < 0)
 			log_msg(LOG_INFO, "client went away: %s",
 				strerror(errno));
 		wt->conn->waiter = NULL;
@@ -160,10 +178,15 @@ static int reply_err(struct conn *c, int err, const char *fmt, ...)
 	char text[1024];
 	va_list ap;
 
+	struct ckpt_msg r = { .op = CKPT_OP_REPLY, .ok = 0, .err = err,
+			      .error = text };
+
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	return proto_reply_err(c->w.fd, err, text);
+	if (err < 1 || err > 4095)
+		r.err = EIO;
+	return conn_send(c, &r);
 }
 
 /* Only slurmstepd registers steps, so a second registration of the same
@@ -313,7 +336,7 @@ static void list_done(void *arg, bool ok, int err, const char *text)
 			r.info = (char *)text;
 		else
 			r.err = err, r.error = (char *)text;
-		if (proto_send(wt->conn->w.fd, &r, -1) < 0)
+		if (conn_send(wt->conn, &r) < 0)
 			log_msg(LOG_INFO, "client went away: %s",
 				strerror(errno));
 		wt->conn->waiter = NULL;
@@ -375,7 +398,7 @@ static int on_query(struct conn *c, const struct ckpt_msg *m)
 	json_decref(o);
 	if (!r.info)
 		return reply_err(c, ENOMEM, "out of memory");
-	rc = proto_send(c->w.fd, &r, -1);
+	rc = conn_send(c, &r);
 	free(r.info);
 	return rc;
 }
@@ -437,7 +460,9 @@ static void conn_ready(struct watch *w, uint32_t events)
 	char err[512] = "";
 	int pidfd = -1, rc;
 
-	if (!(events & EPOLLIN)) {
+	/* Over TCP: the request was read by tcp.c; what comes next is the
+	 * client's end. */
+	if (!(events & EPOLLIN) || c->tcp) {
 		conn_close(c);
 		return;
 	}
@@ -485,6 +510,29 @@ static void listener_ready(struct watch *w, uint32_t events)
 	}
 	if (errno != EAGAIN && errno != EWOULDBLOCK)
 		log_msg(LOG_ERR, "accept: %s", strerror(errno));
+}
+
+void server_tcp_request(int fd, uid_t uid, const struct ckpt_msg *m)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (!c) {
+		close(fd);
+		return;
+	}
+	c->w.fd = fd;
+	c->w.ready = conn_ready;
+	c->tcp = true;
+	c->cred.uid = uid;
+	c->cred.gid = (gid_t)-1;
+	c->cred.pid = 0;
+	if (loop_add(&c->w, EPOLLIN | EPOLLRDHUP) < 0) {
+		log_msg(LOG_ERR, "epoll: %s", strerror(errno));
+		close(fd);
+		free(c);
+		return;
+	}
+	on_message(c, (struct ckpt_msg *)m, &(int){ -1 });
 }
 
 /* Refuse to take over the socket of a helper that is still running;
