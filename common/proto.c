@@ -163,6 +163,8 @@ static int check_reply(const struct ckpt_msg *m, char *err, size_t errlen)
 
 static int check_msg(const struct ckpt_msg *m, char *err, size_t errlen)
 {
+	if (proto_op_is_request(m->op))
+		return check_ids(m, err, errlen);
 	switch (m->op) {
 	case CKPT_OP_REGISTER:
 		if (check_ids(m, err, errlen) < 0)
@@ -170,19 +172,12 @@ static int check_msg(const struct ckpt_msg *m, char *err, size_t errlen)
 		return check_register(m, err, errlen);
 	case CKPT_OP_TASK:
 	case CKPT_OP_UNREGISTER:
-	case CKPT_OP_CREATE:
 	case CKPT_OP_EXIT:
-	case CKPT_OP_ABLE:
-	case CKPT_OP_VACATE:
-	case CKPT_OP_REQUEUE:
-	case CKPT_OP_ENABLE:
-	case CKPT_OP_DISABLE:
-	case CKPT_OP_ERROR:
-	case CKPT_OP_LIST:
-	case CKPT_OP_SHOW:
 		return check_ids(m, err, errlen);
 	case CKPT_OP_REPLY:
 		return check_reply(m, err, errlen);
+	default:
+		break;
 	}
 	return errprintf(err, errlen, EINVAL, "unknown op %d", (int)m->op);
 }
@@ -195,6 +190,10 @@ static json_t *pack_msg(const struct ckpt_msg *m)
 	const char *op = op_names[m->op];
 	int v = CKPT_PROTO_VERSION;
 
+	if (proto_op_is_request(m->op))	/* every request: job and step */
+		return json_pack("{s:i, s:s, s:I, s:I}", "v", v, "op", op,
+				 "job", (json_int_t)m->job,
+				 "step", (json_int_t)m->step);
 	switch (m->op) {
 	case CKPT_OP_REGISTER:
 		return json_pack("{s:i, s:s, s:I, s:I, s:I, s:I, s:I, s:I,"
@@ -225,19 +224,10 @@ static json_t *pack_msg(const struct ckpt_msg *m)
 				 "task", (json_int_t)m->task,
 				 "status", m->status);
 	case CKPT_OP_UNREGISTER:
-	case CKPT_OP_CREATE:
-	case CKPT_OP_ABLE:
-	case CKPT_OP_VACATE:
-	case CKPT_OP_REQUEUE:
-	case CKPT_OP_ENABLE:
-	case CKPT_OP_DISABLE:
-	case CKPT_OP_ERROR:
-	case CKPT_OP_LIST:
-	case CKPT_OP_SHOW:
 		return json_pack("{s:i, s:s, s:I, s:I}", "v", v, "op", op,
 				 "job", (json_int_t)m->job,
 				 "step", (json_int_t)m->step);
-	case CKPT_OP_REPLY:
+	default:
 		break;
 	}
 	if (!m->ok)
@@ -397,6 +387,9 @@ static int unpack_msg(json_t *o, struct ckpt_msg *m, char *err, size_t errlen)
 	const char *op;
 	json_int_t v, job, step;
 
+	if (proto_op_is_request(m->op))
+		return unpack_ids(o, "{s:I, s:s, s:I, s:I !}", m, NULL, err,
+				  errlen);
 	switch (m->op) {
 	case CKPT_OP_REGISTER:
 		return unpack_register(o, m, err, errlen);
@@ -422,19 +415,12 @@ static int unpack_msg(json_t *o, struct ckpt_msg *m, char *err, size_t errlen)
 		m->status = (int)status;
 		return 0;
 	case CKPT_OP_UNREGISTER:
-	case CKPT_OP_CREATE:
-	case CKPT_OP_ABLE:
-	case CKPT_OP_VACATE:
-	case CKPT_OP_REQUEUE:
-	case CKPT_OP_ENABLE:
-	case CKPT_OP_DISABLE:
-	case CKPT_OP_ERROR:
-	case CKPT_OP_LIST:
-	case CKPT_OP_SHOW:
 		return unpack_ids(o, "{s:I, s:s, s:I, s:I !}", m, NULL, err,
 				  errlen);
 	case CKPT_OP_REPLY:
 		return unpack_reply(o, m, err, errlen);
+	default:
+		break;
 	}
 	return errprintf(err, errlen, EINVAL, "unknown op");
 }

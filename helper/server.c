@@ -291,6 +291,18 @@ static int request_targets(struct conn *c, const struct ckpt_msg *m,
 	return 0;
 }
 
+static struct waiter *waiter_new(struct conn *c, const struct ckpt_msg *m)
+{
+	struct waiter *wt = calloc(1, sizeof(*wt));
+
+	if (wt) {
+		wt->conn = c;
+		wt->op = m->op;
+		wt->job = m->job;
+	}
+	return wt;
+}
+
 /* create, vacate, requeue: a checkpoint of the targets, then (vacate,
  * requeue) the job's end or requeue. */
 static int on_create(struct conn *c, const struct ckpt_msg *m)
@@ -304,11 +316,8 @@ static int on_create(struct conn *c, const struct ckpt_msg *m)
 	if (request_targets(c, m, targets, sizeof(targets) /
 			    sizeof(targets[0]), &n, &rc) < 0)
 		return rc;
-	if (!(wt = calloc(1, sizeof(*wt))))
+	if (!(wt = waiter_new(c, m)))
 		return reply_err(c, ENOMEM, "out of memory");
-	wt->conn = c;
-	wt->op = m->op;
-	wt->job = m->job;
 	wt->whole_job = m->step == CKPT_STEP_ALL;
 	for (i = 0; i < n; i++) {
 		if (worker_start(targets[i], op_label(m->op), wt, err,
@@ -361,10 +370,8 @@ static int on_query(struct conn *c, const struct ckpt_msg *m)
 			    sizeof(targets[0]), &n, &rc) < 0)
 		return rc;
 	if (m->op == CKPT_OP_LIST) {
-		if (!(wt = calloc(1, sizeof(*wt))))
+		if (!(wt = waiter_new(c, m)))
 			return reply_err(c, ENOMEM, "out of memory");
-		wt->conn = c;
-		wt->op = m->op;
 		if (verbs_list((const struct step *const *)targets, n,
 			       list_done, wt, err, sizeof(err)) < 0) {
 			free(wt);
