@@ -127,6 +127,28 @@ static int check_register(const struct ckpt_msg *m, char *err, size_t errlen)
 	return 0;
 }
 
+/* ImageDir= of a request: absolute, printable, shorter than PATH_MAX;
+ * list only (a cooperative task stages where its SLURM_CHECKPOINT_DIR,
+ * set at its start, says: create cannot write elsewhere). */
+static int check_image_dir(const struct ckpt_msg *m, char *err, size_t errlen)
+{
+	const char *p;
+
+	if (!m->dir)
+		return 0;
+	if (m->op != CKPT_OP_LIST)
+		return errprintf(err, errlen, EINVAL, "ImageDir= is only valid "
+				 "for list");
+	if (m->dir[0] != '/' || strlen(m->dir) >= PATH_MAX)
+		return errprintf(err, errlen, EINVAL, "ImageDir must be an "
+				 "absolute path");
+	for (p = m->dir; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return errprintf(err, errlen, EINVAL, "ImageDir has a "
+					 "control character");
+	return 0;
+}
+
 static int check_reply(const struct ckpt_msg *m, char *err, size_t errlen)
 {
 	if (m->ok != 0 && m->ok != 1)
@@ -163,8 +185,11 @@ static int check_reply(const struct ckpt_msg *m, char *err, size_t errlen)
 
 static int check_msg(const struct ckpt_msg *m, char *err, size_t errlen)
 {
-	if (proto_op_is_request(m->op))
-		return check_ids(m, err, errlen);
+	if (proto_op_is_request(m->op)) {
+		if (check_ids(m, err, errlen) < 0)
+			return -1;
+		return check_image_dir(m, err, errlen);
+	}
 	switch (m->op) {
 	case CKPT_OP_REGISTER:
 		if (check_ids(m, err, errlen) < 0)
@@ -190,10 +215,10 @@ static json_t *pack_msg(const struct ckpt_msg *m)
 	const char *op = op_names[m->op];
 	int v = CKPT_PROTO_VERSION;
 
-	if (proto_op_is_request(m->op))	/* every request: job and step */
-		return json_pack("{s:i, s:s, s:I, s:I}", "v", v, "op", op,
-				 "job", (json_int_t)m->job,
-				 "step", (json_int_t)m->step);
+	if (proto_op_is_request(m->op))	/* job, step, ImageDir= */
+		return json_pack("{s:i, s:s, s:I, s:I, s:s*}", "v", v,
+				 "op", op, "job", (json_int_t)m->job,
+				 "step", (json_int_t)m->step, "dir", m->dir);
 	switch (m->op) {
 	case CKPT_OP_REGISTER:
 		return json_pack("{s:i, s:s, s:I, s:I, s:I, s:I, s:I, s:I,"
@@ -303,6 +328,24 @@ static int unpack_ids(json_t *o, const char *fmt, struct ckpt_msg *m,
 	return 0;
 }
 
+static int unpack_request(json_t *o, struct ckpt_msg *m, char *err,
+			  size_t errlen)
+{
+	json_error_t je;
+	json_int_t job, step, v;
+	const char *op, *dir = NULL;
+
+	if (json_unpack_ex(o, &je, 0, "{s:I, s:s, s:I, s:I, s?:s !}", "v", &v,
+			   "op", &op, "job", &job, "step", &step,
+			   "dir", &dir) < 0)
+		return errprintf(err, errlen, EINVAL, "%s message: %s",
+				 op_names[m->op], je.text);
+	if (to_u32(job, &m->job) < 0 || to_u32(step, &m->step) < 0)
+		return errprintf(err, errlen, EINVAL, "job/step %lld.%lld out "
+				 "of range", (long long)job, (long long)step);
+	return dir ? strdup_field(dir, &m->dir) : 0;
+}
+
 static int unpack_register(json_t *o, struct ckpt_msg *m, char *err,
 			   size_t errlen)
 {
@@ -388,8 +431,7 @@ static int unpack_msg(json_t *o, struct ckpt_msg *m, char *err, size_t errlen)
 	json_int_t v, job, step;
 
 	if (proto_op_is_request(m->op))
-		return unpack_ids(o, "{s:I, s:s, s:I, s:I !}", m, NULL, err,
-				  errlen);
+		return unpack_request(o, m, err, errlen);
 	switch (m->op) {
 	case CKPT_OP_REGISTER:
 		return unpack_register(o, m, err, errlen);

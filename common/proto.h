@@ -49,7 +49,8 @@ struct ckpt_msg {
 	long max_requeue;	/* automatic requeues before a hold; 0: no limit */
 	int exit_code;		/* checkpoint-and-exit code; 0: none */
 	int signo;
-	char *dir;		/* absolute checkpoint directory */
+	char *dir;		/* absolute checkpoint directory; LIST:
+				 * ImageDir=, or NULL */
 	char *node;		/* node name, for messages */
 	char *method;		/* checkpoint method; NULL: "signal" */
 	/* TASK, EXIT */

@@ -54,7 +54,8 @@ static void usage(FILE *f)
 	size_t i;
 
 	fprintf(f, "Usage: scheckpoint [--json] [-s socket] <verb> "
-		"<job_id>[.<step_id>|.batch] [MaxWait=<seconds>]\n");
+		"<job_id>[.<step_id>|.batch] [MaxWait=<seconds>]\n"
+		"       scheckpoint list <job_id>[.<step_id>] [ImageDir=<dir>]\n");
 	for (i = 0; i < NVERBS; i++)
 		fprintf(f, "  %-8s %s\n", verbs[i].name, verbs[i].help);
 	fprintf(f, "  --json     machine-readable output\n"
@@ -454,9 +455,9 @@ out:
 }
 
 static int request(const char *sock, const struct verb *v, const char *id,
-		   long max_wait)
+		   long max_wait, const char *dir)
 {
-	struct ckpt_msg m = { .op = v->op }, r = { 0 };
+	struct ckpt_msg m = { .op = v->op, .dir = (char *)dir }, r = { 0 };
 	char text[1024];
 	int rc;
 
@@ -489,7 +490,8 @@ static int request(const char *sock, const struct verb *v, const char *id,
 }
 
 /* "Key=value" options after the id, case-insensitive like scontrol. */
-static int parse_option(const char *arg, long *max_wait)
+static int parse_option(const char *arg, const struct verb *verb,
+			long *max_wait, const char **dir)
 {
 	char *end;
 	long v;
@@ -504,6 +506,18 @@ static int parse_option(const char *arg, long *max_wait)
 			return -1;
 		}
 		*max_wait = v;
+		return 0;
+	}
+	if (strncasecmp(arg, "ImageDir=", 9) == 0 &&
+	    verb->op == CKPT_OP_LIST) {
+		/* like --checkpoint-dir: absolute; its contents are read by
+		 * the helper with the job owner's credentials */
+		if (arg[9] != '/') {
+			fprintf(stderr, "scheckpoint: ImageDir '%s' is not an "
+				"absolute path\n", arg + 9);
+			return -1;
+		}
+		*dir = arg + 9;
 		return 0;
 	}
 	if (strncasecmp(arg, "ImageDir=", 9) == 0 ||
@@ -527,6 +541,7 @@ int main(int argc, char **argv)
 	};
 	const char *sock = getenv("SLURM_CHECKPOINT_SOCKET");
 	const struct verb *v = NULL;
+	const char *dir = NULL;
 	long max_wait = 0;
 	size_t i;
 	int c;
@@ -566,7 +581,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	for (i = (size_t)optind + 2; i < (size_t)argc; i++)
-		if (parse_option(argv[i], &max_wait) < 0)
+		if (parse_option(argv[i], v, &max_wait, &dir) < 0)
 			return EXIT_USAGE;
-	return request(sock, v, argv[optind + 1], max_wait);
+	return request(sock, v, argv[optind + 1], max_wait, dir);
 }

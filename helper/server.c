@@ -372,7 +372,7 @@ static int on_query(struct conn *c, const struct ckpt_msg *m)
 	if (m->op == CKPT_OP_LIST) {
 		if (!(wt = waiter_new(c, m)))
 			return reply_err(c, ENOMEM, "out of memory");
-		if (verbs_list((const struct step *const *)targets, n,
+		if (verbs_list((const struct step *const *)targets, n, m->dir,
 			       list_done, wt, err, sizeof(err)) < 0) {
 			free(wt);
 			return reply_err(c, errno ? errno : EIO, "%s", err);

@@ -266,8 +266,8 @@ static void list_done(void *arg, json_t *o, int status)
 	req_free(r);
 }
 
-int verbs_list(const struct step *const *steps, size_t n, verbs_done_fn done,
-	       void *arg, char *err, size_t errlen)
+int verbs_list(const struct step *const *steps, size_t n, const char *dir,
+	       verbs_done_fn done, void *arg, char *err, size_t errlen)
 {
 	struct verbs_req *r;
 	size_t i, k;
@@ -283,13 +283,15 @@ int verbs_list(const struct step *const *steps, size_t n, verbs_done_fn done,
 	/* One directory per image name; the first step's user reads them
 	 * all (every step of a job belongs to its owner). */
 	for (i = 0; i < n; i++) {
+		const char *d = dir ? dir : steps[i]->dir;	/* ImageDir= */
+
 		for (k = 0; k < r->n; k++)
-			if (strcmp(r->steps[k].dir, steps[i]->dir) == 0 &&
+			if (strcmp(r->steps[k].dir, d) == 0 &&
 			    strcmp(r->steps[k].name, steps[i]->name) == 0)
 				break;
 		if (k < r->n)
 			continue;
-		if (!(r->steps[r->n].dir = strdup(steps[i]->dir))) {
+		if (!(r->steps[r->n].dir = strdup(d))) {
 			req_free(r);
 			snprintf(err, errlen, "out of memory");
 			return -1;

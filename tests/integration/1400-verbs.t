@@ -78,6 +78,24 @@ sz=$(echo "$js" | jq -r ".images[] | select(.seq == $s3) | .size")
 [ "$sz" -gt 0 ] 2>/dev/null || fail "list --json size of seq $s3: '$sz': $js"
 ok "list --json: $n_disk images, seq $s3 has $sz bytes"
 
+# ImageDir=: images moved elsewhere, read as the job's owner (not root).
+other=$(user_dir "$CLUSTER_DIR/moved")
+as_user cp -a "$ckdir/$j.ckpt" "$other/" || fail "cp of the image failed"
+msg=$(sck list "$j" ImageDir="$other" 2>&1) || fail "list ImageDir=: exit $?: $msg"
+echo "$msg" | grep -qE "^[0-9]+ .* $other/$j.ckpt\$" || fail "list ImageDir=$other: $msg"
+ok "list ImageDir=$other: $(echo "$msg" | tail -n1)"
+secret=$CLUSTER_DIR/rootonly
+mkdir -p "$secret" && chmod 0700 "$secret" && cp -a "$ckdir/$j.ckpt" "$secret/"
+msg=$(sck list "$j" ImageDir="$secret" 2>&1)
+echo "$msg" | grep -q "$secret/$j.ckpt\$" && fail "a root-only directory was listed for $CKPT_USER: $msg"
+echo "$msg" | grep -q 'Permission denied' || fail "list of a root-only dir: $msg"
+ok "list ImageDir= of a root-only directory: not read ($(echo "$msg" | grep -m1 warning))"
+msg=$(sck list "$j" ImageDir=relative 2>&1)
+[ $? -eq 2 ] || fail "ImageDir=relative: $msg"
+msg=$(sck show "$j" ImageDir="$other" 2>&1)
+[ $? -eq 2 ] || fail "show ImageDir=: $msg"
+ok "ImageDir= relative, or for show: usage errors"
+
 msg=$(sck error "$j" 2>&1) || fail "error: exit $?: $msg"
 echo "$msg" | grep -q "^StepId=$j.batch error_code=0 " || fail "error with no error: $msg"
 ok "error (none yet): $msg"

@@ -58,6 +58,8 @@ static void test_roundtrip(void **state)
 		{ .op = CKPT_OP_DISABLE, .job = 42, .step = CKPT_STEP_ALL },
 		{ .op = CKPT_OP_ERROR, .job = 42, .step = CKPT_STEP_ALL },
 		{ .op = CKPT_OP_LIST, .job = 42, .step = CKPT_STEP_ALL },
+		{ .op = CKPT_OP_LIST, .job = 42, .step = 0,
+		  .dir = "/scratch/me/other" },
 		{ .op = CKPT_OP_SHOW, .job = 42, .step = 0 },
 		{ .op = CKPT_OP_REPLY, .ok = 1,
 		  .info = "{\"steps\":[{\"step\":\"42.batch\"}]}" },
@@ -169,7 +171,11 @@ static const char *const bad_rows[] = {
 	"{\"v\":1,\"op\":\"reply\",\"ok\":true,\"seq\":1,\"image\":\"/i\","
 	"\"info\":{}}",
 	"{\"v\":1,\"op\":\"vacate\",\"job\":1}",
-	"{\"v\":1,\"op\":\"list\",\"job\":1,\"step\":0,\"dir\":\"/x\"}",
+	"{\"v\":1,\"op\":\"list\",\"job\":1,\"step\":0,\"dir\":\"x\"}",
+	"{\"v\":1,\"op\":\"show\",\"job\":1,\"step\":0,\"dir\":\"/x\"}",
+	"{\"v\":1,\"op\":\"list\",\"job\":1,\"step\":0,\"dir\":\"/a\\nb\"}",
+	"{\"v\":1,\"op\":\"list\",\"job\":1,\"step\":0,\"dir\":7}",
+	"{\"v\":1,\"op\":\"create\",\"job\":1,\"step\":0,\"dir\":\"/x\"}",
 };
 
 static void test_decode_bad(void **state)
