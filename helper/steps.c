@@ -40,7 +40,7 @@ static void record_error(struct step *s, int code, const char *error)
 	if (e) {
 		free(s->last_error);
 		s->last_error = e;
-		s->last_errno = code;
+		s->last_errno = code > 0 ? code : EIO;
 		s->last_error_time = time(NULL);
 	}
 	log_msg(LOG_WARNING, "checkpoint of %s failed: %s", s->label, error);
