@@ -314,51 +314,36 @@ static char *munge_socket(void)
 	return s;
 }
 
-/* One request to the helper of node over TCP, in a MUNGE credential. */
-static int ask_node(const char *node, const char *payload, const char *msock,
-		    long max_wait, struct ckpt_msg *r, char *text, size_t len)
+/* The node's NodeAddr (slurmctld), else its name. */
+static void node_address(const char *node, char *addr, size_t len)
 {
-	const char *map = getenv("SLURM_CHECKPOINT_PORTS");
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
-	struct timeval tv = { .tv_sec = max_wait };
 	node_info_msg_t *nm = NULL;
-	char addr[256], port[16], err[512], *cred = NULL, *buf = NULL;
-	munge_ctx_t ctx;
-	munge_err_t me;
-	size_t blen = 0;
-	long p = port_of(map, node);
-	int fd = -1, rc = -1;
 
-	if (!p) {
-		snprintf(text, len, "no slurmckptd port known for node %s "
-			 "(SLURM_CHECKPOINT_PORTS)", node);
-		return -1;
-	}
-	snprintf(addr, sizeof(addr), "%s", node);
+	snprintf(addr, len, "%s", node);
 	if (slurm_load_node_single(&nm, (char *)node, SHOW_ALL) ==
-	    SLURM_SUCCESS && nm->record_count > 0 && nm->node_array[0].node_addr)
-		snprintf(addr, sizeof(addr), "%s", nm->node_array[0].node_addr);
+	    SLURM_SUCCESS && nm->record_count > 0 &&
+	    nm->node_array[0].node_addr)
+		snprintf(addr, len, "%s", nm->node_array[0].node_addr);
 	if (nm)
 		slurm_free_node_info_msg(nm);
-	snprintf(port, sizeof(port), "%ld", p);
-	if (!(ctx = munge_ctx_create()) ||
-	    (msock && munge_ctx_set(ctx, MUNGE_OPT_SOCKET, msock) !=
-	     EMUNGE_SUCCESS)) {
-		snprintf(text, len, "MUNGE: cannot set up a context");
-		goto out;
-	}
-	me = munge_encode(&cred, ctx, payload, (int)strlen(payload));
-	if (me != EMUNGE_SUCCESS) {
-		snprintf(text, len, "MUNGE: %s", munge_strerror(me));
-		goto out;
-	}
-	if ((rc = getaddrinfo(addr, port, &hints, &ai)) != 0) {
+}
+
+/* A TCP connection to addr:port, with max_wait as its send and receive
+ * timeouts.  fd, or -1 with text. */
+static int tcp_connect(const char *node, const char *addr, long port,
+		       long max_wait, char *text, size_t len)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
+	struct timeval tv = { .tv_sec = max_wait };
+	char ports[16];
+	int fd, e;
+
+	snprintf(ports, sizeof(ports), "%ld", port);
+	if ((e = getaddrinfo(addr, ports, &hints, &ai)) != 0) {
 		snprintf(text, len, "node %s (%s): %s", node, addr,
-			 gai_strerror(rc));
-		rc = -1;
-		goto out;
+			 gai_strerror(e));
+		return -1;
 	}
-	rc = -1;
 	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 ||
 	    (max_wait > 0 &&
@@ -366,9 +351,55 @@ static int ask_node(const char *node, const char *payload, const char *msock,
 	      setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)) ||
 	    connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
 		snprintf(text, len, "slurmckptd on node %s (%s:%s): %s", node,
-			 addr, port, strerror(errno));
-		goto out;
+			 addr, ports, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
 	}
+	freeaddrinfo(ai);
+	return fd;
+}
+
+/* payload in a MUNGE credential (malloc'ed), or NULL with text. */
+static char *munge_wrap(const char *payload, const char *msock, char *text,
+			size_t len)
+{
+	munge_ctx_t ctx = munge_ctx_create();
+	char *cred = NULL;
+	munge_err_t e;
+
+	if (!ctx || (msock && munge_ctx_set(ctx, MUNGE_OPT_SOCKET, msock) !=
+		     EMUNGE_SUCCESS)) {
+		snprintf(text, len, "MUNGE: cannot set up a context");
+	} else if ((e = munge_encode(&cred, ctx, payload,
+				     (int)strlen(payload))) != EMUNGE_SUCCESS) {
+		snprintf(text, len, "MUNGE: %s", munge_strerror(e));
+		free(cred);
+		cred = NULL;
+	}
+	if (ctx)
+		munge_ctx_destroy(ctx);
+	return cred;
+}
+
+/* One request to the helper of node over TCP, in a MUNGE credential. */
+static int ask_node(const char *node, const char *payload, const char *msock,
+		    long max_wait, struct ckpt_msg *r, char *text, size_t len)
+{
+	long port = port_of(getenv("SLURM_CHECKPOINT_PORTS"), node);
+	char addr[256], err[512], *cred = NULL, *buf = NULL;
+	size_t blen = 0;
+	int fd = -1, rc = -1;
+
+	if (!port) {
+		snprintf(text, len, "no slurmckptd port known for node %s "
+			 "(SLURM_CHECKPOINT_PORTS)", node);
+		return -1;
+	}
+	node_address(node, addr, sizeof(addr));
+	if (!(cred = munge_wrap(payload, msock, text, len)) ||
+	    (fd = tcp_connect(node, addr, port, max_wait, text, len)) < 0)
+		goto out;
 	if (proto_frame_send(fd, cred, strlen(cred)) < 0 ||
 	    proto_frame_recv(fd, &buf, &blen) <= 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -381,20 +412,15 @@ static int ask_node(const char *node, const char *payload, const char *msock,
 	}
 	if (proto_decode(buf, blen, r, err, sizeof(err)) < 0 ||
 	    r->op != CKPT_OP_REPLY) {
-		if (r->op)
-			proto_msg_clear(r);
+		proto_msg_clear(r);
 		snprintf(text, len, "slurmckptd on node %s: bad reply: %s",
 			 node, err);
 		goto out;
 	}
 	rc = 1;
 out:
-	if (ai)
-		freeaddrinfo(ai);
 	if (fd >= 0)
 		close(fd);
-	if (ctx)
-		munge_ctx_destroy(ctx);
 	free(cred);
 	free(buf);
 	return rc;
