@@ -22,7 +22,7 @@ const struct kv_key ckpt_conf_keys[] = {
 	  "an absolute directory template "
 	  "(%u user, %U uid, %j job id, %% '%')" },
 	{ "socket", KV_PATH, offsetof(struct ckpt_conf, socket), 0, 0,
-	  "the absolute path of slurmckptd's socket" },
+	  "the absolute path of slurmckptd's socket (%n: node name)" },
 	{ "min_interval", KV_TIME, offsetof(struct ckpt_conf, min_interval),
 	  0, INT_MAX, "a time of 0 or more: " TIME_HELP },
 	{ "max_wait", KV_UINT, offsetof(struct ckpt_conf, max_wait),
@@ -74,10 +74,20 @@ int ckpt_conf_init(struct ckpt_conf *c)
 static int check_templates(int argc, char *const argv[], char *err,
 			   size_t errlen)
 {
-	char *out;
+	char *out, sock[108];
 	int i;
 
 	for (i = 0; i < argc; i++) {
+		if (argv[i] && strncmp(argv[i], "socket=/", 8) == 0 &&
+		    ckpt_expand_socket(argv[i] + 7, "node", sock,
+				       sizeof(sock)) < 0) {
+			if (err && errlen)
+				snprintf(err, errlen, "invalid socket '%s': "
+					 "%%n (node name) and %%%% only",
+					 argv[i] + 7);
+			errno = EINVAL;
+			return -1;
+		}
 		if (!argv[i] || strncmp(argv[i], "dir=/", 5) != 0)
 			continue;
 		if (ckpt_expand_dir(argv[i] + 4, "user", 0, 1, &out) < 0) {
@@ -124,7 +134,7 @@ void ckpt_conf_free(struct ckpt_conf *c)
 
 /* Expand tmpl into out (when non-NULL); returns the length, -1 EINVAL. */
 static long expand(const char *tmpl, const char *user, uid_t uid,
-		   uint32_t job, char *out)
+		   uint32_t job, const char *node, char *out)
 {
 	char num[24];
 	const char *add;
@@ -136,11 +146,13 @@ static long expand(const char *tmpl, const char *user, uid_t uid,
 		if (*tmpl != '%') {
 			num[0] = *tmpl;
 			num[1] = '\0';
-		} else if (*++tmpl == 'u') {
+		} else if (*++tmpl == 'u' && user) {
 			add = user;
-		} else if (*tmpl == 'U') {
+		} else if (*tmpl == 'n' && node) {
+			add = node;
+		} else if (*tmpl == 'U' && user) {
 			snprintf(num, sizeof(num), "%u", (unsigned)uid);
-		} else if (*tmpl == 'j') {
+		} else if (*tmpl == 'j' && user) {
 			snprintf(num, sizeof(num), "%u", (unsigned)job);
 		} else if (*tmpl == '%') {
 			add = "%";
@@ -168,7 +180,7 @@ int ckpt_expand_dir(const char *tmpl, const char *user, uid_t uid,
 		errno = EINVAL;
 		return -1;
 	}
-	len = expand(tmpl, user, uid, job, NULL);
+	len = expand(tmpl, user, uid, job, NULL, NULL);
 	if (len < 0) {
 		errno = EINVAL;
 		return -1;
@@ -176,7 +188,30 @@ int ckpt_expand_dir(const char *tmpl, const char *user, uid_t uid,
 	buf = malloc((size_t)len + 1);
 	if (!buf)
 		return -1;
-	expand(tmpl, user, uid, job, buf);
+	expand(tmpl, user, uid, job, NULL, buf);
 	*out = buf;
+	return 0;
+}
+
+int ckpt_expand_socket(const char *tmpl, const char *node, char *out,
+		       size_t outlen)
+{
+	long len;
+
+	if (!tmpl || !node || !out || tmpl[0] != '/' || !*node ||
+	    strchr(node, '/')) {
+		errno = EINVAL;
+		return -1;
+	}
+	len = expand(tmpl, NULL, 0, 0, node, NULL);
+	if (len < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((size_t)len >= outlen) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	expand(tmpl, NULL, 0, 0, node, out);
 	return 0;
 }

@@ -38,4 +38,10 @@ void ckpt_conf_free(struct ckpt_conf *c);
 int ckpt_expand_dir(const char *tmpl, const char *user, uid_t uid,
 		    uint32_t job, char **out);
 
+/* Expand a socket= path: %n the node name (several slurmd on one host,
+ * one slurmckptd each), %% a '%'; any other %x is EINVAL.  Into out
+ * (ENAMETOOLONG when it does not fit). */
+int ckpt_expand_socket(const char *tmpl, const char *node, char *out,
+		       size_t outlen);
+
 #endif

@@ -41,6 +41,14 @@ static const char *const op_names[] = {
 	[CKPT_OP_CREATE] = "create",
 	[CKPT_OP_REPLY] = "reply",
 	[CKPT_OP_EXIT] = "exit",
+	[CKPT_OP_ABLE] = "able",
+	[CKPT_OP_VACATE] = "vacate",
+	[CKPT_OP_REQUEUE] = "requeue",
+	[CKPT_OP_ENABLE] = "enable",
+	[CKPT_OP_DISABLE] = "disable",
+	[CKPT_OP_ERROR] = "error",
+	[CKPT_OP_LIST] = "list",
+	[CKPT_OP_SHOW] = "show",
 };
 
 #define NOPS (sizeof(op_names) / sizeof(op_names[0]))
@@ -48,12 +56,30 @@ static const char *const op_names[] = {
 /* ------------------------------------------------------------------ */
 /* Validation, shared by encode and decode                            */
 
+bool proto_op_is_request(int op)
+{
+	return op == CKPT_OP_CREATE ||
+	       (op >= CKPT_OP_ABLE && op <= CKPT_OP_SHOW);
+}
+
+/* The text of a JSON object, or NULL. */
+static json_t *load_object(const char *text)
+{
+	json_t *o = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+
+	if (o && !json_is_object(o)) {
+		json_decref(o);
+		o = NULL;
+	}
+	return o;
+}
+
 static int check_ids(const struct ckpt_msg *m, char *err, size_t errlen)
 {
 	if (m->job < 1 || m->job > JOB_MAX)
 		return errprintf(err, errlen, EINVAL, "invalid job id %u", m->job);
-	if (m->step == CKPT_STEP_ALL && m->op != CKPT_OP_CREATE)
-		return errprintf(err, errlen, EINVAL, "step %u is only valid for create",
+	if (m->step == CKPT_STEP_ALL && !proto_op_is_request(m->op))
+		return errprintf(err, errlen, EINVAL, "step %u is only valid for requests",
 			    m->step);
 	return 0;
 }
@@ -115,6 +141,28 @@ static int check_register(const struct ckpt_msg *m, char *err, size_t errlen)
 	return 0;
 }
 
+/* ImageDir= of a request: absolute, printable, shorter than PATH_MAX;
+ * list only (a cooperative task stages where its SLURM_CHECKPOINT_DIR,
+ * set at its start, says: create cannot write elsewhere). */
+static int check_image_dir(const struct ckpt_msg *m, char *err, size_t errlen)
+{
+	const char *p;
+
+	if (!m->dir)
+		return 0;
+	if (m->op != CKPT_OP_LIST)
+		return errprintf(err, errlen, EINVAL, "ImageDir= is only valid "
+				 "for list");
+	if (m->dir[0] != '/' || strlen(m->dir) >= PATH_MAX)
+		return errprintf(err, errlen, EINVAL, "ImageDir must be an "
+				 "absolute path");
+	for (p = m->dir; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return errprintf(err, errlen, EINVAL, "ImageDir has a "
+					 "control character");
+	return 0;
+}
+
 static int check_reply(const struct ckpt_msg *m, char *err, size_t errlen)
 {
 	if (m->ok != 0 && m->ok != 1)
@@ -123,7 +171,8 @@ static int check_reply(const struct ckpt_msg *m, char *err, size_t errlen)
 		return errprintf(err, errlen, EINVAL, "a success reply has no error");
 	if (!m->ok && (m->err < 1 || m->err > ERRNO_MAX))
 		return errprintf(err, errlen, EINVAL, "invalid errno %d", m->err);
-	if (!m->ok && (!m->error || m->seq || m->image || m->restart))
+	if (!m->ok && (!m->error || m->seq || m->image || m->restart ||
+		       m->info))
 		return errprintf(err, errlen, EINVAL, "a failure reply needs only an error");
 	if (m->image && (m->image[0] != '/' || !m->seq))
 		return errprintf(err, errlen, EINVAL, "invalid image '%s' (seq %llu)",
@@ -131,6 +180,17 @@ static int check_reply(const struct ckpt_msg *m, char *err, size_t errlen)
 	if (m->restart && (m->restart[0] != '/' || m->image))
 		return errprintf(err, errlen, EINVAL, "invalid restart command '%s'",
 			    m->restart);
+	if (m->info && (m->image || m->restart))
+		return errprintf(err, errlen, EINVAL, "a reply with info has "
+				 "no image nor restart command");
+	if (m->info) {
+		json_t *o = load_object(m->info);
+
+		if (!o)
+			return errprintf(err, errlen, EINVAL, "info is not a "
+					 "JSON object");
+		json_decref(o);
+	}
 	if (m->seq > (uint64_t)INT64_MAX)
 		return errprintf(err, errlen, EINVAL, "invalid seq %llu",
 			    (unsigned long long)m->seq);
@@ -139,6 +199,11 @@ static int check_reply(const struct ckpt_msg *m, char *err, size_t errlen)
 
 static int check_msg(const struct ckpt_msg *m, char *err, size_t errlen)
 {
+	if (proto_op_is_request(m->op)) {
+		if (check_ids(m, err, errlen) < 0)
+			return -1;
+		return check_image_dir(m, err, errlen);
+	}
 	switch (m->op) {
 	case CKPT_OP_REGISTER:
 		if (check_ids(m, err, errlen) < 0)
@@ -146,11 +211,12 @@ static int check_msg(const struct ckpt_msg *m, char *err, size_t errlen)
 		return check_register(m, err, errlen);
 	case CKPT_OP_TASK:
 	case CKPT_OP_UNREGISTER:
-	case CKPT_OP_CREATE:
 	case CKPT_OP_EXIT:
 		return check_ids(m, err, errlen);
 	case CKPT_OP_REPLY:
 		return check_reply(m, err, errlen);
+	default:
+		break;
 	}
 	return errprintf(err, errlen, EINVAL, "unknown op %d", (int)m->op);
 }
@@ -163,6 +229,10 @@ static json_t *pack_msg(const struct ckpt_msg *m)
 	const char *op = op_names[m->op];
 	int v = CKPT_PROTO_VERSION;
 
+	if (proto_op_is_request(m->op))	/* job, step, ImageDir= */
+		return json_pack("{s:i, s:s, s:I, s:I, s:s*}", "v", v,
+				 "op", op, "job", (json_int_t)m->job,
+				 "step", (json_int_t)m->step, "dir", m->dir);
 	switch (m->op) {
 	case CKPT_OP_REGISTER:
 		return json_pack("{s:i, s:s, s:I, s:I, s:I, s:I, s:I, s:I,"
@@ -194,11 +264,10 @@ static json_t *pack_msg(const struct ckpt_msg *m)
 				 "task", (json_int_t)m->task,
 				 "status", m->status);
 	case CKPT_OP_UNREGISTER:
-	case CKPT_OP_CREATE:
 		return json_pack("{s:i, s:s, s:I, s:I}", "v", v, "op", op,
 				 "job", (json_int_t)m->job,
 				 "step", (json_int_t)m->step);
-	case CKPT_OP_REPLY:
+	default:
 		break;
 	}
 	if (!m->ok)
@@ -211,6 +280,9 @@ static json_t *pack_msg(const struct ckpt_msg *m)
 	if (m->restart)
 		return json_pack("{s:i, s:s, s:b, s:s}", "v", v, "op", op,
 				 "ok", 1, "restart", m->restart);
+	if (m->info)
+		return json_pack("{s:i, s:s, s:b, s:o}", "v", v, "op", op,
+				 "ok", 1, "info", load_object(m->info));
 	return json_pack("{s:i, s:s, s:b}", "v", v, "op", op, "ok", 1);
 }
 
@@ -271,6 +343,24 @@ static int unpack_ids(json_t *o, const char *fmt, struct ckpt_msg *m,
 	return 0;
 }
 
+static int unpack_request(json_t *o, struct ckpt_msg *m, char *err,
+			  size_t errlen)
+{
+	json_error_t je;
+	json_int_t job, step, v;
+	const char *op, *dir = NULL;
+
+	if (json_unpack_ex(o, &je, 0, "{s:I, s:s, s:I, s:I, s?:s !}", "v", &v,
+			   "op", &op, "job", &job, "step", &step,
+			   "dir", &dir) < 0)
+		return errprintf(err, errlen, EINVAL, "%s message: %s",
+				 op_names[m->op], je.text);
+	if (to_u32(job, &m->job) < 0 || to_u32(step, &m->step) < 0)
+		return errprintf(err, errlen, EINVAL, "job/step %lld.%lld out "
+				 "of range", (long long)job, (long long)step);
+	return dir ? strdup_field(dir, &m->dir) : 0;
+}
+
 static int unpack_register(json_t *o, struct ckpt_msg *m, char *err,
 			   size_t errlen)
 {
@@ -321,11 +411,13 @@ static int unpack_reply(json_t *o, struct ckpt_msg *m, char *err,
 	json_error_t je;
 	json_int_t seq = 0, e = 0, v;
 	const char *op, *error = NULL, *image = NULL, *restart = NULL;
+	json_t *info = NULL;
 
 	if (json_unpack_ex(o, &je, 0, "{s:I, s:s, s:b, s?:I, s?:s, s?:I, "
-			   "s?:s, s?:s !}", "v", &v, "op", &op, "ok", &m->ok,
-			   "err", &e, "error", &error, "seq", &seq,
-			   "image", &image, "restart", &restart) < 0)
+			   "s?:s, s?:s, s?:o !}", "v", &v, "op", &op,
+			   "ok", &m->ok, "err", &e, "error", &error,
+			   "seq", &seq, "image", &image, "restart", &restart,
+			   "info", &info) < 0)
 		return errprintf(err, errlen, EINVAL, "reply message: %s", je.text);
 	if (seq < 0 || e < 0 || e > ERRNO_MAX)
 		return errprintf(err, errlen, EINVAL, "reply message: seq or err out of "
@@ -336,6 +428,14 @@ static int unpack_reply(json_t *o, struct ckpt_msg *m, char *err,
 	    (image && strdup_field(image, &m->image) < 0) ||
 	    (restart && strdup_field(restart, &m->restart) < 0))
 		return -1;
+	if (info) {
+		if (!json_is_object(info))
+			return errprintf(err, errlen, EINVAL, "reply message: "
+					 "info is not an object");
+		m->info = json_dumps(info, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		if (!m->info)
+			return -1;
+	}
 	return 0;
 }
 
@@ -346,6 +446,8 @@ static int unpack_msg(json_t *o, struct ckpt_msg *m, char *err, size_t errlen)
 	const char *op;
 	json_int_t v, job, step;
 
+	if (proto_op_is_request(m->op))
+		return unpack_request(o, m, err, errlen);
 	switch (m->op) {
 	case CKPT_OP_REGISTER:
 		return unpack_register(o, m, err, errlen);
@@ -371,11 +473,12 @@ static int unpack_msg(json_t *o, struct ckpt_msg *m, char *err, size_t errlen)
 		m->status = (int)status;
 		return 0;
 	case CKPT_OP_UNREGISTER:
-	case CKPT_OP_CREATE:
 		return unpack_ids(o, "{s:I, s:s, s:I, s:I !}", m, NULL, err,
 				  errlen);
 	case CKPT_OP_REPLY:
 		return unpack_reply(o, m, err, errlen);
+	default:
+		break;
 	}
 	return errprintf(err, errlen, EINVAL, "unknown op");
 }
@@ -449,6 +552,7 @@ void proto_msg_clear(struct ckpt_msg *m)
 	free(m->method);
 	free(m->trigger);
 	free(m->restart);
+	free(m->info);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -623,6 +727,86 @@ out:
 	}
 	errno = saved;
 	return rc;
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+	ssize_t n;
+
+	while (len) {
+		n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int read_all(int fd, char *p, size_t len)
+{
+	ssize_t n;
+
+	while (len) {
+		n = recv(fd, p, len, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			return 0;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 1;
+}
+
+int proto_frame_send(int fd, const char *buf, size_t len)
+{
+	unsigned char hdr[4];
+
+	if (len > CKPT_FRAME_MAX) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	hdr[0] = (unsigned char)(len >> 24);
+	hdr[1] = (unsigned char)(len >> 16);
+	hdr[2] = (unsigned char)(len >> 8);
+	hdr[3] = (unsigned char)len;
+	if (write_all(fd, (const char *)hdr, 4) < 0)
+		return -1;
+	return write_all(fd, buf, len);
+}
+
+int proto_frame_recv(int fd, char **buf, size_t *len)
+{
+	unsigned char hdr[4];
+	size_t n;
+	int rc;
+
+	*buf = NULL;
+	if ((rc = read_all(fd, (char *)hdr, 4)) <= 0)
+		return rc;
+	n = (size_t)hdr[0] << 24 | (size_t)hdr[1] << 16 |
+	    (size_t)hdr[2] << 8 | hdr[3];
+	if (n > CKPT_FRAME_MAX) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	if (!(*buf = malloc(n + 1)))
+		return -1;
+	if ((rc = read_all(fd, *buf, n)) <= 0) {
+		free(*buf);
+		*buf = NULL;
+		if (rc == 0)
+			errno = EPIPE;
+		return -1;
+	}
+	(*buf)[n] = '\0';
+	*len = n;
+	return 1;
 }
 
 int proto_reply_ok(int fd)

@@ -20,11 +20,24 @@ enum ckpt_op {
 	CKPT_OP_CREATE,		/* scheckpoint -> helper */
 	CKPT_OP_REPLY,		/* helper -> client */
 	CKPT_OP_EXIT,		/* plugin -> helper: a task's exit status */
+	/* scheckpoint -> helper, like "scontrol checkpoint <verb>": */
+	CKPT_OP_ABLE,		/* is it checkpointable, since when */
+	CKPT_OP_VACATE,		/* checkpoint, then end the job */
+	CKPT_OP_REQUEUE,	/* checkpoint, then requeue the job */
+	CKPT_OP_ENABLE,		/* resume periodic checkpoints */
+	CKPT_OP_DISABLE,	/* suspend periodic checkpoints */
+	CKPT_OP_ERROR,		/* the last checkpoint error */
+	CKPT_OP_LIST,		/* the job's images */
+	CKPT_OP_SHOW,		/* the steps' registrations */
 };
+
+/* A request of scheckpoint: CKPT_OP_CREATE or CKPT_OP_ABLE..SHOW. */
+bool proto_op_is_request(int op);
 
 struct ckpt_msg {
 	enum ckpt_op op;
-	/* REGISTER, CREATE (step may be CKPT_STEP_ALL), TASK, UNREGISTER */
+	/* REGISTER, TASK, UNREGISTER, EXIT, and the requests (whose step may
+	 * be CKPT_STEP_ALL) */
 	uint32_t job, step;
 	/* REGISTER */
 	uint32_t uid, gid;
@@ -36,7 +49,8 @@ struct ckpt_msg {
 	long max_requeue;	/* automatic requeues before a hold; 0: no limit */
 	int exit_code;		/* checkpoint-and-exit code; 0: none */
 	int signo;
-	char *dir;		/* absolute checkpoint directory */
+	char *dir;		/* absolute checkpoint directory; LIST:
+				 * ImageDir=, or NULL */
 	char *node;		/* node name, for messages */
 	char *method;		/* checkpoint method; NULL: "signal" */
 	char *trigger;		/* file to create instead of signalling */
@@ -51,6 +65,8 @@ struct ckpt_msg {
 	uint64_t seq;		/* CREATE: sequence number committed */
 	char *image;		/* CREATE: path of the committed image */
 	char *restart;		/* REGISTER: the method's restart command */
+	char *info;		/* requests but CREATE: a JSON object (its
+				 * compact text) with what was asked */
 };
 
 /* A checkpoint method's name: 1 to CKPT_METHOD_NAME_MAX of [a-z0-9_-],
@@ -65,7 +81,8 @@ bool proto_method_name_ok(const char *name);
 bool proto_trigger_ok(const char *path);
 
 /* JSON encoding, keys by op: "op" is a string ("register", "task",
- * "unregister", "create", "reply", "exit") plus "v":CKPT_PROTO_VERSION.
+ * "unregister", "create", "reply", "exit", "able", "vacate", "requeue",
+ * "enable", "disable", "error", "list", "show") plus "v":CKPT_PROTO_VERSION.
  * Only the fields belonging to the op are written. */
 char *proto_encode(const struct ckpt_msg *m);		/* malloc'ed, NULL+errno */
 
@@ -93,6 +110,15 @@ int proto_send(int fd, const struct ckpt_msg *m, int passfd);
  * when none came. */
 int proto_recv(int fd, struct ckpt_msg *m, int *passfd, char *err,
 	       size_t errlen);
+
+/* TCP (scheckpoint from another node): one frame per message, a 4-byte
+ * big-endian length then that many bytes (a MUNGE credential whose payload
+ * is the request; the reply's JSON).  Blocking.  0/-1 errno; a frame over
+ * CKPT_FRAME_MAX is EMSGSIZE. */
+#define CKPT_FRAME_MAX (4 * CKPT_MSG_MAX)
+int proto_frame_send(int fd, const char *buf, size_t len);
+/* *buf malloc'ed and NUL-terminated; 1, 0 at end of file, -1 errno. */
+int proto_frame_recv(int fd, char **buf, size_t *len);
 
 /* Shorthands for replies. */
 int proto_reply_ok(int fd);

@@ -28,6 +28,8 @@ struct helper_conf {
 	long max_workers;
 	long poll_interval;	/* seconds between requests to slurmctld */
 	char *method_dir;	/* <name>.method files (method.c) */
+	long port;		/* TCP port for other nodes; 0: none (tcp.c) */
+	char *munge_socket;	/* munged's socket; NULL: libmunge's default */
 };
 extern struct helper_conf hconf;
 
@@ -69,6 +71,11 @@ struct step {
 	struct timespec started;	/* of the checkpoint in flight */
 	const struct method *method;	/* NULL: the cooperative signal */
 	char *trigger;		/* create this file instead of signalling */
+	/* scheckpoint's verbs (server.c, verbs.c) */
+	bool disabled;		/* periodic checkpoints suspended */
+	int last_errno;		/* of last_error */
+	time_t last_error_time;
+	time_t registered;
 };
 
 /* method.c */
@@ -145,8 +152,27 @@ int privsep_become_ckpt(uid_t uid, gid_t gid, char *err, size_t errlen);
 int privsep_ambient_ckpt(void);
 int privsep_close_fds(const int *keep, size_t nkeep);
 
+/* verbs.c: scheckpoint's requests that need a child (list, the end of
+ * vacate and requeue) and who may make them. */
+void verbs_init(void);
+bool verbs_may_act(uid_t client, uid_t owner);
+json_t *verbs_step_info(const struct step *s, enum ckpt_op op);
+/* done(arg, ok, err, info or message) runs in the loop. */
+typedef void (*verbs_done_fn)(void *arg, bool ok, int err, const char *text);
+int verbs_list(const struct step *const *steps, size_t n, const char *dir,
+	       verbs_done_fn done, void *arg, char *err, size_t errlen);
+int verbs_act(uint32_t job, enum ckpt_op op, verbs_done_fn done, void *arg,
+	      char *err, size_t errlen);
+
+/* tcp.c */
+int tcp_listen(long port);
+void tcp_close(void);
+
 /* server.c */
 int server_listen(const char *path);
+/* A request that came over TCP from uid (authenticated): fd is the
+ * connection (blocking), answered with one frame, then closed. */
+void server_tcp_request(int fd, uid_t uid, const struct ckpt_msg *m);
 void server_close(void);
 
 #endif

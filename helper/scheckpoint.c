@@ -1,29 +1,68 @@
 /* scheckpoint.c - the checkpoint command, like legacy
- * "scontrol checkpoint <verb> <job_id>[.<step_id>]".  This release has
- * the verb "create", spoken to the helper on this node. */
+ * "scontrol checkpoint <verb> <job_id>[.<step_id>] [MaxWait=<s>]",
+ * spoken to the helper on this node: able, create, vacate, requeue,
+ * enable, disable, error, list, show.  Output for people like
+ * scontrol's, or --json; exit 0 done, 1 refused or failed, 2 usage. */
 #include "config.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <jansson.h>
+#include <munge.h>
+#include <netdb.h>
+#include <slurm/slurm.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 
 #include "ckptconf.h"
 #include "proto.h"
 
 #define EXIT_USAGE 2
+#define MAXWAIT_MAX 86400
+
+static const struct verb {
+	const char *name;
+	enum ckpt_op op;
+	const char *help;
+} verbs[] = {
+	{ "able", CKPT_OP_ABLE, "is the job (step) checkpointable, since when" },
+	{ "create", CKPT_OP_CREATE, "checkpoint now, keep running" },
+	{ "vacate", CKPT_OP_VACATE, "checkpoint, then end the job (the image "
+	  "is kept)" },
+	{ "requeue", CKPT_OP_REQUEUE, "checkpoint, then requeue the job" },
+	{ "enable", CKPT_OP_ENABLE, "resume periodic checkpoints" },
+	{ "disable", CKPT_OP_DISABLE, "suspend periodic checkpoints" },
+	{ "error", CKPT_OP_ERROR, "the last checkpoint error: code and message" },
+	{ "list", CKPT_OP_LIST, "the job's images: sequence, time, size, reason" },
+	{ "show", CKPT_OP_SHOW, "the steps' checkpoint registrations" },
+};
+#define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
+
+static bool json_out;
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: scheckpoint [-s socket] create "
-		"<job_id>[.<step_id>|.batch]\n"
-		"  create   checkpoint the job (every step on this node) or "
-		"one step now\n"
+	size_t i;
+
+	fprintf(f, "Usage: scheckpoint [--json] [-s socket] <verb> "
+		"<job_id>[.<step_id>|.batch] [MaxWait=<seconds>]\n"
+		"       scheckpoint list <job_id>[.<step_id>] [ImageDir=<dir>]\n");
+	for (i = 0; i < NVERBS; i++)
+		fprintf(f, "  %-8s %s\n", verbs[i].name, verbs[i].help);
+	fprintf(f, "  --json     machine-readable output\n"
 		"  -s socket  slurmckptd's socket (default "
-		"$SLURM_CHECKPOINT_SOCKET, else %s)\n", CKPT_SOCKET_DEFAULT);
+		"$SLURM_CHECKPOINT_SOCKET, else %s)\n"
+		"Exit status: 0 done, 1 refused or failed, 2 usage error.\n",
+		CKPT_SOCKET_DEFAULT);
 }
 
 static int parse_u32(const char *s, char **end, uint32_t *out)
@@ -62,50 +101,480 @@ static int parse_id(const char *s, uint32_t *job, uint32_t *step)
 	return 0;
 }
 
-static int create(const char *sock, const char *id)
+static void when(json_int_t t, char *buf, size_t len)
 {
-	struct ckpt_msg m = { .op = CKPT_OP_CREATE }, r;
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t <= 0 || !localtime_r(&tt, &tm) ||
+	    !strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm))
+		snprintf(buf, len, "None");
+}
+
+static const char *str(json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+
+	return v ? v : "";
+}
+
+static json_int_t num(json_t *o, const char *key)
+{
+	return json_integer_value(json_object_get(o, key));
+}
+
+static void print_step(enum ckpt_op op, json_t *st)
+{
+	char t1[32], t2[32];
+
+	switch (op) {
+	case CKPT_OP_ABLE:
+		when(num(st, "since"), t1, sizeof(t1));
+		printf("StepId=%s Checkpointable=Yes Since=%s\n",
+		       str(st, "step"), t1);
+		break;
+	case CKPT_OP_ERROR:
+		when(num(st, "error_time"), t1, sizeof(t1));
+		printf("StepId=%s error_code=%lld error_msg=%s Time=%s\n",
+		       str(st, "step"), (long long)num(st, "error_code"),
+		       *str(st, "error_msg") ? str(st, "error_msg") : "(null)",
+		       t1);
+		break;
+	case CKPT_OP_ENABLE:
+	case CKPT_OP_DISABLE:
+		printf("StepId=%s Periodic=%s\n", str(st, "step"),
+		       str(st, "periodic"));
+		break;
+	default:
+		when(num(st, "next_checkpoint"), t1, sizeof(t1));
+		when(num(st, "registered"), t2, sizeof(t2));
+		printf("StepId=%s Node=%s UserId=%lld Tasks=%lld\n"
+		       "   Dir=%s Method=%s Interval=%lld Periodic=%s "
+		       "NextCheckpoint=%s\n"
+		       "   LastSeq=%lld InProgress=%s Keep=%lld MaxWait=%lld "
+		       "Registered=%s\n",
+		       str(st, "step"), str(st, "node"),
+		       (long long)num(st, "uid"), (long long)num(st, "tasks"),
+		       str(st, "dir"), str(st, "method"),
+		       (long long)num(st, "interval"), str(st, "periodic"), t1,
+		       (long long)num(st, "last_seq"),
+		       json_is_true(json_object_get(st, "in_progress")) ?
+		       "Yes" : "No", (long long)num(st, "keep"),
+		       (long long)num(st, "max_wait"), t2);
+		break;
+	}
+}
+
+static int print_list(json_t *info)
+{
+	json_t *a = json_object_get(info, "images"), *e;
+	char t[32];
+	size_t i;
+
+	printf("%-6s %-19s %12s %-10s %s\n", "SEQ", "TIME", "SIZE", "REASON",
+	       "IMAGE");
+	json_array_foreach(a, i, e) {
+		when(num(e, "time"), t, sizeof(t));
+		printf("%-6lld %-19s %12lld %-10s %s\n",
+		       (long long)num(e, "seq"), t, (long long)num(e, "size"),
+		       str(e, "reason"), str(e, "image"));
+	}
+	json_array_foreach(json_object_get(info, "errors"), i, e)
+		fprintf(stderr, "scheckpoint: warning: %s\n",
+			json_string_value(e) ? json_string_value(e) : "?");
+	return 0;
+}
+
+static int print_reply(enum ckpt_op op, const char *id, const char *verb,
+		       const struct ckpt_msg *r)
+{
+	json_t *info = NULL, *st;
+	size_t i;
+
+	if (r->info && !(info = json_loads(r->info, 0, NULL))) {
+		fprintf(stderr, "scheckpoint: bad reply from slurmckptd\n");
+		return 1;
+	}
+	if (json_out) {
+		if (!info)
+			info = json_pack("{s:s,s:s,s:I,s:s}", "verb", verb,
+					 "id", id, "seq", (json_int_t)r->seq,
+					 "image", r->image ? r->image : "");
+		json_dumpf(info, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		putchar('\n');
+	} else if (op == CKPT_OP_LIST) {
+		print_list(info);
+	} else if (info) {
+		json_array_foreach(json_object_get(info, "steps"), i, st)
+			print_step(op, st);
+	} else {
+		printf("Checkpoint of %s committed: %s (seq %llu)%s\n", id,
+		       r->image ? r->image : "", (unsigned long long)r->seq,
+		       op == CKPT_OP_VACATE ? "; job ended" :
+		       op == CKPT_OP_REQUEUE ? "; job requeued" : "");
+	}
+	json_decref(info);
+	return 0;
+}
+
+static void print_error(int err, const char *text)
+{
+	json_t *o;
+
+	if (json_out) {
+		o = json_pack("{s:b,s:i,s:s}", "ok", 0, "errno", err, "error",
+			      text);
+		json_dumpf(o, stdout, JSON_INDENT(2));
+		putchar('\n');
+		json_decref(o);
+	}
+	fprintf(stderr, "scheckpoint: %s\n", text);
+}
+
+/* The helper on this node: 1 with *r, -1 with text (errno kept). */
+static int ask_local(const char *sock, const struct ckpt_msg *m,
+		     struct ckpt_msg *r, long max_wait, char *text,
+		     size_t len)
+{
 	char err[512];
-	int fd, rc = -1;
+	int fd, rc = -1, saved;
+
+	if ((fd = proto_connect(sock, (int)max_wait)) < 0) {
+		saved = errno;
+		snprintf(text, len, "slurmckptd is not running on this node "
+			 "(%s: %s)", sock, strerror(errno));
+		errno = saved;
+		return -1;
+	}
+	if (proto_send(fd, m, -1) < 0 ||
+	    (rc = proto_recv(fd, r, NULL, err, sizeof(err))) <= 0) {
+		saved = rc == 0 ? EPIPE : errno;
+		if (rc < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			snprintf(text, len, "no answer within MaxWait=%ld s "
+				 "(a checkpoint may still complete)", max_wait);
+		else
+			snprintf(text, len, "slurmckptd: %s",
+				 rc == 0 ? "connection closed" :
+				 errno == EINVAL ? err : strerror(errno));
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	close(fd);
+	return 1;
+}
+
+/* SLURM_CHECKPOINT_PORTS: "<port>" for every node, or
+ * "<node>:<port>,<node>:<port>...".  0 when none is known. */
+static long port_of(const char *map, const char *node)
+{
+	size_t n = strlen(node);
+	const char *p = map;
+	char *end;
+	long v;
+
+	if (!map)
+		return 0;
+	v = strtol(map, &end, 10);
+	if (end != map && *end == '\0')
+		return v > 0 && v < 65536 ? v : 0;
+	while (p && *p) {
+		if (strncmp(p, node, n) == 0 && p[n] == ':') {
+			v = strtol(p + n + 1, &end, 10);
+			if (end != p + n + 1 && (*end == ',' || !*end) &&
+			    v > 0 && v < 65536)
+				return v;
+			return 0;
+		}
+		p = strchr(p, ',');
+		if (p)
+			p++;
+	}
+	return 0;
+}
+
+/* munged's socket: SLURM_CHECKPOINT_MUNGE_SOCKET, else socket= in
+ * slurm.conf's AuthInfo, else libmunge's default (NULL). */
+static char *munge_socket(void)
+{
+	const char *env = getenv("SLURM_CHECKPOINT_MUNGE_SOCKET");
+	slurm_conf_t *conf = NULL;
+	char *s = NULL, *p, *e;
+
+	if (env && *env)
+		return strdup(env);
+	if (slurm_load_ctl_conf((time_t)0, &conf) != SLURM_SUCCESS)
+		return NULL;
+	if (conf->authinfo && (p = strstr(conf->authinfo, "socket="))) {
+		p += strlen("socket=");
+		e = strchr(p, ',');
+		s = e ? strndup(p, (size_t)(e - p)) : strdup(p);
+	}
+	slurm_free_ctl_conf(conf);
+	return s;
+}
+
+/* The node's NodeAddr (slurmctld), else its name. */
+static void node_address(const char *node, char *addr, size_t len)
+{
+	node_info_msg_t *nm = NULL;
+
+	snprintf(addr, len, "%s", node);
+	if (slurm_load_node_single(&nm, (char *)node, SHOW_ALL) ==
+	    SLURM_SUCCESS && nm->record_count > 0 &&
+	    nm->node_array[0].node_addr)
+		snprintf(addr, len, "%s", nm->node_array[0].node_addr);
+	if (nm)
+		slurm_free_node_info_msg(nm);
+}
+
+/* A TCP connection to addr:port, with max_wait as its send and receive
+ * timeouts.  fd, or -1 with text. */
+static int tcp_connect(const char *node, const char *addr, long port,
+		       long max_wait, char *text, size_t len)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
+	struct timeval tv = { .tv_sec = max_wait };
+	char ports[16];
+	int fd, e;
+
+	snprintf(ports, sizeof(ports), "%ld", port);
+	if ((e = getaddrinfo(addr, ports, &hints, &ai)) != 0) {
+		snprintf(text, len, "node %s (%s): %s", node, addr,
+			 gai_strerror(e));
+		return -1;
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 ||
+	    (max_wait > 0 &&
+	     (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	      setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)) ||
+	    connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+		snprintf(text, len, "slurmckptd on node %s (%s:%s): %s", node,
+			 addr, ports, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(ai);
+	return fd;
+}
+
+/* payload in a MUNGE credential (malloc'ed), or NULL with text. */
+static char *munge_wrap(const char *payload, const char *msock, char *text,
+			size_t len)
+{
+	munge_ctx_t ctx = munge_ctx_create();
+	char *cred = NULL;
+	munge_err_t e;
+
+	if (!ctx || (msock && munge_ctx_set(ctx, MUNGE_OPT_SOCKET, msock) !=
+		     EMUNGE_SUCCESS)) {
+		snprintf(text, len, "MUNGE: cannot set up a context");
+	} else if ((e = munge_encode(&cred, ctx, payload,
+				     (int)strlen(payload))) != EMUNGE_SUCCESS) {
+		snprintf(text, len, "MUNGE: %s", munge_strerror(e));
+		free(cred);
+		cred = NULL;
+	}
+	if (ctx)
+		munge_ctx_destroy(ctx);
+	return cred;
+}
+
+/* One request to the helper of node over TCP, in a MUNGE credential. */
+static int ask_node(const char *node, const char *payload, const char *msock,
+		    long max_wait, struct ckpt_msg *r, char *text, size_t len)
+{
+	long port = port_of(getenv("SLURM_CHECKPOINT_PORTS"), node);
+	char addr[256], err[512], *cred = NULL, *buf = NULL;
+	size_t blen = 0;
+	int fd = -1, rc = -1;
+
+	if (!port) {
+		snprintf(text, len, "no slurmckptd port known for node %s "
+			 "(SLURM_CHECKPOINT_PORTS)", node);
+		return -1;
+	}
+	node_address(node, addr, sizeof(addr));
+	if (!(cred = munge_wrap(payload, msock, text, len)) ||
+	    (fd = tcp_connect(node, addr, port, max_wait, text, len)) < 0)
+		goto out;
+	if (proto_frame_send(fd, cred, strlen(cred)) < 0 ||
+	    proto_frame_recv(fd, &buf, &blen) <= 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			snprintf(text, len, "no answer within MaxWait=%ld s "
+				 "(a checkpoint may still complete)", max_wait);
+		else
+			snprintf(text, len, "slurmckptd on node %s: %s", node,
+				 strerror(errno));
+		goto out;
+	}
+	if (proto_decode(buf, blen, r, err, sizeof(err)) < 0 ||
+	    r->op != CKPT_OP_REPLY) {
+		proto_msg_clear(r);
+		snprintf(text, len, "slurmckptd on node %s: bad reply: %s",
+			 node, err);
+		goto out;
+	}
+	rc = 1;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(cred);
+	free(buf);
+	return rc;
+}
+
+/* The job's node(s) from slurmctld, then their helpers over TCP: the
+ * batch host for the batch script or the whole job, else each node of
+ * the job until one has the step. */
+static int ask_remote(const struct ckpt_msg *m, struct ckpt_msg *r,
+		      long max_wait, char *text, size_t len)
+{
+	job_info_msg_t *jm = NULL;
+	hostlist_t hl = NULL;
+	char *payload = NULL, *msock = NULL, *node;
+	int rc = -1, tries = 0;
+
+	slurm_init(NULL);
+	if (slurm_load_job(&jm, m->job, SHOW_ALL) != SLURM_SUCCESS ||
+	    jm->record_count < 1) {
+		snprintf(text, len, "job %u: %s", m->job,
+			 slurm_strerror(slurm_get_errno()));
+		goto out;
+	}
+	if (!jm->job_array[0].nodes || !*jm->job_array[0].nodes) {
+		snprintf(text, len, "job %u is not running on any node",
+			 m->job);
+		goto out;
+	}
+	if (!(payload = proto_encode(m))) {
+		snprintf(text, len, "%s", strerror(errno));
+		goto out;
+	}
+	msock = munge_socket();
+	if (m->step == CKPT_STEP_BATCH || m->step == CKPT_STEP_ALL) {
+		node = jm->job_array[0].batch_host;
+		if (!node || !*node)
+			node = jm->job_array[0].nodes;
+		rc = ask_node(node, payload, msock, max_wait, r, text, len);
+		goto out;
+	}
+	hl = slurm_hostlist_create(jm->job_array[0].nodes);
+	while (hl && (node = slurm_hostlist_shift(hl))) {
+		if (tries++)
+			proto_msg_clear(r);
+		rc = ask_node(node, payload, msock, max_wait, r, text, len);
+		free(node);
+		if (rc < 0 || r->ok || r->err != ENOENT)
+			break;
+	}
+out:
+	if (hl)
+		slurm_hostlist_destroy(hl);
+	if (jm)
+		slurm_free_job_info_msg(jm);
+	free(payload);
+	free(msock);
+	return rc;
+}
+
+static int request(const char *sock, const struct verb *v, const char *id,
+		   long max_wait, const char *dir)
+{
+	struct ckpt_msg m = { .op = v->op, .dir = (char *)dir }, r = { 0 };
+	char text[1024];
+	int rc;
 
 	if (parse_id(id, &m.job, &m.step) < 0) {
 		fprintf(stderr, "scheckpoint: invalid job id '%s': use "
 			"<job_id>, <job_id>.<step_id> or <job_id>.batch\n", id);
 		return EXIT_USAGE;
 	}
-	if ((fd = proto_connect(sock, 0)) < 0) {
-		fprintf(stderr, "scheckpoint: slurmckptd is not running on "
-			"this node (%s: %s)\n", sock, strerror(errno));
+	rc = ask_local(sock, &m, &r, max_wait, text, sizeof(text));
+	/* Not here: the job's node, when the helpers' ports are known. */
+	if (getenv("SLURM_CHECKPOINT_PORTS") &&
+	    ((rc < 0 && (errno == ENOENT || errno == ECONNREFUSED)) ||
+	     (rc > 0 && !r.ok && r.err == ENOENT))) {
+		if (rc > 0)
+			proto_msg_clear(&r);
+		rc = ask_remote(&m, &r, max_wait, text, sizeof(text));
+	}
+	if (rc < 0) {
+		print_error(errno ? errno : EIO, text);
 		return 1;
 	}
-	if (proto_send(fd, &m, -1) < 0 ||
-	    (rc = proto_recv(fd, &r, NULL, err, sizeof(err))) <= 0) {
-		fprintf(stderr, "scheckpoint: slurmckptd: %s\n",
-			rc == 0 ? "connection closed" : strerror(errno));
-		close(fd);
-		return 1;
-	}
-	close(fd);
-	rc = 0;
 	if (!r.ok) {
-		fprintf(stderr, "scheckpoint: %s\n",
-			r.error ? r.error : strerror(r.err));
+		print_error(r.err, r.error ? r.error : strerror(r.err));
 		rc = 1;
 	} else {
-		printf("Checkpoint of %s committed: %s (seq %llu)\n", id,
-		       r.image ? r.image : "", (unsigned long long)r.seq);
+		rc = print_reply(v->op, id, v->name, &r);
 	}
 	proto_msg_clear(&r);
 	return rc;
 }
 
+/* "Key=value" options after the id, case-insensitive like scontrol. */
+static int parse_option(const char *arg, const struct verb *verb,
+			long *max_wait, const char **dir)
+{
+	char *end;
+	long v;
+
+	if (strncasecmp(arg, "MaxWait=", 8) == 0) {
+		errno = 0;
+		v = strtol(arg + 8, &end, 10);
+		if (errno || end == arg + 8 || *end || v < 1 ||
+		    v > MAXWAIT_MAX) {
+			fprintf(stderr, "scheckpoint: invalid %s (1..%d "
+				"seconds)\n", arg, MAXWAIT_MAX);
+			return -1;
+		}
+		*max_wait = v;
+		return 0;
+	}
+	if (strncasecmp(arg, "ImageDir=", 9) == 0 &&
+	    verb->op == CKPT_OP_LIST) {
+		/* like --checkpoint-dir: absolute; its contents are read by
+		 * the helper with the job owner's credentials */
+		if (arg[9] != '/') {
+			fprintf(stderr, "scheckpoint: ImageDir '%s' is not an "
+				"absolute path\n", arg + 9);
+			return -1;
+		}
+		*dir = arg + 9;
+		return 0;
+	}
+	if (strncasecmp(arg, "ImageDir=", 9) == 0 ||
+	    strcasecmp(arg, "StickToNodes") == 0) {
+		fprintf(stderr, "scheckpoint: %s is not supported by this "
+			"release\n", arg);
+		return -1;
+	}
+	fprintf(stderr, "scheckpoint: unknown option '%s'\n", arg);
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
 	const char *sock = getenv("SLURM_CHECKPOINT_SOCKET");
+	const struct verb *v = NULL;
+	const char *dir = NULL;
+	long max_wait = 0;
+	size_t i;
 	int c;
 
-	while ((c = getopt(argc, argv, "+s:hV")) != -1) {
+	while ((c = getopt_long(argc, argv, "+s:hV", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'j': json_out = true; break;
 		case 's': sock = optarg; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("scheckpoint %s\n", PACKAGE_VERSION); return 0;
@@ -114,12 +583,31 @@ int main(int argc, char **argv)
 	}
 	if (!sock || !*sock)
 		sock = CKPT_SOCKET_DEFAULT;
-	if (argc - optind != 2 || strcmp(argv[optind], "create") != 0) {
-		if (argc - optind >= 1 && strcmp(argv[optind], "create"))
+	if (argc - optind < 1) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	for (i = 0; i < NVERBS; i++)
+		if (strcasecmp(argv[optind], verbs[i].name) == 0)
+			v = &verbs[i];
+	if (!v) {
+		if (strcasecmp(argv[optind], "restart") == 0)
+			fprintf(stderr, "scheckpoint: restart is not "
+				"supported by this release: resubmit the job "
+				"with --restart-dir=<checkpoint dir>\n");
+		else
 			fprintf(stderr, "scheckpoint: unknown verb '%s'\n",
 				argv[optind]);
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	return create(sock, argv[optind + 1]);
+	if (argc - optind < 2) {
+		fprintf(stderr, "scheckpoint: %s needs a job id\n", v->name);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	for (i = (size_t)optind + 2; i < (size_t)argc; i++)
+		if (parse_option(argv[i], v, &max_wait, &dir) < 0)
+			return EXIT_USAGE;
+	return request(sock, v, argv[optind + 1], max_wait, dir);
 }

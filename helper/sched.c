@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -112,5 +113,23 @@ int sched_comment(uint32_t id, const char *text, char *err, size_t errlen)
 	d.admin_comment = (char *)text;
 	if (slurm_update_job(&d) != SLURM_SUCCESS)
 		return slurm_err(err, errlen, "update AdminComment");
+	return 0;
+}
+
+int sched_slurm_user(uint32_t *uid, char *err, size_t errlen)
+{
+	slurm_conf_t *conf = NULL;
+
+	if (slurm_load_ctl_conf((time_t)0, &conf) != SLURM_SUCCESS)
+		return slurm_err(err, errlen, "slurm_load_ctl_conf");
+	*uid = conf->slurm_user_id;
+	slurm_free_ctl_conf(conf);
+	return 0;
+}
+
+int sched_cancel(uint32_t id, char *err, size_t errlen)
+{
+	if (slurm_kill_job(id, SIGKILL, 0) != SLURM_SUCCESS)
+		return slurm_err(err, errlen, "cancel");
 	return 0;
 }

@@ -40,4 +40,10 @@ int sched_requeue(uint32_t id, bool hold, char *err, size_t errlen);
 /* Set the job's AdminComment (shown by scontrol show job).  0/-1. */
 int sched_comment(uint32_t id, const char *text, char *err, size_t errlen);
 
+/* The SlurmUser's uid, from slurmctld's configuration.  0/-1. */
+int sched_slurm_user(uint32_t *uid, char *err, size_t errlen);
+
+/* End the job, like scancel (SIGKILL to every step).  0/-1. */
+int sched_cancel(uint32_t id, char *err, size_t errlen);
+
 #endif

@@ -13,12 +13,14 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "helper.h"
 
 struct conn {
 	struct watch w;
+	bool tcp;		/* one request over TCP, replied in a frame */
 	struct ucred cred;
 	struct step *step;	/* the step this connection registered */
 	struct waiter *waiter;	/* a create in progress */
@@ -26,6 +28,8 @@ struct conn {
 
 struct waiter {
 	struct conn *conn;	/* NULL once the client went away */
+	enum ckpt_op op;	/* create, vacate, requeue or list */
+	uint32_t job;
 	bool whole_job;		/* steps that cannot checkpoint are skipped */
 	int pending, failed, committed, skipped, err;
 	uint64_t seq;
@@ -36,6 +40,23 @@ struct waiter {
 static struct watch listener = { .fd = -1 };
 static char *sock_path;
 
+/* A reply: a packet on the Unix socket, a frame over TCP. */
+static int conn_send(struct conn *c, const struct ckpt_msg *m)
+{
+	char *s;
+	int rc, saved;
+
+	if (!c->tcp)
+		return proto_send(c->w.fd, m, -1);
+	if (!(s = proto_encode(m)))
+		return -1;
+	rc = proto_frame_send(c->w.fd, s, strlen(s));
+	saved = errno;
+	free(s);
+	errno = saved;
+	return rc;
+}
+
 static void append(char *buf, size_t len, const char *text)
 {
 	size_t used = strlen(buf);
@@ -43,13 +64,10 @@ static void append(char *buf, size_t len, const char *text)
 	snprintf(buf + used, len - used, "%s%s", used ? "; " : "", text);
 }
 
-static void waiter_finish(struct waiter *wt)
+static void waiter_reply(struct waiter *wt)
 {
 	struct ckpt_msg r = { .op = CKPT_OP_REPLY };
 
-	/* A whole job whose every step was skipped is a failure too. */
-	if (wt->skipped && !wt->committed)
-		wt->failed += wt->skipped;
 	r.ok = !wt->failed;
 	if (wt->conn) {
 		r.err = wt->failed ? wt->err : 0;
@@ -58,12 +76,48 @@ static void waiter_finish(struct waiter *wt)
 		 * one with an empty image name, so the client would wait. */
 		r.seq = wt->failed ? 0 : wt->seq;
 		r.image = wt->failed ? NULL : wt->images;
-		if (proto_send(wt->conn->w.fd, &r, -1) < 0)
+		if (conn_send(wt->conn, &r) < 0)
 			log_msg(LOG_INFO, "client went away: %s",
 				strerror(errno));
 		wt->conn->waiter = NULL;
 	}
 	free(wt);
+}
+
+/* vacate, requeue: the job was cancelled or requeued (or not). */
+static void waiter_acted(void *arg, bool ok, int err, const char *text)
+{
+	struct waiter *wt = arg;
+
+	if (!ok) {
+		snprintf(wt->errors, sizeof(wt->errors), "image committed "
+			 "(%.2000s) but the job was not %s: %.1000s",
+			 wt->images,
+			 wt->op == CKPT_OP_VACATE ? "ended" : "requeued",
+			 text ? text : "?");
+		wt->failed = 1;
+		wt->err = err;
+	}
+	waiter_reply(wt);
+}
+
+static void waiter_finish(struct waiter *wt)
+{
+	char err[512];
+
+	/* A whole job whose every step was skipped is a failure too. */
+	if (wt->skipped && !wt->committed)
+		wt->failed += wt->skipped;
+	/* vacate, requeue: only after every image is committed. */
+	if (!wt->failed &&
+	    (wt->op == CKPT_OP_VACATE || wt->op == CKPT_OP_REQUEUE)) {
+		if (verbs_act(wt->job, wt->op, waiter_acted, wt, err,
+			      sizeof(err)) == 0)
+			return;
+		waiter_acted(wt, false, errno ? errno : EIO, err);
+		return;
+	}
+	waiter_reply(wt);
 }
 
 void waiter_step_done(struct waiter *wt, const struct step *s,
@@ -101,6 +155,21 @@ static void conn_close(struct conn *c)
 	free(c);
 }
 
+static const char *op_label(enum ckpt_op op)
+{
+	switch (op) {
+	case CKPT_OP_VACATE: return "vacate";
+	case CKPT_OP_REQUEUE: return "requeue";
+	case CKPT_OP_ABLE: return "able";
+	case CKPT_OP_ENABLE: return "enable";
+	case CKPT_OP_DISABLE: return "disable";
+	case CKPT_OP_ERROR: return "error";
+	case CKPT_OP_LIST: return "list";
+	case CKPT_OP_SHOW: return "show";
+	default: return "create";
+	}
+}
+
 static int reply_err(struct conn *c, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -109,10 +178,15 @@ static int reply_err(struct conn *c, int err, const char *fmt, ...)
 	char text[1024];
 	va_list ap;
 
+	struct ckpt_msg r = { .op = CKPT_OP_REPLY, .ok = 0, .err = err,
+			      .error = text };
+
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	return proto_reply_err(c->w.fd, err, text);
+	if (err < 1 || err > 4095)
+		r.err = EIO;
+	return conn_send(c, &r);
 }
 
 /* Only slurmstepd registers steps, so a second registration of the same
@@ -147,6 +221,7 @@ static int on_register(struct conn *c, const struct ckpt_msg *m)
 	if (!c->step)
 		return reply_err(c, errno, "%s", err);
 	c->step->owner = c;
+	c->step->registered = time(NULL);
 	log_msg(LOG_INFO, "step %s registered: uid %u, %u task(s), interval "
 		"%ld s, dir %s", c->step->label, m->uid, m->ntasks,
 		m->interval, m->dir);
@@ -189,28 +264,64 @@ static size_t create_targets(const struct ckpt_msg *m, struct step **out,
 	return n;
 }
 
+/* The targets of a request, if the client may act on them: 0, or -1 with
+ * the refusal sent (the reply's result in *rc). */
+static int request_targets(struct conn *c, const struct ckpt_msg *m,
+			   struct step **targets, size_t max, size_t *n,
+			   int *rc)
+{
+	*n = create_targets(m, targets, max);
+	if (*n == 0) {
+		*rc = reply_err(c, ENOENT, "no checkpointable step of job %u "
+				"is running on this node", m->job);
+		return -1;
+	}
+	/* Every step of a job belongs to the job's owner. */
+	if (!verbs_may_act(c->cred.uid, targets[0]->uid)) {
+		log_msg(LOG_NOTICE, "uid %u refused: %s of job %u",
+			(unsigned)c->cred.uid, op_label(m->op), m->job);
+		*rc = reply_err(c, EPERM, "permission denied: job %u belongs "
+				"to another user", m->job);
+		return -1;
+	}
+	if (c->waiter) {
+		*rc = reply_err(c, EBUSY, "a request is already in progress");
+		return -1;
+	}
+	return 0;
+}
+
+static struct waiter *waiter_new(struct conn *c, const struct ckpt_msg *m)
+{
+	struct waiter *wt = calloc(1, sizeof(*wt));
+
+	if (wt) {
+		wt->conn = c;
+		wt->op = m->op;
+		wt->job = m->job;
+	}
+	return wt;
+}
+
+/* create, vacate, requeue: a checkpoint of the targets, then (vacate,
+ * requeue) the job's end or requeue. */
 static int on_create(struct conn *c, const struct ckpt_msg *m)
 {
 	struct step *targets[256];
 	struct waiter *wt;
 	char err[512];
 	size_t i, n;
+	int rc;
 
-	n = create_targets(m, targets, sizeof(targets) / sizeof(targets[0]));
-	if (n == 0)
-		return reply_err(c, ENOENT, "no checkpointable step of job %u "
-				 "is running on this node", m->job);
-	if (c->cred.uid != 0 && c->cred.uid != targets[0]->uid)
-		return reply_err(c, EPERM, "permission denied: job %u belongs "
-				 "to another user", m->job);
-	if (c->waiter)
-		return reply_err(c, EBUSY, "a request is already in progress");
-	if (!(wt = calloc(1, sizeof(*wt))))
+	if (request_targets(c, m, targets, sizeof(targets) /
+			    sizeof(targets[0]), &n, &rc) < 0)
+		return rc;
+	if (!(wt = waiter_new(c, m)))
 		return reply_err(c, ENOMEM, "out of memory");
-	wt->conn = c;
 	wt->whole_job = m->step == CKPT_STEP_ALL;
 	for (i = 0; i < n; i++) {
-		if (worker_start(targets[i], "create", wt, err, sizeof(err))) {
+		if (worker_start(targets[i], op_label(m->op), wt, err,
+				 sizeof(err))) {
 			wt->failed++;
 			wt->err = errno;
 			append(wt->errors, sizeof(wt->errors), err);
@@ -222,6 +333,81 @@ static int on_create(struct conn *c, const struct ckpt_msg *m)
 	if (wt->pending == 0)
 		waiter_finish(wt);
 	return 0;
+}
+
+static void list_done(void *arg, bool ok, int err, const char *text)
+{
+	struct waiter *wt = arg;
+	struct ckpt_msg r = { .op = CKPT_OP_REPLY, .ok = ok };
+
+	if (wt->conn) {
+		if (ok)
+			r.info = (char *)text;
+		else
+			r.err = err, r.error = (char *)text;
+		if (conn_send(wt->conn, &r) < 0)
+			log_msg(LOG_INFO, "client went away: %s",
+				strerror(errno));
+		wt->conn->waiter = NULL;
+	}
+	free(wt);
+}
+
+/* able, enable, disable, error, show: answered at once; list: by a child
+ * with the user's credentials. */
+static int on_query(struct conn *c, const struct ckpt_msg *m)
+{
+	struct step *targets[256];
+	struct ckpt_msg r = { .op = CKPT_OP_REPLY, .ok = 1 };
+	struct timespec now;
+	struct waiter *wt;
+	json_t *o, *a;
+	char err[512];
+	size_t i, n;
+	int rc;
+
+	if (request_targets(c, m, targets, sizeof(targets) /
+			    sizeof(targets[0]), &n, &rc) < 0)
+		return rc;
+	if (m->op == CKPT_OP_LIST) {
+		if (!(wt = waiter_new(c, m)))
+			return reply_err(c, ENOMEM, "out of memory");
+		if (verbs_list((const struct step *const *)targets, n, m->dir,
+			       list_done, wt, err, sizeof(err)) < 0) {
+			free(wt);
+			return reply_err(c, errno ? errno : EIO, "%s", err);
+		}
+		c->waiter = wt;
+		return 0;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	a = json_array();
+	for (i = 0; i < n; i++) {
+		if (m->op == CKPT_OP_ENABLE && targets[i]->disabled) {
+			targets[i]->disabled = false;
+			targets[i]->due = now;
+			targets[i]->due.tv_sec += targets[i]->interval;
+			log_msg(LOG_INFO, "%s: periodic checkpoints enabled by "
+				"uid %u", targets[i]->label,
+				(unsigned)c->cred.uid);
+		} else if (m->op == CKPT_OP_DISABLE && !targets[i]->disabled) {
+			targets[i]->disabled = true;
+			log_msg(LOG_INFO, "%s: periodic checkpoints disabled by "
+				"uid %u", targets[i]->label,
+				(unsigned)c->cred.uid);
+		}
+		json_array_append_new(a, verbs_step_info(targets[i], m->op));
+	}
+	if (m->op == CKPT_OP_ENABLE || m->op == CKPT_OP_DISABLE)
+		steps_rearm();
+	o = json_pack("{s:I,s:o}", "job", (json_int_t)m->job, "steps", a);
+	r.info = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(o);
+	if (!r.info)
+		return reply_err(c, ENOMEM, "out of memory");
+	rc = conn_send(c, &r);
+	free(r.info);
+	return rc;
 }
 
 static void on_message(struct conn *c, struct ckpt_msg *m, int *pidfd)
@@ -244,7 +430,17 @@ static void on_message(struct conn *c, struct ckpt_msg *m, int *pidfd)
 		}
 		return;
 	case CKPT_OP_CREATE:
+	case CKPT_OP_VACATE:
+	case CKPT_OP_REQUEUE:
 		rc = on_create(c, m);
+		break;
+	case CKPT_OP_ABLE:
+	case CKPT_OP_ENABLE:
+	case CKPT_OP_DISABLE:
+	case CKPT_OP_ERROR:
+	case CKPT_OP_LIST:
+	case CKPT_OP_SHOW:
+		rc = on_query(c, m);
 		break;
 	case CKPT_OP_EXIT:
 		if (!c->step || c->cred.uid != 0) {
@@ -271,7 +467,9 @@ static void conn_ready(struct watch *w, uint32_t events)
 	char err[512] = "";
 	int pidfd = -1, rc;
 
-	if (!(events & EPOLLIN)) {
+	/* Over TCP: the request was read by tcp.c; what comes next is the
+	 * client's end. */
+	if (!(events & EPOLLIN) || c->tcp) {
 		conn_close(c);
 		return;
 	}
@@ -319,6 +517,29 @@ static void listener_ready(struct watch *w, uint32_t events)
 	}
 	if (errno != EAGAIN && errno != EWOULDBLOCK)
 		log_msg(LOG_ERR, "accept: %s", strerror(errno));
+}
+
+void server_tcp_request(int fd, uid_t uid, const struct ckpt_msg *m)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (!c) {
+		close(fd);
+		return;
+	}
+	c->w.fd = fd;
+	c->w.ready = conn_ready;
+	c->tcp = true;
+	c->cred.uid = uid;
+	c->cred.gid = (gid_t)-1;
+	c->cred.pid = 0;
+	if (loop_add(&c->w, EPOLLIN | EPOLLRDHUP) < 0) {
+		log_msg(LOG_ERR, "epoll: %s", strerror(errno));
+		close(fd);
+		free(c);
+		return;
+	}
+	on_message(c, (struct ckpt_msg *)m, &(int){ -1 });
 }
 
 /* Refuse to take over the socket of a helper that is still running;

@@ -36,6 +36,10 @@ static const struct kv_key helper_keys[] = {
 	  "seconds between requests to slurmctld, 1..3600" },
 	{ "method_dir", KV_PATH, offsetof(struct helper_conf, method_dir),
 	  0, 0, "absolute path of the directory of <name>.method files" },
+	{ "port", KV_UINT, offsetof(struct helper_conf, port), 0, 65535,
+	  "TCP port for scheckpoint from other nodes, 0 (off)..65535" },
+	{ "munge_socket", KV_PATH, offsetof(struct helper_conf, munge_socket),
+	  0, 0, "absolute path of munged's socket" },
 	{ NULL, 0, 0, 0, 0, NULL },
 };
 
@@ -182,11 +186,13 @@ int main(int argc, char **argv)
 			strerror(errno));
 		goto out;
 	}
-	if (server_listen(hconf.socket) < 0)
+	if (server_listen(hconf.socket) < 0 || tcp_listen(hconf.port) < 0)
 		goto out;
 	log_msg(LOG_NOTICE, "started, listening on %s", hconf.socket);
+	verbs_init();
 	run();
 	rc = 0;
+	tcp_close();
 	server_close();
 out:
 	steps_shutdown();

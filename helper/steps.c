@@ -33,13 +33,15 @@ static bool before(struct timespec a, struct timespec b)
 	       (a.tv_sec == b.tv_sec && a.tv_nsec < b.tv_nsec);
 }
 
-static void record_error(struct step *s, const char *error)
+static void record_error(struct step *s, int code, const char *error)
 {
 	char *e = strdup(error);
 
 	if (e) {
 		free(s->last_error);
 		s->last_error = e;
+		s->last_errno = code > 0 ? code : EIO;
+		s->last_error_time = time(NULL);
 	}
 	log_msg(LOG_WARNING, "checkpoint of %s failed: %s", s->label, error);
 }
@@ -54,7 +56,7 @@ static void start_periodic(struct step *s)
 		return;
 	}
 	if (worker_start(s, "periodic", NULL, err, sizeof(err)) < 0)
-		record_error(s, err);
+		record_error(s, errno, err);
 }
 
 static void timer_ready(struct watch *w, uint32_t events)
@@ -68,7 +70,8 @@ static void timer_ready(struct watch *w, uint32_t events)
 		log_msg(LOG_ERR, "timerfd: %s", strerror(errno));
 	for (s = steps; s; s = next) {
 		next = s->next;
-		if (s->interval <= 0 || before(now, s->due))
+		/* disabled: scheckpoint disable (enable sets due anew) */
+		if (s->interval <= 0 || s->disabled || before(now, s->due))
 			continue;
 		while (!before(now, s->due))
 			s->due.tv_sec += s->interval;
@@ -93,7 +96,7 @@ void steps_rearm(void)
 	struct step *s;
 
 	for (s = steps; s; s = s->next) {
-		if (s->interval <= 0)
+		if (s->interval <= 0 || s->disabled)
 			continue;
 		if (!any || before(s->due, its.it_value))
 			its.it_value = s->due;
@@ -269,7 +272,7 @@ void step_checkpoint_done(struct step *s, const struct ckpt_result *r)
 		log_msg(LOG_DEBUG, "%s: %s", s->label, r->error);
 	} else {
 		s->uncaught_noted |= r->uncaught;
-		record_error(s, r->error);
+		record_error(s, r->uncaught ? ENOTSUP : EIO, r->error);
 	}
 	if (s->gone)
 		step_free(s);

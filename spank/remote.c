@@ -169,7 +169,7 @@ static int register_failed(const char *node, const char *err)
 int remote_register(spank_t sp)
 {
 	struct ckpt_msg m;
-	char node[256], err[512];
+	char node[256], err[512], sock[108];
 
 	if (!opts.enabled)
 		return 0;
@@ -184,10 +184,14 @@ int remote_register(spank_t sp)
 	image_label(step.job, step.id, step.label, sizeof(step.label));
 	if (fill_register(sp, &m, node, sizeof(node)) < 0)
 		return -1;
-	conn = proto_connect(conf.socket, HELPER_TIMEOUT_S);
+	if (ckpt_expand_socket(conf.socket, node, sock, sizeof(sock)) < 0) {
+		snprintf(err, sizeof(err), "socket '%s' for node %s: %s",
+			 conf.socket, node, strerror(errno));
+		return register_failed(node, err);
+	}
+	conn = proto_connect(sock, HELPER_TIMEOUT_S);
 	if (conn < 0) {
-		snprintf(err, sizeof(err), "%s: %s", conf.socket,
-			 strerror(errno));
+		snprintf(err, sizeof(err), "%s: %s", sock, strerror(errno));
 		return register_failed(node, err);
 	}
 	if (helper_call(&m, -1, err, sizeof(err)) < 0)

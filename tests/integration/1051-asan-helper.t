@@ -27,7 +27,7 @@ start=$SECONDS
 $CC -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
 	-DHAVE_CONFIG_H -DSYSCONFDIR='"/etc"' -I"$top_builddir" -I"$top_srcdir/common" -I"$top_srcdir/helper" \
 	-o "$asan/slurmckptd" $(srcs helper_slurmckptd) $(srcs common_libckpt_la) \
-	$(pkg-config --cflags --libs jansson libxxhash) -lslurm >"$asan/build.log" 2>&1 ||
+	$(pkg-config --cflags --libs jansson libxxhash) -lslurm -lmunge >"$asan/build.log" 2>&1 ||
 	fail "building the sanitized helper failed: $(tail -n 20 "$asan/build.log")"
 ok "sanitized slurmckptd built in $((SECONDS - start)) s"
 
@@ -42,6 +42,9 @@ exec "$bin.asan" "\$@"
 EOS
 chmod 0755 "$bin" "$bin.asan"
 chmod 0777 "$asan"	# the workers (the job's user) may write reports too
+P=$(free_port) || fail "no free port"
+CKPT_HELPER_CONF="port=$P
+munge_socket=$CLUSTER_DIR/munge/munged.sock"
 helper_start || fail "the sanitized slurmckptd did not start"
 ok "sanitized slurmckptd running (pid $CLUSTER_HELPER_PID)"
 
@@ -66,6 +69,25 @@ ok "failing create: $msg"
 echo ok >"$mode"
 msg=$(as_other timeout 30 "$SCHECKPOINT" create "$j" 2>&1) && fail "$CKPT_OTHER's create succeeded"
 ok "refused: $msg"
+# The verbs of issue 3, over the socket and over TCP with MUNGE.
+for v in able show disable enable error list; do
+	msg=$(as_user timeout 30 "$SCHECKPOINT" "$v" "$j" 2>&1) || fail "$v: $msg"
+done
+msg=$(as_user env SLURM_CHECKPOINT_SOCKET="$CLUSTER_DIR/none.sock" SLURM_CHECKPOINT_PORTS="$P" \
+	timeout 30 "$SCHECKPOINT" create "$j" 2>&1) || fail "create over TCP: $msg"
+python3 - "$P" <<'PY' || fail "bad TCP frames: python failed"
+import socket, struct, sys
+for body in [b"", b"{}", b"MUNGE:garbage:", b"\x00" * 300000]:
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+    s.sendall(struct.pack(">I", len(body)) + body[:70000])
+    s.settimeout(5)
+    try:
+        s.recv(65536)
+    except OSError:
+        pass
+    s.close()
+PY
+ok "able, show, disable, enable, error, list; create and bad frames over TCP"
 as_user python3 - "$SLURM_CHECKPOINT_SOCKET" <<'PY' || fail "malformed packets: python failed"
 import os, socket, sys
 bad = [b"", b"{", b"null", b"[]", b'{"v":1}', b'{"v":1,"op":"create","job":1,"step":0,"x":1}',

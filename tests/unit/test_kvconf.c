@@ -347,9 +347,47 @@ static const struct {
 	{ "/plain", "/plain" },
 	{ "/s/%x", NULL },
 	{ "/s/%", NULL },
+	{ "/s/%n", NULL },
 	{ "relative/%u", NULL },
 	{ "", NULL },
 };
+
+/* socket= templates, for node "c2" */
+static const struct {
+	const char *tmpl, *out;
+} socket_rows[] = {
+	{ "/run/ckptd.%n.sock", "/run/ckptd.c2.sock" },
+	{ "/run/ckptd.sock", "/run/ckptd.sock" },
+	{ "/run/%%n", "/run/%n" },
+	{ "/run/%u.sock", NULL },
+	{ "/run/%j", NULL },
+	{ "/run/%", NULL },
+	{ "run/%n", NULL },
+};
+
+static void test_expand_socket(void **state)
+{
+	char out[108];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(socket_rows) / sizeof(socket_rows[0]); i++) {
+		int rc = ckpt_expand_socket(socket_rows[i].tmpl, "c2", out,
+					    sizeof(out));
+
+		if (!socket_rows[i].out) {
+			assert_int_equal(rc, -1);
+			assert_int_equal(errno, EINVAL);
+		} else {
+			assert_int_equal(rc, 0);
+			assert_string_equal(out, socket_rows[i].out);
+		}
+	}
+	assert_int_equal(ckpt_expand_socket("/a/%n", "a/b", out, sizeof(out)),
+			 -1);
+	assert_int_equal(ckpt_expand_socket("/a/%n", "c2", out, 4), -1);
+	assert_int_equal(errno, ENAMETOOLONG);
+}
 
 static void test_expand(void **state)
 {
@@ -402,6 +440,7 @@ int main(void)
 		cmocka_unit_test(test_signals),
 		cmocka_unit_test(test_ckpt_conf),
 		cmocka_unit_test(test_expand),
+		cmocka_unit_test(test_expand_socket),
 		cmocka_unit_test(test_keys_table),
 	};
 

@@ -51,6 +51,18 @@ static void test_roundtrip(void **state)
 		  .restart = "/etc/slurm/slurmckptd.d/restart.sh" },
 		{ .op = CKPT_OP_REPLY, .ok = 0, .err = EALREADY,
 		  .error = "checkpoint already in progress" },
+		{ .op = CKPT_OP_ABLE, .job = 42, .step = CKPT_STEP_ALL },
+		{ .op = CKPT_OP_VACATE, .job = 42, .step = CKPT_STEP_ALL },
+		{ .op = CKPT_OP_REQUEUE, .job = 42, .step = CKPT_STEP_BATCH },
+		{ .op = CKPT_OP_ENABLE, .job = 42, .step = 3 },
+		{ .op = CKPT_OP_DISABLE, .job = 42, .step = CKPT_STEP_ALL },
+		{ .op = CKPT_OP_ERROR, .job = 42, .step = CKPT_STEP_ALL },
+		{ .op = CKPT_OP_LIST, .job = 42, .step = CKPT_STEP_ALL },
+		{ .op = CKPT_OP_LIST, .job = 42, .step = 0,
+		  .dir = "/scratch/me/other" },
+		{ .op = CKPT_OP_SHOW, .job = 42, .step = 0 },
+		{ .op = CKPT_OP_REPLY, .ok = 1,
+		  .info = "{\"steps\":[{\"step\":\"42.batch\"}]}" },
 	};
 	struct ckpt_msg out;
 	char err[256], *s;
@@ -96,6 +108,10 @@ static void test_roundtrip(void **state)
 			assert_string_equal(out.error, in[i].error);
 		if (in[i].image)
 			assert_string_equal(out.image, in[i].image);
+		if (in[i].info)
+			assert_string_equal(out.info, in[i].info);
+		else
+			assert_null(out.info);
 		proto_msg_clear(&out);
 		free(s);
 	}
@@ -152,6 +168,18 @@ static const char *const bad_rows[] = {
 	"{\"v\":1,\"op\":\"reply\",\"ok\":true,\"restart\":\"rel.sh\"}",
 	"{\"v\":1,\"op\":\"reply\",\"ok\":false,\"err\":2,\"error\":\"x\","
 	"\"restart\":\"/r\"}",
+	"{\"v\":1,\"op\":\"reply\",\"ok\":true,\"info\":[]}",
+	"{\"v\":1,\"op\":\"reply\",\"ok\":true,\"info\":\"{}\"}",
+	"{\"v\":1,\"op\":\"reply\",\"ok\":false,\"err\":2,\"error\":\"x\","
+	"\"info\":{}}",
+	"{\"v\":1,\"op\":\"reply\",\"ok\":true,\"seq\":1,\"image\":\"/i\","
+	"\"info\":{}}",
+	"{\"v\":1,\"op\":\"vacate\",\"job\":1}",
+	"{\"v\":1,\"op\":\"list\",\"job\":1,\"step\":0,\"dir\":\"x\"}",
+	"{\"v\":1,\"op\":\"show\",\"job\":1,\"step\":0,\"dir\":\"/x\"}",
+	"{\"v\":1,\"op\":\"list\",\"job\":1,\"step\":0,\"dir\":\"/a\\nb\"}",
+	"{\"v\":1,\"op\":\"list\",\"job\":1,\"step\":0,\"dir\":7}",
+	"{\"v\":1,\"op\":\"create\",\"job\":1,\"step\":0,\"dir\":\"/x\"}",
 };
 
 static void test_decode_bad(void **state)

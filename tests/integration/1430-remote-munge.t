@@ -1,0 +1,101 @@
+#!/bin/bash
+# 1430-remote-munge: scheckpoint from the "login" side (no slurmckptd socket
+# there) finds a job on node c2 through slurmctld and asks the helper over
+# TCP with a MUNGE credential: create commits an image, show answers;
+# another user is refused; a request without a credential, a bad one and a
+# replayed one are refused and do nothing.
+# The harness runs one slurmckptd for all its nodes (one plugstack socket),
+# so the TCP port serves c1 and c2 alike (SLURM_CHECKPOINT_PORTS=c1:P,c2:P).
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+. "${top_srcdir:-${0%/*}/../..}/tests/integration/cluster.sh" || exit 99
+
+cluster_start 2
+
+P=$(free_port) || fail "no free port"
+helper_stop
+CKPT_HELPER_CONF="port=$P
+munge_socket=$CLUSTER_DIR/munge/munged.sock"
+helper_start || fail "slurmckptd with port=$P did not start"
+wait_for 5 grep -q "listening on TCP port $P" "$CLUSTER_DIR/slurmckptd.log" ||
+	fail "no TCP port in the log: $(tail -n 5 "$CLUSTER_DIR/slurmckptd.log")"
+ok "slurmckptd listens on TCP port $P"
+
+ckdir=$(user_dir "$CLUSTER_DIR/ckpt")
+out=$CLUSTER_WORK/remote.out
+j=$(submit -w c2 --checkpoint=0 --checkpoint-dir="$ckdir" -o "$out" "$APPS/counter.sh" 120) ||
+	fail "sbatch failed"
+job_wait_state "$j" RUNNING 20 || fail "job $j did not start"
+[ "$(job_field "$j" BatchHost)" = c2 ] || fail "job $j runs on $(job_field "$j" BatchHost), not c2"
+wait_for 10 grep -q '^start=' "$out" || fail "the app did not start: $(cat "$out" 2>&1)"
+ok "job $j running on c2"
+
+# The login side: no local socket, the ports of the nodes' helpers.
+login() {
+	as_user env SLURM_CHECKPOINT_SOCKET="$CLUSTER_DIR/none.sock" \
+		SLURM_CHECKPOINT_PORTS="c1:$P,c2:$P" "$SCHECKPOINT" "$@"
+}
+msg=$(login create "$j" MaxWait=60 2>&1) || fail "remote create: exit $?: $msg"
+echo "$msg" | grep -qF "$ckdir/$j.ckpt" || fail "remote create: $msg"
+image_verify "$ckdir/$j.ckpt" || fail "$ckdir/$j.ckpt does not verify"
+seq=$(manifest_get "$ckdir/$j.ckpt" .seq)
+[ "$(manifest_get "$ckdir/$j.ckpt" .node)" = c2 ] || fail "image node $(manifest_get "$ckdir/$j.ckpt" .node)"
+ok "create over TCP+MUNGE: $msg"
+grep -q "TCP request from .*, uid $(id -u "$CKPT_USER")" "$CLUSTER_DIR/slurmckptd.log" ||
+	fail "the helper did not log a TCP request of $CKPT_USER"
+ok "the helper took the uid from the credential"
+msg=$(login show "$j" 2>&1) || fail "remote show: exit $?: $msg"
+echo "$msg" | grep -q "Node=c2" || fail "remote show: $msg"
+ok "show over TCP: $(echo "$msg" | head -n1)"
+
+msg=$(as_other env SLURM_CHECKPOINT_SOCKET="$CLUSTER_DIR/none.sock" \
+	SLURM_CHECKPOINT_PORTS="c1:$P,c2:$P" "$SCHECKPOINT" vacate "$j" 2>&1)
+[ $? -eq 1 ] || fail "remote vacate by $CKPT_OTHER: $msg"
+echo "$msg" | grep -q 'permission denied' || fail "remote vacate by $CKPT_OTHER: $msg"
+sleep 1
+[ "$(job_state "$j")" = RUNNING ] || fail "job $j is $(job_state "$j") after $CKPT_OTHER's vacate"
+ok "$CKPT_OTHER refused over TCP: $msg"
+
+# Raw requests: a frame of plain JSON, garbage, and one credential twice.
+raw() {	# raw <file with the frame's body>: print the reply's error or "ok"
+	python3 - "$P" "$1" <<'PY'
+import json, socket, struct, sys
+body = open(sys.argv[2], "rb").read()
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(struct.pack(">I", len(body)) + body)
+hdr = b""
+while len(hdr) < 4:
+    c = s.recv(4 - len(hdr))
+    if not c: break
+    hdr += c
+n = struct.unpack(">I", hdr)[0]
+data = b""
+while len(data) < n:
+    data += s.recv(n - len(data))
+r = json.loads(data)
+print("ok" if r["ok"] else r["error"])
+PY
+}
+req=$(printf '{"v":1,"op":"vacate","job":%s,"step":4294967295}' "$j")
+printf '%s' "$req" >"$CLUSTER_WORK/plain"
+msg=$(raw "$CLUSTER_WORK/plain" 2>&1)
+echo "$msg" | grep -q '^authentication failed' || fail "plain JSON over TCP: $msg"
+ok "request without a credential refused: $msg"
+printf 'MUNGE:AAAAgarbage:' >"$CLUSTER_WORK/bad"
+msg=$(raw "$CLUSTER_WORK/bad" 2>&1)
+echo "$msg" | grep -q '^authentication failed' || fail "bad credential: $msg"
+ok "bad credential refused: $msg"
+req=$(printf '{"v":1,"op":"show","job":%s,"step":4294967295}' "$j")
+as_user munge -S "$CLUSTER_DIR/munge/munged.sock" -s "$req" -o "$CLUSTER_WORK/cred" ||
+	fail "munge could not encode"
+chmod 0644 "$CLUSTER_WORK/cred"
+msg=$(raw "$CLUSTER_WORK/cred" 2>&1)
+[ "$msg" = ok ] || fail "a fresh credential was refused: $msg"
+msg=$(raw "$CLUSTER_WORK/cred" 2>&1)
+echo "$msg" | grep -q 'replayed' || fail "a replayed credential: $msg"
+ok "fresh credential accepted, its replay refused: $msg"
+[ "$(job_state "$j")" = RUNNING ] || fail "job $j is $(job_state "$j") after the refused requests"
+[ "$(manifest_get "$ckdir/$j.ckpt" .seq)" = "$seq" ] || fail "a refused request made an image"
+ok "job $j untouched by the refused requests"
+
+scancel "$j"
+job_wait_done "$j" 20 >/dev/null || fail "job $j not cancelled"
