@@ -10,13 +10,14 @@ TABLE=$BENCH_OUT/table.md
 	tbl "figure (measured side by side)" "result" "target"
 	tbl "---" "---" "---"
 	if [ -n "$(get steps_med_none)" ]; then
-		n=$(get steps_med_none) o=$(get steps_med_off) c=$(get steps_med_on)
-		rn=$(get steps_rate_none) ro=$(get steps_rate_off) rc=$(get steps_rate_on)
+		n=$(get steps_med_none) o=$(get steps_med_off) c=$(get steps_med_on) z=$(get steps_med_null)
+		rn=$(get steps_rate_none) ro=$(get steps_rate_off) rc=$(get steps_rate_on) rz=$(get steps_rate_null)
 		off_pct=$(calc "($o - $n) / $n * 100" 1)
 		rate_pct=$(calc "($rn - $ro) / $rn * 100" 1)
 		on_ms=$(calc "$c - $n" 1)
-		tbl "srun step, median ms: none / off / on" "$n / $o / $c" "($(get steps_n_none) steps each)"
-		tbl "srun steps/s: none / off / on" "$rn / $ro / $rc" ""
+		tbl "srun step, median ms: none / null / off / on" "$n / $z / $o / $c" "($(get steps_n_none) steps each)"
+		tbl "srun steps/s: none / null / off / on" "$rn / $rz / $ro / $rc" ""
+		tbl "a do-nothing SPANK plugin vs none" "latency $(calc "($z - $n) / $n * 100" 1)%" "(any plugin's cost)"
 		tbl "plugin loaded, no --checkpoint, vs none" "latency ${off_pct}%, rate -${rate_pct}%" \
 			"within 1%: $(pm "$(calc "($off_pct <= 1 && $rate_pct <= 1)" 0)")"
 		tbl "srun --checkpoint vs none, per step" "+$on_ms ms (median)" \
@@ -60,7 +61,7 @@ cat "$TABLE"
 PNGS=
 if [ -s "$BENCH_OUT/commit.dat" ]; then
 	gnuplot <<EOF && PNGS="$PNGS commit.png"
-set terminal pngcairo size 640,400 font ",9"
+set terminal pngcairo noenhanced size 640,400 font ",9"
 set output "$BENCH_OUT/commit.png"
 set title "Commit time by image size (log-log), $(hostname -s), $(date -u +%F)"
 set logscale xy
@@ -68,7 +69,7 @@ set xlabel "image size (MiB)"
 set ylabel "seconds"
 set key top left
 set grid
-plot "$BENCH_OUT/commit.dat" using (\$2/1048576):3 with linespoints title "image\\_commit (XXH3+fsync+rename)", \
+plot "$BENCH_OUT/commit.dat" using (\$2/1048576):3 with linespoints title "image_commit (XXH3+fsync+rename)", \
      "" using (\$2/1048576):4 with linespoints title "floor: fsync+rename", \
      "" using (\$2/1048576):5 with linespoints title "restart verify (warm)", \
      "" using (\$2/1048576):6 with linespoints title "xxhsum -H128 (warm)", \
@@ -77,21 +78,22 @@ plot "$BENCH_OUT/commit.dat" using (\$2/1048576):3 with linespoints title "image
 EOF
 fi
 if [ -s "$BENCH_OUT/steps.none.us" ]; then
-	for v in none off on; do
+	for v in none null off on; do
 		awk -v v="$v" '{ print v, $1 / 1000 }' "$BENCH_OUT/steps.$v.us"
 	done >"$BENCH_OUT/steps.dat"
 	gnuplot <<EOF && PNGS="$PNGS steps.png"
-set terminal pngcairo size 640,400 font ",9"
+set terminal pngcairo noenhanced size 640,400 font ",9"
 set output "$BENCH_OUT/steps.png"
 set title "srun step latency, $(get steps_n_none) steps per variant, interleaved rounds"
 set style data boxplot
 set style boxplot nooutliers
 set ylabel "ms per step"
-set xtics ("no plugin" 1, "plugin, no --checkpoint" 2, "srun --checkpoint" 3)
+set xtics ("no plugin" 1, "do-nothing plugin" 2, "checkpoint.so" 3, "srun --checkpoint" 4)
 set grid ytics
 plot "< grep '^none' $BENCH_OUT/steps.dat" using (1):2 notitle, \
-     "< grep '^off' $BENCH_OUT/steps.dat" using (2):2 notitle, \
-     "< grep '^on' $BENCH_OUT/steps.dat" using (3):2 notitle
+     "< grep '^null' $BENCH_OUT/steps.dat" using (2):2 notitle, \
+     "< grep '^off' $BENCH_OUT/steps.dat" using (3):2 notitle, \
+     "< grep '^on' $BENCH_OUT/steps.dat" using (4):2 notitle
 EOF
 fi
 
@@ -135,8 +137,9 @@ How each figure is measured
 
 **Step launch** (\`steps\`): one private cluster (tests/integration/cluster.sh),
 one node.  A batch job runs $STEPS sequential \`srun -n1 true\` steps and times
-each with \`date +%s%N\`.  Three variants: *none*, plugstack.conf without the
-plugin line; *off*, the plugin line but no \`--checkpoint\`; *on*,
+each with \`date +%s%N\`.  Four variants: *none*, plugstack.conf without the
+plugin line; *null*, a SPANK plugin that does nothing
+(tests/bench/null-spank.c: what any plugin costs); *off*, the plugin line but no \`--checkpoint\`; *on*,
 \`srun --checkpoint=0 --checkpoint-dir=...\` (each step registers with
 slurmckptd and unregisters at its end; the log's "registered" lines are
 counted: $(get steps_registered)).  plugstack.conf is rewritten between jobs:

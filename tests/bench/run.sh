@@ -6,8 +6,9 @@
 # Needs root, a built tree (`make bench` in ./build or the source tree),
 # the Slurm packages, xxhsum and gnuplot (contrib/install-deps.sh).  Every
 # figure is a ratio or comparison of things measured in the same run:
-#   steps   srun step latency: no plugin / plugin loaded, no --checkpoint /
-#           srun --checkpoint, rounds interleaved on one private cluster
+#   steps   srun step latency: no plugin / a SPANK plugin that does nothing /
+#           checkpoint.so, no --checkpoint / srun --checkpoint, rounds
+#           interleaved on one private cluster
 #   commit  image_commit against the floor (fsync + rename), against cp -a
 #           and tar to another filesystem; restart verification and XXH3
 #           hashing against xxhsum -H128 on the same file
@@ -16,7 +17,7 @@
 # It prints a table, writes PNG plots and the raw figures into
 # $BENCH_OUT (default <build>/bench), and rewrites doc/benchmarks.md and
 # doc/bench/*.png (unless --no-doc).  Not part of `make check`: it is slow
-# (--quick: about 3 minutes; full: about 15).
+# (--quick: about 2 minutes; full: about 12).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 
 QUICK=0
@@ -50,7 +51,7 @@ if [ "$QUICK" = 1 ]; then
 	NJOBS=${BENCH_NJOBS:-10}
 else
 	SIZES=${BENCH_SIZES:-"1M 16M 256M 1G 4G"}
-	ROUNDS=${BENCH_ROUNDS:-5}
+	ROUNDS=${BENCH_ROUNDS:-8}
 	STEPS=${BENCH_STEPS:-40}
 	WINDOW=${BENCH_WINDOW:-60}
 	NJOBS=${BENCH_NJOBS:-50}
@@ -128,6 +129,7 @@ PLUG_LINE=
 set_variant() {
 	case $1 in
 	none) echo "# no plugin (bench)" >"$CLUSTER_DIR/plugstack.conf" ;;
+	null) echo "required $CLUSTER_DIR/lib/null-spank.so" >"$CLUSTER_DIR/plugstack.conf" ;;
 	*) echo "$PLUG_LINE" >"$CLUSTER_DIR/plugstack.conf" ;;
 	esac
 }
@@ -168,14 +170,18 @@ done
 EOF
 	chmod 0755 "$CLUSTER_WORK/steps.sh"
 	CKDIR=$(user_dir "$CLUSTER_DIR/ckpt")
+	cc -shared -fPIC -O2 -o "$CLUSTER_DIR/lib/null-spank.so" "$top_srcdir/tests/bench/null-spank.c" ||
+		{ note "steps: cannot build null-spank.so"; return 1; }
+	chmod 0755 "$CLUSTER_DIR/lib/null-spank.so"
 	# the variants are what they claim: srun knows --checkpoint or not
 	set_variant none
 	as_user srun --help 2>&1 | grep -q -- '--checkpoint' && { note "steps: plugin still loaded with an empty plugstack"; return 1; }
 	set_variant off
 	as_user srun --help 2>&1 | grep -q -- '--checkpoint' || { note "steps: plugin not loaded"; return 1; }
 	for ((r = 0; r < ROUNDS; r++)); do
-		case $((r % 3)) in
-		0) order="none off on" ;; 1) order="off on none" ;; *) order="on none off" ;;
+		case $((r % 4)) in
+		0) order="none null off on" ;; 1) order="null off on none" ;;
+		2) order="off on none null" ;; *) order="on none null off" ;;
 		esac
 		for v in $order; do
 			steps_round "$v" || return 1
@@ -186,7 +192,7 @@ EOF
 	local regs
 	regs=$(grep -c 'step [0-9]*\.[0-9]* registered' "$CLUSTER_DIR/slurmckptd.log")
 	res steps_registered "$regs"
-	for v in none off on; do
+	for v in none null off on; do
 		res "steps_med_$v" "$(sort -n "$BENCH_OUT/steps.$v.us" | awk '{a[NR] = $1} END { print a[int((NR + 1) / 2)] / 1000 }')"
 		res "steps_mean_$v" "$(awk '{ s += $1 } END { printf "%.2f", s / NR / 1000 }' "$BENCH_OUT/steps.$v.us")"
 		res "steps_rate_$v" "$(awk -v v="$v" '$1 == v { s += $2; n++ } END { printf "%.2f", s / n }' "$BENCH_OUT/steps.rounds")"
