@@ -1,7 +1,7 @@
 #!/bin/bash
 # run.sh - what checkpointing costs, measured side by side (issue 5).
 #
-#   sudo tests/bench/run.sh [--quick] [--no-doc] [--only steps,commit,helper]
+#   sudo tests/bench/run.sh [--quick] [--no-doc] [--only steps,commit,helper,e2e]
 #
 # Needs root, a built tree (`make bench` in ./build or the source tree),
 # the Slurm packages, xxhsum and gnuplot (contrib/install-deps.sh).  Every
@@ -14,6 +14,9 @@
 #           hashing against xxhsum -H128 on the same file
 #   helper  slurmckptd wake-ups, RSS and slurmctld REQUEST_JOB_INFO
 #           requests with 0, 1 and N registered jobs; a checkpoint storm
+#   e2e     work lost at a time limit: this project / no checkpointing /
+#           the hand-made --signal + trap + scontrol requeue recipe
+#           (full run only: about 5 minutes)
 # It prints a table, writes PNG plots and the raw figures into
 # $BENCH_OUT (default <build>/bench), and rewrites doc/benchmarks.md and
 # doc/bench/*.png (unless --no-doc).  Not part of `make check`: it is slow
@@ -22,21 +25,26 @@
 
 QUICK=0
 DOC=1
-ONLY=steps,commit,helper
+ONLY=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) QUICK=1 ;;
 	--no-doc) DOC=0 ;;
-	--only) ONLY=$2; shift ;;
+	--only) ONLY=${2:?}; shift ;;
 	-h | --help) sed -n '2,20p' "$0"; exit 0 ;;
-	*) echo "usage: $0 [--quick] [--no-doc] [--only steps,commit,helper]" >&2; exit 2 ;;
+	*) echo "usage: $0 [--quick] [--no-doc] [--only steps,commit,helper,e2e]" >&2; exit 2 ;;
 	esac
 	shift
 done
+if [ -z "$ONLY" ]; then
+	ONLY=steps,commit,helper,e2e
+	[ "$QUICK" = 1 ] && ONLY=steps,commit,helper
+fi
 want() { case ",$ONLY," in *",$1,"*) return 0 ;; esac; return 1; }
 
 top_srcdir=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top_srcdir/tests/integration/cluster.sh" || exit 1
+. "$top_srcdir/tests/bench/e2e.sh" || exit 1
 for b in xxhsum gnuplot mkfs.ext4 losetup; do
 	command -v "$b" >/dev/null || { echo "run.sh: $b not found (contrib/install-deps.sh)" >&2; exit 1; }
 done
@@ -115,6 +123,7 @@ bench_commit() {
 		xv=$(min_time 3 xxhsum -H128 "$img/data")
 		rm -rf "${mnt:?}"/*
 		cp=$(min_time 1 sh -c "cp -a '$img' '$mnt/cp' && sync -f '$mnt'")
+		rm -rf "${mnt:?}"/*
 		tar=$(min_time 1 sh -c "tar -C '$img' -cf - . | (mkdir '$mnt/tar' && tar -C '$mnt/tar' -xf -) && sync -f '$mnt'")
 		rm -rf "${mnt:?}"/* "$work/ck"
 		echo "$size $bytes $c $f $vmin $xv $cp $tar" >>"$BENCH_OUT/commit.dat"
@@ -179,10 +188,9 @@ EOF
 	set_variant off
 	as_user srun --help 2>&1 | grep -q -- '--checkpoint' || { note "steps: plugin not loaded"; return 1; }
 	for ((r = 0; r < ROUNDS; r++)); do
-		case $((r % 4)) in
-		0) order="none null off on" ;; 1) order="null off on none" ;;
-		2) order="off on none null" ;; *) order="on none null off" ;;
-		esac
+		# a fresh random order each round: no variant always follows another
+		order=$(printf '%s\n' none null off on | shuf | tr '\n' ' ')
+		res "steps_order_$r" "$order"
 		for v in $order; do
 			steps_round "$v" || return 1
 		done
@@ -267,11 +275,12 @@ CKPT_POLL=10		# the default poll_interval
 if want commit; then
 	bench_commit || echo "# commit benchmark failed" >&2
 fi
-if want steps || want helper; then
+if want steps || want helper || want e2e; then
 	cluster_start 1
 	PLUG_LINE=$(cat "$CLUSTER_DIR/plugstack.conf")
 	if want steps; then bench_steps || fail "step launch benchmark failed"; fi
 	if want helper; then bench_helper || fail "helper benchmark failed"; fi
+	if want e2e; then bench_e2e || note "end-to-end benchmark failed"; fi
 fi
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
