@@ -3,6 +3,9 @@
 # the PNG plots, and doc/benchmarks.md.  Reads $RES and $BENCH_OUT/*.dat.
 
 pm() { if [ "$1" = 1 ]; then echo pass; else echo MISS; fi; }
+# verdict <pass?> <noisy?>: pass/MISS, or "inconclusive" when the run's own
+# round-to-round spread is wider than the target
+verdict() { if [ "$2" = 1 ]; then echo "inconclusive, $(pm "$1")"; else pm "$1"; fi; }
 tbl() { printf '| %-44s | %-30s | %-34s |\n' "$1" "$2" "$3"; }
 
 TABLE=$BENCH_OUT/table.md
@@ -17,11 +20,18 @@ TABLE=$BENCH_OUT/table.md
 		on_ms=$(calc "$c - $n" 1)
 		tbl "srun step, median ms: none / null / off / on" "$n / $z / $o / $c" "($(get steps_n_none) steps each)"
 		tbl "srun steps/s: none / null / off / on" "$rn / $rz / $ro / $rc" ""
+		tbl "noise: per-round steps/s, min-max" \
+			"$(for v in none null off on; do awk -v v="$v" '$1 == v { if (!n++ || $2 < lo) lo = $2; if ($2 > hi) hi = $2 } END { printf "%s %.1f-%.1f  ", v, lo, hi }' "$BENCH_OUT/steps.rounds"; done)" \
+			"(the machine's load, not the plugin)"
 		tbl "a do-nothing SPANK plugin vs none" "latency $(calc "($z - $n) / $n * 100" 1)%" "(any plugin's cost)"
+		# the noise: spread of the per-round rates of the no-plugin variant
+		noise=$(awk '$1 == "none" { if (!n++ || $2 < lo) lo = $2; if ($2 > hi) hi = $2; s += $2 }
+			END { printf "%.0f", (hi - lo) / (s / n) * 100 }' "$BENCH_OUT/steps.rounds")
+		noise_ms=$(calc "$n * $noise / 100" 0)
 		tbl "plugin loaded, no --checkpoint, vs none" "latency ${off_pct}%, rate ${rate_pct}%" \
-			"within 1%: $(pm "$(calc "($off_pct <= 1 && $rate_pct >= -1)" 0)")"
+			"within 1%: $(verdict "$(calc "($off_pct <= 1 && $rate_pct >= -1)" 0)" "$(calc "($noise > 5)" 0)") (noise ${noise}%)"
 		tbl "srun --checkpoint vs none, per step" "+$on_ms ms (median)" \
-			"within 5 ms: $(pm "$(calc "($on_ms <= 5)" 0)")"
+			"within 5 ms: $(verdict "$(calc "($on_ms <= 5)" 0)" "$(calc "($noise_ms > 5)" 0)") (noise ${noise_ms} ms)"
 	fi
 	if [ -s "$BENCH_OUT/commit.dat" ]; then
 		while read -r size bytes c f v xv cp tar; do
@@ -74,7 +84,7 @@ if [ -s "$BENCH_OUT/commit.dat" ]; then
 	gnuplot <<EOF && PNGS="$PNGS commit.png"
 set terminal pngcairo noenhanced size 640,400 font ",9"
 set output "$BENCH_OUT/commit.png"
-set title "Commit time by image size (log-log), $(hostname -s), $(date -u +%F)"
+set title "Commit time by image size (log-log), $(hostname -s), $(get run_date)"
 set logscale xy
 set xlabel "image size (MiB)"
 set ylabel "seconds"
@@ -132,7 +142,7 @@ so.
 Latest run
 ----------
 
-- date: $(date -u '+%F %H:%M UTC'), $mode run, commit $(git -C "$top_srcdir" rev-parse --short HEAD 2>/dev/null)
+- date: $(get run_date), $mode run, commit $(get run_rev)
 - CPU: $(lscpu | sed -n 's/^Model name:[[:space:]]*//p'), $(nproc) cores
 - memory: $(free -m | awk '/^Mem:/ { printf "%.1f GiB", $2 / 1024 }'), kernel $(uname -r)
 - filesystem of the checkpoint directory: $(get fs) (on $(findmnt -no SOURCE --target /var/tmp)); the "other filesystem" is a loop-mounted ext4 image on the same disk
@@ -157,7 +167,11 @@ counted: $(get steps_registered)).  plugstack.conf is rewritten between jobs:
 srun and each slurmstepd read it afresh (run.sh checks that \`srun --help\`
 lists \`--checkpoint\` with the line and not without it).  $ROUNDS rounds,
 the variants in a fresh random order each round (shuf) to cancel drift.  The figure
-is the median per-step latency and the mean rate over all steps.
+is the median per-step latency and the mean rate over all steps.  The
+"noise" is the spread (max - min over the mean) of the per-round rates of
+the no-plugin variant: where it is wider than the target, the verdict says
+"inconclusive" (the run cannot resolve a 1% or 5 ms difference), whatever
+the medians say.
 
 **Commit** (\`commit\`, program tests/bench/ckptbench.c, linked with
 common/libckpt.la): a task writes its image into \`N.partial\` in the

@@ -2,6 +2,8 @@
 # run.sh - what checkpointing costs, measured side by side (issue 5).
 #
 #   sudo tests/bench/run.sh [--quick] [--no-doc] [--only steps,commit,helper,e2e]
+#   sudo tests/bench/run.sh --report-only [--quick]   (the table and the doc
+#                          again from the last run's figures in $BENCH_OUT)
 #
 # Needs root, a built tree (`make bench` in ./build or the source tree),
 # the Slurm packages, xxhsum and gnuplot (contrib/install-deps.sh).  Every
@@ -25,11 +27,13 @@
 
 QUICK=0
 DOC=1
+REPORT_ONLY=0
 ONLY=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) QUICK=1 ;;
 	--no-doc) DOC=0 ;;
+	--report-only) REPORT_ONLY=1 ;;
 	--only) ONLY=${2:?}; shift ;;
 	-h | --help) sed -n '2,20p' "$0"; exit 0 ;;
 	*) echo "usage: $0 [--quick] [--no-doc] [--only steps,commit,helper,e2e]" >&2; exit 2 ;;
@@ -67,12 +71,21 @@ fi
 BENCH_OUT=${BENCH_OUT:-$top_builddir/bench}
 mkdir -p "$BENCH_OUT" || exit 1
 RES=$BENCH_OUT/results.txt	# "key value" lines, the figures
-: >"$RES"
-rm -f "$BENCH_OUT"/*.dat "$BENCH_OUT"/steps.* "$BENCH_OUT"/*.png
 res() { echo "$1 $2" >>"$RES"; }
 get() { sed -n "s/^$1 //p" "$RES" | tail -n1; }
 calc() { awk "BEGIN { printf \"%.${2:-3}f\", $1 }"; }
-LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+if [ "$REPORT_ONLY" = 1 ]; then
+	[ -s "$RES" ] || { echo "run.sh: no figures in $RES" >&2; exit 1; }
+	LOAD_START=$(get load_start) LOAD_END=$(get load_end)
+	ONLY=none
+else
+	: >"$RES"
+	rm -f "$BENCH_OUT"/*.dat "$BENCH_OUT"/steps.* "$BENCH_OUT"/*.png
+	res run_date "$(date -u '+%F %H:%M UTC')"
+	res run_rev "$(git -C "$top_srcdir" rev-parse --short HEAD 2>/dev/null)"
+	LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+	res load_start "$LOAD_START"
+fi
 
 bytes_of() {
 	case $1 in
@@ -282,7 +295,10 @@ if want steps || want helper || want e2e; then
 	if want helper; then bench_helper || fail "helper benchmark failed"; fi
 	if want e2e; then bench_e2e || note "end-to-end benchmark failed"; fi
 fi
-LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+if [ "$REPORT_ONLY" = 0 ]; then
+	LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+	res load_end "$LOAD_END"
+fi
 
 # -------------------------------------------------------------- report -----
 . "$top_srcdir/tests/bench/report.sh"
