@@ -22,13 +22,18 @@
 
 #include <jansson.h>
 #include <xxhash.h>
+#if defined(HAVE_XXH_X86DISPATCH_H) && defined(__x86_64__)
+/* libxxhash's run-time choice of SSE2/AVX2/AVX512 for XXH3, as xxhsum
+ * makes it; the plain entry points are the SSE2 code on x86-64. */
+#include <xxh_x86dispatch.h>
+#endif
 
 #include "errbuf.h"
 #include "manifest.h"
 
 #define MANIFEST_READ_MAX (64L << 20)
 #define DONE_PREFIX ".done."
-#define HASH_CHUNK 65536
+#define HASH_CHUNK (1024 * 1024)	/* fewer read(2)s on big files */
 #define OPEN_FILE (O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
 #define OPEN_DIR (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 
