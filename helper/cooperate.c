@@ -32,23 +32,6 @@ struct asked {
 	bool exited;
 };
 
-/* The pid a pidfd refers to, from /proc/self/fdinfo; -1 once it exited. */
-static pid_t pidfd_pid(int pidfd)
-{
-	char path[64], line[256];
-	pid_t pid = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
-	if (!(f = fopen(path, "re")))
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Pid: %d", &pid) == 1)
-			break;
-	fclose(f);
-	return pid;
-}
-
 /* Does the process catch signo?  (A shell without a trap must not be
  * killed by a checkpoint request.) */
 static bool catches(pid_t pid, int signo)
@@ -91,11 +74,11 @@ static size_t select_tasks(const struct step *s, struct asked *a)
 	pid_t pid;
 
 	for (t = s->tasks; t; t = t->next) {
-		pid = pidfd_pid(t->pidfd);
+		pid = pidfd_pid(t->w.fd);
 		if (pid <= 0 || !catches(pid, s->signo))
 			continue;
 		/* Still alive now, so /proc/<pid> was this task's. */
-		if (send_signal(t->pidfd, 0) < 0)
+		if (send_signal(t->w.fd, 0) < 0)
 			continue;
 		a[n].t = t;
 		a[n].exited = false;
@@ -110,7 +93,7 @@ static size_t ask_tasks(const struct step *s, struct asked *a, size_t n)
 	size_t i, asked = 0;
 
 	for (i = 0; i < n; i++)
-		if (send_signal(a[i].t->pidfd, s->signo) == 0)
+		if (send_signal(a[i].t->w.fd, s->signo) == 0)
 			a[asked++] = a[i];
 	return asked;
 }
@@ -171,7 +154,7 @@ static int wait_round(int ifd, int stagefd, struct asked *a, size_t n,
 	p[0] = (struct pollfd){ .fd = ifd, .events = POLLIN };
 	for (i = 0; i < n; i++)
 		p[i + 1] = (struct pollfd){
-			.fd = a[i].exited ? -1 : a[i].t->pidfd,
+			.fd = a[i].exited ? -1 : a[i].t->w.fd,
 			.events = POLLIN };
 	if (poll(p, n + 1, (int)(ms > INT_MAX ? INT_MAX : ms)) < 0 &&
 	    errno != EINTR) {

@@ -129,7 +129,8 @@ static void replace_stale(uint32_t job, uint32_t id)
 	/* Its worker would share the staging directory with the new one. */
 	if (old->worker)
 		worker_cancel(old->worker);
-	((struct conn *)old->owner)->step = NULL;
+	if (old->owner)	/* NULL: re-adopted after a restart */
+		((struct conn *)old->owner)->step = NULL;
 	step_remove(old);
 }
 
@@ -224,10 +225,27 @@ static int on_create(struct conn *c, const struct ckpt_msg *m)
 	return 0;
 }
 
+/* A slurmstepd whose connection died with an earlier helper connects
+ * again for a step this helper re-adopted: that connection owns it now,
+ * and its end is the step's end, as before. */
+static void reattach(struct conn *c, const struct ckpt_msg *m)
+{
+	struct step *s;
+
+	if (c->step || c->cred.uid != 0 ||
+	    (m->op != CKPT_OP_TASK && m->op != CKPT_OP_EXIT &&
+	     m->op != CKPT_OP_UNREGISTER) ||
+	    !(s = step_find(m->job, m->step)) || s->owner)
+		return;
+	step_attach(s, c);
+	c->step = s;
+}
+
 static void on_message(struct conn *c, struct ckpt_msg *m, int *pidfd)
 {
 	int rc;
 
+	reattach(c, m);
 	switch (m->op) {
 	case CKPT_OP_REGISTER:
 		rc = on_register(c, m);

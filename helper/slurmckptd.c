@@ -23,6 +23,7 @@
 
 #define CONF_DEFAULT SYSCONFDIR "/slurm/slurmckptd.conf"
 #define METHOD_DIR_DEFAULT SYSCONFDIR "/slurm/slurmckptd.d"
+#define STATE_DIR_DEFAULT LOCALSTATEDIR "/lib/slurm-checkpoint"
 
 struct helper_conf hconf;
 
@@ -36,6 +37,8 @@ static const struct kv_key helper_keys[] = {
 	  "seconds between requests to slurmctld, 1..3600" },
 	{ "method_dir", KV_PATH, offsetof(struct helper_conf, method_dir),
 	  0, 0, "absolute path of the directory of <name>.method files" },
+	{ "state_dir", KV_PATH, offsetof(struct helper_conf, state_dir),
+	  0, 0, "absolute path of the directory of the saved state" },
 	{ NULL, 0, 0, 0, 0, NULL },
 };
 
@@ -106,7 +109,9 @@ static int load_config(int argc, char **argv, int *verbosity)
 	}
 	if (!hconf.method_dir)
 		hconf.method_dir = strdup(METHOD_DIR_DEFAULT);
-	return hconf.socket && hconf.method_dir ? 0 : -1;
+	if (!hconf.state_dir)
+		hconf.state_dir = strdup(STATE_DIR_DEFAULT);
+	return hconf.socket && hconf.method_dir && hconf.state_dir ? 0 : -1;
 }
 
 static void signal_ready(struct watch *w, uint32_t events)
@@ -154,6 +159,7 @@ static void run(void)
 			w = ev[i].data.ptr;
 			w->ready(w, ev[i].events);
 		}
+		state_flush();
 	}
 }
 
@@ -182,13 +188,19 @@ int main(int argc, char **argv)
 			strerror(errno));
 		goto out;
 	}
-	if (server_listen(hconf.socket) < 0)
+	if (state_init(err, sizeof(err)) < 0) {
+		log_msg(LOG_ERR, "%s", err);
+		goto out;
+	}
+	if (server_listen(hconf.socket) < 0 || state_recover() < 0)
 		goto out;
 	log_msg(LOG_NOTICE, "started, listening on %s", hconf.socket);
 	run();
 	rc = 0;
 	server_close();
 out:
+	/* Saved as it is now: the steps are re-adopted at the next start. */
+	state_shutdown();
 	steps_shutdown();
 	jobs_shutdown();
 	methods_free();

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -40,6 +41,7 @@ static void record_error(struct step *s, const char *error)
 	if (e) {
 		free(s->last_error);
 		s->last_error = e;
+		state_changed(false);
 	}
 	log_msg(LOG_WARNING, "checkpoint of %s failed: %s", s->label, error);
 }
@@ -75,6 +77,7 @@ static void timer_ready(struct watch *w, uint32_t events)
 		start_periodic(s);
 	}
 	steps_rearm();
+	state_changed(false);
 }
 
 int steps_init(void)
@@ -169,7 +172,18 @@ struct step *step_add(const struct ckpt_msg *m, char *err, size_t errlen)
 	steps = s;
 	steps_rearm();
 	jobs_step_added(s);
+	state_changed(true);
 	return s;
+}
+
+static void task_free(struct task *t)
+{
+	/* A worker child may hold a copy of the descriptor, which would
+	 * keep it in the epoll set after close(). */
+	if (t->watched)
+		loop_del(&t->w);
+	close(t->w.fd);
+	free(t);
 }
 
 static void step_free(struct step *s)
@@ -178,8 +192,7 @@ static void step_free(struct step *s)
 
 	for (t = s->tasks; t; t = next) {
 		next = t->next;
-		close(t->pidfd);
-		free(t);
+		task_free(t);
 	}
 	free(s->dir);
 	free(s->node);
@@ -203,6 +216,55 @@ void step_remove(struct step *s)
 	else
 		step_free(s);
 	steps_rearm();
+	state_changed(true);
+}
+
+/* The pid behind a pidfd (its fdinfo), and a process's start time in
+ * clock ticks since boot (field 22 of /proc/<pid>/stat): with the pid,
+ * what tells one process from a later one that reused the pid. */
+pid_t pidfd_pid(int pidfd)
+{
+	char path[64], line[256];
+	long pid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+	if (!(f = fopen(path, "re")))
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Pid: %ld", &pid) == 1)
+			break;
+	fclose(f);
+	return pid > 0 ? (pid_t)pid : -1;
+}
+
+static int proc_start_time(pid_t pid, unsigned long long *start)
+{
+	char path[64], buf[2048], *p;
+	int field;
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (!(f = fopen(path, "re")))
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* The command name (field 2) may hold spaces and parentheses. */
+	if (!(p = strrchr(buf, ')')))
+		return -1;
+	for (field = 2; *p && field < 22; p++)
+		if (*p == ' ')
+			field++;
+	if (field != 22 || sscanf(p, "%llu", start) != 1)
+		return -1;
+	return 0;
+}
+
+static bool pidfd_alive(int pidfd)
+{
+	return syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) == 0;
 }
 
 int step_add_task(struct step *s, uint32_t id, int pidfd, char *err,
@@ -222,10 +284,115 @@ int step_add_task(struct step *s, uint32_t id, int pidfd, char *err,
 		return -1;
 	}
 	t->id = id;
-	t->pidfd = pidfd;
+	t->w.fd = pidfd;
+	t->step = s;
+	/* Read while the pidfd says the process lives: then the pid is
+	 * still its own. */
+	t->pid = pidfd_pid(pidfd);
+	if (t->pid <= 0 || proc_start_time(t->pid, &t->start) < 0 ||
+	    !pidfd_alive(pidfd))
+		log_msg(LOG_WARNING, "%s task %u: cannot read its pid and "
+			"start time: it cannot be re-adopted after a restart",
+			s->label, id);
 	t->next = s->tasks;
 	s->tasks = t;
+	state_changed(true);
 	return 0;
+}
+
+int step_restore_task(struct step *s, uint32_t id, pid_t pid,
+		      unsigned long long start)
+{
+	unsigned long long now;
+	char err[256];
+	int fd;
+
+	fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (fd < 0)
+		return -1;
+	/* The pidfd names whoever has the pid now; that is our task only if
+	 * it started when ours did, and is still alive after we looked. */
+	if (proc_start_time(pid, &now) < 0 || now != start ||
+	    !pidfd_alive(fd)) {
+		close(fd);
+		errno = ESRCH;
+		return -1;
+	}
+	if (step_add_task(s, id, fd, err, sizeof(err)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return 0;
+}
+
+static void task_gone(struct watch *w, uint32_t events)
+{
+	struct task *t = (struct task *)w, **pp;
+	struct step *s = t->step;
+
+	(void)events;
+	for (pp = &s->tasks; *pp; pp = &(*pp)->next)
+		if (*pp == t) {
+			*pp = t->next;
+			break;
+		}
+	log_msg(LOG_INFO, "%s task %u (pid %d) exited", s->label, t->id,
+		(int)t->pid);
+	task_free(t);
+	if (!s->tasks) {
+		log_msg(LOG_INFO, "step %s ended", s->label);
+		step_remove(s);
+	} else {
+		state_changed(true);
+	}
+}
+
+void step_watch_tasks(struct step *s)
+{
+	struct task *t;
+
+	for (t = s->tasks; t; t = t->next) {
+		if (t->watched)
+			continue;
+		t->w.ready = task_gone;
+		if (loop_add(&t->w, EPOLLIN) < 0)
+			log_msg(LOG_ERR, "%s task %u: epoll: %s", s->label,
+				t->id, strerror(errno));
+		else
+			t->watched = true;
+	}
+}
+
+void step_attach(struct step *s, void *owner)
+{
+	struct task *t;
+
+	s->owner = owner;
+	for (t = s->tasks; t; t = t->next)
+		if (t->watched) {
+			loop_del(&t->w);
+			t->watched = false;
+		}
+	log_msg(LOG_INFO, "step %s: slurmstepd reconnected", s->label);
+}
+
+long step_due_in(const struct step *s)
+{
+	struct timespec now = now_mono();
+
+	return s->due.tv_sec > now.tv_sec ? (long)(s->due.tv_sec - now.tv_sec)
+					  : 0;
+}
+
+void step_set_due_in(struct step *s, long seconds)
+{
+	if (seconds < 0)
+		seconds = 0;
+	if (seconds > s->interval)
+		seconds = s->interval;
+	s->due = now_mono();
+	s->due.tv_sec += seconds;
+	steps_rearm();
 }
 
 struct step *step_find(uint32_t job, uint32_t id)
@@ -249,6 +416,7 @@ void step_checkpoint_done(struct step *s, const struct ckpt_result *r)
 
 	s->worker = NULL;
 	jobs_checkpoint_done(s, r, (long)(now.tv_sec - s->started.tv_sec));
+	state_changed(false);
 	if (r->ok) {
 		s->last_seq = r->seq;
 		log_msg(LOG_NOTICE, "checkpoint of %s committed: %s (seq %llu)",
