@@ -72,6 +72,7 @@ struct step {
 	void *owner;		/* the connection that registered it; NULL
 				 * for a step re-adopted after a restart */
 	bool uncaught_noted;	/* "no task catches the signal" logged */
+	uint64_t queued;	/* waiting for a free worker since (order) */
 	uint64_t last_seq;
 	char *last_error;
 	bool final;		/* its checkpoint is the job's last (jobs.c) */
@@ -141,8 +142,8 @@ void jobs_state_load(json_t *a);
 /* state.c: the registered steps and their jobs, saved in state_dir
  * (atomically, on every change) and re-adopted at start-up.
  * state_changed(): something saved changed; urgent (a registration, a
- * task, a step gone) is written before the loop waits again, the rest
- * at most once a second.  state_flush(): write it now if due. */
+ * task, a step gone) is written within 50 ms, the rest within a second,
+ * changes in between together.  state_flush(): write it now. */
 int state_init(char *err, size_t errlen);
 int state_recover(void);
 void state_changed(bool urgent);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <syslog.h>
@@ -143,6 +144,20 @@ static int signals_init(void)
 	return sigw.fd < 0 ? -1 : loop_add(&sigw, EPOLLIN);
 }
 
+/* Each step holds a connection and a pidfd per task: a node with a
+ * thousand steps needs more than the usual soft limit of 1024. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		log_msg(LOG_WARNING, "setrlimit(RLIMIT_NOFILE): %s",
+			strerror(errno));
+}
+
 static void run(void)
 {
 	struct epoll_event ev[64];
@@ -159,7 +174,6 @@ static void run(void)
 			w = ev[i].data.ptr;
 			w->ready(w, ev[i].events);
 		}
-		state_flush();
 	}
 }
 
@@ -177,6 +191,7 @@ int main(int argc, char **argv)
 	else if (setgroups(0, NULL) < 0)
 		log_msg(LOG_WARNING, "setgroups: %s", strerror(errno));
 	umask(022);
+	raise_nofile();
 	if (methods_load(hconf.method_dir, err, sizeof(err)) < 0) {
 		log_msg(LOG_ERR, "%s", err);
 		goto out;

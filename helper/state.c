@@ -31,7 +31,10 @@
 #define STATE_VERSION 1
 #define STATE_FILE "state.json"
 #define STATE_TMP "state.json.tmp"
-#define SAVE_DELAY_S 1		/* the most a non-urgent change waits */
+/* The most a change waits to be written: a registration, a task or a
+ * step's end, and anything else.  Changes within it are written once. */
+#define URGENT_DELAY_MS 50
+#define SAVE_DELAY_MS 1000
 
 enum ftype { F_U32, F_INT, F_LONG, F_U64, F_BOOL, F_STR };
 
@@ -71,7 +74,8 @@ static const struct field step_fields[] = {
 
 static int state_fd = -1;
 static struct watch timer = { .fd = -1 };
-static bool dirty, urgent_pending, armed, saving;
+static bool dirty, armed, saving;
+static long long armed_at;	/* ms, monotonic */
 static char last_save_error[256];
 
 /* ------------------------------------------------------------ writing */
@@ -152,7 +156,7 @@ static void save(void)
 	char *text = NULL;
 	int fd = -1;
 
-	dirty = urgent_pending = false;
+	dirty = false;
 	if (state_fd < 0 || !steps)
 		goto fail_mem;
 	for (s = steps_first(); s; s = s->next)
@@ -204,13 +208,35 @@ out:
 	free(text);
 }
 
-static void arm(long seconds)
+static struct timespec mono(void)
 {
-	struct itimerspec its = { { 0, 0 }, { seconds, 0 } };
+	struct timespec ts;
 
-	if (timerfd_settime(timer.fd, 0, &its, NULL) < 0)
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts;
+}
+
+static long long ms_of(struct timespec ts)
+{
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Save within ms milliseconds (sooner if already due sooner). */
+static void arm(long ms)
+{
+	struct itimerspec its = { { 0, 0 }, { 0, 0 } };
+	long long at = ms_of(mono()) + ms;
+
+	if (armed && armed_at <= at)
+		return;
+	its.it_value.tv_sec = ms / 1000;
+	its.it_value.tv_nsec = (ms % 1000) * 1000000 + 1;
+	if (timerfd_settime(timer.fd, 0, &its, NULL) < 0) {
 		log_msg(LOG_ERR, "timerfd_settime: %s", strerror(errno));
-	armed = seconds > 0;
+		return;
+	}
+	armed = true;
+	armed_at = at;
 }
 
 static void timer_ready(struct watch *w, uint32_t events)
@@ -230,15 +256,12 @@ void state_changed(bool urgent)
 	if (!saving)
 		return;
 	dirty = true;
-	if (urgent)
-		urgent_pending = true;
-	else if (!armed)
-		arm(SAVE_DELAY_S);
+	arm(urgent ? URGENT_DELAY_MS : SAVE_DELAY_MS);
 }
 
 void state_flush(void)
 {
-	if (saving && urgent_pending)
+	if (saving && dirty)
 		save();
 }
 

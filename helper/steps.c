@@ -46,17 +46,46 @@ static void record_error(struct step *s, const char *error)
 	log_msg(LOG_WARNING, "checkpoint of %s failed: %s", s->label, error);
 }
 
+static uint64_t queue_no;	/* order of the periodic checkpoints waiting */
+
 static void start_periodic(struct step *s)
 {
 	char err[512];
 
-	if (s->worker) {
-		log_msg(LOG_INFO, "%s: previous checkpoint still running, "
-			"interval skipped", s->label);
+	if (s->worker || s->queued) {
+		log_msg(LOG_INFO, "%s: previous checkpoint still %s, "
+			"interval skipped", s->label,
+			s->worker ? "running" : "waiting for a worker");
 		return;
 	}
-	if (worker_start(s, "periodic", NULL, err, sizeof(err)) < 0)
-		record_error(s, err);
+	if (worker_start(s, "periodic", NULL, err, sizeof(err)) == 0)
+		return;
+	/* All max_workers busy: it starts when one is free, in turn. */
+	if (errno == EAGAIN && worker_count() > 0) {
+		s->queued = ++queue_no;
+		return;
+	}
+	record_error(s, err);
+}
+
+/* A worker ended: start the periodic checkpoints waiting, oldest first. */
+static void start_queued(void)
+{
+	struct step *s, *first;
+	char err[512];
+
+	while (worker_count() < hconf.max_workers) {
+		first = NULL;
+		for (s = steps; s; s = s->next)
+			if (s->queued && (!first || s->queued < first->queued))
+				first = s;
+		if (!first)
+			return;
+		first->queued = 0;
+		if (!first->worker &&
+		    worker_start(first, "periodic", NULL, err, sizeof(err)) < 0)
+			record_error(first, err);
+	}
 }
 
 static void timer_ready(struct watch *w, uint32_t events)
@@ -429,6 +458,7 @@ void step_checkpoint_done(struct step *s, const struct ckpt_result *r)
 	}
 	if (s->gone)
 		step_free(s);
+	start_queued();
 }
 
 void steps_shutdown(void)
