@@ -27,6 +27,7 @@
 
 #include "helper.h"
 #include "image.h"
+#include "manifest.h"
 
 #define STATE_VERSION 1
 #define STATE_FILE "state.json"
@@ -122,22 +123,6 @@ static json_t *step_save(const struct step *s)
 	return o;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	ssize_t n;
-
-	while (len) {
-		n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static void save_failed(const char *what)
 {
 	char msg[256];
@@ -176,7 +161,8 @@ static void save(void)
 		save_failed("open " STATE_TMP);
 		goto out;
 	}
-	if (write_all(fd, text, strlen(text)) < 0 || write_all(fd, "\n", 1) < 0 ||
+	if (manifest_write_all(fd, text, strlen(text)) < 0 ||
+	    manifest_write_all(fd, "\n", 1) < 0 ||
 	    fsync(fd) < 0) {
 		save_failed("write " STATE_TMP);
 		goto out;
