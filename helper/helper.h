@@ -48,6 +48,7 @@ struct task {
 	pid_t pid;
 	unsigned long long start;	/* /proc/<pid>/stat starttime */
 	bool watched;
+	bool exited;		/* seen exiting (re-adopted steps only) */
 };
 
 struct worker;

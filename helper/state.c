@@ -114,7 +114,7 @@ static json_t *step_save(const struct step *s)
 			    json_string(method_name(s->method)) : json_null());
 	json_object_set_new(o, "due_in", json_integer(step_due_in(s)));
 	for (t = s->tasks; t; t = t->next)
-		if (t->pid > 0)
+		if (t->pid > 0 && !t->exited)
 			json_array_append_new(tasks, json_pack(
 				"{s:I,s:I,s:I}", "id", (json_int_t)t->id,
 				"pid", (json_int_t)t->pid, "start",
@@ -373,11 +373,12 @@ static void tmp_free(struct step *t)
 			free(*(char **)((char *)t + f->off));
 }
 
-/* Remove <dir>/<name>.partial as the user, in a child; waits for it. */
+/* Remove <dir>/<name>.partial and old images half removed, as the user,
+ * in a child; waits for it. */
 static void discard_staging(const struct step *t, const char *name)
 {
 	char err[512];
-	int status, basefd;
+	int status, basefd, fd;
 	pid_t pid;
 
 	pid = fork();
@@ -397,6 +398,12 @@ static void discard_staging(const struct step *t, const char *name)
 		basefd = image_open_base(t->dir, err, sizeof(err));
 		if (basefd < 0 || image_discard(basefd, name, err,
 						sizeof(err)) < 0)
+			_exit(1);
+		/* A task that checkpoints by exiting writes into the staging
+		 * directory unasked (the plugin made it at the task's start):
+		 * it is made again, empty. */
+		if (t->exit_code && (fd = image_stage(basefd, name, err,
+						      sizeof(err))) < 0)
 			_exit(1);
 		_exit(0);
 	}

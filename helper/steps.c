@@ -354,26 +354,34 @@ int step_restore_task(struct step *s, uint32_t id, pid_t pid,
 	return 0;
 }
 
+/* A task of a re-adopted step exited.  It stays listed, as the tasks of
+ * a step whose slurmstepd is connected do until the step ends: a
+ * checkpoint exit code is reported after the exit.  When all have
+ * exited the step ends, unless it has such a code: then the plugin's
+ * exit and unregister messages, on a new connection, end it. */
 static void task_gone(struct watch *w, uint32_t events)
 {
-	struct task *t = (struct task *)w, **pp;
+	struct task *t = (struct task *)w;
 	struct step *s = t->step;
+	bool all = true;
 
 	(void)events;
-	for (pp = &s->tasks; *pp; pp = &(*pp)->next)
-		if (*pp == t) {
-			*pp = t->next;
-			break;
-		}
+	loop_del(&t->w);
+	t->watched = false;
+	t->exited = true;
 	log_msg(LOG_INFO, "%s task %u (pid %d) exited", s->label, t->id,
 		(int)t->pid);
-	task_free(t);
-	if (!s->tasks) {
-		log_msg(LOG_INFO, "step %s ended", s->label);
-		step_remove(s);
-	} else {
-		state_changed(true);
+	for (t = s->tasks; t; t = t->next)
+		all &= t->exited;
+	if (!all)
+		return;
+	if (s->exit_code) {
+		log_msg(LOG_INFO, "%s: all tasks exited; waiting for "
+			"slurmstepd to report how", s->label);
+		return;
 	}
+	log_msg(LOG_INFO, "step %s ended", s->label);
+	step_remove(s);
 }
 
 void step_watch_tasks(struct step *s)
@@ -381,7 +389,7 @@ void step_watch_tasks(struct step *s)
 	struct task *t;
 
 	for (t = s->tasks; t; t = t->next) {
-		if (t->watched)
+		if (t->watched || t->exited)
 			continue;
 		t->w.ready = task_gone;
 		if (loop_add(&t->w, EPOLLIN) < 0)
