@@ -86,12 +86,16 @@ same_task() {
 	kill -0 "$apppid" 2>/dev/null && [ "$(grep -c '^pid=' "$out")" -eq 1 ]
 }
 
-t0=$(date +%s%N)
-msg=$(as_user "$SCHECKPOINT" create "$j" 2>&1) || fail "first checkpoint failed: $msg"
-as_user "$SCHECKPOINT" create "$j" >/dev/null 2>&1 || fail "second checkpoint failed"
-dur=$((($(date +%s%N) - t0) / 2000000))
+# The shorter of two checkpoints: a busy machine makes one slow.
+dur=
+for k in 1 2; do
+	t0=$(date +%s%N)
+	msg=$(as_user "$SCHECKPOINT" create "$j" 2>&1) || fail "checkpoint $k failed: $msg"
+	t=$((($(date +%s%N) - t0) / 1000000))
+	[ -z "$dur" ] || [ "$t" -lt "$dur" ] && dur=$t
+done
 check_dir || fail "images after two plain checkpoints do not verify"
-ok "two checkpoints of $NFILES files each, ${dur} ms each"
+ok "two checkpoints of $NFILES files each, the shorter ${dur} ms"
 
 # At rest: the state is saved, a crash loses nothing.
 jq -e --argjson j "$j" '.steps[] | select(.job == $j) | .tasks | length == 1' \
