@@ -251,20 +251,68 @@ static char *staging_name(const char *name)
 	return p;
 }
 
+/* N.deleted.<seq>: an old image that rotation renamed before removing
+ * it, so that one half removed by a crash is never taken for an image;
+ * N.deleted.partial: staging being discarded.  entry is N.<suffix>. */
+static char *trash_name(const char *name, const char *entry)
+{
+	char *p;
+
+	if (asprintf(&p, "%s%s%s", name, IMAGE_TRASH_INFIX,
+		     entry + strlen(name) + 1) < 0)
+		return NULL;
+	return p;
+}
+
+struct trash {
+	const char *name;
+	int rc;
+	char *err;
+	size_t errlen;
+};
+
+static int trash_entry(int dirfd, const char *entry, void *ctx)
+{
+	struct trash *t = ctx;
+	size_t len = strlen(t->name);
+
+	if (strncmp(entry, t->name, len) != 0 ||
+	    strncmp(entry + len, IMAGE_TRASH_INFIX,
+		    strlen(IMAGE_TRASH_INFIX)) != 0)
+		return 0;
+	if (rm_tree(dirfd, entry, 0) < 0 && errno != ENOENT && t->rc == 0)
+		t->rc = errsys(t->err, t->errlen, "remove", entry);
+	return 0;
+}
+
 int image_discard(int basefd, const char *name, char *err, size_t errlen)
 {
-	char *partial;
+	struct trash t = { name, 0, err, errlen };
+	char *partial, *trash;
 	int rc = 0;
 
 	if (!name_ok(name))
 		return bad_name(name, err, errlen);
 	partial = staging_name(name);
-	if (!partial)
+	trash = partial ? trash_name(name, partial) : NULL;
+	if (!partial || !trash) {
+		free(partial);
 		return -1;
-	if (rm_tree(basefd, partial, 0) < 0 && errno != ENOENT)
+	}
+	/* Renamed first: a task still writing into it (its checkpoint was
+	 * interrupted) can no longer add files while it is emptied. */
+	if (each_entry(basefd, trash_entry, &t) < 0)
+		rc = errsys(err, errlen, "list", "checkpoint directory");
+	if (rc == 0 && t.rc == 0 &&
+	    renameat(basefd, partial, basefd, trash) < 0 && errno != ENOENT &&
+	    rm_tree(basefd, partial, 0) < 0 && errno != ENOENT)
 		rc = errsys(err, errlen, "remove", partial);
+	if (rc == 0 && t.rc == 0 && rm_tree(basefd, trash, 0) < 0 &&
+	    errno != ENOENT)
+		rc = errsys(err, errlen, "remove", trash);
 	free(partial);
-	return rc;
+	free(trash);
+	return rc ? rc : t.rc;
 }
 
 int image_stage(int basefd, const char *name, char *err, size_t errlen)
@@ -545,6 +593,7 @@ static int rotate(int basefd, const char *name, long keep, char *err,
 {
 	struct rot r = { .name = name };
 	size_t i, j, newer;
+	char *trash;
 	int rc = 0;
 
 	if (each_entry(basefd, rot_entry, &r) < 0)
@@ -554,9 +603,16 @@ static int rotate(int basefd, const char *name, long keep, char *err,
 			newer += r.seqs[j] > r.seqs[i] ||
 				 (r.seqs[j] == r.seqs[i] &&
 				  strcmp(r.names[j], r.names[i]) < 0);
-		if (newer >= (size_t)(keep - 1) &&
-		    rm_tree(basefd, r.names[i], 0) < 0 && errno != ENOENT)
-			rc = errsys(err, errlen, "remove", r.names[i]);
+		if (newer < (size_t)(keep - 1))
+			continue;
+		trash = trash_name(name, r.names[i]);
+		if (!trash || renameat(basefd, r.names[i], basefd,
+				       trash) < 0) {
+			rc = errsys(err, errlen, "rename", r.names[i]);
+		} else if (rm_tree(basefd, trash, 0) < 0 && errno != ENOENT) {
+			rc = errsys(err, errlen, "remove", trash);
+		}
+		free(trash);
 	}
 	for (i = 0; i < r.n; i++)
 		free(r.names[i]);

@@ -7,6 +7,8 @@
  *   N            the newest committed image (a directory, read-only)
  *   N.<seq>      older committed images, kept up to keep - 1 of them
  *   N.partial    the staging directory the tasks write into
+ *   N.deleted.<seq>  an old image being removed by rotation (renamed
+ *                first, so that a crash never leaves half an image)
  *   checkpoint.log  an append-only log, one line per event
  * A commit: manifest_build + manifest_write in N.partial, fsync, rename
  * N -> N.<its seq>, rename N.partial -> N, fsync(base), rotate, log.  A
@@ -19,6 +21,7 @@
 #include "manifest.h"
 
 #define IMAGE_STAGING_SUFFIX ".partial"
+#define IMAGE_TRASH_INFIX ".deleted."
 #define IMAGE_LOG_NAME "checkpoint.log"
 
 /* "<job>.batch" or "<job>.<step>": how logs and messages name a step. */
@@ -35,7 +38,8 @@ int image_open_base(const char *path, char *err, size_t errlen);
  * needed) and create an empty one, mode 0700.  Returns its fd or -1. */
 int image_stage(int basefd, const char *name, char *err, size_t errlen);
 
-/* Remove N.partial if present (for a failed checkpoint).  0/-1. */
+/* Remove N.partial and any N.deleted.<seq> if present (for a failed
+ * checkpoint, and the debris of one a crash interrupted).  0/-1. */
 int image_discard(int basefd, const char *name, char *err, size_t errlen);
 
 /* The next sequence number: 1 + the largest seq among N (its manifest)

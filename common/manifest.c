@@ -362,7 +362,7 @@ static char *manifest_json(const struct manifest *m)
 	return s;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
+int manifest_write_all(int fd, const char *buf, size_t len)
 {
 	ssize_t n;
 
@@ -411,7 +411,8 @@ int manifest_write(int dirfd, const struct manifest *m, char *err,
 	fd = openat(dirfd, MANIFEST_NAME, O_WRONLY | O_CREAT | O_EXCL |
 		    O_NOFOLLOW | O_CLOEXEC, 0444);
 	if (fd < 0 || fchmod(fd, 0444) < 0 ||
-	    write_all(fd, s, strlen(s)) < 0 || write_all(fd, "\n", 1) < 0 ||
+	    manifest_write_all(fd, s, strlen(s)) < 0 ||
+	    manifest_write_all(fd, "\n", 1) < 0 ||
 	    fsync(fd) < 0 || fsync(dirfd) < 0) {
 		errsys(err, errlen, "write", MANIFEST_NAME);
 		goto out;

@@ -57,4 +57,7 @@ int manifest_verify(int dirfd, const struct manifest *m, char *err,
 uint64_t manifest_bytes(const struct manifest *m);
 void manifest_free(struct manifest *m);
 
+/* write(2) all of buf, again after EINTR or a short write.  0/-1 errno. */
+int manifest_write_all(int fd, const char *buf, size_t len);
+
 #endif

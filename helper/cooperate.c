@@ -42,23 +42,6 @@ struct asked {
 	const char *tname;	/* the trigger's name in it */
 };
 
-/* The pid a pidfd refers to, from /proc/self/fdinfo; -1 once it exited. */
-static pid_t pidfd_pid(int pidfd)
-{
-	char path[64], line[256];
-	pid_t pid = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
-	if (!(f = fopen(path, "re")))
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Pid: %d", &pid) == 1)
-			break;
-	fclose(f);
-	return pid;
-}
-
 /* Does the process catch signo?  (A shell without a trap must not be
  * killed by a checkpoint request.) */
 static bool catches(pid_t pid, int signo)
@@ -101,11 +84,11 @@ static size_t select_tasks(const struct step *s, struct asked *a)
 	pid_t pid;
 
 	for (t = s->tasks; t; t = t->next) {
-		pid = pidfd_pid(t->pidfd);
+		pid = pidfd_pid(t->w.fd);
 		if (pid <= 0 || (!s->trigger && !catches(pid, s->signo)))
 			continue;
 		/* Still alive now, so /proc/<pid> was this task's. */
-		if (send_signal(t->pidfd, 0) < 0)
+		if (send_signal(t->w.fd, 0) < 0)
 			continue;
 		a[n].t = t;
 		a[n].exited = false;
@@ -123,7 +106,7 @@ static int trigger_dir(const struct step *s, struct asked *a, char *err,
 		       size_t errlen)
 {
 	char path[CKPT_TRIGGER_MAX + 64], *slash;
-	pid_t pid = pidfd_pid(a->t->pidfd);
+	pid_t pid = pidfd_pid(a->t->w.fd);
 
 	if (s->trigger[0] == '/') {
 		snprintf(path, sizeof(path), "%s", s->trigger);
@@ -148,7 +131,7 @@ static int trigger_dir(const struct step *s, struct asked *a, char *err,
 		return -1;
 	}
 	/* Still alive now, so the directory was this task's. */
-	if (send_signal(a->t->pidfd, 0) < 0) {
+	if (send_signal(a->t->w.fd, 0) < 0) {
 		snprintf(err, errlen, "task %u ended", a->t->id);
 		close(a->tdir);
 		a->tdir = -1;
@@ -209,13 +192,13 @@ static ssize_t ask_tasks(const struct step *s, struct asked *a, size_t n,
 	for (i = 0; i < n; i++) {
 		if (s->trigger) {
 			if (trigger_create(s, &a[i], err, errlen) < 0) {
-				if (send_signal(a[i].t->pidfd, 0) < 0)
+				if (send_signal(a[i].t->w.fd, 0) < 0)
 					continue;
 				triggers_remove(a, n);
 				return -1;
 			}
 			a[asked++] = a[i];
-		} else if (send_signal(a[i].t->pidfd, s->signo) == 0) {
+		} else if (send_signal(a[i].t->w.fd, s->signo) == 0) {
 			a[asked++] = a[i];
 		}
 	}
@@ -282,7 +265,7 @@ static int wait_round(int ifd, int stagefd, struct asked *a, size_t n,
 	p[0] = (struct pollfd){ .fd = ifd, .events = POLLIN };
 	for (i = 0; i < n; i++)
 		p[i + 1] = (struct pollfd){
-			.fd = a[i].exited ? -1 : a[i].t->pidfd,
+			.fd = a[i].exited ? -1 : a[i].t->w.fd,
 			.events = POLLIN };
 	/* The removal of a trigger file elsewhere is not watched: looked
 	 * at every TRIGGER_POLL_MS. */

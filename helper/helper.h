@@ -30,6 +30,7 @@ struct helper_conf {
 	char *method_dir;	/* <name>.method files (method.c) */
 	long port;		/* TCP port for other nodes; 0: none (tcp.c) */
 	char *munge_socket;	/* munged's socket; NULL: libmunge's default */
+	char *state_dir;	/* the saved state (state.c) */
 };
 extern struct helper_conf hconf;
 
@@ -38,10 +39,18 @@ void log_init(int verbosity);
 void log_msg(int prio, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+struct step;
+
 struct task {
+	struct watch w;		/* w.fd: the task's pidfd; watched only
+				 * while the step is re-adopted */
 	struct task *next;
+	struct step *step;
 	uint32_t id;		/* global task id */
-	int pidfd;
+	pid_t pid;
+	unsigned long long start;	/* /proc/<pid>/stat starttime */
+	bool watched;
+	bool exited;		/* seen exiting (re-adopted steps only) */
 };
 
 struct worker;
@@ -63,8 +72,10 @@ struct step {
 	struct timespec due;	/* next periodic checkpoint (monotonic) */
 	struct worker *worker;	/* the checkpoint in flight, or NULL */
 	bool gone;		/* unregistered while a worker ran */
-	void *owner;		/* the connection that registered it */
+	void *owner;		/* the connection that registered it; NULL
+				 * for a step re-adopted after a restart */
 	bool uncaught_noted;	/* "no task catches the signal" logged */
+	uint64_t queued;	/* waiting for a free worker since (order) */
 	uint64_t last_seq;
 	char *last_error;
 	bool final;		/* its checkpoint is the job's last (jobs.c) */
@@ -97,7 +108,19 @@ int step_add_task(struct step *s, uint32_t id, int pidfd, char *err,
 		  size_t errlen);
 struct step *step_find(uint32_t job, uint32_t id);
 struct step *steps_first(void);
+/* The pid behind a pidfd (/proc/self/fdinfo); -1 once it has exited. */
+pid_t pidfd_pid(int pidfd);
+/* A step re-adopted from the saved state (no owner): watch its tasks'
+ * pidfds, and drop it when the last one has exited. */
+int step_restore_task(struct step *s, uint32_t id, pid_t pid,
+		      unsigned long long start);
+void step_watch_tasks(struct step *s);
+/* A connection of the plugin names a re-adopted step: it owns it now. */
+void step_attach(struct step *s, void *owner);
 void steps_rearm(void);
+/* The time left to the next periodic checkpoint, and setting it. */
+long step_due_in(const struct step *s);
+void step_set_due_in(struct step *s, long seconds);
 void steps_shutdown(void);
 
 /* The outcome of one checkpoint, as a worker reports it. */
@@ -123,6 +146,19 @@ void jobs_step_removed(const struct step *s);
 void jobs_checkpoint_done(struct step *s, const struct ckpt_result *r,
 			  long took);
 void jobs_task_exit(struct step *s, uint32_t task, int status);
+json_t *jobs_state_save(void);
+void jobs_state_load(json_t *a);
+
+/* state.c: the registered steps and their jobs, saved in state_dir
+ * (atomically, on every change) and re-adopted at start-up.
+ * state_changed(): something saved changed; urgent (a registration, a
+ * task, a step gone) is written within 50 ms, the rest within a second,
+ * changes in between together.  state_flush(): write it now. */
+int state_init(char *err, size_t errlen);
+int state_recover(void);
+void state_changed(bool urgent);
+void state_flush(void);
+void state_shutdown(void);
 
 /* child.c: fn runs in a child (with only its report pipe, out, open) and
  * writes one JSON object with worker_report(); done runs in the loop

@@ -380,6 +380,7 @@ static void act_done(void *arg, json_t *o, int status)
 		log_msg(LOG_ERR, "job %u: requeue child ended with status %d",
 			j->id, status);
 	j->phase = DONE;
+	state_changed(true);
 	job_free_if_idle(j);
 }
 
@@ -509,8 +510,10 @@ void jobs_checkpoint_done(struct step *s, const struct ckpt_result *r,
 	s->final = false;
 	if (!j)
 		return;
-	if (r->ok && took > j->longest)
+	if (r->ok && took > j->longest) {
 		j->longest = took;
+		state_changed(false);
+	}
 	if (!final || j->phase != FINAL)
 		return;
 	if (r->ok)
@@ -556,6 +559,49 @@ void jobs_task_exit(struct step *s, uint32_t task, int status)
 	}
 	s->final = true;
 	j->pending = 1;
+}
+
+/* ------------------------------------------------------ saved state */
+
+/* What of a job survives the helper's restart (the rest comes from its
+ * steps and from slurmctld).  A final checkpoint or requeue that was in
+ * progress is not: it is done again. */
+json_t *jobs_state_save(void)
+{
+	json_t *a = json_array();
+	struct job *j;
+
+	for (j = jobs; a && j; j = j->next)
+		json_array_append_new(a, json_pack(
+			"{s:I,s:I,s:I,s:I,s:b}", "id", (json_int_t)j->id,
+			"longest", (json_int_t)j->longest,
+			"acted_restarts", (json_int_t)j->acted_restarts,
+			"acted_preempt", (json_int_t)(j->phase == DONE ?
+						      j->acted_preempt : 0),
+			"done", j->phase == DONE));
+	return a;
+}
+
+void jobs_state_load(json_t *a)
+{
+	json_int_t id, longest, restarts, preempt;
+	int done;
+	struct job *j;
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(a, i, e) {
+		if (json_unpack(e, "{s:I,s:I,s:I,s:I,s:b}", "id", &id,
+				"longest", &longest, "acted_restarts",
+				&restarts, "acted_preempt", &preempt, "done",
+				&done) < 0 || !(j = job_find((uint32_t)id)))
+			continue;
+		j->longest = (long)longest;
+		j->acted_restarts = (uint32_t)restarts;
+		j->acted_preempt = (time_t)preempt;
+		if (done)
+			j->phase = DONE;
+	}
 }
 
 int jobs_init(void)

@@ -307,23 +307,6 @@ void methods_free(void)
 
 /* ------------------------------------------------- in the worker child */
 
-/* The pid behind a pidfd, from /proc/self/fdinfo; -1 if it has exited. */
-static long pidfd_pid(int pidfd)
-{
-	char path[64], line[128];
-	long pid = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
-	if (!(f = fopen(path, "re")))
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Pid: %ld", &pid) == 1)
-			break;
-	fclose(f);
-	return pid > 0 ? pid : -1;
-}
-
 /* "VAR=value" into env[*n], malloc'ed; -1 on ENOMEM. */
 static int setenvv(char **env, size_t *n, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -502,7 +485,7 @@ static char **method_env(const struct step *s, const struct method *m,
 	    !(pids = calloc(ntasks + 1, 24)))
 		goto fail_env;
 	for (t = s->tasks; t; t = t->next)
-		if ((pid = pidfd_pid(t->pidfd)) > 0)
+		if ((pid = pidfd_pid(t->w.fd)) > 0)
 			plen += (size_t)sprintf(pids + plen, "%s%ld",
 						plen ? " " : "", pid);
 	if (setenvv(env, &n, "PATH=/usr/sbin:/usr/bin:/sbin:/bin") < 0 ||
@@ -599,7 +582,7 @@ static int criu_dump(const struct step *s, const struct method *m,
 	long p;
 
 	for (t = s->tasks; t; t = t->next) {
-		if ((p = pidfd_pid(t->pidfd)) < 0)
+		if ((p = pidfd_pid(t->w.fd)) < 0)
 			continue;
 		snprintf(pid, sizeof(pid), "%ld", p);
 		snprintf(dir, sizeof(dir), "criu.%u", t->id);
@@ -617,7 +600,7 @@ static int criu_dump(const struct step *s, const struct method *m,
 			return -1;
 		}
 		close(dfd);
-		if (syscall(SYS_pidfd_send_signal, t->pidfd, 0, NULL, 0) < 0) {
+		if (syscall(SYS_pidfd_send_signal, t->w.fd, 0, NULL, 0) < 0) {
 			snprintf(err, errlen, "task %u ended during its dump",
 				 t->id);
 			return -1;

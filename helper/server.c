@@ -203,7 +203,8 @@ static void replace_stale(uint32_t job, uint32_t id)
 	/* Its worker would share the staging directory with the new one. */
 	if (old->worker)
 		worker_cancel(old->worker);
-	((struct conn *)old->owner)->step = NULL;
+	if (old->owner)	/* NULL: re-adopted after a restart */
+		((struct conn *)old->owner)->step = NULL;
 	step_remove(old);
 }
 
@@ -398,8 +399,10 @@ static int on_query(struct conn *c, const struct ckpt_msg *m)
 		}
 		json_array_append_new(a, verbs_step_info(targets[i], m->op));
 	}
-	if (m->op == CKPT_OP_ENABLE || m->op == CKPT_OP_DISABLE)
+	if (m->op == CKPT_OP_ENABLE || m->op == CKPT_OP_DISABLE) {
 		steps_rearm();
+		state_changed(false);
+	}
 	o = json_pack("{s:I,s:o}", "job", (json_int_t)m->job, "steps", a);
 	r.info = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(o);
@@ -410,10 +413,27 @@ static int on_query(struct conn *c, const struct ckpt_msg *m)
 	return rc;
 }
 
+/* A slurmstepd whose connection died with an earlier helper connects
+ * again for a step this helper re-adopted: that connection owns it now,
+ * and its end is the step's end, as before. */
+static void reattach(struct conn *c, const struct ckpt_msg *m)
+{
+	struct step *s;
+
+	if (c->step || c->cred.uid != 0 ||
+	    (m->op != CKPT_OP_TASK && m->op != CKPT_OP_EXIT &&
+	     m->op != CKPT_OP_UNREGISTER) ||
+	    !(s = step_find(m->job, m->step)) || s->owner)
+		return;
+	step_attach(s, c);
+	c->step = s;
+}
+
 static void on_message(struct conn *c, struct ckpt_msg *m, int *pidfd)
 {
 	int rc;
 
+	reattach(c, m);
 	switch (m->op) {
 	case CKPT_OP_REGISTER:
 		rc = on_register(c, m);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <syslog.h>
@@ -23,6 +24,7 @@
 
 #define CONF_DEFAULT SYSCONFDIR "/slurm/slurmckptd.conf"
 #define METHOD_DIR_DEFAULT SYSCONFDIR "/slurm/slurmckptd.d"
+#define STATE_DIR_DEFAULT LOCALSTATEDIR "/lib/slurm-checkpoint"
 
 struct helper_conf hconf;
 
@@ -40,6 +42,8 @@ static const struct kv_key helper_keys[] = {
 	  "TCP port for scheckpoint from other nodes, 0 (off)..65535" },
 	{ "munge_socket", KV_PATH, offsetof(struct helper_conf, munge_socket),
 	  0, 0, "absolute path of munged's socket" },
+	{ "state_dir", KV_PATH, offsetof(struct helper_conf, state_dir),
+	  0, 0, "absolute path of the directory of the saved state" },
 	{ NULL, 0, 0, 0, 0, NULL },
 };
 
@@ -110,7 +114,9 @@ static int load_config(int argc, char **argv, int *verbosity)
 	}
 	if (!hconf.method_dir)
 		hconf.method_dir = strdup(METHOD_DIR_DEFAULT);
-	return hconf.socket && hconf.method_dir ? 0 : -1;
+	if (!hconf.state_dir)
+		hconf.state_dir = strdup(STATE_DIR_DEFAULT);
+	return hconf.socket && hconf.method_dir && hconf.state_dir ? 0 : -1;
 }
 
 static void signal_ready(struct watch *w, uint32_t events)
@@ -140,6 +146,20 @@ static int signals_init(void)
 	sigw.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	sigw.ready = signal_ready;
 	return sigw.fd < 0 ? -1 : loop_add(&sigw, EPOLLIN);
+}
+
+/* Each step holds a connection and a pidfd per task: a node with a
+ * thousand steps needs more than the usual soft limit of 1024. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		log_msg(LOG_WARNING, "setrlimit(RLIMIT_NOFILE): %s",
+			strerror(errno));
 }
 
 static void run(void)
@@ -175,6 +195,7 @@ int main(int argc, char **argv)
 	else if (setgroups(0, NULL) < 0)
 		log_msg(LOG_WARNING, "setgroups: %s", strerror(errno));
 	umask(022);
+	raise_nofile();
 	if (methods_load(hconf.method_dir, err, sizeof(err)) < 0) {
 		log_msg(LOG_ERR, "%s", err);
 		goto out;
@@ -186,7 +207,12 @@ int main(int argc, char **argv)
 			strerror(errno));
 		goto out;
 	}
-	if (server_listen(hconf.socket) < 0 || tcp_listen(hconf.port) < 0)
+	if (state_init(err, sizeof(err)) < 0) {
+		log_msg(LOG_ERR, "%s", err);
+		goto out;
+	}
+	if (server_listen(hconf.socket) < 0 || tcp_listen(hconf.port) < 0 ||
+	    state_recover() < 0)
 		goto out;
 	log_msg(LOG_NOTICE, "started, listening on %s", hconf.socket);
 	verbs_init();
@@ -195,6 +221,8 @@ int main(int argc, char **argv)
 	tcp_close();
 	server_close();
 out:
+	/* Saved as it is now: the steps are re-adopted at the next start. */
+	state_shutdown();
 	steps_shutdown();
 	jobs_shutdown();
 	methods_free();

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -42,21 +43,51 @@ static void record_error(struct step *s, int code, const char *error)
 		s->last_error = e;
 		s->last_errno = code > 0 ? code : EIO;
 		s->last_error_time = time(NULL);
+		state_changed(false);
 	}
 	log_msg(LOG_WARNING, "checkpoint of %s failed: %s", s->label, error);
 }
+
+static uint64_t queue_no;	/* order of the periodic checkpoints waiting */
 
 static void start_periodic(struct step *s)
 {
 	char err[512];
 
-	if (s->worker) {
-		log_msg(LOG_INFO, "%s: previous checkpoint still running, "
-			"interval skipped", s->label);
+	if (s->worker || s->queued) {
+		log_msg(LOG_INFO, "%s: previous checkpoint still %s, "
+			"interval skipped", s->label,
+			s->worker ? "running" : "waiting for a worker");
 		return;
 	}
-	if (worker_start(s, "periodic", NULL, err, sizeof(err)) < 0)
-		record_error(s, errno, err);
+	if (worker_start(s, "periodic", NULL, err, sizeof(err)) == 0)
+		return;
+	/* All max_workers busy: it starts when one is free, in turn. */
+	if (errno == EAGAIN && worker_count() > 0) {
+		s->queued = ++queue_no;
+		return;
+	}
+	record_error(s, errno, err);
+}
+
+/* A worker ended: start the periodic checkpoints waiting, oldest first. */
+static void start_queued(void)
+{
+	struct step *s, *first;
+	char err[512];
+
+	while (worker_count() < hconf.max_workers) {
+		first = NULL;
+		for (s = steps; s; s = s->next)
+			if (s->queued && (!first || s->queued < first->queued))
+				first = s;
+		if (!first)
+			return;
+		first->queued = 0;
+		if (!first->worker &&
+		    worker_start(first, "periodic", NULL, err, sizeof(err)) < 0)
+			record_error(first, errno, err);
+	}
 }
 
 static void timer_ready(struct watch *w, uint32_t events)
@@ -78,6 +109,7 @@ static void timer_ready(struct watch *w, uint32_t events)
 		start_periodic(s);
 	}
 	steps_rearm();
+	state_changed(false);
 }
 
 int steps_init(void)
@@ -183,7 +215,18 @@ struct step *step_add(const struct ckpt_msg *m, char *err, size_t errlen)
 	steps = s;
 	steps_rearm();
 	jobs_step_added(s);
+	state_changed(true);
 	return s;
+}
+
+static void task_free(struct task *t)
+{
+	/* A worker child may hold a copy of the descriptor, which would
+	 * keep it in the epoll set after close(). */
+	if (t->watched)
+		loop_del(&t->w);
+	close(t->w.fd);
+	free(t);
 }
 
 static void step_free(struct step *s)
@@ -192,8 +235,7 @@ static void step_free(struct step *s)
 
 	for (t = s->tasks; t; t = next) {
 		next = t->next;
-		close(t->pidfd);
-		free(t);
+		task_free(t);
 	}
 	free(s->dir);
 	free(s->node);
@@ -218,6 +260,55 @@ void step_remove(struct step *s)
 	else
 		step_free(s);
 	steps_rearm();
+	state_changed(true);
+}
+
+/* The pid behind a pidfd (its fdinfo), and a process's start time in
+ * clock ticks since boot (field 22 of /proc/<pid>/stat): with the pid,
+ * what tells one process from a later one that reused the pid. */
+pid_t pidfd_pid(int pidfd)
+{
+	char path[64], line[256];
+	long pid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+	if (!(f = fopen(path, "re")))
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Pid: %ld", &pid) == 1)
+			break;
+	fclose(f);
+	return pid > 0 ? (pid_t)pid : -1;
+}
+
+static int proc_start_time(pid_t pid, unsigned long long *start)
+{
+	char path[64], buf[2048], *p;
+	int field;
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (!(f = fopen(path, "re")))
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* The command name (field 2) may hold spaces and parentheses. */
+	if (!(p = strrchr(buf, ')')))
+		return -1;
+	for (field = 2; *p && field < 22; p++)
+		if (*p == ' ')
+			field++;
+	if (field != 22 || sscanf(p, "%llu", start) != 1)
+		return -1;
+	return 0;
+}
+
+static bool pidfd_alive(int pidfd)
+{
+	return syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) == 0;
 }
 
 int step_add_task(struct step *s, uint32_t id, int pidfd, char *err,
@@ -237,10 +328,123 @@ int step_add_task(struct step *s, uint32_t id, int pidfd, char *err,
 		return -1;
 	}
 	t->id = id;
-	t->pidfd = pidfd;
+	t->w.fd = pidfd;
+	t->step = s;
+	/* Read while the pidfd says the process lives: then the pid is
+	 * still its own. */
+	t->pid = pidfd_pid(pidfd);
+	if (t->pid <= 0 || proc_start_time(t->pid, &t->start) < 0 ||
+	    !pidfd_alive(pidfd))
+		log_msg(LOG_WARNING, "%s task %u: cannot read its pid and "
+			"start time: it cannot be re-adopted after a restart",
+			s->label, id);
 	t->next = s->tasks;
 	s->tasks = t;
+	state_changed(true);
 	return 0;
+}
+
+int step_restore_task(struct step *s, uint32_t id, pid_t pid,
+		      unsigned long long start)
+{
+	unsigned long long now;
+	char err[256];
+	int fd;
+
+	fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (fd < 0)
+		return -1;
+	/* The pidfd names whoever has the pid now; that is our task only if
+	 * it started when ours did, and is still alive after we looked. */
+	if (proc_start_time(pid, &now) < 0 || now != start ||
+	    !pidfd_alive(fd)) {
+		close(fd);
+		errno = ESRCH;
+		return -1;
+	}
+	if (step_add_task(s, id, fd, err, sizeof(err)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return 0;
+}
+
+/* A task of a re-adopted step exited.  It stays listed, as the tasks of
+ * a step whose slurmstepd is connected do until the step ends: a
+ * checkpoint exit code is reported after the exit.  When all have
+ * exited the step ends, unless it has such a code: then the plugin's
+ * exit and unregister messages, on a new connection, end it. */
+static void task_gone(struct watch *w, uint32_t events)
+{
+	struct task *t = (struct task *)w;
+	struct step *s = t->step;
+	bool all = true;
+
+	(void)events;
+	loop_del(&t->w);
+	t->watched = false;
+	t->exited = true;
+	log_msg(LOG_INFO, "%s task %u (pid %d) exited", s->label, t->id,
+		(int)t->pid);
+	for (t = s->tasks; t; t = t->next)
+		all &= t->exited;
+	if (!all)
+		return;
+	if (s->exit_code) {
+		log_msg(LOG_INFO, "%s: all tasks exited; waiting for "
+			"slurmstepd to report how", s->label);
+		return;
+	}
+	log_msg(LOG_INFO, "step %s ended", s->label);
+	step_remove(s);
+}
+
+void step_watch_tasks(struct step *s)
+{
+	struct task *t;
+
+	for (t = s->tasks; t; t = t->next) {
+		if (t->watched || t->exited)
+			continue;
+		t->w.ready = task_gone;
+		if (loop_add(&t->w, EPOLLIN) < 0)
+			log_msg(LOG_ERR, "%s task %u: epoll: %s", s->label,
+				t->id, strerror(errno));
+		else
+			t->watched = true;
+	}
+}
+
+void step_attach(struct step *s, void *owner)
+{
+	struct task *t;
+
+	s->owner = owner;
+	for (t = s->tasks; t; t = t->next)
+		if (t->watched) {
+			loop_del(&t->w);
+			t->watched = false;
+		}
+	log_msg(LOG_INFO, "step %s: slurmstepd reconnected", s->label);
+}
+
+long step_due_in(const struct step *s)
+{
+	struct timespec now = now_mono();
+
+	return s->due.tv_sec > now.tv_sec ? (long)(s->due.tv_sec - now.tv_sec)
+					  : 0;
+}
+
+void step_set_due_in(struct step *s, long seconds)
+{
+	if (seconds < 0)
+		seconds = 0;
+	if (seconds > s->interval)
+		seconds = s->interval;
+	s->due = now_mono();
+	s->due.tv_sec += seconds;
+	steps_rearm();
 }
 
 struct step *step_find(uint32_t job, uint32_t id)
@@ -264,6 +468,7 @@ void step_checkpoint_done(struct step *s, const struct ckpt_result *r)
 
 	s->worker = NULL;
 	jobs_checkpoint_done(s, r, (long)(now.tv_sec - s->started.tv_sec));
+	state_changed(false);
 	if (r->ok) {
 		s->last_seq = r->seq;
 		log_msg(LOG_NOTICE, "checkpoint of %s committed: %s (seq %llu)",
@@ -276,6 +481,7 @@ void step_checkpoint_done(struct step *s, const struct ckpt_result *r)
 	}
 	if (s->gone)
 		step_free(s);
+	start_queued();
 }
 
 void steps_shutdown(void)

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <syslog.h>
@@ -57,7 +58,8 @@ int worker_report(int out, json_t *o)
 }
 
 static __attribute__((noreturn)) void child_main(struct step *s,
-						 const char *reason, int out)
+						 const char *reason, int out,
+						 pid_t parent)
 {
 	char err[512];
 	struct task *t;
@@ -74,7 +76,7 @@ static __attribute__((noreturn)) void child_main(struct step *s,
 	if (keep) {
 		keep[n++] = out;
 		for (t = s->tasks; t; t = t->next)
-			keep[n++] = t->pidfd;
+			keep[n++] = t->w.fd;
 	}
 	if (!keep || privsep_close_fds(keep, n) < 0) {
 		worker_report(out, json_pack("{s:b,s:s}", "ok", 0, "error",
@@ -89,12 +91,18 @@ static __attribute__((noreturn)) void child_main(struct step *s,
 					    err));
 		_exit(1);
 	}
+	/* A worker outliving a killed helper would race the next one in the
+	 * staging directory: it dies with its helper (set after the change
+	 * of credentials, which clears it). */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+		_exit(1);
 	_exit(cooperate_run(s, reason, out) < 0 ? 1 : 0);
 }
 
 static int spawn(struct step *s, const char *reason, pid_t *pid, int *rfd,
 		 char *err, size_t errlen)
 {
+	pid_t parent = getpid();
 	int p[2];
 
 	if (pipe2(p, O_CLOEXEC) < 0) {
@@ -110,7 +118,7 @@ static int spawn(struct step *s, const char *reason, pid_t *pid, int *rfd,
 	}
 	if (*pid == 0) {
 		close(p[0]);
-		child_main(s, reason, p[1]);
+		child_main(s, reason, p[1], parent);
 	}
 	close(p[1]);
 	*rfd = p[0];

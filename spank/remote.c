@@ -55,6 +55,17 @@ static int resolve_dir(spank_t sp, uid_t uid)
 
 static bool refused;		/* the helper answered no (not: no helper) */
 
+/* The helper restarted since the step registered (it re-adopts the step
+ * from its saved state): the connection is dead, open a new one. */
+static bool reconnect(void)
+{
+	if (errno != EPIPE && errno != ECONNRESET && errno != ENOTCONN)
+		return false;
+	close(conn);
+	conn = proto_connect(conf.socket, HELPER_TIMEOUT_S);
+	return conn >= 0;
+}
+
 /* Send m (with passfd unless -1) and wait for the helper's reply; a
  * restart command in it goes to step.restart_cmd. */
 static int helper_call(const struct ckpt_msg *m, int passfd, char *err,
@@ -64,7 +75,9 @@ static int helper_call(const struct ckpt_msg *m, int passfd, char *err,
 	int rc;
 
 	refused = false;
-	if (proto_send(conn, m, passfd) < 0) {
+	if (proto_send(conn, m, passfd) < 0 &&
+	    (m->op == CKPT_OP_REGISTER || !reconnect() ||
+	     proto_send(conn, m, passfd) < 0)) {
 		snprintf(err, errlen, "send: %s", strerror(errno));
 		return -1;
 	}
@@ -259,8 +272,10 @@ void remote_exit(void)
 	if (conn >= 0) {
 		m.job = step.job;
 		m.step = step.id;
-		proto_send(conn, &m, -1);
-		close(conn);
+		if (proto_send(conn, &m, -1) < 0 && reconnect())
+			proto_send(conn, &m, -1);
+		if (conn >= 0)
+			close(conn);
 		conn = -1;
 	}
 	free(step.dir);

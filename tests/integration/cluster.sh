@@ -28,6 +28,7 @@
 #   CLUSTER_VERBOSE=1 print the daemon logs even when the test passed
 #
 # Functions: cluster_start [nodes], cluster_stop, helper_start, helper_stop,
+# helper_kill,
 # as_user, as_other, user_dir, job_state, job_field, job_wait_state,
 # job_wait_done, wait_for, ok, fail, skip, note, require_helper.
 # Jobs run as the unprivileged user "ckptuser" ("ckptother" is a second one).
@@ -281,7 +282,8 @@ submit() {
 helper_start() {
 	local bin=$CLUSTER_DIR/bin/slurmckptd
 	rm -f "$CLUSTER_DIR/ckptd.sock"
-	printf 'poll_interval=%s\n' "${CKPT_POLL:-2}" >"$CLUSTER_DIR/slurmckptd.conf"
+	printf 'poll_interval=%s\nstate_dir=%s\n' "${CKPT_POLL:-2}" \
+		"$CLUSTER_DIR/ckptd-state" >"$CLUSTER_DIR/slurmckptd.conf"
 	[ -z "${CKPT_HELPER_CONF:-}" ] ||
 		printf '%s\n' "$CKPT_HELPER_CONF" >>"$CLUSTER_DIR/slurmckptd.conf"
 	CKPT_CLUSTER_DIR=$CLUSTER_DIR setsid "$bin" -f "$CLUSTER_DIR/slurmckptd.conf" \
@@ -303,6 +305,16 @@ helper_start() {
 
 helper_stop() {
 	_kill_pid "${CLUSTER_HELPER_PID:-}" slurmckptd
+	CLUSTER_HELPER_PID=
+	rm -f "$CLUSTER_DIR/slurmckptd.pid"
+}
+
+# helper_kill: SIGKILL slurmckptd (a crash: no clean-up, no state saved
+# at exit) and reap it; helper_start then restarts it on the same state.
+helper_kill() {
+	[ -n "${CLUSTER_HELPER_PID:-}" ] || return 0
+	kill -KILL "$CLUSTER_HELPER_PID" 2>/dev/null
+	wait "$CLUSTER_HELPER_PID" 2>/dev/null
 	CLUSTER_HELPER_PID=
 	rm -f "$CLUSTER_DIR/slurmckptd.pid"
 }

@@ -1,0 +1,148 @@
+#!/bin/bash
+# 1070-load: LOAD_STEPS (500) steps registered with one slurmckptd through
+# its real socket (as root, the plugin's protocol: register, then the task's
+# pidfd), each with a 1-second interval and its own application process
+# (apps/loadapp.c: one real process per step, catching SIGUSR2 and
+# answering at once).  Over a window of LOAD_WINDOW (20) seconds every step
+# must commit at least LOAD_WINDOW - 1 images (none lost), and the helper
+# must log no skipped interval or refused checkpoint.  Prints the helper's
+# CPU time (its own, and its reaped workers'), its peak RSS (VmHWM) and the
+# checkpoints taken against those expected.  LOAD_STEPS, LOAD_WINDOW and
+# LOAD_FS (tmpfs, or disk) change the load.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+. "${top_srcdir:-${0%/*}/../..}/tests/integration/cluster.sh" || exit 99
+
+# 500 by default: on the 2-core test machine the helper commits about 630
+# checkpoints a second (1.9 ms of CPU each, mostly in the workers), so
+# 1,000 steps at 1 s (LOAD_STEPS=1000) are not all held there.
+N=${LOAD_STEPS:-500}
+W=${LOAD_WINDOW:-20}
+FIRST=500000
+CKPT_KEEP=1 cluster_start 1
+
+log=$CLUSTER_DIR/slurmckptd.log
+base=$(user_dir "$CLUSTER_DIR/load")
+# LOAD_FS=tmpfs (the default) measures the helper: on this kind of test
+# machine a virtual disk's fsyncs, not the helper, cap the commits per
+# second (four per commit).  LOAD_FS=disk keeps the cluster directory's
+# filesystem.
+if [ "${LOAD_FS:-tmpfs}" = tmpfs ]; then
+	mount -t tmpfs -o size=512m,mode=0755,uid="$(id -u "$CKPT_USER")",gid="$(id -g "$CKPT_USER")" \
+		ckptload "$base" || skip "cannot mount a tmpfs on $base"
+fi
+"${CC:-cc}" -O2 -o "$CLUSTER_DIR/bin/loadapp" "$APPS/loadapp.c" ||
+	fail "cannot build apps/loadapp.c"
+chmod 755 "$CLUSTER_DIR/bin/loadapp"
+for ((i = 0; i < N; i++)); do echo "$base/s$i"; done | as_user xargs mkdir -p ||
+	fail "cannot create the step directories"
+
+pidfile=$CLUSTER_WORK/load.pids
+as_user "$CLUSTER_DIR/bin/loadapp" "$N" "$base" "$FIRST" "$pidfile" &
+app=$!
+lines_at_least() {
+	[ "$(wc -l <"$1" 2>/dev/null || echo 0)" -ge "$2" ]
+}
+wait_for 30 lines_at_least "$pidfile" "$N" || fail "loadapp did not start $N processes"
+# loadapp itself (runuser's child); its children die with it.
+apppid=$(ps -o ppid= -p "$(awk 'NR == 1 { print $2 }' "$pidfile")" | tr -d ' ')
+trap 'kill "$apppid" ${reg:-} 2>/dev/null; umount -l "$base" 2>/dev/null; cluster_stop' EXIT
+ok "$N application processes running"
+
+# The registrar: one connection per step, held open (as slurmstepd does)
+# until it is killed.
+regout=$CLUSTER_WORK/load.reg
+python3 - "$SLURM_CHECKPOINT_SOCKET" "$(id -u "$CKPT_USER")" "$(id -g "$CKPT_USER")" \
+	"$base" "$FIRST" "$pidfile" >"$regout" 2>&1 <<'PY' &
+import json, os, resource, socket, sys, time
+path, uid, gid, base, first, pidfile = sys.argv[1:]
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+conns = []
+for line in open(pidfile):
+    i, pid = map(int, line.split())
+    job = int(first) + i
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.connect(path)
+    s.send(json.dumps({"v": 1, "op": "register", "job": job, "step": 0,
+        "uid": int(uid), "gid": int(gid), "ntasks": 1, "interval": 1,
+        "max_wait": 10, "keep": 1, "lead": 0, "max_requeue": 0,
+        "exit_code": 0, "signo": 12, "dir": "%s/s%d" % (base, i),
+        "node": "c1"}).encode())
+    r = json.loads(s.recv(65536))
+    assert r["ok"], r
+    fd = os.pidfd_open(pid)
+    socket.send_fds(s, [json.dumps({"v": 1, "op": "task", "job": job,
+        "step": 0, "task": 0}).encode()], [fd])
+    os.close(fd)
+    r = json.loads(s.recv(65536))
+    assert r["ok"], r
+    conns.append(s)
+print("registered", len(conns), flush=True)
+while True:
+    time.sleep(60)
+PY
+reg=$!
+t0=$(date +%s%N)
+wait_for 240 grep -q "^registered $N" "$regout" || fail "registration failed: $(tail -3 "$regout")"
+ok "$N steps registered in $((($(date +%s%N) - t0) / 1000000)) ms"
+
+hpid=$CLUSTER_HELPER_PID
+# cpu <pid>: "<own> <children>" CPU seconds from /proc/<pid>/stat
+cpu() {
+	awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); printf "%.2f %.2f\n", ($12 + $13) / hz, ($14 + $15) / hz }' "/proc/$1/stat"
+}
+# seqs: "<job> <seq>" of each step's image, 0 when it has none yet
+seqs() {
+	python3 - "$base" "$FIRST" "$N" <<'PY'
+import json, sys
+base, first, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+for i in range(n):
+    try:
+        m = json.load(open("%s/s%d/%d.0.ckpt/manifest.json" % (base, i, first + i)))
+        print(first + i, m["seq"])
+    except (OSError, ValueError):
+        print(first + i, 0)
+PY
+}
+
+sleep 5	# warm-up: every step has had its first checkpoint
+skipped0=$(grep -c 'interval skipped' "$log")
+refused0=$(grep -c 'checkpoint of .* failed' "$log")
+read -r c0 w0 < <(cpu "$hpid")
+s0=$(seqs)
+t0=$(date +%s%N)
+sleep "$W"
+s1=$(seqs)
+el=$((($(date +%s%N) - t0) / 1000000))
+read -r c1 w1 < <(cpu "$hpid")
+hwm=$(awk '/^VmHWM/ { print $2, $3 }' "/proc/$hpid/status")
+rss=$(awk '/^VmRSS/ { print $2, $3 }' "/proc/$hpid/status")
+skipped=$(($(grep -c 'interval skipped' "$log") - skipped0))
+refused=$(($(grep -c 'checkpoint of .* failed' "$log") - refused0))
+
+read -r taken low lowjob < <(join <(echo "$s0") <(echo "$s1") |
+	awk '{ d = $3 - $2; t += d; if (min == "" || d < min) { min = d; j = $1 } }
+	     END { print t, min, j }')
+expected=$((N * el / 1000))
+note "checkpoint directories on ${LOAD_FS:-tmpfs}; window ${el} ms: $taken checkpoints committed, $expected expected (${N} steps x 1/s)"
+note "fewest in one step: $low (job $lowjob); intervals skipped: $skipped; failed: $refused"
+note "slurmckptd CPU in the window: $(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }') s own," \
+	"$(awk -v a="$w0" -v b="$w1" 'BEGIN { printf "%.2f", b - a }') s its workers'; total own $c1 s;" \
+	"VmHWM $hwm, VmRSS $rss"
+[ "$low" -ge $((W - 1)) ] ||
+	fail "step $lowjob committed $low checkpoints in ${W} s (want >= $((W - 1))): checkpoints lost"
+[ "$skipped" -eq 0 ] || fail "$skipped intervals skipped (a checkpoint still running at the next)"
+[ "$refused" -eq 0 ] || fail "$refused checkpoints failed: $(grep 'checkpoint of .* failed' "$log" | tail -2)"
+ok "$N steps at 1 s: $taken/$expected checkpoints in ${el} ms, fewest $low per step; helper CPU ${c1} s, VmHWM $hwm"
+
+kill "$reg" 2>/dev/null
+wait "$reg" 2>/dev/null
+steps_gone() {
+	[ "$(jq '.steps | length' "$CLUSTER_DIR/ckptd-state/state.json")" -eq 0 ]
+}
+wait_for 30 steps_gone || fail "the steps were not dropped when their connections closed"
+ok "all $N registrations closed: the helper dropped every step"
+kill "$apppid" 2>/dev/null
+wait "$app" 2>/dev/null
+require_helper
+echo "1..$_T_NUM"
