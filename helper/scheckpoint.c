@@ -66,7 +66,7 @@ static void usage(FILE *f)
 	fprintf(f, "Usage: scheckpoint [--json] [-s socket] <verb> "
 		"<job_id>[.<step_id>|.batch] [MaxWait=<seconds>]\n"
 		"       scheckpoint list <job_id>[.<step_id>] [ImageDir=<dir>]\n"
-		"       scheckpoint restart <job_id>[.<step_id>] "
+		"       scheckpoint restart <job_id> "
 		"ImageDir=<dir> [StickToNodes]\n");
 	for (i = 0; i < NVERBS; i++)
 		fprintf(f, "  %-8s %s\n", verbs[i].name, verbs[i].help);
@@ -745,13 +745,18 @@ static int restart(const char *id, const char *dir, bool stick)
 			"<job_id>, <job_id>.<step_id> or <job_id>.batch\n", id);
 		return EXIT_USAGE;
 	}
+	if (step != CKPT_STEP_ALL && step != CKPT_STEP_BATCH) {
+		fprintf(stderr, "scheckpoint: restart is for a job: it submits "
+			"the batch script again from the job's image "
+			"<job_id>.ckpt\n");
+		return EXIT_USAGE;
+	}
 	if (!dir) {
 		fprintf(stderr, "scheckpoint: restart needs ImageDir=<the "
 			"job's checkpoint directory>\n");
 		return EXIT_USAGE;
 	}
-	image_name(jobid, step == CKPT_STEP_ALL ? CKPT_STEP_BATCH : step,
-		   name, sizeof(name));
+	image_name(jobid, CKPT_STEP_BATCH, name, sizeof(name));
 	snprintf(image, sizeof(image), "%s/%s", dir, name);
 	sched_init();
 	if (sched_job(jobid, &sj, text, sizeof(text)) == 0 && !sj.done) {
@@ -852,7 +857,7 @@ static int parse_option(const char *arg, const struct verb *verb,
 	return -1;
 }
 
-/* restart <job_id>[.<step_id>] [ImageDir=<dir>] [StickToNodes] */
+/* restart <job_id> ImageDir=<dir> [StickToNodes] */
 static int restart_main(int argc, char **argv)
 {
 	const char *dir = NULL;

@@ -77,3 +77,15 @@ ok "restart of a job with no image refused: $msg"
 msg=$(as_user "$SCHECKPOINT" restart "$j" 2>&1)
 [ $? -eq 2 ] || fail "restart without ImageDir: $msg"
 ok "restart without ImageDir= is a usage error: $msg"
+
+msg=$(as_user "$SCHECKPOINT" restart "$j.0" ImageDir="$ckdir" 2>&1)
+[ $? -eq 2 ] || fail "restart of a step: $msg"
+ok "restart of a step is a usage error: $msg"
+
+# root restarts it as its owner (dropping to the image's owner first).
+msg=$("$SCHECKPOINT" restart "$j" ImageDir="$ckdir" 2>&1) || fail "restart by root: $msg"
+rj=${msg##* }
+echo "$msg" | grep -q '^Submitted batch job [0-9][0-9]*$' || fail "restart by root said: $msg"
+[ "$(job_field "$rj" UserId)" = "$CKPT_USER($(id -u "$CKPT_USER"))" ] || fail "job $rj of root's restart: UserId=$(job_field "$rj" UserId)"
+scancel "$rj"
+ok "restart by root: $msg, as $(job_field "$rj" UserId)"
