@@ -67,7 +67,7 @@ static void usage(FILE *f)
 		"<job_id>[.<step_id>|.batch] [MaxWait=<seconds>]\n"
 		"       scheckpoint list <job_id>[.<step_id>] [ImageDir=<dir>]\n"
 		"       scheckpoint restart <job_id> "
-		"ImageDir=<dir> [StickToNodes]\n");
+		"[ImageDir=<dir>] [StickToNodes]\n");
 	for (i = 0; i < NVERBS; i++)
 		fprintf(f, "  %-8s %s\n", verbs[i].name, verbs[i].help);
 	fprintf(f, "  %-8s %s\n", "restart", "submit an ended job again from "
@@ -751,9 +751,13 @@ static int restart(const char *id, const char *dir, bool stick)
 			"<job_id>.ckpt\n");
 		return EXIT_USAGE;
 	}
+	/* like --checkpoint-dir, whose environment equivalent it is */
+	if (!dir && (dir = getenv("SLURM_CHECKPOINT_DIR")) && *dir != '/')
+		dir = NULL;
 	if (!dir) {
 		fprintf(stderr, "scheckpoint: restart needs ImageDir=<the "
-			"job's checkpoint directory>\n");
+			"job's checkpoint directory> (or SLURM_CHECKPOINT_DIR)"
+			"\n");
 		return EXIT_USAGE;
 	}
 	image_name(jobid, CKPT_STEP_BATCH, name, sizeof(name));

@@ -68,13 +68,13 @@ grep -q "^final=$N\$" "$out" || fail "no final=$N: $(tail -3 "$out")"
 [ "$(grep -c '^start=' "$out")" = 2 ] || fail "output not appended: $(grep start= "$out")"
 ok "job $nj resumed at $count from $img and counted to $N ($state; output appended to $out)"
 
-msg=$(as_user "$SCHECKPOINT" restart "$nj" ImageDir="$ckdir" 2>&1)
+msg=$(SLURM_CHECKPOINT_DIR=$ckdir as_user "$SCHECKPOINT" restart "$nj" 2>&1)
 rc=$?
 [ $rc -eq 1 ] || fail "restart of $nj (no image): exit $rc: $msg"
 echo "$msg" | grep -q "no image $ckdir/$nj.ckpt" || fail "restart with no image: $msg"
-ok "restart of a job with no image refused: $msg"
+ok "restart of a job with no image (ImageDir from SLURM_CHECKPOINT_DIR) refused: $msg"
 
-msg=$(as_user "$SCHECKPOINT" restart "$j" 2>&1)
+msg=$(env -u SLURM_CHECKPOINT_DIR runuser -u "$CKPT_USER" -- "$SCHECKPOINT" restart "$j" 2>&1)
 [ $? -eq 2 ] || fail "restart without ImageDir: $msg"
 ok "restart without ImageDir= is a usage error: $msg"
 
