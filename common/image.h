@@ -23,6 +23,9 @@
 #define IMAGE_STAGING_SUFFIX ".partial"
 #define IMAGE_TRASH_INFIX ".deleted."
 #define IMAGE_LOG_NAME "checkpoint.log"
+/* Saved in each image by slurmckptd for "scheckpoint restart". */
+#define IMAGE_JOB_NAME "slurm-job.json"
+#define IMAGE_SCRIPT_NAME "slurm-job.script"
 
 /* "<job>.batch" or "<job>.<step>": how logs and messages name a step. */
 void image_label(uint32_t job, uint32_t step, char *buf, size_t len);

@@ -32,6 +32,7 @@
 #include "helper.h"
 #include "image.h"
 #include "kvconf.h"
+#include "sched.h"
 
 #define TRIGGER_POLL_MS 200	/* how often a trigger file is looked at */
 
@@ -339,6 +340,100 @@ static int watch_staging(int stagefd, char *err, size_t errlen)
 	return ifd;
 }
 
+/* The job's submission, fetched from slurmctld as root before the worker
+ * drops to the user (slurm_job_batch_script wants root or the owner),
+ * then written as the user into the image, for "scheckpoint restart". */
+static json_t *saved_job;
+static char *saved_script;
+
+void cooperate_fetch_job(const struct step *s)
+{
+	char err[512];
+
+	if (sched_job_save(s->job, &saved_job, &saved_script, err,
+			   sizeof(err)) < 0) {
+		log_msg(LOG_WARNING, "%s: the job is not saved with its "
+			"image (no scheckpoint restart): %s", s->label, err);
+		return;
+	}
+	json_object_set_new(saved_job, "checkpoint",
+			    json_integer((json_int_t)s->interval));
+	json_object_set_new(saved_job, "checkpoint_dir", json_string(s->dir));
+	json_object_set_new(saved_job, "checkpoint_method",
+			    json_string(s->method ? method_name(s->method) :
+					"signal"));
+	if (s->trigger)
+		json_object_set_new(saved_job, "checkpoint_trigger",
+				    json_string(s->trigger));
+	if (s->exit_code >= 0)
+		json_object_set_new(saved_job, "checkpoint_exit_code",
+				    json_integer(s->exit_code));
+}
+
+static int write_file(int dirfd, const char *name, const char *text,
+		      char *err, size_t errlen)
+{
+	size_t len = strlen(text), done = 0;
+	ssize_t n;
+	int fd;
+
+	if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
+		goto fail;
+	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_CLOEXEC, 0600);
+	if (fd < 0)
+		goto fail;
+	while (done < len) {
+		n = write(fd, text + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			close(fd);
+			goto fail;
+		}
+		done += (size_t)n;
+	}
+	if (fsync(fd) < 0 || close(fd) < 0)
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "%s: %s", name, strerror(errno));
+	return -1;
+}
+
+/* The saved job into N.partial (so that the manifest covers it), then
+ * the commit.  Failing to save it is no reason to lose the image. */
+int cooperate_commit(const struct step *s, int basefd, struct manifest *m,
+		     char *err, size_t errlen)
+{
+	char staging[80], why[512] = "", *js;
+	int fd;
+
+	if (saved_job && saved_script) {
+		snprintf(staging, sizeof(staging), "%s%s", s->name,
+			 IMAGE_STAGING_SUFFIX);
+		fd = openat(basefd, staging, O_RDONLY | O_DIRECTORY |
+			    O_NOFOLLOW | O_CLOEXEC);
+		js = json_dumps(saved_job, JSON_INDENT(2) | JSON_SORT_KEYS);
+		if (fd < 0)
+			snprintf(why, sizeof(why), "%s: %s", staging,
+				 strerror(errno));
+		else if (!js)
+			snprintf(why, sizeof(why), "out of memory");
+		else if (write_file(fd, IMAGE_JOB_NAME, js, why,
+				    sizeof(why)) == 0)
+			write_file(fd, IMAGE_SCRIPT_NAME, saved_script, why,
+				   sizeof(why));
+		free(js);
+		if (fd >= 0)
+			close(fd);
+		if (why[0])
+			log_msg(LOG_WARNING, "%s: the job is not saved with "
+				"its image: %s", s->label, why);
+	}
+	return image_commit(basefd, s->name, m, s->keep, err, errlen);
+}
+
 /* Ask, wait, and commit; fills m on success.  *uncaught: no task
  * catches the signal, so nothing was asked and nothing staged. */
 static int checkpoint(const struct step *s, int basefd, struct manifest *m,
@@ -376,7 +471,7 @@ static int checkpoint(const struct step *s, int basefd, struct manifest *m,
 	if (wait_acks(s, stagefd, ifd, a, n, err, errlen) < 0)
 		goto out;
 	m->seq = image_next_seq(basefd, s->name);
-	rc = image_commit(basefd, s->name, m, s->keep, err, errlen);
+	rc = cooperate_commit(s, basefd, m, err, errlen);
 out:
 	if (a)
 		triggers_remove(a, n);
@@ -421,7 +516,7 @@ static int commit_staged(const struct step *s, int basefd,
 		return -1;
 	}
 	m->seq = image_next_seq(basefd, s->name);
-	return image_commit(basefd, s->name, m, s->keep, err, errlen);
+	return cooperate_commit(s, basefd, m, err, errlen);
 }
 
 int cooperate_run(const struct step *s, const char *reason, int out)

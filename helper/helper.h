@@ -181,6 +181,11 @@ void step_checkpoint_done(struct step *s, const struct ckpt_result *r);
 
 /* cooperate.c: the worker child, with the user's credentials. */
 int cooperate_run(const struct step *s, const char *reason, int out);
+/* Before the drop to the user: fetch the job's submission to save. */
+void cooperate_fetch_job(const struct step *s);
+/* Write the saved job into N.partial, then image_commit(). */
+int cooperate_commit(const struct step *s, int basefd, struct manifest *m,
+		     char *err, size_t errlen);
 
 /* privsep.c */
 int privsep_become(uid_t uid, gid_t gid, char *err, size_t errlen);

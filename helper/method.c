@@ -642,10 +642,10 @@ int method_checkpoint(const struct step *s, const struct method *m,
 	close(stagefd);
 	if (status == 0 && m->criu) {
 		mf->seq = image_next_seq(basefd, s->name);
-		rc = image_commit(basefd, s->name, mf, s->keep, err, errlen);
+		rc = cooperate_commit(s, basefd, mf, err, errlen);
 	} else if (describe(status, m->checkpoint, out, err, errlen) == 0) {
 		mf->seq = image_next_seq(basefd, s->name);
-		rc = image_commit(basefd, s->name, mf, s->keep, err, errlen);
+		rc = cooperate_commit(s, basefd, mf, err, errlen);
 	}
 	if (m->cleanup) {
 		env = method_env(s, m, reason, rc == 0 ? "committed" : "failed");

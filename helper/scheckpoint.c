@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,8 +24,17 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include <grp.h>
+#include <pwd.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
 #include "ckptconf.h"
+#include "image.h"
+#include "manifest.h"
 #include "proto.h"
+#include "sched.h"
 
 #define EXIT_USAGE 2
 #define MAXWAIT_MAX 86400
@@ -55,9 +65,13 @@ static void usage(FILE *f)
 
 	fprintf(f, "Usage: scheckpoint [--json] [-s socket] <verb> "
 		"<job_id>[.<step_id>|.batch] [MaxWait=<seconds>]\n"
-		"       scheckpoint list <job_id>[.<step_id>] [ImageDir=<dir>]\n");
+		"       scheckpoint list <job_id>[.<step_id>] [ImageDir=<dir>]\n"
+		"       scheckpoint restart <job_id> "
+		"[ImageDir=<dir>] [StickToNodes]\n");
 	for (i = 0; i < NVERBS; i++)
 		fprintf(f, "  %-8s %s\n", verbs[i].name, verbs[i].help);
+	fprintf(f, "  %-8s %s\n", "restart", "submit an ended job again from "
+		"its image (new job id)");
 	fprintf(f, "  --json     machine-readable output\n"
 		"  -s socket  slurmckptd's socket (default "
 		"$SLURM_CHECKPOINT_SOCKET, else %s)\n"
@@ -515,6 +529,297 @@ static int request(const char *sock, const struct verb *v, const char *id,
 	return rc;
 }
 
+/* --------------------------------------------------------- restart ----- */
+struct args {
+	char **v;
+	size_t n;
+	bool oom;
+};
+
+static void arg(struct args *a, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void arg(struct args *a, const char *fmt, ...)
+{
+	char **v;
+	va_list ap;
+	int rc;
+
+	if (a->oom || !(v = realloc(a->v, (a->n + 2) * sizeof(*v)))) {
+		a->oom = true;
+		return;
+	}
+	a->v = v;
+	va_start(ap, fmt);
+	rc = vasprintf(&a->v[a->n], fmt, ap);
+	va_end(ap);
+	if (rc < 0) {
+		a->oom = true;
+		return;
+	}
+	a->v[++a->n] = NULL;
+}
+
+/* root restarts a job as its owner, the owner of the image: nothing in
+ * the user's directory is read with root's rights. */
+static int become_owner(const char *image, char *text, size_t len)
+{
+	struct passwd *pw;
+	struct stat st;
+
+	if (getuid() != 0)
+		return 0;
+	if (lstat(image, &st) < 0) {
+		snprintf(text, len, "%s: %s", image, strerror(errno));
+		return -1;
+	}
+	if (st.st_uid == 0)
+		return 0;
+	if (!(pw = getpwuid(st.st_uid))) {
+		snprintf(text, len, "%s: owner %u is not a known user", image,
+			 (unsigned)st.st_uid);
+		return -1;
+	}
+	if (initgroups(pw->pw_name, pw->pw_gid) < 0 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0) {
+		snprintf(text, len, "cannot become %s: %s", pw->pw_name,
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* The image verified, and its saved job; NULL with text. */
+static json_t *load_image(const char *image, char *text, size_t len)
+{
+	struct manifest m = { 0 };
+	char err[512];
+	json_error_t je;
+	json_t *job = NULL;
+	int fd, jfd;
+
+	fd = open(image, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(text, len, "no image %s: %s", image, strerror(errno));
+		return NULL;
+	}
+	if (manifest_read(fd, &m, err, sizeof(err)) < 0 ||
+	    manifest_verify(fd, &m, err, sizeof(err)) < 0) {
+		snprintf(text, len, "image %s does not verify: %s", image, err);
+		goto out;
+	}
+	jfd = openat(fd, IMAGE_JOB_NAME, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (jfd < 0 || faccessat(fd, IMAGE_SCRIPT_NAME, R_OK,
+				 AT_SYMLINK_NOFOLLOW) < 0) {
+		snprintf(text, len, "image %s holds no saved job (%s, %s): "
+			 "submit it with sbatch --restart-dir=%s", image,
+			 IMAGE_JOB_NAME, IMAGE_SCRIPT_NAME, image);
+		if (jfd >= 0)
+			close(jfd);
+		goto out;
+	}
+	if (!(job = json_loadfd(jfd, 0, &je)) || !json_is_object(job)) {
+		snprintf(text, len, "%s/%s: %s", image, IMAGE_JOB_NAME,
+			 je.text);
+		json_decref(job);
+		job = NULL;
+	}
+	close(jfd);
+out:
+	manifest_free(&m);
+	close(fd);
+	return job;
+}
+
+/* sbatch's options from the saved job, then the saved script. */
+static void sbatch_args(struct args *a, json_t *job, const char *image,
+			bool stick)
+{
+	const char *out = str(job, "std_out"), *e = str(job, "std_err");
+	const char *in = str(job, "std_in");
+	json_int_t iv = num(job, "checkpoint");
+
+	arg(a, "sbatch");
+	arg(a, "--parsable");
+	if (*str(job, "name"))
+		arg(a, "--job-name=%s", str(job, "name"));
+	if (*str(job, "partition"))
+		arg(a, "--partition=%s", str(job, "partition"));
+	if (num(job, "time_limit") > 0)
+		arg(a, "--time=%lld", (long long)num(job, "time_limit"));
+	if (num(job, "num_nodes") > 0)
+		arg(a, "--nodes=%lld", (long long)num(job, "num_nodes"));
+	if (num(job, "num_tasks") > 0)
+		arg(a, "--ntasks=%lld", (long long)num(job, "num_tasks"));
+	if (stick && *str(job, "nodes"))
+		arg(a, "--nodelist=%s", str(job, "nodes"));
+	if (*str(job, "work_dir"))
+		arg(a, "--chdir=%s", str(job, "work_dir"));
+	/* The output goes on where it was (legacy restart forced append). */
+	if (*out)
+		arg(a, "--output=%s", out);
+	else
+		arg(a, "--output=%s/slurm-%lld.out", str(job, "work_dir"),
+		    (long long)num(job, "job_id"));
+	if (*e && strcmp(e, out) != 0)
+		arg(a, "--error=%s", e);
+	if (*in && strcmp(in, "/dev/null") != 0)
+		arg(a, "--input=%s", in);
+	arg(a, "--open-mode=append");
+	if (json_is_true(json_object_get(job, "requeue")))
+		arg(a, "--requeue");
+	arg(a, "--checkpoint=%lld:%02lld", (long long)(iv / 60),
+	    (long long)(iv % 60));
+	if (*str(job, "checkpoint_dir"))
+		arg(a, "--checkpoint-dir=%s", str(job, "checkpoint_dir"));
+	if (*str(job, "checkpoint_method") &&
+	    strcmp(str(job, "checkpoint_method"), "signal") != 0)
+		arg(a, "--checkpoint-method=%s", str(job, "checkpoint_method"));
+	if (*str(job, "checkpoint_trigger"))
+		arg(a, "--checkpoint-trigger=%s",
+		    str(job, "checkpoint_trigger"));
+	if (json_object_get(job, "checkpoint_exit_code"))
+		arg(a, "--checkpoint-exit-code=%lld",
+		    (long long)num(job, "checkpoint_exit_code"));
+	arg(a, "--restart-dir=%s", image);
+	arg(a, "%s/%s", image, IMAGE_SCRIPT_NAME);
+}
+
+/* Run sbatch; its first output line (--parsable: "<id>[;cluster]") in
+ * buf.  0/-1 with text; sbatch's own errors go to our stderr. */
+static int run_sbatch(char **argv, char *buf, size_t len, char *text,
+		      size_t tlen)
+{
+	size_t got = 0;
+	ssize_t n;
+	int p[2], status;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
+		snprintf(text, tlen, "cannot run sbatch: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		if (dup2(p[1], STDOUT_FILENO) < 0)
+			_exit(127);
+		execvp(argv[0], argv);
+		fprintf(stderr, "scheckpoint: sbatch: %s\n", strerror(errno));
+		_exit(127);
+	}
+	close(p[1]);
+	while (got + 1 < len &&
+	       ((n = read(p[0], buf + got, len - 1 - got)) > 0 ||
+		(n < 0 && errno == EINTR)))
+		if (n > 0)
+			got += (size_t)n;
+	buf[got] = '\0';
+	close(p[0]);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR) {
+			snprintf(text, tlen, "waitpid: %s", strerror(errno));
+			return -1;
+		}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		snprintf(text, tlen, "sbatch failed (exit %d): the job was "
+			 "not submitted", WIFEXITED(status) ?
+			 WEXITSTATUS(status) : 128 + WTERMSIG(status));
+		return -1;
+	}
+	return 0;
+}
+
+static int restart(const char *id, const char *dir, bool stick)
+{
+	char name[80], image[4200], text[16384], out[256];
+	struct args a = { 0 };
+	struct sched_job sj;
+	json_t *job = NULL, *o;
+	uint32_t jobid, step;
+	unsigned long newid;
+	int rc = 1;
+	size_t i;
+
+	if (parse_id(id, &jobid, &step) < 0) {
+		fprintf(stderr, "scheckpoint: invalid job id '%s': use "
+			"<job_id>, <job_id>.<step_id> or <job_id>.batch\n", id);
+		return EXIT_USAGE;
+	}
+	if (step != CKPT_STEP_ALL && step != CKPT_STEP_BATCH) {
+		fprintf(stderr, "scheckpoint: restart is for a job: it submits "
+			"the batch script again from the job's image "
+			"<job_id>.ckpt\n");
+		return EXIT_USAGE;
+	}
+	/* like --checkpoint-dir, whose environment equivalent it is */
+	if (!dir && (dir = getenv("SLURM_CHECKPOINT_DIR")) && *dir != '/')
+		dir = NULL;
+	if (!dir) {
+		fprintf(stderr, "scheckpoint: restart needs ImageDir=<the "
+			"job's checkpoint directory> (or SLURM_CHECKPOINT_DIR)"
+			"\n");
+		return EXIT_USAGE;
+	}
+	image_name(jobid, CKPT_STEP_BATCH, name, sizeof(name));
+	snprintf(image, sizeof(image), "%s/%s", dir, name);
+	sched_init();
+	if (sched_job(jobid, &sj, text, sizeof(text)) == 0 && !sj.done) {
+		snprintf(text, sizeof(text), "job %u is still in the queue: "
+			 "restart is for a job that has ended (to checkpoint "
+			 "and start it again, use scheckpoint requeue %u)",
+			 jobid, jobid);
+		print_error(EBUSY, text);
+		return 1;
+	}
+	if (become_owner(image, text, sizeof(text)) < 0 ||
+	    !(job = load_image(image, text, sizeof(text)))) {
+		print_error(errno ? errno : EIO, text);
+		return 1;
+	}
+	if ((uid_t)num(job, "user_id") != getuid() ||
+	    num(job, "job_id") != (json_int_t)jobid) {
+		snprintf(text, sizeof(text), "permission denied: %s is job "
+			 "%lld of uid %lld", image,
+			 (long long)num(job, "job_id"),
+			 (long long)num(job, "user_id"));
+		print_error(EPERM, text);
+		goto out;
+	}
+	sbatch_args(&a, job, image, stick);
+	if (a.oom) {
+		print_error(ENOMEM, "out of memory");
+		goto out;
+	}
+	if (run_sbatch(a.v, out, sizeof(out), text, sizeof(text)) < 0) {
+		print_error(EIO, text);
+		goto out;
+	}
+	errno = 0;
+	newid = strtoul(out, NULL, 10);
+	if (errno || newid == 0) {
+		snprintf(text, sizeof(text), "sbatch said '%s'", out);
+		print_error(EIO, text);
+		goto out;
+	}
+	if (json_out) {
+		o = json_pack("{s:b,s:s,s:s,s:I,s:s,s:b}", "ok", 1, "verb",
+			      "restart", "id", id, "job_id", (json_int_t)newid,
+			      "image", image, "stick_to_nodes", stick);
+		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		putchar('\n');
+		json_decref(o);
+	} else {
+		printf("Submitted batch job %lu\n", newid);
+	}
+	rc = 0;
+out:
+	for (i = 0; i < a.n; i++)
+		free(a.v[i]);
+	free(a.v);
+	json_decref(job);
+	return rc;
+}
+
 /* "Key=value" options after the id, case-insensitive like scontrol. */
 static int parse_option(const char *arg, const struct verb *verb,
 			long *max_wait, const char **dir)
@@ -548,12 +853,40 @@ static int parse_option(const char *arg, const struct verb *verb,
 	}
 	if (strncasecmp(arg, "ImageDir=", 9) == 0 ||
 	    strcasecmp(arg, "StickToNodes") == 0) {
-		fprintf(stderr, "scheckpoint: %s is not supported by this "
-			"release\n", arg);
+		fprintf(stderr, "scheckpoint: %s is for list and restart "
+			"only\n", arg);
 		return -1;
 	}
 	fprintf(stderr, "scheckpoint: unknown option '%s'\n", arg);
 	return -1;
+}
+
+/* restart <job_id> ImageDir=<dir> [StickToNodes] */
+static int restart_main(int argc, char **argv)
+{
+	const char *dir = NULL;
+	bool stick = false;
+	int i;
+
+	if (argc < 2) {
+		fprintf(stderr, "scheckpoint: restart needs a job id\n");
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	for (i = 2; i < argc; i++) {
+		if (strncasecmp(argv[i], "ImageDir=", 9) == 0 &&
+		    argv[i][9] == '/') {
+			dir = argv[i] + 9;
+		} else if (strcasecmp(argv[i], "StickToNodes") == 0) {
+			stick = true;
+		} else {
+			fprintf(stderr, "scheckpoint: restart: invalid option "
+				"'%s' (ImageDir=<absolute dir>, "
+				"StickToNodes)\n", argv[i]);
+			return EXIT_USAGE;
+		}
+	}
+	return restart(argv[1], dir, stick);
 }
 
 int main(int argc, char **argv)
@@ -587,17 +920,14 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (strcasecmp(argv[optind], "restart") == 0)
+		return restart_main(argc - optind, argv + optind);
 	for (i = 0; i < NVERBS; i++)
 		if (strcasecmp(argv[optind], verbs[i].name) == 0)
 			v = &verbs[i];
 	if (!v) {
-		if (strcasecmp(argv[optind], "restart") == 0)
-			fprintf(stderr, "scheckpoint: restart is not "
-				"supported by this release: resubmit the job "
-				"with --restart-dir=<checkpoint dir>\n");
-		else
-			fprintf(stderr, "scheckpoint: unknown verb '%s'\n",
-				argv[optind]);
+		fprintf(stderr, "scheckpoint: unknown verb '%s'\n",
+			argv[optind]);
 		usage(stderr);
 		return EXIT_USAGE;
 	}

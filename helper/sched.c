@@ -8,9 +8,11 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <slurm/slurm.h>
 #include <slurm/slurm_errno.h>
 
@@ -42,6 +44,10 @@ static void copy_job(const slurm_job_info_t *in, struct sched_job *out)
 	out->end = in->end_time;
 	out->preempt = in->preempt_time;
 	out->restarts = in->restart_cnt;
+	out->done = (in->job_state & JOB_STATE_BASE) > JOB_SUSPENDED &&
+		    !(in->job_state & (JOB_COMPLETING | JOB_REQUEUE |
+				       JOB_REQUEUE_HOLD | JOB_SPECIAL_EXIT |
+				       JOB_REQUEUE_FED));
 }
 
 int sched_jobs(time_t *since, bool *unchanged, struct sched_job *jobs,
@@ -132,4 +138,77 @@ int sched_cancel(uint32_t id, char *err, size_t errlen)
 	if (slurm_kill_job(id, SIGKILL, 0) != SLURM_SUCCESS)
 		return slurm_err(err, errlen, "cancel");
 	return 0;
+}
+
+static const char *nonull(const char *s)
+{
+	return s ? s : "";
+}
+
+/* 22.05 keeps NO_VAL/INFINITE in the record: 0 = not set / no limit. */
+static json_int_t limit(uint32_t v)
+{
+	return v == NO_VAL || v == INFINITE ? 0 : (json_int_t)v;
+}
+
+int sched_job_save(uint32_t id, json_t **info, char **script, char *err,
+		   size_t errlen)
+{
+	job_info_msg_t *msg = NULL;
+	slurm_job_info_t *j;
+	size_t len = 0;
+	FILE *f;
+	int rc;
+
+	*info = NULL;
+	*script = NULL;
+	if (slurm_load_job(&msg, id, SHOW_ALL) != SLURM_SUCCESS)
+		return slurm_err(err, errlen, "slurm_load_job");
+	if (msg->record_count < 1 || !msg->job_array[0].batch_flag) {
+		snprintf(err, errlen, "job %u has no batch script", id);
+		slurm_free_job_info_msg(msg);
+		errno = ENOENT;
+		return -1;
+	}
+	j = &msg->job_array[0];
+	*info = json_pack("{s:I,s:I,s:I,s:s,s:s,s:I,s:I,s:I,s:s,s:s,s:s,s:s,"
+			  "s:s,s:s,s:b}",
+			  "job_id", (json_int_t)j->job_id,
+			  "user_id", (json_int_t)j->user_id,
+			  "group_id", (json_int_t)j->group_id,
+			  "name", nonull(j->name),
+			  "partition", nonull(j->partition),
+			  "time_limit", limit(j->time_limit),
+			  "num_nodes", limit(j->num_nodes),
+			  "num_tasks", limit(j->num_tasks),
+			  "work_dir", nonull(j->work_dir),
+			  "std_out", nonull(j->std_out),
+			  "std_err", nonull(j->std_err),
+			  "std_in", nonull(j->std_in),
+			  "nodes", nonull(j->nodes),
+			  "batch_host", nonull(j->batch_host),
+			  "requeue", j->requeue != 0);
+	slurm_free_job_info_msg(msg);
+	if (!*info) {
+		snprintf(err, errlen, "out of memory");
+		errno = ENOMEM;
+		return -1;
+	}
+	if (!(f = open_memstream(script, &len))) {
+		snprintf(err, errlen, "open_memstream: %s", strerror(errno));
+		goto fail;
+	}
+	rc = slurm_job_batch_script(f, id);
+	if (fclose(f) != 0 || rc != SLURM_SUCCESS) {
+		slurm_err(err, errlen, "slurm_job_batch_script");
+		goto fail;
+	}
+	return 0;
+fail:
+	json_decref(*info);
+	*info = NULL;
+	free(*script);
+	*script = NULL;
+	errno = EIO;
+	return -1;
 }

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <jansson.h>
+
 struct sched_job {
 	uint32_t id;
 	bool found;		/* slurmctld knows it */
@@ -18,6 +20,8 @@ struct sched_job {
 	time_t start, end;	/* start and (expected) end time */
 	time_t preempt;		/* when it was selected for preemption, or 0 */
 	uint32_t restarts;	/* Slurm's restart count */
+	bool done;		/* ended for good: not pending, running,
+				 * completing or requeued */
 };
 
 /* Read slurm.conf (SLURM_CONF) once per process. */
@@ -45,5 +49,13 @@ int sched_slurm_user(uint32_t *uid, char *err, size_t errlen);
 
 /* End the job, like scancel (SIGKILL to every step).  0/-1. */
 int sched_cancel(uint32_t id, char *err, size_t errlen);
+
+/* For "scheckpoint restart": the job's submission record (job_id,
+ * user_id, group_id, name, partition, time_limit in minutes (0 none),
+ * num_nodes, num_tasks, work_dir, std_out, std_err, std_in, nodes,
+ * batch_host, requeue) in *info and its batch script (malloc'ed, NUL
+ * ended) in *script.  Root or the owner only.  0/-1. */
+int sched_job_save(uint32_t id, json_t **info, char **script, char *err,
+		   size_t errlen);
 
 #endif

@@ -83,6 +83,9 @@ static __attribute__((noreturn)) void child_main(struct step *s,
 					    "cannot close descriptors"));
 		_exit(1);
 	}
+	/* restart submits the batch script again: its image keeps it. */
+	if (s->id == CKPT_STEP_BATCH)
+		cooperate_fetch_job(s);
 	/* The criu method runs "criu dump --unprivileged" as the user. */
 	if ((s->method && method_criu(s->method) ?
 	     privsep_become_ckpt(s->uid, s->gid, err, sizeof(err)) :
