@@ -15,8 +15,10 @@ grep -q 'ckptd.%n.sock' "$CLUSTER_DIR/plugstack.conf" || fail "plugstack.conf: $
 declare -A PORT PID
 for n in c1 c2; do
 	PORT[$n]=$(free_port) || fail "no free port"
-	printf 'poll_interval=2\nport=%s\nmunge_socket=%s\n' "${PORT[$n]}" \
-		"$CLUSTER_DIR/munge/munged.sock" >"$CLUSTER_DIR/slurmckptd.$n.conf"
+	# Each helper saves its own steps: a state_dir of its own.
+	printf 'poll_interval=2\nport=%s\nmunge_socket=%s\nstate_dir=%s\n' "${PORT[$n]}" \
+		"$CLUSTER_DIR/munge/munged.sock" "$CLUSTER_DIR/ckptd-state.$n" \
+		>"$CLUSTER_DIR/slurmckptd.$n.conf"
 	CKPT_CLUSTER_DIR=$CLUSTER_DIR setsid "$CLUSTER_DIR/bin/slurmckptd" \
 		-f "$CLUSTER_DIR/slurmckptd.$n.conf" -s "$CLUSTER_DIR/ckptd.$n.sock" -v \
 		</dev/null >>"$CLUSTER_DIR/slurmckptd.$n.log" 2>&1 &
