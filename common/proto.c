@@ -142,17 +142,18 @@ static int check_register(const struct ckpt_msg *m, char *err, size_t errlen)
 }
 
 /* ImageDir= of a request: absolute, printable, shorter than PATH_MAX;
- * list only (a cooperative task stages where its SLURM_CHECKPOINT_DIR,
- * set at its start, says: create cannot write elsewhere). */
+ * list reads images there, create, vacate and requeue commit the image
+ * there (the tasks still stage in their SLURM_CHECKPOINT_DIR). */
 static int check_image_dir(const struct ckpt_msg *m, char *err, size_t errlen)
 {
 	const char *p;
 
 	if (!m->dir)
 		return 0;
-	if (m->op != CKPT_OP_LIST)
+	if (m->op != CKPT_OP_LIST && m->op != CKPT_OP_CREATE &&
+	    m->op != CKPT_OP_VACATE && m->op != CKPT_OP_REQUEUE)
 		return errprintf(err, errlen, EINVAL, "ImageDir= is only valid "
-				 "for list");
+				 "for create, vacate, requeue and list");
 	if (m->dir[0] != '/' || strlen(m->dir) >= PATH_MAX)
 		return errprintf(err, errlen, EINVAL, "ImageDir must be an "
 				 "absolute path");

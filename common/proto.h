@@ -49,8 +49,9 @@ struct ckpt_msg {
 	long max_requeue;	/* automatic requeues before a hold; 0: no limit */
 	int exit_code;		/* checkpoint-and-exit code; 0: none */
 	int signo;
-	char *dir;		/* absolute checkpoint directory; LIST:
-				 * ImageDir=, or NULL */
+	char *dir;		/* absolute checkpoint directory; LIST,
+				 * CREATE, VACATE, REQUEUE: ImageDir=, or
+				 * NULL */
 	char *node;		/* node name, for messages */
 	char *method;		/* checkpoint method; NULL: "signal" */
 	char *trigger;		/* file to create instead of signalling */

@@ -60,6 +60,12 @@ static void test_roundtrip(void **state)
 		{ .op = CKPT_OP_LIST, .job = 42, .step = CKPT_STEP_ALL },
 		{ .op = CKPT_OP_LIST, .job = 42, .step = 0,
 		  .dir = "/scratch/me/other" },
+		{ .op = CKPT_OP_CREATE, .job = 42, .step = 0,
+		  .dir = "/scratch/me/elsewhere" },
+		{ .op = CKPT_OP_VACATE, .job = 42, .step = CKPT_STEP_ALL,
+		  .dir = "/scratch/me/elsewhere" },
+		{ .op = CKPT_OP_REQUEUE, .job = 42, .step = CKPT_STEP_BATCH,
+		  .dir = "/scratch/me/elsewhere" },
 		{ .op = CKPT_OP_SHOW, .job = 42, .step = 0 },
 		{ .op = CKPT_OP_REPLY, .ok = 1,
 		  .info = "{\"steps\":[{\"step\":\"42.batch\"}]}" },
@@ -179,7 +185,10 @@ static const char *const bad_rows[] = {
 	"{\"v\":1,\"op\":\"show\",\"job\":1,\"step\":0,\"dir\":\"/x\"}",
 	"{\"v\":1,\"op\":\"list\",\"job\":1,\"step\":0,\"dir\":\"/a\\nb\"}",
 	"{\"v\":1,\"op\":\"list\",\"job\":1,\"step\":0,\"dir\":7}",
-	"{\"v\":1,\"op\":\"create\",\"job\":1,\"step\":0,\"dir\":\"/x\"}",
+	"{\"v\":1,\"op\":\"create\",\"job\":1,\"step\":0,\"dir\":\"x\"}",
+	"{\"v\":1,\"op\":\"vacate\",\"job\":1,\"step\":0,\"dir\":\"/a\\tb\"}",
+	"{\"v\":1,\"op\":\"able\",\"job\":1,\"step\":0,\"dir\":\"/x\"}",
+	"{\"v\":1,\"op\":\"requeue\",\"job\":1,\"step\":0,\"dir\":null}",
 };
 
 static void test_decode_bad(void **state)
