@@ -342,6 +342,113 @@ out:
 }
 
 /* ------------------------------------------------------------------ */
+/* Moving a staging directory to another base (ImageDir=)             */
+
+/* The directory of path's last component below dstfd, created (0700)
+ * as needed, never through a link; *leaf points into path.  An fd to
+ * close, or -1. */
+static int open_parent(int dstfd, char *path, const char **leaf)
+{
+	char *c, *slash;
+	int fd = dstfd, next;
+
+	for (c = path; (slash = strchr(c, '/')); c = slash + 1) {
+		*slash = '\0';
+		if (mkdirat(fd, c, 0700) < 0 && errno != EEXIST)
+			next = -1;
+		else
+			next = openat(fd, c, OPEN_DIR);
+		*slash = '/';
+		if (fd != dstfd)
+			close(fd);
+		if ((fd = next) < 0)
+			return -1;
+	}
+	*leaf = c;
+	return fd == dstfd ? dup(dstfd) : fd;
+}
+
+static int copy_file(int srcfd, int dstfd, const char *path)
+{
+	char *p = strdup(path), buf[65536];
+	int in = -1, out = -1, dir = -1, rc = -1;
+	const char *leaf;
+	ssize_t n;
+
+	if (!p || (in = manifest_open_file(srcfd, path)) < 0 ||
+	    (dir = open_parent(dstfd, p, &leaf)) < 0 ||
+	    (out = openat(dir, leaf, O_WRONLY | O_CREAT | O_EXCL |
+			  O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
+		goto out;
+	while ((n = read(in, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || manifest_write_all(out, buf, (size_t)n) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	if (out >= 0 && close(out) < 0)
+		rc = -1;
+	if (in >= 0)
+		close(in);
+	if (dir >= 0)
+		close(dir);
+	free(p);
+	return rc;
+}
+
+/* Copy the files of frombase/N.partial into a fresh tobase/N.partial:
+ * manifest_build lists them (and refuses what a commit would refuse). */
+static int copy_staging(int frombase, int tobase, const char *name,
+			const char *partial, char *err, size_t errlen)
+{
+	struct manifest m = { 0 };
+	int src, dst = -1, rc = -1;
+	size_t i;
+
+	if ((src = openat(frombase, partial, OPEN_DIR)) < 0)
+		return errsys(err, errlen, "open", partial);
+	if (manifest_build(src, &m, err, errlen) < 0 ||
+	    (dst = image_stage(tobase, name, err, errlen)) < 0)
+		goto out;
+	for (i = 0; i < m.nfiles; i++)
+		if (copy_file(src, dst, m.files[i].path) < 0) {
+			errsys(err, errlen, "copy", m.files[i].path);
+			goto out;
+		}
+	rc = 0;
+out:
+	if (dst >= 0)
+		close(dst);
+	close(src);
+	manifest_free(&m);
+	return rc;
+}
+
+int image_move(int frombase, int tobase, const char *name, char *err,
+	       size_t errlen)
+{
+	char *partial;
+	int rc = -1;
+
+	if (!name_ok(name))
+		return bad_name(name, err, errlen);
+	if (image_discard(tobase, name, err, errlen) < 0 ||
+	    !(partial = staging_name(name)))
+		return -1;
+	if (renameat(frombase, partial, tobase, partial) == 0)
+		rc = 0;
+	else if (errno != EXDEV)
+		errsys(err, errlen, "move", partial);
+	else if (copy_staging(frombase, tobase, name, partial, err,
+			      errlen) == 0)
+		rc = image_discard(frombase, name, err, errlen);
+	free(partial);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
 /* Candidates: N and N.<seq>                                          */
 
 struct scan {

@@ -45,6 +45,15 @@ int image_stage(int basefd, const char *name, char *err, size_t errlen);
  * checkpoint, and the debris of one a crash interrupted).  0/-1. */
 int image_discard(int basefd, const char *name, char *err, size_t errlen);
 
+/* Move N.partial of frombase to N.partial of tobase (replacing a stale
+ * one there), for a commit in another directory (ImageDir=): a rename,
+ * or across filesystems (EXDEV) a copy of its regular files and
+ * directories (as manifest_build walks it: no links, devices or FIFOs)
+ * and the removal of the original.  0/-1; on failure the original may be
+ * left for image_discard(). */
+int image_move(int frombase, int tobase, const char *name, char *err,
+	       size_t errlen);
+
 /* The next sequence number: 1 + the largest seq among N (its manifest)
  * and N.<seq> names; 1 when there is none. */
 uint64_t image_next_seq(int basefd, const char *name);

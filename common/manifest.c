@@ -652,9 +652,7 @@ out:
 /* ------------------------------------------------------------------ */
 /* Verify                                                             */
 
-/* Open dirfd/path component by component, never following a link.
- * The last component must be a regular file. */
-static int open_beneath(int dirfd, const char *path)
+int manifest_open_file(int dirfd, const char *path)
 {
 	char *copy, *c, *slash;
 	struct stat st;
@@ -693,7 +691,7 @@ static int verify_file(int dirfd, const struct manifest_file *f, char *err,
 	uint64_t size;
 	int fd, rc = -1;
 
-	fd = open_beneath(dirfd, f->path);
+	fd = manifest_open_file(dirfd, f->path);
 	if (fd < 0)
 		return errprintf(err, errlen, errno == ENOMEM ? ENOMEM : EBADMSG,
 			      "%s: %s", f->path, errno == EINVAL ?

@@ -53,6 +53,11 @@ int manifest_read(int dirfd, struct manifest *m, char *err, size_t errlen);
 int manifest_verify(int dirfd, const struct manifest *m, char *err,
 		    size_t errlen);
 
+/* Open dirfd/path (a manifest path) read-only, component by component,
+ * never following a link; the last component must be a regular file.
+ * An fd, or -1 with errno. */
+int manifest_open_file(int dirfd, const char *path);
+
 /* Sum of the file sizes. */
 uint64_t manifest_bytes(const struct manifest *m);
 void manifest_free(struct manifest *m);
