@@ -401,6 +401,41 @@ fail:
 	return -1;
 }
 
+/* ImageDir= of this checkpoint (create, vacate, requeue), opened by
+ * cooperate_run before the tasks are asked; -1: none. */
+static int image_dirfd = -1;
+
+/* ImageDir= as the user: created like a checkpoint directory, and
+ * writable by the user (nothing is written into it here). */
+static int open_image_dir(const char *dir, char *err, size_t errlen)
+{
+	char why[512];
+	int fd;
+
+	if ((fd = image_open_base(dir, why, sizeof(why))) < 0) {
+		snprintf(err, errlen, "ImageDir=%s: %s", dir, why);
+		return -1;
+	}
+	if (faccessat(fd, ".", W_OK | X_OK, AT_EACCESS) < 0) {
+		snprintf(err, errlen, "ImageDir=%s: not writable by uid %u: "
+			 "%s", dir, (unsigned)geteuid(), strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The staging directory into ImageDir= (a rename, or a copy across
+ * filesystems), numbered after the images there. */
+static int move_to_image_dir(const struct step *s, int basefd,
+			     struct manifest *m, char *err, size_t errlen)
+{
+	if (image_move(basefd, image_dirfd, s->name, err, errlen) < 0)
+		return -1;
+	m->seq = image_next_seq(image_dirfd, s->name);
+	return 0;
+}
+
 /* The saved job into N.partial (so that the manifest covers it), then
  * the commit.  Failing to save it is no reason to lose the image. */
 int cooperate_commit(const struct step *s, int basefd, struct manifest *m,
@@ -408,6 +443,12 @@ int cooperate_commit(const struct step *s, int basefd, struct manifest *m,
 {
 	char staging[80], why[512] = "", *js;
 	int fd;
+
+	if (image_dirfd >= 0) {
+		if (move_to_image_dir(s, basefd, m, err, errlen) < 0)
+			return -1;
+		basefd = image_dirfd;
+	}
 
 	if (saved_job && saved_script) {
 		snprintf(staging, sizeof(staging), "%s%s", s->name,
@@ -519,7 +560,8 @@ static int commit_staged(const struct step *s, int basefd,
 	return cooperate_commit(s, basefd, m, err, errlen);
 }
 
-int cooperate_run(const struct step *s, const char *reason, int out)
+int cooperate_run(const struct step *s, const char *reason,
+		  const char *imgdir, int out)
 {
 	struct manifest m = { .job = s->job, .step = s->id };
 	char err[1024] = "", line[1200], image[4352];
@@ -530,7 +572,10 @@ int cooperate_run(const struct step *s, const char *reason, int out)
 	m.reason = (char *)reason;
 	m.node = s->node;
 	basefd = image_open_base(s->dir, err, sizeof(err));
-	if (basefd >= 0 && exited)
+	if (basefd >= 0 && imgdir &&
+	    (image_dirfd = open_image_dir(imgdir, err, sizeof(err))) < 0) {
+		/* nothing asked, nothing staged */
+	} else if (basefd >= 0 && exited)
 		rc = commit_staged(s, basefd, &m, err, sizeof(err));
 	else if (basefd >= 0 && s->method)
 		rc = method_checkpoint(s, s->method, reason, basefd, &m, err,
@@ -538,7 +583,15 @@ int cooperate_run(const struct step *s, const char *reason, int out)
 	else if (basefd >= 0)
 		rc = checkpoint(s, basefd, &m, &uncaught, err, sizeof(err));
 	if (rc == 0) {
-		snprintf(image, sizeof(image), "%s/%s", s->dir, s->name);
+		snprintf(image, sizeof(image), "%s/%s",
+			 imgdir ? imgdir : s->dir, s->name);
+		/* The step's own log says where this image went. */
+		if (imgdir) {
+			snprintf(line, sizeof(line), "%s seq=%" PRIu64
+				 " committed to ImageDir %.*s reason=%s",
+				 s->label, m.seq, 1024, image, reason);
+			image_log(basefd, line);
+		}
 		o = json_pack("{s:b,s:I,s:s,s:I,s:I}", "ok", 1, "seq",
 			      (json_int_t)m.seq, "image", image, "files",
 			      (json_int_t)m.nfiles, "bytes",
@@ -548,6 +601,9 @@ int cooperate_run(const struct step *s, const char *reason, int out)
 		/* The state an exited task left is all there is: keep it. */
 		if (basefd >= 0 && !uncaught && !exited)
 			image_discard(basefd, s->name, line, sizeof(line));
+		if (image_dirfd >= 0)
+			image_discard(image_dirfd, s->name, line,
+				      sizeof(line));
 		/* A step that cannot checkpoint is noted once, not at every
 		 * interval. */
 		if (basefd >= 0 && !(uncaught && s->uncaught_noted)) {
@@ -563,6 +619,8 @@ int cooperate_run(const struct step *s, const char *reason, int out)
 	manifest_free(&m);
 	if (basefd >= 0)
 		close(basefd);
+	if (image_dirfd >= 0)
+		close(image_dirfd);
 	if (worker_report(out, o) < 0)
 		rc = -1;
 	return rc;

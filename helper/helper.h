@@ -171,8 +171,9 @@ int child_start(child_fn fn, void *arg, child_done_fn done, void *donearg,
 /* worker.c */
 
 int worker_report(int out, json_t *o);
-int worker_start(struct step *s, const char *reason, struct waiter *wt,
-		 char *err, size_t errlen);
+/* image_dir: ImageDir= of create/vacate/requeue (commit there), or NULL. */
+int worker_start(struct step *s, const char *reason, const char *image_dir,
+		 struct waiter *wt, char *err, size_t errlen);
 int worker_count(void);
 /* Kill a worker (its commit is crash-safe); its end is handled as usual. */
 void worker_cancel(struct worker *wk);
@@ -180,10 +181,12 @@ void worker_cancel(struct worker *wk);
 void step_checkpoint_done(struct step *s, const struct ckpt_result *r);
 
 /* cooperate.c: the worker child, with the user's credentials. */
-int cooperate_run(const struct step *s, const char *reason, int out);
+int cooperate_run(const struct step *s, const char *reason,
+		  const char *image_dir, int out);
 /* Before the drop to the user: fetch the job's submission to save. */
 void cooperate_fetch_job(const struct step *s);
-/* Write the saved job into N.partial, then image_commit(). */
+/* Write the saved job into N.partial, then image_commit(); with an
+ * ImageDir=, N.partial is moved there first and committed there. */
 int cooperate_commit(const struct step *s, int basefd, struct manifest *m,
 		     char *err, size_t errlen);
 

@@ -435,7 +435,7 @@ static void final_checkpoint(struct job *j, const char *why)
 		if (s->worker) {	/* the one in flight will do */
 			s->final = true;
 			j->pending++;
-		} else if (worker_start(s, why, NULL, err, sizeof(err)) == 0) {
+		} else if (worker_start(s, why, NULL, NULL, err, sizeof(err)) == 0) {
 			s->final = true;
 			j->pending++;
 		} else {
@@ -551,7 +551,7 @@ void jobs_task_exit(struct step *s, uint32_t task, int status)
 		act(j);
 		return;
 	}
-	if (worker_start(s, "exit-code", NULL, err, sizeof(err)) < 0) {
+	if (worker_start(s, "exit-code", NULL, NULL, err, sizeof(err)) < 0) {
 		log_msg(LOG_WARNING, "%s: %s", s->label, err);
 		j->failed++;
 		act(j);

@@ -65,6 +65,8 @@ static void usage(FILE *f)
 
 	fprintf(f, "Usage: scheckpoint [--json] [-s socket] <verb> "
 		"<job_id>[.<step_id>|.batch] [MaxWait=<seconds>]\n"
+		"       scheckpoint create|vacate|requeue <job_id>[.<step_id>] "
+		"[ImageDir=<dir>] [MaxWait=<seconds>]\n"
 		"       scheckpoint list <job_id>[.<step_id>] [ImageDir=<dir>]\n"
 		"       scheckpoint restart <job_id> "
 		"[ImageDir=<dir>] [StickToNodes]\n");
@@ -840,9 +842,11 @@ static int parse_option(const char *arg, const struct verb *verb,
 		return 0;
 	}
 	if (strncasecmp(arg, "ImageDir=", 9) == 0 &&
-	    verb->op == CKPT_OP_LIST) {
-		/* like --checkpoint-dir: absolute; its contents are read by
-		 * the helper with the job owner's credentials */
+	    (verb->op == CKPT_OP_LIST || verb->op == CKPT_OP_CREATE ||
+	     verb->op == CKPT_OP_VACATE || verb->op == CKPT_OP_REQUEUE)) {
+		/* like --checkpoint-dir: absolute; read (list) or written
+		 * (create, vacate, requeue) by the helper with the job
+		 * owner's credentials */
 		if (arg[9] != '/') {
 			fprintf(stderr, "scheckpoint: ImageDir '%s' is not an "
 				"absolute path\n", arg + 9);
@@ -853,8 +857,8 @@ static int parse_option(const char *arg, const struct verb *verb,
 	}
 	if (strncasecmp(arg, "ImageDir=", 9) == 0 ||
 	    strcasecmp(arg, "StickToNodes") == 0) {
-		fprintf(stderr, "scheckpoint: %s is for list and restart "
-			"only\n", arg);
+		fprintf(stderr, "scheckpoint: %s is not valid for %s\n", arg,
+			verb->name);
 		return -1;
 	}
 	fprintf(stderr, "scheckpoint: unknown option '%s'\n", arg);

@@ -321,8 +321,8 @@ static int on_create(struct conn *c, const struct ckpt_msg *m)
 		return reply_err(c, ENOMEM, "out of memory");
 	wt->whole_job = m->step == CKPT_STEP_ALL;
 	for (i = 0; i < n; i++) {
-		if (worker_start(targets[i], op_label(m->op), wt, err,
-				 sizeof(err))) {
+		if (worker_start(targets[i], op_label(m->op), m->dir, wt,
+				 err, sizeof(err))) {
 			wt->failed++;
 			wt->err = errno;
 			append(wt->errors, sizeof(wt->errors), err);

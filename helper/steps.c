@@ -60,7 +60,7 @@ static void start_periodic(struct step *s)
 			s->worker ? "running" : "waiting for a worker");
 		return;
 	}
-	if (worker_start(s, "periodic", NULL, err, sizeof(err)) == 0)
+	if (worker_start(s, "periodic", NULL, NULL, err, sizeof(err)) == 0)
 		return;
 	/* All max_workers busy: it starts when one is free, in turn. */
 	if (errno == EAGAIN && worker_count() > 0) {
@@ -85,7 +85,7 @@ static void start_queued(void)
 			return;
 		first->queued = 0;
 		if (!first->worker &&
-		    worker_start(first, "periodic", NULL, err, sizeof(err)) < 0)
+		    worker_start(first, "periodic", NULL, NULL, err, sizeof(err)) < 0)
 			record_error(first, errno, err);
 	}
 }

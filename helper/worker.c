@@ -58,7 +58,8 @@ int worker_report(int out, json_t *o)
 }
 
 static __attribute__((noreturn)) void child_main(struct step *s,
-						 const char *reason, int out,
+						 const char *reason,
+						 const char *image_dir, int out,
 						 pid_t parent)
 {
 	char err[512];
@@ -99,11 +100,11 @@ static __attribute__((noreturn)) void child_main(struct step *s,
 	 * of credentials, which clears it). */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 		_exit(1);
-	_exit(cooperate_run(s, reason, out) < 0 ? 1 : 0);
+	_exit(cooperate_run(s, reason, image_dir, out) < 0 ? 1 : 0);
 }
 
-static int spawn(struct step *s, const char *reason, pid_t *pid, int *rfd,
-		 char *err, size_t errlen)
+static int spawn(struct step *s, const char *reason, const char *image_dir,
+		 pid_t *pid, int *rfd, char *err, size_t errlen)
 {
 	pid_t parent = getpid();
 	int p[2];
@@ -121,7 +122,7 @@ static int spawn(struct step *s, const char *reason, pid_t *pid, int *rfd,
 	}
 	if (*pid == 0) {
 		close(p[0]);
-		child_main(s, reason, p[1], parent);
+		child_main(s, reason, image_dir, p[1], parent);
 	}
 	close(p[1]);
 	*rfd = p[0];
@@ -130,8 +131,8 @@ static int spawn(struct step *s, const char *reason, pid_t *pid, int *rfd,
 
 static void worker_ready(struct watch *w, uint32_t events);
 
-int worker_start(struct step *s, const char *reason, struct waiter *wt,
-		 char *err, size_t errlen)
+int worker_start(struct step *s, const char *reason, const char *image_dir,
+		 struct waiter *wt, char *err, size_t errlen)
 {
 	struct worker *wk;
 	pid_t pid;
@@ -158,7 +159,7 @@ int worker_start(struct step *s, const char *reason, struct waiter *wt,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (spawn(s, reason, &pid, &rfd, err, errlen) < 0) {
+	if (spawn(s, reason, image_dir, &pid, &rfd, err, errlen) < 0) {
 		free(wk);
 		return -1;
 	}
@@ -184,8 +185,9 @@ int worker_start(struct step *s, const char *reason, struct waiter *wt,
 	s->worker = wk;
 	clock_gettime(CLOCK_MONOTONIC, &s->started);
 	nworkers++;
-	log_msg(LOG_INFO, "checkpoint of %s (%s) started, worker %d",
-		s->label, reason, (int)pid);
+	log_msg(LOG_INFO, "checkpoint of %s (%s) started, worker %d%s%s",
+		s->label, reason, (int)pid, image_dir ? ", ImageDir=" : "",
+		image_dir ? image_dir : "");
 	return 0;
 }
 
