@@ -352,6 +352,78 @@ static void test_log_fifo(void **state)
 	close(rfd);
 }
 
+/* Staging for image_move: count, sub/data and a marker. */
+static int stage_some(int basefd)
+{
+	char err[256];
+	int fd = image_stage(basefd, NAME, err, sizeof(err));
+
+	assert_true(fd >= 0);
+	tmpdir_put(fd, "count", "7\n");
+	assert_int_equal(mkdirat(fd, "sub", 0700), 0);
+	tmpdir_put(fd, "sub/data", "data");
+	tmpdir_put(fd, ".done.0", "");
+	return fd;
+}
+
+static void move_and_commit(int from, int to)
+{
+	struct manifest m = { .seq = 1, .job = 42, .reason = "create",
+			      .node = "c1" };
+	char err[256];
+
+	if (image_move(from, to, NAME, err, sizeof(err)) < 0)
+		fail_msg("image_move: %s", err);
+	assert_false(exists(from, NAME ".partial"));
+	assert_string_equal(slurp(to, NAME ".partial/sub/data"), "data");
+	if (image_commit(to, NAME, &m, 2, err, sizeof(err)) < 0)
+		fail_msg("commit after move: %s", err);
+	assert_int_equal(m.nfiles, 2);
+	assert_string_equal(slurp(to, NAME "/count"), "7\n");
+	for (size_t i = 0; i < m.nfiles; i++)
+		free(m.files[i].path);
+	free(m.files);
+}
+
+/* Same filesystem (a rename), then /dev/shm when it is another one (a
+ * copy, which refuses a symbolic link as a commit would). */
+static void test_move(void **state)
+{
+	struct fixture *f = *state;
+	char shm[] = "/dev/shm/ckpt-unit.XXXXXX", err[256], cmd[128];
+	struct stat a, b;
+	int from, to, fd;
+
+	assert_int_equal(mkdirat(f->fd, "from", 0700), 0);
+	assert_int_equal(mkdirat(f->fd, "to", 0700), 0);
+	from = openat(f->fd, "from", O_RDONLY | O_DIRECTORY);
+	to = openat(f->fd, "to", O_RDONLY | O_DIRECTORY);
+	assert_true(from >= 0 && to >= 0);
+	close(stage_some(from));
+	move_and_commit(from, to);
+	close(to);
+	if (!mkdtemp(shm) || stat(shm, &a) < 0 || fstat(f->fd, &b) < 0 ||
+	    a.st_dev == b.st_dev) {
+		close(from);
+		return;
+	}
+	to = open(shm, O_RDONLY | O_DIRECTORY);
+	assert_true(to >= 0);
+	fd = stage_some(from);
+	assert_int_equal(symlinkat("/etc/shadow", fd, "evil"), 0);
+	assert_int_equal(image_move(from, to, NAME, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "evil"));
+	assert_int_equal(unlinkat(fd, "evil", 0), 0);
+	close(fd);
+	close(stage_some(from));
+	move_and_commit(from, to);
+	close(to);
+	close(from);
+	snprintf(cmd, sizeof(cmd), "chmod -R u+w '%s' && rm -rf '%s'", shm,
+		 shm);
+	assert_int_equal(system(cmd), 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, tmpdir_setup, tmpdir_teardown)
 
 int main(void)
@@ -366,6 +438,7 @@ int main(void)
 		T(test_commit_bad_current),
 		T(test_log),
 		T(test_log_fifo),
+		T(test_move),
 	};
 
 	return cmocka_run_group_tests_name("image", tests, NULL, NULL);
