@@ -429,11 +429,16 @@ out:
 int image_move(int frombase, int tobase, const char *name, char *err,
 	       size_t errlen)
 {
+	struct stat a, b;
 	char *partial;
 	int rc = -1;
 
 	if (!name_ok(name))
 		return bad_name(name, err, errlen);
+	if (fstat(frombase, &a) < 0 || fstat(tobase, &b) < 0)
+		return errsys(err, errlen, "stat", "checkpoint directory");
+	if (a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+		return 0;	/* ImageDir= is the directory itself */
 	if (image_discard(tobase, name, err, errlen) < 0 ||
 	    !(partial = staging_name(name)))
 		return -1;

@@ -49,7 +49,8 @@ int image_discard(int basefd, const char *name, char *err, size_t errlen);
  * one there), for a commit in another directory (ImageDir=): a rename,
  * or across filesystems (EXDEV) a copy of its regular files and
  * directories (as manifest_build walks it: no links, devices or FIFOs)
- * and the removal of the original.  0/-1; on failure the original may be
+ * and the removal of the original; nothing when both are the same
+ * directory.  0/-1; on failure the original may be
  * left for image_discard(). */
 int image_move(int frombase, int tobase, const char *name, char *err,
 	       size_t errlen);

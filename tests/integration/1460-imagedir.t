@@ -89,6 +89,10 @@ echo "$msg" | grep -qF "$ckdir/$j.ckpt" || fail "plain create: $msg"
 image_verify "$ckdir/$j.ckpt" || fail "$ckdir/$j.ckpt does not verify"
 [ "$(manifest_get "$other/$j.ckpt" .seq)" = 2 ] || fail "plain create changed $other"
 ok "plain create: $ckdir/$j.ckpt, $other untouched"
+msg=$(sck create "$j" ImageDir="$ckdir" 2>&1) || fail "create ImageDir=<its own dir>: exit $?: $msg"
+[ "$(manifest_get "$ckdir/$j.ckpt" .seq)" = 2 ] && image_verify "$ckdir/$j.ckpt" ||
+	fail "ImageDir=$ckdir (its own): no verifying seq 2: $(ls -A "$ckdir")"
+ok "create ImageDir=<the step's own dir>: seq 2 there"
 
 # vacate ImageDir=: the last image there, then the job ends.
 msg=$(sck vacate "$j" ImageDir="$other" 2>&1) || fail "vacate ImageDir=: exit $?: $msg"

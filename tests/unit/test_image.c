@@ -402,6 +402,10 @@ static void test_move(void **state)
 	close(stage_some(from));
 	move_and_commit(from, to);
 	close(to);
+	/* into itself: nothing to move */
+	close(stage_some(from));
+	assert_int_equal(image_move(from, from, NAME, err, sizeof(err)), 0);
+	assert_string_equal(slurp(from, NAME ".partial/count"), "7\n");
 	if (!mkdtemp(shm) || stat(shm, &a) < 0 || fstat(f->fd, &b) < 0 ||
 	    a.st_dev == b.st_dev) {
 		close(from);
