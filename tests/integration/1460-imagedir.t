@@ -4,7 +4,8 @@
 # filesystem, a copy onto a tmpfs of the test's own), with rotation there;
 # the step's own directory gets no image, only a checkpoint.log line saying
 # where it went.  A root-owned ImageDir is refused and nothing is written;
-# a relative one, or ImageDir= for able, is a usage error.
+# a relative one, or ImageDir= for able, is a usage error.  requeue
+# ImageDir= commits there, then requeues the job.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-${0%/*}/../..}/tests/integration/cluster.sh" || exit 99
 command -v mount >/dev/null || skip "no mount"
@@ -101,3 +102,21 @@ echo "$msg" | grep -qF "$other/$j.ckpt" || fail "vacate reply: $msg"
 image_verify "$other/$j.ckpt" || fail "vacate image does not verify"
 job_wait_done "$j" 30 >/dev/null || fail "job $j did not end after vacate"
 ok "vacate ImageDir=$other: seq 3 there, job ended"
+
+# requeue ImageDir=: the image there, then the job runs again.
+ck2=$(user_dir "$CLUSTER_DIR/ckpt2")
+out2=$CLUSTER_WORK/requeue.out
+j2=$(submit --checkpoint=0 --checkpoint-dir="$ck2" --requeue --open-mode=append \
+	-o "$out2" "$APPS/counter.sh" 300) || fail "sbatch of the requeue job failed"
+job_wait_state "$j2" RUNNING 20 || fail "job $j2 did not start"
+wait_for 10 grep -q '^start=' "$out2" || fail "job $j2's app did not start: $(cat "$out2" 2>&1)"
+msg=$(sck requeue "$j2" ImageDir="$other" MaxWait=30 2>&1) || fail "requeue ImageDir=: exit $?: $msg"
+echo "$msg" | grep -q "committed: $other/$j2.ckpt .*job requeued" || fail "requeue reply: $msg"
+image_verify "$other/$j2.ckpt" || fail "$other/$j2.ckpt does not verify"
+[ "$(manifest_get "$other/$j2.ckpt" .reason)" = requeue ] || fail "reason $(manifest_get "$other/$j2.ckpt" .reason)"
+[ -e "$ck2/$j2.ckpt" ] && fail "requeue ImageDir= also wrote $ck2/$j2.ckpt"
+job_wait_state "$j2" RUNNING 60 || fail "job $j2 did not run again"
+[ "$(job_field "$j2" Restarts)" = 1 ] || fail "Restarts=$(job_field "$j2" Restarts)"
+ok "requeue ImageDir=$other: $msg"
+scancel "$j2"
+job_wait_done "$j2" 20 >/dev/null || fail "job $j2 not cancelled"
