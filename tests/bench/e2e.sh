@@ -79,3 +79,84 @@ bench_e2e() {
 	done
 	echo "$PLUG_LINE" >"$CLUSTER_DIR/plugstack.conf"
 }
+
+# ------------------------------------------------------------ preempt ------
+# Work lost to a preemption: the same three jobs, each alone on its own
+# node of partition "low" (PriorityTier=1, GraceTime=E2E_GRACE,
+# PreemptMode=REQUEUE; the cluster of tests/integration/1210-preempt.t),
+# counting to E2E_PN seconds of work, no time limit.  Once each has
+# counted E2E_PAT seconds a job in "high" (PriorityTier=10) that needs
+# every node preempts all three at once.
+#   ckpt    --checkpoint=0: slurmckptd sees PreemptTime, checkpoints and
+#           requeues at once (it does not wait for the grace time to end)
+#   none    no checkpointing: Slurm requeues it at the end of the grace time
+#   recipe  --signal=B:USR2@60 + trap + scontrol requeue, as for the limit
+# Run twice, on two clusters: as configured by default, where Slurm 22.05
+# sends preempted jobs SIGTERM, and to their steps only (never to the
+# batch shell, where the recipe's trap is), and with
+# SlurmctldParameters=preempt_send_user_signal, where the job's --signal
+# is sent instead at the start of the grace time.  Results: preempt_* and
+# preempt_usersig_* keys.
+E2E_PN=${E2E_PN:-120}
+E2E_PAT=${E2E_PAT:-30}
+E2E_GRACE=${E2E_GRACE:-30}
+
+# _preempt_done <job>: ended for good (PREEMPTED, on the way to a requeue,
+# is not an end here)
+_preempt_done() { _job_finished "$1" && [ "$(job_state "$1")" != PREEMPTED ]; }
+
+# _preempt_round <key> [slurm.conf lines]
+_preempt_round() {
+	local key=$1 extra=${2:-} ck ncpu t0 v n j st h
+	local -A jid=() out=() end=()
+	cluster_stop >/dev/null
+	CLUSTER_PARTITIONS="PartitionName=low Nodes=@NODES@ Default=YES PriorityTier=1 GraceTime=$E2E_GRACE PreemptMode=REQUEUE MaxTime=INFINITE State=UP
+PartitionName=high Nodes=@NODES@ PriorityTier=10 PreemptMode=OFF MaxTime=INFINITE State=UP"
+	CLUSTER_CONF_EXTRA="PreemptType=preempt/partition_prio
+PreemptMode=REQUEUE${extra:+
+$extra}"
+	cluster_start 3
+	ck=$(user_dir "$CLUSTER_DIR/e2e-ckpt")
+	_e2e_recipe
+	ncpu=$(scontrol -o show node c1 | tr ' ' '\n' | sed -n 's/^CPUTot=//p')
+	[ -n "$ncpu" ] || { note "preempt: cannot read c1's CPUs"; return 1; }
+	for v in ckpt none recipe; do out[$v]=$CLUSTER_WORK/preempt.$v.out; done
+	t0=$SECONDS
+	jid[ckpt]=$(submit -p low -w c1 -n "$ncpu" --checkpoint=0 --checkpoint-dir="$ck" --requeue \
+		--open-mode=append -o "${out[ckpt]}" "$APPS/counter.sh" "$E2E_PN") || return 1
+	jid[none]=$(submit -p low -w c2 -n "$ncpu" --requeue --open-mode=append -o "${out[none]}" \
+		"$APPS/counter.sh" "$E2E_PN") || return 1
+	jid[recipe]=$(submit -p low -w c3 -n "$ncpu" --requeue --open-mode=append --signal=B:USR2@60 \
+		-o "${out[recipe]}" "$CLUSTER_WORK/recipe.sh" "$CLUSTER_WORK/recipe.state" "$E2E_PN") || return 1
+	for v in ckpt none recipe; do
+		wait_for 120 grep -qs "^tick=$E2E_PAT\$" "${out[$v]}" ||
+			{ note "preempt $v: job ${jid[$v]} does not count: $(tail -n 3 "${out[$v]}")"; return 1; }
+	done
+	h=$(submit -p high -N 3 -n $((3 * ncpu)) -o /dev/null --wrap "sleep 10") || return 1
+	note "preempt ($key): jobs ${jid[ckpt]} (checkpoint), ${jid[none]} (none), ${jid[recipe]} (recipe), preempted by $h after $E2E_PAT s of $E2E_PN s of work; GraceTime=$E2E_GRACE${extra:+, $extra}"
+	while [ ${#end[@]} -lt 3 ] && [ $((SECONDS - t0)) -lt 900 ]; do
+		for v in ckpt none recipe; do
+			[ -z "${end[$v]:-}" ] && _preempt_done "${jid[$v]}" && end[$v]=$((SECONDS - t0))
+		done
+		sleep 2
+	done
+	for v in ckpt none recipe; do
+		j=${jid[$v]}
+		st=$(job_state "$j")
+		[ -n "${end[$v]:-}" ] || st="$st(unfinished)"
+		res "${key}_state_$v" "$st"
+		res "${key}_wall_$v" "${end[$v]:-$((SECONDS - t0))}"
+		res "${key}_restarts_$v" "$(job_field "$j" Restarts)"
+		n=$(_e2e_ticks "${out[$v]}")
+		grep -qx "final=$E2E_PN" "${out[$v]}" && n=$((n - E2E_PN))
+		res "${key}_lost_$v" "$n"
+		[ "$v" = recipe ] && res "${key}_trap_recipe" "$(grep -c '^ckpt=' "${out[$v]}")"
+		note "preempt $v ($key): $st after $(get "${key}_wall_$v") s, $(get "${key}_restarts_$v") requeue(s), lost $n s; runs started at $(sed -n 's/^start=//p' "${out[$v]}" | tr '\n' ' ')"
+	done
+	cluster_stop >/dev/null
+}
+
+bench_preempt() {
+	_preempt_round preempt || return 1
+	_preempt_round preempt_usersig "SlurmctldParameters=preempt_send_user_signal"
+}
