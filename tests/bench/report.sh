@@ -158,7 +158,7 @@ Benchmarks
 What checkpointing costs, measured against the limits.  Produced by
 
     make bench                      # in the build directory
-    sudo tests/bench/run.sh         # about 30 minutes; --quick: about 4
+    sudo tests/bench/run.sh         # about 35 minutes; --quick: about 4
 
 which rewrites this file and \`doc/bench/*.png\`.  Every figure below is a
 comparison of things measured in the same run, on the same machine, a few

@@ -21,12 +21,12 @@
 #           the hand-made --signal + trap + scontrol requeue recipe
 #           (full run only: about 5 minutes)
 #   preempt the same for a preempted job, on two 3-node clusters: Slurm's
-#           default and preempt_send_user_signal (full run only: about 8
+#           default and preempt_send_user_signal (full run only: about 10
 #           minutes)
 # It prints a table, writes PNG plots and the raw figures into
 # $BENCH_OUT (default <build>/bench), and rewrites doc/benchmarks.md and
 # doc/bench/*.png (unless --no-doc).  Not part of `make check`: it is slow
-# (--quick: about 5 minutes; full: about 30).
+# (--quick: about 4 minutes, 8 with e2e; full: about 35).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 
 QUICK=0
@@ -240,7 +240,7 @@ EOF
 		res "steps_n_$v" "$(wc -l <"$BENCH_OUT/steps.$v.us")"
 	done
 	# Per round, each variant against the no-plugin job of the same round
-	# (minutes apart at most, so the machine's load is about the same):
+	# (seconds apart, so under about the same load from the rest of the machine):
 	# "<round> <null %> <off %> <on ms>" from the rounds' median latencies
 	awk '{ m[$1 " " $2] = $4; if (!($1 in seen)) { seen[$1] = 1; r[++n] = $1 } }
 		END { for (i = 1; i <= n; i++) { k = r[i]; b = m[k " none"]
