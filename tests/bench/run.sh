@@ -1,7 +1,7 @@
 #!/bin/bash
 # run.sh - what checkpointing costs, measured side by side (issue 5).
 #
-#   sudo tests/bench/run.sh [--quick] [--no-doc] [--only steps,commit,helper,e2e]
+#   sudo tests/bench/run.sh [--quick] [--no-doc] [--only steps,commit,helper,e2e,preempt]
 #   sudo tests/bench/run.sh --report-only [--quick]   (the table and the doc
 #                          again from the last run's figures in $BENCH_OUT)
 #
@@ -15,14 +15,18 @@
 #           and tar to another filesystem; restart verification and XXH3
 #           hashing against xxhsum -H128 on the same file
 #   helper  slurmckptd wake-ups, RSS and slurmctld REQUEST_JOB_INFO
-#           requests with 0, 1 and N registered jobs; a checkpoint storm
+#           requests with 0, 1 and N registered jobs and 1,000 registered
+#           steps; checkpoint storms of N jobs and of 100 of those steps
 #   e2e     work lost at a time limit: this project / no checkpointing /
 #           the hand-made --signal + trap + scontrol requeue recipe
 #           (full run only: about 5 minutes)
+#   preempt the same for a preempted job, on two 3-node clusters: Slurm's
+#           default and preempt_send_user_signal (full run only: about 10
+#           minutes)
 # It prints a table, writes PNG plots and the raw figures into
 # $BENCH_OUT (default <build>/bench), and rewrites doc/benchmarks.md and
 # doc/bench/*.png (unless --no-doc).  Not part of `make check`: it is slow
-# (--quick: about 2 minutes; full: about 12).
+# (--quick: about 4 minutes, 8 with e2e; full: about 35).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 
 QUICK=0
@@ -35,13 +39,13 @@ while [ $# -gt 0 ]; do
 	--no-doc) DOC=0 ;;
 	--report-only) REPORT_ONLY=1 ;;
 	--only) ONLY=${2:?}; shift ;;
-	-h | --help) sed -n '2,20p' "$0"; exit 0 ;;
-	*) echo "usage: $0 [--quick] [--no-doc] [--only steps,commit,helper,e2e]" >&2; exit 2 ;;
+	-h | --help) sed -n '2,28p' "$0"; exit 0 ;;
+	*) echo "usage: $0 [--quick] [--no-doc] [--only steps,commit,helper,e2e,preempt]" >&2; exit 2 ;;
 	esac
 	shift
 done
 if [ -z "$ONLY" ]; then
-	ONLY=steps,commit,helper,e2e
+	ONLY=steps,commit,helper,e2e,preempt
 	[ "$QUICK" = 1 ] && ONLY=steps,commit,helper
 fi
 want() { case ",$ONLY," in *",$1,"*) return 0 ;; esac; return 1; }
@@ -57,16 +61,20 @@ CKPTBENCH=$top_builddir/tests/bench/ckptbench
 
 if [ "$QUICK" = 1 ]; then
 	SIZES=${BENCH_SIZES:-"1M 16M 256M"}
-	ROUNDS=${BENCH_ROUNDS:-2}
-	STEPS=${BENCH_STEPS:-15}
+	ROUNDS=${BENCH_ROUNDS:-4}
+	STEPS=${BENCH_STEPS:-8}
 	WINDOW=${BENCH_WINDOW:-20}
 	NJOBS=${BENCH_NJOBS:-10}
+	NSTEPS=${BENCH_NSTEPS:-1000}
+	STORM=${BENCH_STORM:-100}
 else
 	SIZES=${BENCH_SIZES:-"1M 16M 256M 1G 4G"}
-	ROUNDS=${BENCH_ROUNDS:-8}
-	STEPS=${BENCH_STEPS:-40}
+	ROUNDS=${BENCH_ROUNDS:-24}
+	STEPS=${BENCH_STEPS:-12}
 	WINDOW=${BENCH_WINDOW:-60}
 	NJOBS=${BENCH_NJOBS:-50}
+	NSTEPS=${BENCH_NSTEPS:-1000}
+	STORM=${BENCH_STORM:-100}
 fi
 BENCH_OUT=${BENCH_OUT:-$top_builddir/bench}
 mkdir -p "$BENCH_OUT" || exit 1
@@ -156,10 +164,11 @@ set_variant() {
 	esac
 }
 
-# steps_round <variant>: one job of $STEPS sequential srun steps; appends
-# each step's microseconds to steps.<variant>.us
+# steps_round <round> <variant>: one job of $STEPS sequential srun steps;
+# appends each step's microseconds to steps.<variant>.us and
+# "<round> <variant> <steps/s> <median ms>" to steps.rounds
 steps_round() {
-	local v=$1 opts="" out j
+	local r=$1 v=$2 opts="" out j med
 	set_variant "$v"
 	[ "$v" = on ] && opts="--checkpoint=0 --checkpoint-dir=$CKDIR"
 	out=$CLUSTER_WORK/steps.$v.$RANDOM.out
@@ -172,9 +181,20 @@ steps_round() {
 		return 1
 	}
 	sed -n 's/^us=//p' "$out" >>"$BENCH_OUT/steps.$v.us"
-	# per round: steps per second
-	awk -v v="$v" '/^us=/ { s += substr($0, 4); n++ } END { printf "%s %.3f\n", v, n / (s / 1e6) }' \
-		"$out" >>"$BENCH_OUT/steps.rounds"
+	med=$(sed -n 's/^us=//p' "$out" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] / 1000 }')
+	awk -v r="$r" -v v="$v" -v m="$med" '/^us=/ { s += substr($0, 4); n++ }
+		END { printf "%s %s %.3f %s\n", r, v, n / (s / 1e6), m }' "$out" >>"$BENCH_OUT/steps.rounds"
+}
+
+# stats <file> <column>: "<median> <q1> <q3> <notch> <n>" of the column;
+# notch = 1.58 IQR / sqrt(n), the usual ~95% interval of a median
+# (McGill, Tukey and Larsen 1978, as box plots' notches draw it)
+stats() {
+	awk -v c="$2" '{ print $c }' "$1" | sort -g | awk '
+		function q(p,  x, i) { x = p * (NR - 1) + 1; i = int(x); return a[i] + (x - i) * (a[i + 1] - a[i]) }
+		{ a[NR] = $1 }
+		END { if (!NR) exit 1; a[NR + 1] = a[NR]; m = q(0.5); lo = q(0.25); hi = q(0.75)
+		      printf "%.2f %.2f %.2f %.2f %d\n", m, lo, hi, 1.58 * (hi - lo) / sqrt(NR), NR }'
 }
 
 bench_steps() {
@@ -205,7 +225,7 @@ EOF
 		order=$(printf '%s\n' none null off on | shuf | tr '\n' ' ')
 		res "steps_order_$r" "$order"
 		for v in $order; do
-			steps_round "$v" || return 1
+			steps_round "$r" "$v" || return 1
 		done
 		note "steps: round $((r + 1))/$ROUNDS done"
 	done
@@ -216,9 +236,20 @@ EOF
 	for v in none null off on; do
 		res "steps_med_$v" "$(sort -n "$BENCH_OUT/steps.$v.us" | awk '{a[NR] = $1} END { print a[int((NR + 1) / 2)] / 1000 }')"
 		res "steps_mean_$v" "$(awk '{ s += $1 } END { printf "%.2f", s / NR / 1000 }' "$BENCH_OUT/steps.$v.us")"
-		res "steps_rate_$v" "$(awk -v v="$v" '$1 == v { s += $2; n++ } END { printf "%.2f", s / n }' "$BENCH_OUT/steps.rounds")"
+		res "steps_rate_$v" "$(awk -v v="$v" '$2 == v { s += $3; n++ } END { printf "%.2f", s / n }' "$BENCH_OUT/steps.rounds")"
 		res "steps_n_$v" "$(wc -l <"$BENCH_OUT/steps.$v.us")"
 	done
+	# Per round, each variant against the no-plugin job of the same round
+	# (seconds apart, so under about the same load from the rest of the machine):
+	# "<round> <null %> <off %> <on ms>" from the rounds' median latencies
+	awk '{ m[$1 " " $2] = $4; if (!($1 in seen)) { seen[$1] = 1; r[++n] = $1 } }
+		END { for (i = 1; i <= n; i++) { k = r[i]; b = m[k " none"]
+			printf "%s %.3f %.3f %.3f\n", k, (m[k " null"] / b - 1) * 100,
+				(m[k " off"] / b - 1) * 100, m[k " on"] - b } }' \
+		"$BENCH_OUT/steps.rounds" >"$BENCH_OUT/steps.pairs"
+	res steps_null_pct "$(stats "$BENCH_OUT/steps.pairs" 2)"
+	res steps_off_pct "$(stats "$BENCH_OUT/steps.pairs" 3)"
+	res steps_on_ms "$(stats "$BENCH_OUT/steps.pairs" 4)"
 }
 
 # ------------------------------------------------------------- helper ------
@@ -281,7 +312,62 @@ bench_helper() {
 	res storm_rss "$(rss_kib "$CLUSTER_HELPER_PID")"
 	note "storm: $NJOBS checkpoints at once, all done in $(get storm_s) s, $fails failed"
 	scancel --quiet "${jobs[@]}"
+	bench_steps_many
 }
+
+# bench_steps_many: NSTEPS steps registered through the helper's real
+# socket by apps/registrar.py (the load harness of 1070-load.t: one
+# apps/loadapp.c process per step, answering at once), with an interval of
+# an hour: registered but idle.  A window over them; then a storm of
+# STORM `scheckpoint create` of as many of those steps at once, with the
+# helper's peak RSS (VmHWM, reset just before through clear_refs).
+bench_steps_many() {
+	local base pidfile regout app apppid reg i t0 t1 fails=0 done=0 pids=() first=500000
+	base=$(user_dir "$CLUSTER_DIR/many")
+	pidfile=$CLUSTER_WORK/many.pids
+	regout=$CLUSTER_WORK/many.reg
+	"${CC:-cc}" -O2 -o "$CLUSTER_DIR/bin/loadapp" "$APPS/loadapp.c" || { note "cannot build apps/loadapp.c"; return 1; }
+	chmod 0755 "$CLUSTER_DIR/bin/loadapp"
+	for ((i = 0; i < NSTEPS; i++)); do echo "$base/s$i"; done | as_user xargs mkdir -p || return 1
+	as_user "$CLUSTER_DIR/bin/loadapp" "$NSTEPS" "$base" "$first" "$pidfile" &
+	app=$!
+	wait_for 60 _lines_at_least "$pidfile" "$NSTEPS" || { note "loadapp did not start $NSTEPS processes"; kill "$app"; return 1; }
+	apppid=$(ps -o ppid= -p "$(awk 'NR == 1 { print $2 }' "$pidfile")" | tr -d ' ')
+	t0=$(date +%s%N)
+	python3 "$APPS/registrar.py" "$SLURM_CHECKPOINT_SOCKET" "$(id -u "$CKPT_USER")" \
+		"$(id -g "$CKPT_USER")" "$base" "$first" "$pidfile" 3600 >"$regout" 2>&1 &
+	reg=$!
+	if ! wait_for 240 grep -qs "^registered $NSTEPS" "$regout"; then
+		note "registration failed: $(tail -n 3 "$regout")"
+		kill "$reg" "$apppid"
+		return 1
+	fi
+	res steps_reg_s "$(calc "($(date +%s%N) - $t0) / 1e9" 2)"
+	note "$NSTEPS steps registered in $(get steps_reg_s) s"
+	window steps
+	res hwm_steps "$(awk '/^VmHWM/ { print $2 }' "/proc/$CLUSTER_HELPER_PID/status")"
+	# the storm: STORM steps asked at once, each create waits for its commit
+	echo 5 >"/proc/$CLUSTER_HELPER_PID/clear_refs" || note "cannot reset VmHWM"
+	t0=$(date +%s%N)
+	for ((i = 0; i < STORM; i++)); do
+		as_user "$SCHECKPOINT" create "$((first + i)).0" >/dev/null 2>&1 &
+		pids+=($!)
+	done
+	for i in "${pids[@]}"; do wait "$i" || fails=$((fails + 1)); done
+	t1=$(date +%s%N)
+	res storm100_rss "$(awk '/^VmHWM/ { print $2 }' "/proc/$CLUSTER_HELPER_PID/status")"
+	for ((i = 0; i < STORM; i++)); do
+		grep -qs 'committed .*reason=create' "$base/s$i/checkpoint.log" && done=$((done + 1))
+	done
+	res storm100_s "$(calc "($t1 - $t0) / 1e9" 2)"
+	res storm100_failed "$fails"
+	res storm100_committed "$done"
+	note "storm: $STORM of $NSTEPS steps at once: $done committed in $(get storm100_s) s, $fails failed, helper VmHWM $(get storm100_rss) KiB"
+	kill "$reg" "$apppid" 2>/dev/null
+	wait "$reg" "$app" 2>/dev/null
+	return 0
+}
+_lines_at_least() { [ "$(wc -l 2>/dev/null <"$1" || echo 0)" -ge "$2" ]; }
 
 CLUSTER_PARTITIONS="PartitionName=debug Nodes=@NODES@ Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:64"
 CKPT_POLL=10		# the default poll_interval
@@ -295,6 +381,9 @@ if want steps || want helper || want e2e; then
 	if want helper; then bench_helper || fail "helper benchmark failed"; fi
 	if want e2e; then bench_e2e || note "end-to-end benchmark failed"; fi
 fi
+# two clusters of their own (3 nodes, preemption configured)
+if want preempt; then bench_preempt || note "preemption benchmark failed"; fi
+cluster_stop >/dev/null 2>&1
 if [ "$REPORT_ONLY" = 0 ]; then
 	LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 	res load_end "$LOAD_END"

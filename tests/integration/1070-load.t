@@ -50,39 +50,11 @@ apppid=$(ps -o ppid= -p "$(awk 'NR == 1 { print $2 }' "$pidfile")" | tr -d ' ')
 trap 'kill "$apppid" ${reg:-} 2>/dev/null; umount -l "$base" 2>/dev/null; cluster_stop' EXIT
 ok "$N application processes running"
 
-# The registrar: one connection per step, held open (as slurmstepd does)
-# until it is killed.
+# The registrar (apps/registrar.py): one connection per step, held open
+# (as slurmstepd does) until it is killed; a checkpoint every second.
 regout=$CLUSTER_WORK/load.reg
-python3 - "$SLURM_CHECKPOINT_SOCKET" "$(id -u "$CKPT_USER")" "$(id -g "$CKPT_USER")" \
-	"$base" "$FIRST" "$pidfile" >"$regout" 2>&1 <<'PY' &
-import json, os, resource, socket, sys, time
-path, uid, gid, base, first, pidfile = sys.argv[1:]
-soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-conns = []
-for line in open(pidfile):
-    i, pid = map(int, line.split())
-    job = int(first) + i
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    s.connect(path)
-    s.send(json.dumps({"v": 1, "op": "register", "job": job, "step": 0,
-        "uid": int(uid), "gid": int(gid), "ntasks": 1, "interval": 1,
-        "max_wait": 10, "keep": 1, "lead": 0, "max_requeue": 0,
-        "exit_code": 0, "signo": 12, "dir": "%s/s%d" % (base, i),
-        "node": "c1"}).encode())
-    r = json.loads(s.recv(65536))
-    assert r["ok"], r
-    fd = os.pidfd_open(pid)
-    socket.send_fds(s, [json.dumps({"v": 1, "op": "task", "job": job,
-        "step": 0, "task": 0}).encode()], [fd])
-    os.close(fd)
-    r = json.loads(s.recv(65536))
-    assert r["ok"], r
-    conns.append(s)
-print("registered", len(conns), flush=True)
-while True:
-    time.sleep(60)
-PY
+python3 "$APPS/registrar.py" "$SLURM_CHECKPOINT_SOCKET" "$(id -u "$CKPT_USER")" \
+	"$(id -g "$CKPT_USER")" "$base" "$FIRST" "$pidfile" 1 >"$regout" 2>&1 &
 reg=$!
 t0=$(date +%s%N)
 wait_for 240 grep -q "^registered $N" "$regout" || fail "registration failed: $(tail -3 "$regout")"
