@@ -290,9 +290,9 @@ const char *method_restart(const struct method *m)
 	return m->restart;
 }
 
-bool method_criu(const struct method *m)
+const char *method_criu(const struct method *m)
 {
-	return m->criu != NULL;
+	return m->criu;
 }
 
 void methods_free(void)

@@ -56,7 +56,7 @@ static int resolve_dir(spank_t sp, uid_t uid)
 static bool refused;		/* the helper answered no (not: no helper) */
 
 /* Send m (with passfd unless -1) and wait for the helper's reply; a
- * restart command in it goes to step.restart_cmd. */
+ * restart command in it goes to step.restart_cmd, criu to step.criu. */
 static int helper_call(const struct ckpt_msg *m, int passfd, char *err,
 		       size_t errlen)
 {
@@ -81,10 +81,17 @@ static int helper_call(const struct ckpt_msg *m, int passfd, char *err,
 		snprintf(err, errlen, "%s", r.error ? r.error : "refused");
 		refused = true;
 		rc = -1;
-	} else if (r.restart) {
-		free(step.restart_cmd);
-		step.restart_cmd = r.restart;
-		r.restart = NULL;
+	} else {
+		if (r.restart) {
+			free(step.restart_cmd);
+			step.restart_cmd = r.restart;
+			r.restart = NULL;
+		}
+		if (r.criu) {
+			free(step.criu);
+			step.criu = r.criu;
+			r.criu = NULL;
+		}
 	}
 	proto_msg_clear(&r);
 	return rc;
@@ -269,4 +276,6 @@ void remote_exit(void)
 	step.failed = NULL;
 	free(step.restart_cmd);
 	step.restart_cmd = NULL;
+	free(step.criu);
+	step.criu = NULL;
 }

@@ -1,0 +1,85 @@
+#!/bin/bash
+# 1331-criu-restore: the automatic restore of a criu= method
+# (slurmckptd(8), METHODS; spank/restore.c).  A counter that keeps its
+# count only in memory (exec'd by the batch script) is dumped by criu,
+# the job is requeued, and on its second start the plugin has the task
+# restored by "criu restore --unprivileged" as the job's user: the count
+# goes on from the dump inside the Slurm step, and the job COMPLETES with
+# the final count.  Then an image the user has modified does not verify:
+# nothing is restored from it, the task says why and starts from the
+# beginning.  Skipped unless a criu whose "criu check" passes is found.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+. "${top_srcdir:-${0%/*}/../..}/tests/integration/cluster.sh" || exit 99
+
+PATH=$PATH:/usr/local/sbin:/opt/criu/sbin
+CRIU=$(command -v criu) || skip "criu is not installed"
+"$CRIU" check >/dev/null 2>&1 || skip "criu check fails here: $("$CRIU" check 2>&1 | tail -n1)"
+
+cluster_start 1
+
+mdir=$CLUSTER_DIR/methods
+mkdir -p "$mdir"
+chmod 755 "$mdir"
+echo "criu=$CRIU" >"$mdir/criu.method"
+chmod 644 "$mdir/criu.method"
+helper_stop
+CKPT_HELPER_CONF="method_dir=$mdir"
+helper_start || fail "slurmckptd did not start"
+wait_for 10 grep -qs "method criu: criu=$CRIU (check: criu [0-9]" "$CLUSTER_DIR/slurmckptd.log" ||
+	fail "method criu not offered: $(tail -n 5 "$CLUSTER_DIR/slurmckptd.log")"
+
+ckdir=$(user_dir "$CLUSTER_DIR/ckpt")
+N=30
+
+# run_to_dump <out>: a counter job, dumped at tick>=3; sets j, at, img.
+run_to_dump() {
+	local msg
+	j=$(submit --checkpoint=0 --checkpoint-method=criu --checkpoint-dir="$ckdir" \
+		--requeue --open-mode=append --chdir="$CLUSTER_WORK" -o "$1" \
+		--wrap "exec $APPS/memcount.sh $N") || fail "sbatch failed"
+	job_wait_state "$j" RUNNING 20 || fail "job $j did not start"
+	wait_for 10 grep -q '^tick=3$' "$1" || fail "the counter does not count: $(tail -n 3 "$1")"
+	msg=$(as_user "$SCHECKPOINT" create "$j" 2>&1) ||
+		fail "scheckpoint create: $msg; $(tail -n 5 "$CLUSTER_DIR/slurmckptd.log")"
+	at=$(sed -n 's/^tick=//p' "$1" | tail -n1)
+	img=$ckdir/$j.ckpt
+	image_verify "$img" || fail "image does not verify"
+	[ -s "$img/criu.0/pstree.img" ] || fail "no criu images in $img: $(ls -R "$img")"
+}
+
+# The dump, a requeue, and the restore inside the step.
+out=$CLUSTER_WORK/mem.out
+run_to_dump "$out"
+ok "job $j dumped by criu at tick=$at"
+sleep 2
+scontrol requeue "$j" || fail "scontrol requeue $j"
+state=$(job_wait_done "$j" 120) ||
+	fail "job $j did not finish: $(tail -n 8 "$out"; tail -n 20 "$CLUSTER_DIR"/slurmd*.log)"
+grep -q "checkpoint: $j.batch: task 0 restored from $img/criu.0" "$out" ||
+	fail "not restored (job $state): $(grep -v "^tick=" "$out"; grep -h -i -E "error|spank|checkpoint" "$CLUSTER_DIR"/*.log | tail -n 15; cat "$ckdir/$j.ckpt.restore.0/restore.log" 2>/dev/null | grep -m3 Error)"
+[ "$state" = COMPLETED ] || fail "job $j ended $state: $(tail -n 20 "$out")"
+[ "$(job_field "$j" ExitCode)" = 0:0 ] || fail "exit code $(job_field "$j" ExitCode)"
+grep -qx "final=$N" "$out" || fail "no final=$N: $(tail -n 5 "$out")"
+[ "$(grep -c '^start=' "$out")" -eq 1 ] || fail "the program started again from 0: $(grep -v '^tick=' "$out")"
+# After the restore line, the count goes on from the dump's.
+first=$(sed -n '/restored from/,$ s/^tick=//p' "$out" | head -n1)
+[ "$first" -le $((at + 1)) ] && [ "$first" -gt 1 ] ||
+	fail "the restored counter went on at $first, not from the dump at tick=$at"
+[ "$(job_field "$j" Restarts)" = 1 ] || fail "Restarts=$(job_field "$j" Restarts)"
+ok "requeued job $j restored by criu in the step: counts on at tick=$first (dumped at tick=$at), COMPLETED 0:0 with final=$N"
+
+# A user-modified image: its manifest no longer matches, so nothing is
+# restored from it; the task says so and starts from the beginning.
+out2=$CLUSTER_WORK/mem2.out
+run_to_dump "$out2"
+core=$(ls "$img/criu.0"/core-*.img | head -n1)
+as_user sh -c "chmod u+w '$core' && printf X | dd of='$core' bs=1 seek=20 conv=notrunc 2>/dev/null" ||
+	fail "could not modify $core as $CKPT_USER"
+scontrol requeue "$j" || fail "scontrol requeue $j"
+state=$(job_wait_done "$j" 120) || fail "job $j did not finish: $(tail -n 8 "$out2")"
+grep -q "restored from" "$out2" && fail "restored from a modified image: $(grep checkpoint: "$out2")"
+why=$(grep -m1 "checkpoint: $j.batch: no usable image" "$out2") ||
+	fail "no message about the modified image: $(grep -v '^tick=' "$out2")"
+[ "$(grep -c '^start=' "$out2")" -eq 2 ] || fail "the job did not start afresh: $(grep -v '^tick=' "$out2")"
+[ "$state" = COMPLETED ] && grep -qx "final=$N" "$out2" || fail "job $j ended $state: $(tail -n 5 "$out2")"
+ok "a modified image is not restored; the task starts afresh: ${why#checkpoint: }"
