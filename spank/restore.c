@@ -41,6 +41,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/capability.h>
+#include <linux/close_range.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,6 +123,8 @@ static int run_criu(const char *dir, const char *work)
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
+		/* slurmstepd's descriptors stay out of criu */
+		close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
 		inherit_args(argv, 11, store);
 		if (set_caps(CKPT_BIT) < 0 ||
 		    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE,

@@ -47,12 +47,38 @@ run_to_dump() {
 	[ -s "$img/criu.0/pstree.img" ] || fail "no criu images in $img: $(ls -R "$img")"
 }
 
+# job_caps <job>: the job's pids on this node, or why one of them holds
+# a capability or lacks no_new_privs.
+job_caps() {
+	local p pids caps
+	pids=$(scontrol listpids "$1" 2>/dev/null | awk '$1 ~ /^[0-9]+$/ { print $1 }')
+	[ -n "$pids" ] || { echo "scontrol listpids $1: no pids"; return 1; }
+	for p in $pids; do
+		[ -r "/proc/$p/status" ] || continue
+		caps=$(awk '/^Cap(Inh|Prm|Eff|Amb):/ { printf "%s", $2 }' "/proc/$p/status")
+		if [ -n "$(echo "$caps" | tr -d 0)" ] || ! grep -q '^NoNewPrivs:.*1' "/proc/$p/status"; then
+			echo "pid $p of job $1: $(grep -E '^(Cap|NoNewPrivs)' "/proc/$p/status" | tr '\n' ' ')"
+			return 1
+		fi
+	done
+	echo $pids
+}
+
 # The dump, a requeue, and the restore inside the step.
 out=$CLUSTER_WORK/mem.out
 run_to_dump "$out"
-ok "job $j dumped by criu at tick=$at"
+pids=$(job_caps "$j") || fail "$pids"
+ok "job $j dumped by criu at tick=$at; its processes have no capability, and no_new_privs ($pids)"
 sleep 2
 scontrol requeue "$j" || fail "scontrol requeue $j"
+# No process of the restored job holds a capability (criu had
+# CAP_CHECKPOINT_RESTORE; the task that stands in for the restored root
+# dropped it).
+wait_for 60 grep -q "restored from" "$out" ||
+	fail "not restored: $(grep -v '^tick=' "$out"; cat "$ckdir/$j.ckpt.restore.0/restore.log" 2>/dev/null | grep -m3 Error)"
+sleep 1
+pids=$(job_caps "$j") || fail "$pids"
+ok "no process of the restored job holds a capability ($(echo $pids))"
 state=$(job_wait_done "$j" 120) ||
 	fail "job $j did not finish: $(tail -n 8 "$out"; tail -n 20 "$CLUSTER_DIR"/slurmd*.log)"
 grep -q "checkpoint: $j.batch: task 0 restored from $img/criu.0" "$out" ||
@@ -76,6 +102,8 @@ core=$(ls "$img/criu.0"/core-*.img | head -n1)
 as_user sh -c "chmod u+w '$core' && printf X | dd of='$core' bs=1 seek=20 conv=notrunc 2>/dev/null" ||
 	fail "could not modify $core as $CKPT_USER"
 scontrol requeue "$j" || fail "scontrol requeue $j"
+wait_for 60 grep -q "no usable image" "$out2" || fail "job $j did not start again: $(tail -n 8 "$out2")"
+pids=$(job_caps "$j") || fail "$pids"
 state=$(job_wait_done "$j" 120) || fail "job $j did not finish: $(tail -n 8 "$out2")"
 grep -q "restored from" "$out2" && fail "restored from a modified image: $(grep checkpoint: "$out2")"
 why=$(grep -m1 "checkpoint: $j.batch: no usable image" "$out2") ||
