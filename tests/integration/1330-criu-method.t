@@ -79,16 +79,33 @@ grep -q "^tick=$((last + 5))$" "$out" && fail "still counting after scancel"
 copy=$CLUSTER_DIR/restore
 cp -a "$img/criu.0" "$copy"
 # CRIU gives each process its old pid: wait until they are all free.
+# pid_max is 32768 here and other builds and tests run beside this one,
+# so a dumped pid may be taken again between that check and the restore
+# ("Can't fork for <pid>: File exists"): then who holds it is shown and
+# the restore tried again, at most 3 times.  Any other failure is shown
+# whole (criu's output, every error of its log, the log's end).
 pids=$(ls "$copy" | sed -n 's/^core-\([0-9]*\)\.img$/\1/p' | tr '\n' ' ')
 _pids_free() { local p; for p in $pids; do [ ! -e "/proc/$p" ] || return 1; done; }
-wait_for 20 _pids_free || fail "the dumped pids ($pids) are still in use"
-rm -f "$CLUSTER_WORK/restored.pid"
+_pid_users() { local p; for p in $pids; do [ -e "/proc/$p" ] && ps -o pid=,user=,args= -p "$p"; done; }
 lines=$(wc -l <"$out")
-( exec 3>>"$out"
-  "$CRIU" restore -D "$copy" -o restore.log -v2 --shell-job -d \
-	--inherit-fd "fd[3]:${out#/}" --pidfile "$CLUSTER_WORK/restored.pid" ) \
-	>"$CLUSTER_DIR/restore.out" 2>&1 ||
-	fail "criu restore: $(cat "$CLUSTER_DIR/restore.out"; tail -n 8 "$copy/restore.log")"
+for try in 1 2 3; do
+	wait_for 20 _pids_free || fail "the dumped pids ($pids) are still in use: $(_pid_users)"
+	rm -f "$CLUSTER_WORK/restored.pid" "$copy/restore.log"
+	( exec 3>>"$out"
+	  "$CRIU" restore -D "$copy" -o restore.log -v2 --shell-job -d \
+		--inherit-fd "fd[3]:${out#/}" --pidfile "$CLUSTER_WORK/restored.pid" ) \
+		>"$CLUSTER_DIR/restore.out" 2>&1 && break
+	rc=$?
+	why=$(grep -E "Error|FAILED" "$copy/restore.log" 2>&1)
+	if [ "$try" -lt 3 ] && echo "$why" | grep -q "Can't fork for [0-9]*: File exists"; then
+		note "restore $try: a dumped pid was taken meanwhile ($(echo "$why" | head -n1)); trying again"
+		continue
+	fi
+	fail "criu restore (try $try) exited $rc: $(cat "$CLUSTER_DIR/restore.out")
+# errors: $why
+# pids now: $(_pid_users)
+# log end: $(tail -n 15 "$copy/restore.log")"
+done
 rpid=$(cat "$CLUSTER_WORK/restored.pid")
 _new_ticks() { [ "$(tail -n +$((lines + 1)) "$out" | grep -c '^tick=')" -ge 2 ]; }
 wait_for 10 _new_ticks || fail "the restored counter does not count: $(tail -n 4 "$out")"
