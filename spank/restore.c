@@ -20,7 +20,9 @@
  *    cgroup; when criu exits its root is reparented to the task.  The
  *    task then drops its last capability, forwards the signals
  *    slurmstepd sends it, and exits as the restored root does: the
- *    restored program is the Slurm task.
+ *    restored program is the Slurm task.  It is still slurmstepd's
+ *    fork (comm "slurmstepd", not dumpable), so the helper's next dump
+ *    of the task takes its one child, the restored root, instead.
  *  - Why this is safe: criu runs with the user's uid, gid and groups,
  *    so the kernel lets it set no other credentials and open nothing
  *    the user cannot; an image the user forged gives them at most a

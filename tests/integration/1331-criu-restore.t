@@ -79,6 +79,21 @@ wait_for 60 grep -q "restored from" "$out" ||
 sleep 1
 pids=$(job_caps "$j") || fail "$pids"
 ok "no process of the restored job holds a capability ($(echo $pids))"
+
+# The restored job is dumped again (the helper dumps the task's one
+# child, the restored root) and, requeued again, restored again.
+_counted_on() { [ "$(sed -n '/restored from/,$ s/^tick=//p' "$out" | wc -l)" -ge 2 ]; }
+wait_for 10 _counted_on || fail "the restored counter does not count: $(tail -n 3 "$out")"
+msg=$(as_user "$SCHECKPOINT" create "$j" 2>&1) ||
+	fail "scheckpoint create of the restored job: $msg; $(tail -n 5 "$CLUSTER_DIR/slurmckptd.log")"
+at2=$(sed -n 's/^tick=//p' "$out" | tail -n1)
+image_verify "$img" || fail "the second image does not verify"
+seq=$(manifest_get "$img" .seq)
+ok "the restored job dumped again at tick=$at2 (image seq $seq)"
+sleep 2
+scontrol requeue "$j" || fail "second scontrol requeue $j"
+_restored_twice() { [ "$(grep -c "restored from" "$out")" -ge 2 ]; }
+wait_for 60 _restored_twice || fail "not restored the second time: $(grep -v '^tick=' "$out" | tail -n 5)"
 state=$(job_wait_done "$j" 120) ||
 	fail "job $j did not finish: $(tail -n 8 "$out"; tail -n 20 "$CLUSTER_DIR"/slurmd*.log)"
 grep -q "checkpoint: $j.batch: task 0 restored from $img/criu.0" "$out" ||
@@ -91,8 +106,13 @@ grep -qx "final=$N" "$out" || fail "no final=$N: $(tail -n 5 "$out")"
 first=$(sed -n '/restored from/,$ s/^tick=//p' "$out" | head -n1)
 [ "$first" -le $((at + 1)) ] && [ "$first" -gt 1 ] ||
 	fail "the restored counter went on at $first, not from the dump at tick=$at"
-[ "$(job_field "$j" Restarts)" = 1 ] || fail "Restarts=$(job_field "$j" Restarts)"
-ok "requeued job $j restored by criu in the step: counts on at tick=$first (dumped at tick=$at), COMPLETED 0:0 with final=$N"
+second=$(awk '/restored from/ { n++ } n == 2 && /^tick=/ { sub("tick=", ""); print; exit }' "$out")
+[ "$second" -le $((at2 + 1)) ] && [ "$second" -gt "$at" ] ||
+	fail "the second restore went on at $second, not from the second dump at tick=$at2"
+missing=$(comm -23 <(seq 1 "$N" | sort) <(sed -n 's/^tick=//p' "$out" | sort -u))
+[ -z "$missing" ] || fail "numbers never counted: $(echo $missing)"
+[ "$(job_field "$j" Restarts)" = 2 ] || fail "Restarts=$(job_field "$j" Restarts)"
+ok "job $j requeued twice, restored by criu in the step each time: counts on at tick=$first (dumped at $at), then at tick=$second (dumped at $at2); COMPLETED 0:0 with final=$N"
 
 # A user-modified image: its manifest no longer matches, so nothing is
 # restored from it; the task says so and starts from the beginning.
