@@ -12,22 +12,9 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-${0%/*}/../..}/tests/integration/cluster.sh" || exit 99
 
-PATH=$PATH:/usr/local/sbin:/opt/criu/sbin
-CRIU=$(command -v criu) || skip "criu is not installed"
-"$CRIU" check >/dev/null 2>&1 || skip "criu check fails here: $("$CRIU" check 2>&1 | tail -n1)"
-
+require_criu
 cluster_start 1
-
-mdir=$CLUSTER_DIR/methods
-mkdir -p "$mdir"
-chmod 755 "$mdir"
-echo "criu=$CRIU" >"$mdir/criu.method"
-chmod 644 "$mdir/criu.method"
-helper_stop
-CKPT_HELPER_CONF="method_dir=$mdir"
-helper_start || fail "slurmckptd did not start"
-wait_for 10 grep -qs "method criu: criu=$CRIU (check: criu [0-9]" "$CLUSTER_DIR/slurmckptd.log" ||
-	fail "method criu not offered: $(tail -n 5 "$CLUSTER_DIR/slurmckptd.log")"
+criu_method_start
 ok "slurmckptd offers method criu ($(sed -n 's/.*method criu: .*(check: \(.*\))$/\1/p' "$CLUSTER_DIR/slurmckptd.log"))"
 
 ckdir=$(user_dir "$CLUSTER_DIR/ckpt")
@@ -79,14 +66,23 @@ grep -q "^tick=$((last + 5))$" "$out" && fail "still counting after scancel"
 copy=$CLUSTER_DIR/restore
 cp -a "$img/criu.0" "$copy"
 # CRIU gives each process its old pid: wait until they are all free.
+# A pid number stays taken while any process has it as its process group
+# or session, even once /proc/<pid> is gone (then criu: "Can't fork for
+# <pid>: File exists"), so the wait covers groups and sessions too.
 # pid_max is 32768 here and other builds and tests run beside this one,
-# so a dumped pid may be taken again between that check and the restore
-# ("Can't fork for <pid>: File exists"): then who holds it is shown and
-# the restore tried again, at most 3 times.  Any other failure is shown
-# whole (criu's output, every error of its log, the log's end).
+# so a dumped pid may also be taken again between that wait and the
+# restore: then who holds it is shown and the restore tried again, at
+# most 3 times.  Any other failure is shown whole (criu's output, every
+# error of its log, the log's end).
 pids=$(ls "$copy" | sed -n 's/^core-\([0-9]*\)\.img$/\1/p' | tr '\n' ' ')
-_pids_free() { local p; for p in $pids; do [ ! -e "/proc/$p" ] || return 1; done; }
-_pid_users() { local p; for p in $pids; do [ -e "/proc/$p" ] && ps -o pid=,user=,args= -p "$p"; done; }
+_pid_users() {
+	local p
+	for p in $pids; do
+		[ ! -e "/proc/$p" ] || echo "pid $p: $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)"
+		ps -eo pid=,pgid=,sid=,user=,args= | awk -v p="$p" '$2 == p || $3 == p { print "pgid/sid " p ": " $0 }'
+	done
+}
+_pids_free() { [ -z "$(_pid_users)" ]; }
 lines=$(wc -l <"$out")
 for try in 1 2 3; do
 	wait_for 20 _pids_free || fail "the dumped pids ($pids) are still in use: $(_pid_users)"
@@ -98,7 +94,7 @@ for try in 1 2 3; do
 	rc=$?
 	why=$(grep -E "Error|FAILED" "$copy/restore.log" 2>&1)
 	if [ "$try" -lt 3 ] && echo "$why" | grep -q "Can't fork for [0-9]*: File exists"; then
-		note "restore $try: a dumped pid was taken meanwhile ($(echo "$why" | head -n1)); trying again"
+		note "restore $try: $(echo "$why" | grep -m1 "Can't fork"); held by: $(_pid_users); trying again"
 		continue
 	fi
 	fail "criu restore (try $try) exited $rc: $(cat "$CLUSTER_DIR/restore.out")

@@ -11,22 +11,9 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-${0%/*}/../..}/tests/integration/cluster.sh" || exit 99
 
-PATH=$PATH:/usr/local/sbin:/opt/criu/sbin
-CRIU=$(command -v criu) || skip "criu is not installed"
-"$CRIU" check >/dev/null 2>&1 || skip "criu check fails here: $("$CRIU" check 2>&1 | tail -n1)"
-
+require_criu
 cluster_start 1
-
-mdir=$CLUSTER_DIR/methods
-mkdir -p "$mdir"
-chmod 755 "$mdir"
-echo "criu=$CRIU" >"$mdir/criu.method"
-chmod 644 "$mdir/criu.method"
-helper_stop
-CKPT_HELPER_CONF="method_dir=$mdir"
-helper_start || fail "slurmckptd did not start"
-wait_for 10 grep -qs "method criu: criu=$CRIU (check: criu [0-9]" "$CLUSTER_DIR/slurmckptd.log" ||
-	fail "method criu not offered: $(tail -n 5 "$CLUSTER_DIR/slurmckptd.log")"
+criu_method_start
 
 ckdir=$(user_dir "$CLUSTER_DIR/ckpt")
 N=30
