@@ -57,6 +57,7 @@
 #include "plugin.h"
 
 #define CKPT_BIT (1u << (CAP_CHECKPOINT_RESTORE - 32))
+#define RESTORE_TRIES 3	/* criu restores, when a dumped pid is taken */
 #define INHERIT_FD 10	/* criu gets stdout as fd 11, stderr as 12 */
 
 static int set_caps(unsigned bit)
@@ -147,7 +148,8 @@ static int run_criu(const char *dir, const char *work)
 	return status;
 }
 
-/* The first error line of criu's restore.log in work, into why. */
+/* The first error line of criu's restore.log in work, into why; or the
+ * one saying a pid was taken ("Can't fork for <pid>: File exists"). */
 static void criu_error(const char *work, char *why, size_t whylen)
 {
 	char path[PATH_MAX + 16], line[512];
@@ -156,13 +158,15 @@ static void criu_error(const char *work, char *why, size_t whylen)
 	snprintf(path, sizeof(path), "%s/restore.log", work);
 	if (!(f = fopen(path, "re")))
 		return;
-	while (fgets(line, sizeof(line), f))
-		if (strncmp(line, "Error", 5) == 0 ||
-		    strstr(line, ": Error")) {
-			line[strcspn(line, "\n")] = '\0';
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "Error", 5) != 0 && !strstr(line, ": Error"))
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		if (!why[0] || strstr(line, "File exists"))
 			snprintf(why, whylen, "%s", line);
+		if (strstr(line, "File exists"))
 			break;
-		}
+	}
 	fclose(f);
 }
 
@@ -260,10 +264,22 @@ int restore_criu(spank_t sp, const char *image, uint32_t task)
 		restore_drop_caps();
 		return -1;
 	}
-	status = run_criu(dir, work);
+	/* A dumped pid still held (as a pid, group or session) fails the
+	 * restore with EEXIST, and such holders go away: try again. */
+	for (int try = 1; ; try++) {
+		status = run_criu(dir, work);
+		why[0] = '\0';
+		if (status != 0)
+			criu_error(work, why, sizeof(why));
+		if (status == 0 || try == RESTORE_TRIES ||
+		    !strstr(why, "File exists"))
+			break;
+		fprintf(stderr, PFX "%s: task %u: %s; trying again\n",
+			step.label, task, why);
+		sleep(1);
+	}
 	restore_drop_caps();
 	if (status != 0) {
-		criu_error(work, why, sizeof(why));
 		fprintf(stderr, PFX "%s: task %u not restored from %s: criu "
 			"restore %s %d%s%s (log: %s/restore.log)\n",
 			step.label, task, dir,
