@@ -58,6 +58,7 @@ int task_init_privileged(spank_t sp);
 
 /* restore.c */
 int restore_keep_caps(void);
+int restore_limit_caps(void);
 void restore_drop_caps(void);
 int restore_criu(spank_t sp, const char *image, uint32_t task);
 

@@ -60,14 +60,28 @@
 #define RESTORE_TRIES 3	/* criu restores, when a dumped pid is taken */
 #define INHERIT_FD 10	/* criu gets stdout as fd 11, stderr as 12 */
 
-static int set_caps(unsigned bit)
+static int capset_bits(unsigned permitted, unsigned others)
 {
 	struct __user_cap_header_struct h = {
 		.version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct d[2] = { { 0 } };
 
-	d[1].permitted = d[1].inheritable = d[1].effective = bit;
+	d[1].permitted = permitted;
+	d[1].inheritable = d[1].effective = others;
 	return (int)syscall(SYS_capset, &h, d);
+}
+
+static int set_caps(unsigned bit)
+{
+	return capset_bits(bit, bit);
+}
+
+/* First thing in task_init, before any file of the user's is read:
+ * of what PR_SET_KEEPCAPS kept, only CAP_CHECKPOINT_RESTORE stays, and
+ * only permitted (not effective), until criu's child raises it. */
+int restore_limit_caps(void)
+{
+	return capset_bits(CKPT_BIT, 0);
 }
 
 /* In task_init_privileged, as root: slurmstepd's setuid to the user is

@@ -270,6 +270,13 @@ int task_init(spank_t sp)
 	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		fprintf(stderr, PFX "PR_SET_NO_NEW_PRIVS: %s\n",
 			strerror(errno));
+	/* No capability but CAP_CHECKPOINT_RESTORE, not effective, while
+	 * the image is looked for (restore.c). */
+	if (step.criu && restore_limit_caps() < 0) {
+		fprintf(stderr, PFX "cannot limit capabilities: %s\n",
+			strerror(errno));
+		restore_drop_caps();
+	}
 	rc = task_init_user(sp);
 	if (step.criu)
 		restore_drop_caps();
