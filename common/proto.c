@@ -173,7 +173,7 @@ static int check_reply(const struct ckpt_msg *m, char *err, size_t errlen)
 	if (!m->ok && (m->err < 1 || m->err > ERRNO_MAX))
 		return errprintf(err, errlen, EINVAL, "invalid errno %d", m->err);
 	if (!m->ok && (!m->error || m->seq || m->image || m->restart ||
-		       m->info))
+		       m->criu || m->info))
 		return errprintf(err, errlen, EINVAL, "a failure reply needs only an error");
 	if (m->image && (m->image[0] != '/' || !m->seq))
 		return errprintf(err, errlen, EINVAL, "invalid image '%s' (seq %llu)",
@@ -181,7 +181,10 @@ static int check_reply(const struct ckpt_msg *m, char *err, size_t errlen)
 	if (m->restart && (m->restart[0] != '/' || m->image))
 		return errprintf(err, errlen, EINVAL, "invalid restart command '%s'",
 			    m->restart);
-	if (m->info && (m->image || m->restart))
+	if (m->criu && (m->criu[0] != '/' || m->image))
+		return errprintf(err, errlen, EINVAL, "invalid criu '%s'",
+			    m->criu);
+	if (m->info && (m->image || m->restart || m->criu))
 		return errprintf(err, errlen, EINVAL, "a reply with info has "
 				 "no image nor restart command");
 	if (m->info) {
@@ -278,9 +281,10 @@ static json_t *pack_msg(const struct ckpt_msg *m)
 		return json_pack("{s:i, s:s, s:b, s:I, s:s}", "v", v, "op", op,
 				 "ok", 1, "seq", (json_int_t)m->seq,
 				 "image", m->image);
-	if (m->restart)
-		return json_pack("{s:i, s:s, s:b, s:s}", "v", v, "op", op,
-				 "ok", 1, "restart", m->restart);
+	if (m->restart || m->criu)
+		return json_pack("{s:i, s:s, s:b, s:s*, s:s*}", "v", v,
+				 "op", op, "ok", 1, "restart", m->restart,
+				 "criu", m->criu);
 	if (m->info)
 		return json_pack("{s:i, s:s, s:b, s:o}", "v", v, "op", op,
 				 "ok", 1, "info", load_object(m->info));
@@ -412,13 +416,14 @@ static int unpack_reply(json_t *o, struct ckpt_msg *m, char *err,
 	json_error_t je;
 	json_int_t seq = 0, e = 0, v;
 	const char *op, *error = NULL, *image = NULL, *restart = NULL;
+	const char *criu = NULL;
 	json_t *info = NULL;
 
 	if (json_unpack_ex(o, &je, 0, "{s:I, s:s, s:b, s?:I, s?:s, s?:I, "
-			   "s?:s, s?:s, s?:o !}", "v", &v, "op", &op,
+			   "s?:s, s?:s, s?:s, s?:o !}", "v", &v, "op", &op,
 			   "ok", &m->ok, "err", &e, "error", &error,
 			   "seq", &seq, "image", &image, "restart", &restart,
-			   "info", &info) < 0)
+			   "criu", &criu, "info", &info) < 0)
 		return errprintf(err, errlen, EINVAL, "reply message: %s", je.text);
 	if (seq < 0 || e < 0 || e > ERRNO_MAX)
 		return errprintf(err, errlen, EINVAL, "reply message: seq or err out of "
@@ -427,7 +432,8 @@ static int unpack_reply(json_t *o, struct ckpt_msg *m, char *err,
 	m->seq = (uint64_t)seq;
 	if ((error && strdup_field(error, &m->error) < 0) ||
 	    (image && strdup_field(image, &m->image) < 0) ||
-	    (restart && strdup_field(restart, &m->restart) < 0))
+	    (restart && strdup_field(restart, &m->restart) < 0) ||
+	    (criu && strdup_field(criu, &m->criu) < 0))
 		return -1;
 	if (info) {
 		if (!json_is_object(info))
@@ -553,6 +559,7 @@ void proto_msg_clear(struct ckpt_msg *m)
 	free(m->method);
 	free(m->trigger);
 	free(m->restart);
+	free(m->criu);
 	free(m->info);
 	memset(m, 0, sizeof(*m));
 }

@@ -66,6 +66,8 @@ struct ckpt_msg {
 	uint64_t seq;		/* CREATE: sequence number committed */
 	char *image;		/* CREATE: path of the committed image */
 	char *restart;		/* REGISTER: the method's restart command */
+	char *criu;		/* REGISTER: criu of a criu= method, which
+				 * the plugin runs to restore its tasks */
 	char *info;		/* requests but CREATE: a JSON object (its
 				 * compact text) with what was asked */
 };

@@ -94,7 +94,7 @@ int methods_load(const char *dir, char *err, size_t errlen);
 const struct method *method_find(const char *name);
 const char *method_name(const struct method *m);
 const char *method_restart(const struct method *m);
-bool method_criu(const struct method *m);
+const char *method_criu(const struct method *m);
 int method_checkpoint(const struct step *s, const struct method *m,
 		      const char *reason, int basefd, struct manifest *mf,
 		      char *err, size_t errlen);

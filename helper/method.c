@@ -290,9 +290,9 @@ const char *method_restart(const struct method *m)
 	return m->restart;
 }
 
-bool method_criu(const struct method *m)
+const char *method_criu(const struct method *m)
 {
-	return m->criu != NULL;
+	return m->criu;
 }
 
 void methods_free(void)
@@ -563,6 +563,37 @@ static void criu_error(int dfd, char *err, size_t errlen)
 	snprintf(err, errlen, "criu dump: %s", last_line(e));
 }
 
+/* What to dump for the task whose pid is pid: the task, or, if the
+ * plugin restored it (spank/restore.c), the restored root.  Then the
+ * task is a stand-in, slurmstepd's fork that never exec'd (comm
+ * "slurmstepd"), whose one child is that root.  Both are read from
+ * /proc, which the kernel writes. */
+static long dump_root(long pid)
+{
+	char path[64], buf[64];
+	ssize_t r;
+	long child;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return pid;
+	r = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (r <= 0 || (buf[r] = '\0', strcmp(buf, "slurmstepd\n") != 0))
+		return pid;
+	snprintf(path, sizeof(path), "/proc/%ld/task/%ld/children", pid, pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return pid;
+	r = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (r <= 0)
+		return pid;
+	buf[r] = '\0';
+	child = strtol(buf, NULL, 10);
+	return child > 0 ? child : pid;
+}
+
 /* The criu method: each live task's process tree is dumped into
  * criu.<task>/ of the staging directory by "criu dump --unprivileged
  * --leave-running", run as the user with CAP_CHECKPOINT_RESTORE (the
@@ -584,7 +615,7 @@ static int criu_dump(const struct step *s, const struct method *m,
 	for (t = s->tasks; t; t = t->next) {
 		if ((p = pidfd_pid(t->w.fd)) < 0)
 			continue;
-		snprintf(pid, sizeof(pid), "%ld", p);
+		snprintf(pid, sizeof(pid), "%ld", dump_root(p));
 		snprintf(dir, sizeof(dir), "criu.%u", t->id);
 		if (mkdirat(stagefd, dir, 0700) < 0 ||
 		    (dfd = openat(stagefd, dir, O_RDONLY | O_DIRECTORY |

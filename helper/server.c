@@ -226,10 +226,12 @@ static int on_register(struct conn *c, const struct ckpt_msg *m)
 	log_msg(LOG_INFO, "step %s registered: uid %u, %u task(s), interval "
 		"%ld s, dir %s", c->step->label, m->uid, m->ntasks,
 		m->interval, m->dir);
-	if (c->step->method && method_restart(c->step->method)) {
-		/* The plugin runs it before each resumed task starts. */
+	if (c->step->method && (method_restart(c->step->method) ||
+				method_criu(c->step->method))) {
+		/* The plugin runs them before each resumed task starts. */
 		struct ckpt_msg r = { .op = CKPT_OP_REPLY, .ok = 1,
-			.restart = (char *)method_restart(c->step->method) };
+			.restart = (char *)method_restart(c->step->method),
+			.criu = (char *)method_criu(c->step->method) };
 
 		return proto_send(c->w.fd, &r, -1);
 	}

@@ -32,6 +32,7 @@ struct step_info {
 	char label[32];		/* <job>.<step|batch>, for messages */
 	char *failed;		/* why registration failed: tasks refuse */
 	char *restart_cmd;	/* the method's restart command, or NULL */
+	char *criu;		/* a criu= method's criu: restore its tasks */
 };
 
 extern struct ckpt_conf conf;
@@ -53,5 +54,12 @@ void remote_exit(void);
 
 /* task.c */
 int task_init(spank_t sp);
+int task_init_privileged(spank_t sp);
+
+/* restore.c */
+int restore_keep_caps(void);
+int restore_limit_caps(void);
+void restore_drop_caps(void);
+int restore_criu(spank_t sp, const char *image, uint32_t task);
 
 #endif

@@ -67,7 +67,7 @@ static bool reconnect(void)
 }
 
 /* Send m (with passfd unless -1) and wait for the helper's reply; a
- * restart command in it goes to step.restart_cmd. */
+ * restart command in it goes to step.restart_cmd, criu to step.criu. */
 static int helper_call(const struct ckpt_msg *m, int passfd, char *err,
 		       size_t errlen)
 {
@@ -94,10 +94,17 @@ static int helper_call(const struct ckpt_msg *m, int passfd, char *err,
 		snprintf(err, errlen, "%s", r.error ? r.error : "refused");
 		refused = true;
 		rc = -1;
-	} else if (r.restart) {
-		free(step.restart_cmd);
-		step.restart_cmd = r.restart;
-		r.restart = NULL;
+	} else {
+		if (r.restart) {
+			free(step.restart_cmd);
+			step.restart_cmd = r.restart;
+			r.restart = NULL;
+		}
+		if (r.criu) {
+			free(step.criu);
+			step.criu = r.criu;
+			r.criu = NULL;
+		}
 	}
 	proto_msg_clear(&r);
 	return rc;
@@ -284,4 +291,6 @@ void remote_exit(void)
 	step.failed = NULL;
 	free(step.restart_cmd);
 	step.restart_cmd = NULL;
+	free(step.criu);
+	step.criu = NULL;
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -240,10 +241,49 @@ static int set_restart_env(spank_t sp, uint32_t task)
 			options_method(), why);
 		return -1;
 	}
+	/* Returns only if the task is not restored (restore.c). */
+	if (step.criu && restore_criu(sp, path, task) < 0)
+		return -1;
 	return 0;
 }
 
+/* Root, in the task: a criu= method's restore needs one capability
+ * after slurmstepd has become the user (restore.c). */
+int task_init_privileged(spank_t sp)
+{
+	(void)sp;
+	if (step.registered && !step.failed && step.criu &&
+	    restore_keep_caps() < 0)
+		slurm_error(PFX "PR_SET_KEEPCAPS: %m; no CRIU restore");
+	return 0;
+}
+
+static int task_init_user(spank_t sp);
+
 int task_init(spank_t sp)
+{
+	int rc;
+
+	/* CRIU's unprivileged restore needs the tasks it dumped to have
+	 * no_new_privs (restore.c). */
+	if (step.registered && !step.failed && step.criu &&
+	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		fprintf(stderr, PFX "PR_SET_NO_NEW_PRIVS: %s\n",
+			strerror(errno));
+	/* No capability but CAP_CHECKPOINT_RESTORE, not effective, while
+	 * the image is looked for (restore.c). */
+	if (step.criu && restore_limit_caps() < 0) {
+		fprintf(stderr, PFX "cannot limit capabilities: %s\n",
+			strerror(errno));
+		restore_drop_caps();
+	}
+	rc = task_init_user(sp);
+	if (step.criu)
+		restore_drop_caps();
+	return rc;
+}
+
+static int task_init_user(spank_t sp)
 {
 	uint32_t task = 0;
 	uid_t uid;

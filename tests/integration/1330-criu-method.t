@@ -12,22 +12,9 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-${0%/*}/../..}/tests/integration/cluster.sh" || exit 99
 
-PATH=$PATH:/usr/local/sbin:/opt/criu/sbin
-CRIU=$(command -v criu) || skip "criu is not installed"
-"$CRIU" check >/dev/null 2>&1 || skip "criu check fails here: $("$CRIU" check 2>&1 | tail -n1)"
-
+require_criu
 cluster_start 1
-
-mdir=$CLUSTER_DIR/methods
-mkdir -p "$mdir"
-chmod 755 "$mdir"
-echo "criu=$CRIU" >"$mdir/criu.method"
-chmod 644 "$mdir/criu.method"
-helper_stop
-CKPT_HELPER_CONF="method_dir=$mdir"
-helper_start || fail "slurmckptd did not start"
-wait_for 10 grep -qs "method criu: criu=$CRIU (check: criu [0-9]" "$CLUSTER_DIR/slurmckptd.log" ||
-	fail "method criu not offered: $(tail -n 5 "$CLUSTER_DIR/slurmckptd.log")"
+criu_method_start
 ok "slurmckptd offers method criu ($(sed -n 's/.*method criu: .*(check: \(.*\))$/\1/p' "$CLUSTER_DIR/slurmckptd.log"))"
 
 ckdir=$(user_dir "$CLUSTER_DIR/ckpt")
@@ -79,16 +66,42 @@ grep -q "^tick=$((last + 5))$" "$out" && fail "still counting after scancel"
 copy=$CLUSTER_DIR/restore
 cp -a "$img/criu.0" "$copy"
 # CRIU gives each process its old pid: wait until they are all free.
+# A pid number stays taken while any process has it as its process group
+# or session, even once /proc/<pid> is gone (then criu: "Can't fork for
+# <pid>: File exists"), so the wait covers groups and sessions too.
+# pid_max is 32768 here and other builds and tests run beside this one,
+# so a dumped pid may also be taken again between that wait and the
+# restore: then who holds it is shown and the restore tried again, at
+# most 3 times.  Any other failure is shown whole (criu's output, every
+# error of its log, the log's end).
 pids=$(ls "$copy" | sed -n 's/^core-\([0-9]*\)\.img$/\1/p' | tr '\n' ' ')
-_pids_free() { local p; for p in $pids; do [ ! -e "/proc/$p" ] || return 1; done; }
-wait_for 20 _pids_free || fail "the dumped pids ($pids) are still in use"
-rm -f "$CLUSTER_WORK/restored.pid"
+_pid_users() {
+	local p
+	for p in $pids; do
+		[ ! -e "/proc/$p" ] || echo "pid $p: $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)"
+		ps -eo pid=,pgid=,sid=,user=,args= | awk -v p="$p" '$2 == p || $3 == p { print "pgid/sid " p ": " $0 }'
+	done
+}
+_pids_free() { [ -z "$(_pid_users)" ]; }
 lines=$(wc -l <"$out")
-( exec 3>>"$out"
-  "$CRIU" restore -D "$copy" -o restore.log -v2 --shell-job -d \
-	--inherit-fd "fd[3]:${out#/}" --pidfile "$CLUSTER_WORK/restored.pid" ) \
-	>"$CLUSTER_DIR/restore.out" 2>&1 ||
-	fail "criu restore: $(cat "$CLUSTER_DIR/restore.out"; tail -n 8 "$copy/restore.log")"
+for try in 1 2 3; do
+	wait_for 20 _pids_free || fail "the dumped pids ($pids) are still in use: $(_pid_users)"
+	rm -f "$CLUSTER_WORK/restored.pid" "$copy/restore.log"
+	( exec 3>>"$out"
+	  "$CRIU" restore -D "$copy" -o restore.log -v2 --shell-job -d \
+		--inherit-fd "fd[3]:${out#/}" --pidfile "$CLUSTER_WORK/restored.pid" ) \
+		>"$CLUSTER_DIR/restore.out" 2>&1 && break
+	rc=$?
+	why=$(grep -E "Error|FAILED" "$copy/restore.log" 2>&1)
+	if [ "$try" -lt 3 ] && echo "$why" | grep -q "Can't fork for [0-9]*: File exists"; then
+		note "restore $try: $(echo "$why" | grep -m1 "Can't fork"); held by: $(_pid_users); trying again"
+		continue
+	fi
+	fail "criu restore (try $try) exited $rc: $(cat "$CLUSTER_DIR/restore.out")
+# errors: $why
+# pids now: $(_pid_users)
+# log end: $(tail -n 15 "$copy/restore.log")"
+done
 rpid=$(cat "$CLUSTER_WORK/restored.pid")
 _new_ticks() { [ "$(tail -n +$((lines + 1)) "$out" | grep -c '^tick=')" -ge 2 ]; }
 wait_for 10 _new_ticks || fail "the restored counter does not count: $(tail -n 4 "$out")"

@@ -324,6 +324,30 @@ require_helper() {
 	_pid_alive "${CLUSTER_HELPER_PID:-}" || fail "slurmckptd is not running"
 }
 
+# require_criu: set CRIU to a criu whose "criu check" passes (PATH,
+# /usr/local/sbin, /opt/criu/sbin), else skip: Debian 12's CRIU 3.17
+# fails on recent kernels.
+require_criu() {
+	PATH=$PATH:/usr/local/sbin:/opt/criu/sbin
+	CRIU=$(command -v criu) || skip "criu is not installed"
+	"$CRIU" check >/dev/null 2>&1 || skip "criu check fails here: $("$CRIU" check 2>&1 | tail -n1)"
+}
+
+# criu_method_start: restart slurmckptd with a method "criu" (criu=$CRIU)
+# in $CLUSTER_DIR/methods (set in mdir), and wait until it is offered.
+criu_method_start() {
+	mdir=$CLUSTER_DIR/methods
+	mkdir -p "$mdir"
+	chmod 755 "$mdir"
+	echo "criu=$CRIU" >"$mdir/criu.method"
+	chmod 644 "$mdir/criu.method"
+	helper_stop
+	CKPT_HELPER_CONF="method_dir=$mdir"
+	helper_start || fail "slurmckptd did not start"
+	wait_for 10 grep -qs "method criu: criu=$CRIU (check: criu [0-9]" "$CLUSTER_DIR/slurmckptd.log" ||
+		fail "method criu not offered: $(tail -n 5 "$CLUSTER_DIR/slurmckptd.log")"
+}
+
 # -------------------------------------------------------------- the cluster -
 _plugin_line() {
 	local -A kv=()

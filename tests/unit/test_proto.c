@@ -49,6 +49,9 @@ static void test_roundtrip(void **state)
 		  .image = "/scratch/me/42.0.ckpt" },
 		{ .op = CKPT_OP_REPLY, .ok = 1,
 		  .restart = "/etc/slurm/slurmckptd.d/restart.sh" },
+		{ .op = CKPT_OP_REPLY, .ok = 1, .criu = "/opt/criu/sbin/criu" },
+		{ .op = CKPT_OP_REPLY, .ok = 1, .criu = "/usr/sbin/criu",
+		  .restart = "/etc/slurm/slurmckptd.d/restart.sh" },
 		{ .op = CKPT_OP_REPLY, .ok = 0, .err = EALREADY,
 		  .error = "checkpoint already in progress" },
 		{ .op = CKPT_OP_ABLE, .job = 42, .step = CKPT_STEP_ALL },
@@ -102,6 +105,10 @@ static void test_roundtrip(void **state)
 			assert_string_equal(out.restart, in[i].restart);
 		else
 			assert_null(out.restart);
+		if (in[i].criu)
+			assert_string_equal(out.criu, in[i].criu);
+		else
+			assert_null(out.criu);
 		if (in[i].method)
 			assert_string_equal(out.method, in[i].method);
 		else
@@ -172,6 +179,9 @@ static const char *const bad_rows[] = {
 	"{\"v\":1,\"op\":\"reply\",\"ok\":true,\"image\":\"rel\",\"seq\":1}",
 	"{\"v\":1,\"op\":\"reply\",\"ok\":true,\"seq\":-1}",
 	"{\"v\":1,\"op\":\"reply\",\"ok\":true,\"restart\":\"rel.sh\"}",
+	"{\"v\":1,\"op\":\"reply\",\"ok\":true,\"criu\":\"criu\"}",
+	"{\"v\":1,\"op\":\"reply\",\"ok\":false,\"err\":2,\"error\":\"x\","
+	"\"criu\":\"/c\"}",
 	"{\"v\":1,\"op\":\"reply\",\"ok\":false,\"err\":2,\"error\":\"x\","
 	"\"restart\":\"/r\"}",
 	"{\"v\":1,\"op\":\"reply\",\"ok\":true,\"info\":[]}",

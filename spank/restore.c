@@ -1,0 +1,311 @@
+/* restore.c - a task of a criu= method resumes from its CRIU dump.
+ *
+ * Design.  The dump (helper/method.c) is taken by "criu dump
+ * --unprivileged" as the job's user; the restore is its mirror image,
+ * and root never restores anything:
+ *
+ *  - task_init_privileged (root, in the forked task) only sets
+ *    PR_SET_KEEPCAPS, so that slurmstepd's own switch to the user keeps
+ *    the permitted set; task_init (now the user, after slurmstepd has
+ *    set up the task's stdio, cgroup and proctrack) at once cuts it down
+ *    to CAP_CHECKPOINT_RESTORE alone, or to nothing.
+ *  - The image is found and its manifest verified (XXH3-128 of every
+ *    file) as for any restart, with the user's rights; a user-modified
+ *    image does not verify and the task starts from the beginning, said
+ *    on its stderr.
+ *  - The task (the pid slurmstepd waits for) becomes a child subreaper
+ *    and runs "criu restore --unprivileged -d" as the user with
+ *    CAP_CHECKPOINT_RESTORE only (ambient).  The restored tree comes
+ *    back under its old pids, as the task's descendant, in the job's
+ *    cgroup; when criu exits its root is reparented to the task.  The
+ *    task then drops its last capability, forwards the signals
+ *    slurmstepd sends it, and exits as the restored root does: the
+ *    restored program is the Slurm task.  It is still slurmstepd's
+ *    fork (comm "slurmstepd", not dumpable), so the helper's next dump
+ *    of the task takes its one child, the restored root, instead.
+ *  - Why this is safe: criu runs with the user's uid, gid and groups,
+ *    so the kernel lets it set no other credentials and open nothing
+ *    the user cannot; an image the user forged gives them at most a
+ *    process of their own holding CAP_CHECKPOINT_RESTORE, never root.
+ *    No file of the user's is opened by root.
+ *  - CRIU restores the dumped bounding set, and dropping a capability
+ *    from it needs CAP_SETPCAP, unless the process had no_new_privs:
+ *    tasks of a criu= method therefore run with no_new_privs (set in
+ *    task_init), as they would in most containers.
+ *  - Output files: the task's stdout and stderr, when they are files,
+ *    are handed to criu with --inherit-fd, so that the restored
+ *    program writes on the job's output even though its size changed.
+ *
+ * See slurmckptd(8), METHODS. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/capability.h>
+#include <linux/close_range.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "plugin.h"
+
+#define CKPT_BIT (1u << (CAP_CHECKPOINT_RESTORE - 32))
+#define RESTORE_TRIES 3	/* criu restores, when a dumped pid is taken */
+#define INHERIT_FD 10	/* criu gets stdout as fd 11, stderr as 12 */
+
+static int capset_bits(unsigned permitted, unsigned others)
+{
+	struct __user_cap_header_struct h = {
+		.version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2] = { { 0 } };
+
+	d[1].permitted = permitted;
+	d[1].inheritable = d[1].effective = others;
+	return (int)syscall(SYS_capset, &h, d);
+}
+
+static int set_caps(unsigned bit)
+{
+	return capset_bits(bit, bit);
+}
+
+/* First thing in task_init, before any file of the user's is read:
+ * of what PR_SET_KEEPCAPS kept, only CAP_CHECKPOINT_RESTORE stays, and
+ * only permitted (not effective), until criu's child raises it. */
+int restore_limit_caps(void)
+{
+	return capset_bits(CKPT_BIT, 0);
+}
+
+/* In task_init_privileged, as root: slurmstepd's setuid to the user is
+ * to keep the permitted capabilities, which task_init cuts down. */
+int restore_keep_caps(void)
+{
+	return prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
+}
+
+/* In task_init, as the user: no capability at all, for good. */
+void restore_drop_caps(void)
+{
+	if (set_caps(0) < 0 || prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+		fprintf(stderr, PFX "cannot drop capabilities: %s\n",
+			strerror(errno));
+}
+
+/* --inherit-fd for stdout and stderr when they are files: criu's path
+ * of each (relative to /) is the task's.  criu is handed copies of them
+ * above 2 (it cannot put its own stdio into its fd store). */
+static int inherit_args(char **argv, int n, char store[2][PATH_MAX + 16])
+{
+	char link[32], path[PATH_MAX];
+	ssize_t len;
+	int fd;
+
+	for (fd = 1; fd < 3; fd++) {
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		len = readlink(link, path, sizeof(path) - 1);
+		if (len <= 1 || path[0] != '/')
+			continue;	/* a pipe, a socket, or closed */
+		path[len] = '\0';
+		if (dup2(fd, INHERIT_FD + fd) < 0)
+			continue;
+		snprintf(store[fd - 1], sizeof(store[fd - 1]), "fd[%d]:%s",
+			 INHERIT_FD + fd, path + 1);
+		argv[n++] = "--inherit-fd";
+		argv[n++] = store[fd - 1];
+	}
+	argv[n] = NULL;
+	return n;
+}
+
+/* Run criu restore in a child with CAP_CHECKPOINT_RESTORE; its status. */
+static int run_criu(const char *dir, const char *work)
+{
+	char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+	char store[2][PATH_MAX + 16];
+	char *argv[24] = { step.criu, "restore", "--unprivileged", "-D",
+			   (char *)dir, "-W", (char *)work, "-o",
+			   "restore.log", "--shell-job", "-d" };
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		/* slurmstepd's descriptors stay out of criu */
+		close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+		inherit_args(argv, 11, store);
+		if (set_caps(CKPT_BIT) < 0 ||
+		    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE,
+			  CAP_CHECKPOINT_RESTORE, 0, 0) < 0) {
+			fprintf(stderr, PFX "cannot keep "
+				"CAP_CHECKPOINT_RESTORE for criu: %s\n",
+				strerror(errno));
+			_exit(127);
+		}
+		execve(argv[0], argv, envp);
+		fprintf(stderr, PFX "cannot run %s: %s\n", argv[0],
+			strerror(errno));
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return status;
+}
+
+/* The first error line of criu's restore.log in work, into why; or the
+ * one saying a pid was taken ("Can't fork for <pid>: File exists"). */
+static void criu_error(const char *work, char *why, size_t whylen)
+{
+	char path[PATH_MAX + 16], line[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/restore.log", work);
+	if (!(f = fopen(path, "re")))
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "Error", 5) != 0 && !strstr(line, ": Error"))
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		if (!why[0] || strstr(line, "File exists"))
+			snprintf(why, whylen, "%s", line);
+		if (strstr(line, "File exists"))
+			break;
+	}
+	fclose(f);
+}
+
+static pid_t first_child(void)
+{
+	char buf[64];
+	ssize_t r;
+	int fd;
+
+	fd = open("/proc/thread-self/children", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	r = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (r <= 0)
+		return -1;
+	buf[r] = '\0';
+	return (pid_t)strtol(buf, NULL, 10);
+}
+
+static volatile pid_t restored;
+
+static void forward(int sig)
+{
+	if (restored > 0)
+		kill(restored, sig);
+}
+
+/* The task from now on: the restored root's parent, passing on the
+ * signals slurmstepd sends, and exiting as it does. */
+static _Noreturn void stand_in(pid_t root)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT,
+				    SIGUSR1, SIGUSR2, SIGCONT, SIGALRM };
+	struct sigaction sa = { .sa_handler = forward };
+	sigset_t none;
+	int status = 0, sig;
+	size_t i;
+	pid_t w;
+
+	restored = root;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	close_range(3, ~0U, 0);
+	for (;;) {
+		w = waitpid(-1, &status, 0);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 || w == root || root <= 0)
+			break;
+	}
+	if (WIFSIGNALED(status)) {
+		sig = WTERMSIG(status);
+		signal(sig, SIG_DFL);
+		raise(sig);
+		_exit(128 + sig);
+	}
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+}
+
+/* Restore task's tree from image/criu.<task>/.  Returns only if it
+ * could not: 1 if the image holds no dump of this task (it starts from
+ * the beginning), -1 with the reason on the task's stderr.  On success
+ * this process waits for the restored tree and exits with its status. */
+int restore_criu(spank_t sp, const char *image, uint32_t task)
+{
+	char dir[PATH_MAX], work[PATH_MAX], why[600] = "";
+	struct stat st;
+	int status;
+	pid_t root;
+
+	(void)sp;
+	snprintf(dir, sizeof(dir), "%s/criu.%u", image, task);
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, PFX "%s: %s holds no CRIU dump of task %u; "
+			"it starts from the beginning\n", step.label, image,
+			task);
+		restore_drop_caps();
+		return 1;
+	}
+	snprintf(work, sizeof(work), "%s/%s.restore.%u", step.dir, step.name,
+		 task);
+	if (mkdir(work, 0700) < 0 && errno != EEXIST) {
+		fprintf(stderr, PFX "%s: %s: %s\n", step.label, work,
+			strerror(errno));
+		restore_drop_caps();
+		return -1;
+	}
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) {
+		fprintf(stderr, PFX "%s: PR_SET_CHILD_SUBREAPER: %s\n",
+			step.label, strerror(errno));
+		restore_drop_caps();
+		return -1;
+	}
+	/* A dumped pid still held (as a pid, group or session) fails the
+	 * restore with EEXIST, and such holders go away: try again. */
+	for (int try = 1; ; try++) {
+		status = run_criu(dir, work);
+		why[0] = '\0';
+		if (status != 0)
+			criu_error(work, why, sizeof(why));
+		if (status == 0 || try == RESTORE_TRIES ||
+		    !strstr(why, "File exists"))
+			break;
+		fprintf(stderr, PFX "%s: task %u: %s; trying again\n",
+			step.label, task, why);
+		sleep(1);
+	}
+	restore_drop_caps();
+	if (status != 0) {
+		fprintf(stderr, PFX "%s: task %u not restored from %s: criu "
+			"restore %s %d%s%s (log: %s/restore.log)\n",
+			step.label, task, dir,
+			status < 0 ? "could not run:" :
+			WIFEXITED(status) ? "exited" : "was killed by signal",
+			status < 0 ? errno : WIFEXITED(status) ?
+			WEXITSTATUS(status) : WTERMSIG(status),
+			why[0] ? ": " : "", why, work);
+		return -1;
+	}
+	root = first_child();
+	fprintf(stderr, PFX "%s: task %u restored from %s (pid %ld)\n",
+		step.label, task, dir, (long)root);
+	stand_in(root);
+}

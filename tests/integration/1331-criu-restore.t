@@ -1,0 +1,147 @@
+#!/bin/bash
+# 1331-criu-restore: the automatic restore of a criu= method
+# (slurmckptd(8), METHODS; spank/restore.c).  A counter that keeps its
+# count only in memory (exec'd by the batch script) is dumped by criu,
+# the job is requeued, and on its second start the plugin has the task
+# restored by "criu restore --unprivileged" as the job's user: the count
+# goes on from the dump inside the Slurm step, and the job COMPLETES with
+# the final count.  Then an image the user has modified does not verify:
+# nothing is restored from it, the task says why and starts from the
+# beginning.  Skipped unless a criu whose "criu check" passes is found.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+. "${top_srcdir:-${0%/*}/../..}/tests/integration/cluster.sh" || exit 99
+
+require_criu
+cluster_start 1
+criu_method_start
+
+ckdir=$(user_dir "$CLUSTER_DIR/ckpt")
+N=30
+
+# run_to_dump <out>: a counter job, dumped at tick>=3; sets j, at, img.
+run_to_dump() {
+	local msg
+	j=$(submit --checkpoint=0 --checkpoint-method=criu --checkpoint-dir="$ckdir" \
+		--requeue --open-mode=append --chdir="$CLUSTER_WORK" -o "$1" \
+		--wrap "exec $APPS/memcount.sh $N") || fail "sbatch failed"
+	job_wait_state "$j" RUNNING 20 || fail "job $j did not start"
+	wait_for 10 grep -q '^tick=3$' "$1" || fail "the counter does not count: $(tail -n 3 "$1")"
+	msg=$(as_user "$SCHECKPOINT" create "$j" 2>&1) ||
+		fail "scheckpoint create: $msg; $(tail -n 5 "$CLUSTER_DIR/slurmckptd.log")"
+	at=$(sed -n 's/^tick=//p' "$1" | tail -n1)
+	img=$ckdir/$j.ckpt
+	image_verify "$img" || fail "image does not verify"
+	[ -s "$img/criu.0/pstree.img" ] || fail "no criu images in $img: $(ls -R "$img")"
+}
+
+# job_caps <job>: the job's pids on this node, or why one of them holds
+# a capability or lacks no_new_privs.
+job_caps() {
+	local p pids caps
+	pids=$(scontrol listpids "$1" 2>/dev/null | awk '$1 ~ /^[0-9]+$/ { print $1 }')
+	[ -n "$pids" ] || { echo "scontrol listpids $1: no pids"; return 1; }
+	for p in $pids; do
+		[ -r "/proc/$p/status" ] || continue
+		caps=$(awk '/^Cap(Inh|Prm|Eff|Amb):/ { printf "%s", $2 }' "/proc/$p/status")
+		if [ -n "$(echo "$caps" | tr -d 0)" ] || ! grep -q '^NoNewPrivs:.*1' "/proc/$p/status"; then
+			echo "pid $p of job $1: $(grep -E '^(Cap|NoNewPrivs)' "/proc/$p/status" | tr '\n' ' ')"
+			return 1
+		fi
+	done
+	echo $pids
+}
+
+# The dump, a requeue, and the restore inside the step.
+out=$CLUSTER_WORK/mem.out
+run_to_dump "$out"
+pids=$(job_caps "$j") || fail "$pids"
+ok "job $j dumped by criu at tick=$at; its processes have no capability, and no_new_privs ($pids)"
+sleep 2
+scontrol requeue "$j" || fail "scontrol requeue $j"
+# No process of the restored job holds a capability (criu had
+# CAP_CHECKPOINT_RESTORE; the task that stands in for the restored root
+# dropped it).
+wait_for 60 grep -q "restored from" "$out" ||
+	fail "not restored: $(grep -v '^tick=' "$out"; cat "$ckdir/$j.ckpt.restore.0/restore.log" 2>/dev/null | grep -m3 Error)"
+sleep 1
+pids=$(job_caps "$j") || fail "$pids"
+ok "no process of the restored job holds a capability ($(echo $pids))"
+
+# The restored job is dumped again (the helper dumps the task's one
+# child, the restored root) and, requeued again, restored again.
+_counted_on() { [ "$(sed -n '/restored from/,$ s/^tick=//p' "$out" | wc -l)" -ge 2 ]; }
+wait_for 10 _counted_on || fail "the restored counter does not count: $(tail -n 3 "$out")"
+msg=$(as_user "$SCHECKPOINT" create "$j" 2>&1) ||
+	fail "scheckpoint create of the restored job: $msg; $(tail -n 5 "$CLUSTER_DIR/slurmckptd.log")"
+at2=$(sed -n 's/^tick=//p' "$out" | tail -n1)
+image_verify "$img" || fail "the second image does not verify"
+seq=$(manifest_get "$img" .seq)
+ok "the restored job dumped again at tick=$at2 (image seq $seq)"
+sleep 2
+scontrol requeue "$j" || fail "second scontrol requeue $j"
+_restored_twice() { [ "$(grep -c "restored from" "$out")" -ge 2 ]; }
+wait_for 60 _restored_twice || fail "not restored the second time: $(grep -v '^tick=' "$out" | tail -n 5)"
+state=$(job_wait_done "$j" 120) ||
+	fail "job $j did not finish: $(tail -n 8 "$out"; tail -n 20 "$CLUSTER_DIR"/slurmd*.log)"
+grep -q "checkpoint: $j.batch: task 0 restored from $img/criu.0" "$out" ||
+	fail "not restored (job $state): $(grep -v "^tick=" "$out"; grep -h -i -E "error|spank|checkpoint" "$CLUSTER_DIR"/*.log | tail -n 15; cat "$ckdir/$j.ckpt.restore.0/restore.log" 2>/dev/null | grep -m3 Error)"
+[ "$state" = COMPLETED ] || fail "job $j ended $state: $(tail -n 20 "$out")"
+[ "$(job_field "$j" ExitCode)" = 0:0 ] || fail "exit code $(job_field "$j" ExitCode)"
+grep -qx "final=$N" "$out" || fail "no final=$N: $(tail -n 5 "$out")"
+[ "$(grep -c '^start=' "$out")" -eq 1 ] || fail "the program started again from 0: $(grep -v '^tick=' "$out")"
+# After the restore line, the count goes on from the dump's.
+first=$(sed -n '/restored from/,$ s/^tick=//p' "$out" | head -n1)
+[ "$first" -le $((at + 1)) ] && [ "$first" -gt 1 ] ||
+	fail "the restored counter went on at $first, not from the dump at tick=$at"
+second=$(awk '/restored from/ { n++ } n == 2 && /^tick=/ { sub("tick=", ""); print; exit }' "$out")
+[ "$second" -le $((at2 + 1)) ] && [ "$second" -gt "$at" ] ||
+	fail "the second restore went on at $second, not from the second dump at tick=$at2"
+missing=$(comm -23 <(seq 1 "$N" | sort) <(sed -n 's/^tick=//p' "$out" | sort -u))
+[ -z "$missing" ] || fail "numbers never counted: $(echo $missing)"
+[ "$(job_field "$j" Restarts)" = 2 ] || fail "Restarts=$(job_field "$j" Restarts)"
+ok "job $j requeued twice, restored by criu in the step each time: counts on at tick=$first (dumped at $at), then at tick=$second (dumped at $at2); COMPLETED 0:0 with final=$N"
+
+# A user-modified image: its manifest no longer matches, so nothing is
+# restored from it; the task says so and starts from the beginning.
+out2=$CLUSTER_WORK/mem2.out
+run_to_dump "$out2"
+core=$(ls "$img/criu.0"/core-*.img | head -n1)
+as_user sh -c "chmod u+w '$core' && printf X | dd of='$core' bs=1 seek=20 conv=notrunc 2>/dev/null" ||
+	fail "could not modify $core as $CKPT_USER"
+scontrol requeue "$j" || fail "scontrol requeue $j"
+wait_for 60 grep -q "no usable image" "$out2" || fail "job $j did not start again: $(tail -n 8 "$out2")"
+pids=$(job_caps "$j") || fail "$pids"
+state=$(job_wait_done "$j" 120) || fail "job $j did not finish: $(tail -n 8 "$out2")"
+grep -q "restored from" "$out2" && fail "restored from a modified image: $(grep checkpoint: "$out2")"
+why=$(grep -m1 "checkpoint: $j.batch: no usable image" "$out2") ||
+	fail "no message about the modified image: $(grep -v '^tick=' "$out2")"
+[ "$(grep -c '^start=' "$out2")" -eq 2 ] || fail "the job did not start afresh: $(grep -v '^tick=' "$out2")"
+[ "$state" = COMPLETED ] && grep -qx "final=$N" "$out2" || fail "job $j ended $state: $(tail -n 5 "$out2")"
+ok "a modified image is not restored; the task starts afresh: ${why#checkpoint: }"
+
+# A dumped pid still taken when the job starts again (here by a process
+# of root's given that number through ns_last_pid, which lives until
+# criu has said so): criu fails with "File exists", the plugin tries
+# again a second later, and the task is restored.
+out3=$CLUSTER_WORK/mem3.out
+run_to_dump "$out3"
+held=$(ls "$img/criu.0" | sed -n 's/^core-\([0-9]*\)\.img$/\1/p' | head -n1)
+scontrol requeue "$j" || fail "scontrol requeue $j"
+_gone() { [ ! -e "/proc/$held" ]; }
+wait_for 20 _gone || fail "pid $held of the dump still runs after the requeue"
+log3=$ckdir/$j.ckpt.restore.0/restore.log
+holder=
+for try in $(seq 1 30); do
+	echo $((held - 1)) >/proc/sys/kernel/ns_last_pid || fail "cannot write ns_last_pid"
+	bash -c 'until grep -qs "File exists" "$1"; do sleep 0.1; done' _ "$log3" &
+	[ "$!" = "$held" ] && { holder=$!; break; }
+	kill "$!"
+done
+[ -n "$holder" ] || fail "could not take pid $held in 30 tries"
+wait_for 60 grep -q "restored from" "$out3" ||
+	fail "not restored after pid $held was freed: $(grep -v '^tick=' "$out3"; grep Error "$log3")"
+wait "$holder"
+retry=$(grep -m1 "trying again" "$out3") || fail "no retry said: $(grep -v '^tick=' "$out3")"
+scancel "$j"
+job_wait_done "$j" 30 >/dev/null || fail "job $j did not end"
+ok "a dumped pid held at the restart: ${retry#checkpoint: }; then restored"
