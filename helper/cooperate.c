@@ -142,7 +142,8 @@ static int trigger_dir(const struct step *s, struct asked *a, char *err,
 }
 
 /* Create a's trigger file, as the user: never through a symbolic link,
- * never opening a FIFO or device for writing. */
+ * never opening a FIFO or device for writing.  On failure a->tdir is
+ * -1 again. */
 static int trigger_create(const struct step *s, struct asked *a, char *err,
 			  size_t errlen)
 {
@@ -159,6 +160,8 @@ static int trigger_create(const struct step *s, struct asked *a, char *err,
 			 fd < 0 ? strerror(errno) : "not a regular file");
 		if (fd >= 0)
 			close(fd);
+		close(a->tdir);
+		a->tdir = -1;
 		return -1;
 	}
 	close(fd);
@@ -195,7 +198,8 @@ static ssize_t ask_tasks(const struct step *s, struct asked *a, size_t n,
 			if (trigger_create(s, &a[i], err, errlen) < 0) {
 				if (send_signal(a[i].t->w.fd, 0) < 0)
 					continue;
-				triggers_remove(a, n);
+				/* Only a[0..asked) hold a created trigger. */
+				triggers_remove(a, asked);
 				return -1;
 			}
 			a[asked++] = a[i];
