@@ -32,6 +32,7 @@
 #include "helper.h"
 #include "image.h"
 #include "kvconf.h"
+#include "manifest.h"
 #include "sched.h"
 
 #define TRIGGER_POLL_MS 200	/* how often a trigger file is looked at */
@@ -89,7 +90,7 @@ static size_t select_tasks(const struct step *s, struct asked *a)
 		if (pid <= 0 || (!s->trigger && !catches(pid, s->signo)))
 			continue;
 		/* Still alive now, so /proc/<pid> was this task's. */
-		if (send_signal(t->w.fd, 0) < 0)
+		if (!pidfd_alive(t->w.fd))
 			continue;
 		a[n].t = t;
 		a[n].exited = false;
@@ -132,7 +133,7 @@ static int trigger_dir(const struct step *s, struct asked *a, char *err,
 		return -1;
 	}
 	/* Still alive now, so the directory was this task's. */
-	if (send_signal(a->t->w.fd, 0) < 0) {
+	if (!pidfd_alive(a->t->w.fd)) {
 		snprintf(err, errlen, "task %u ended", a->t->id);
 		close(a->tdir);
 		a->tdir = -1;
@@ -196,7 +197,7 @@ static ssize_t ask_tasks(const struct step *s, struct asked *a, size_t n,
 	for (i = 0; i < n; i++) {
 		if (s->trigger) {
 			if (trigger_create(s, &a[i], err, errlen) < 0) {
-				if (send_signal(a[i].t->w.fd, 0) < 0)
+				if (!pidfd_alive(a[i].t->w.fd))
 					continue;
 				/* Only a[0..asked) hold a created trigger. */
 				triggers_remove(a, asked);
@@ -377,8 +378,6 @@ void cooperate_fetch_job(const struct step *s)
 static int write_file(int dirfd, const char *name, const char *text,
 		      char *err, size_t errlen)
 {
-	size_t len = strlen(text), done = 0;
-	ssize_t n;
 	int fd;
 
 	if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
@@ -387,17 +386,11 @@ static int write_file(int dirfd, const char *name, const char *text,
 		    O_CLOEXEC, 0600);
 	if (fd < 0)
 		goto fail;
-	while (done < len) {
-		n = write(fd, text + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			close(fd);
-			goto fail;
-		}
-		done += (size_t)n;
+	if (manifest_write_all(fd, text, strlen(text)) < 0 || fsync(fd) < 0) {
+		close(fd);
+		goto fail;
 	}
-	if (fsync(fd) < 0 || close(fd) < 0)
+	if (close(fd) < 0)
 		goto fail;
 	return 0;
 fail:

@@ -110,6 +110,8 @@ struct step *step_find(uint32_t job, uint32_t id);
 struct step *steps_first(void);
 /* The pid behind a pidfd (/proc/self/fdinfo); -1 once it has exited. */
 pid_t pidfd_pid(int pidfd);
+/* Is the process behind a pidfd still alive (signal 0)? */
+bool pidfd_alive(int pidfd);
 /* A step re-adopted from the saved state (no owner): watch its tasks'
  * pidfds, and drop it when the last one has exited. */
 int step_restore_task(struct step *s, uint32_t id, pid_t pid,

@@ -631,7 +631,7 @@ static int criu_dump(const struct step *s, const struct method *m,
 			return -1;
 		}
 		close(dfd);
-		if (syscall(SYS_pidfd_send_signal, t->w.fd, 0, NULL, 0) < 0) {
+		if (!pidfd_alive(t->w.fd)) {
 			snprintf(err, errlen, "task %u ended during its dump",
 				 t->id);
 			return -1;

@@ -306,7 +306,7 @@ static int proc_start_time(pid_t pid, unsigned long long *start)
 	return 0;
 }
 
-static bool pidfd_alive(int pidfd)
+bool pidfd_alive(int pidfd)
 {
 	return syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) == 0;
 }
