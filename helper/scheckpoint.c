@@ -20,7 +20,6 @@
 #include <jansson.h>
 #include <munge.h>
 #include <netdb.h>
-#include <slurm/slurm.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -314,34 +313,10 @@ static long port_of(const char *map, const char *node)
 static char *munge_socket(void)
 {
 	const char *env = getenv("SLURM_CHECKPOINT_MUNGE_SOCKET");
-	slurm_conf_t *conf = NULL;
-	char *s = NULL, *p, *e;
 
 	if (env && *env)
 		return strdup(env);
-	if (slurm_load_ctl_conf((time_t)0, &conf) != SLURM_SUCCESS)
-		return NULL;
-	if (conf->authinfo && (p = strstr(conf->authinfo, "socket="))) {
-		p += strlen("socket=");
-		e = strchr(p, ',');
-		s = e ? strndup(p, (size_t)(e - p)) : strdup(p);
-	}
-	slurm_free_ctl_conf(conf);
-	return s;
-}
-
-/* The node's NodeAddr (slurmctld), else its name. */
-static void node_address(const char *node, char *addr, size_t len)
-{
-	node_info_msg_t *nm = NULL;
-
-	snprintf(addr, len, "%s", node);
-	if (slurm_load_node_single(&nm, (char *)node, SHOW_ALL) ==
-	    SLURM_SUCCESS && nm->record_count > 0 &&
-	    nm->node_array[0].node_addr)
-		snprintf(addr, len, "%s", nm->node_array[0].node_addr);
-	if (nm)
-		slurm_free_node_info_msg(nm);
+	return sched_munge_socket();
 }
 
 /* A TCP connection to addr:port, with max_wait as its send and receive
@@ -412,7 +387,7 @@ static int ask_node(const char *node, const char *payload, const char *msock,
 			 "(SLURM_CHECKPOINT_PORTS)", node);
 		return -1;
 	}
-	node_address(node, addr, sizeof(addr));
+	sched_node_addr(node, addr, sizeof(addr));
 	if (!(cred = munge_wrap(payload, msock, text, len)) ||
 	    (fd = tcp_connect(node, addr, port, max_wait, text, len)) < 0)
 		goto out;
@@ -448,49 +423,33 @@ out:
 static int ask_remote(const struct ckpt_msg *m, struct ckpt_msg *r,
 		      long max_wait, char *text, size_t len)
 {
-	job_info_msg_t *jm = NULL;
-	hostlist_t hl = NULL;
-	char *payload = NULL, *msock = NULL, *node;
-	int rc = -1, tries = 0;
+	char **nodes = NULL, *batch = NULL, *payload = NULL, *msock = NULL;
+	int rc = -1;
+	size_t i;
 
-	slurm_init(NULL);
-	if (slurm_load_job(&jm, m->job, SHOW_ALL) != SLURM_SUCCESS ||
-	    jm->record_count < 1) {
-		snprintf(text, len, "job %u: %s", m->job,
-			 slurm_strerror(slurm_get_errno()));
+	sched_init();
+	if (sched_job_nodes(m->job, &nodes, &batch, text, len) < 0)
 		goto out;
-	}
-	if (!jm->job_array[0].nodes || !*jm->job_array[0].nodes) {
-		snprintf(text, len, "job %u is not running on any node",
-			 m->job);
-		goto out;
-	}
 	if (!(payload = proto_encode(m))) {
 		snprintf(text, len, "%s", strerror(errno));
 		goto out;
 	}
 	msock = munge_socket();
 	if (m->step == CKPT_STEP_BATCH || m->step == CKPT_STEP_ALL) {
-		node = jm->job_array[0].batch_host;
-		if (!node || !*node)
-			node = jm->job_array[0].nodes;
-		rc = ask_node(node, payload, msock, max_wait, r, text, len);
+		rc = ask_node(batch ? batch : nodes[0], payload, msock,
+			      max_wait, r, text, len);
 		goto out;
 	}
-	hl = slurm_hostlist_create(jm->job_array[0].nodes);
-	while (hl && (node = slurm_hostlist_shift(hl))) {
-		if (tries++)
+	for (i = 0; nodes[i]; i++) {
+		if (i)
 			proto_msg_clear(r);
-		rc = ask_node(node, payload, msock, max_wait, r, text, len);
-		free(node);
+		rc = ask_node(nodes[i], payload, msock, max_wait, r, text,
+			      len);
 		if (rc < 0 || r->ok || r->err != ENOENT)
 			break;
 	}
 out:
-	if (hl)
-		slurm_hostlist_destroy(hl);
-	if (jm)
-		slurm_free_job_info_msg(jm);
+	sched_nodes_free(nodes, batch);
 	free(payload);
 	free(msock);
 	return rc;

@@ -212,3 +212,94 @@ fail:
 	errno = EIO;
 	return -1;
 }
+
+int sched_job_nodes(uint32_t id, char ***nodes, char **batch_host,
+		    char *err, size_t errlen)
+{
+	job_info_msg_t *jm = NULL;
+	hostlist_t hl = NULL;
+	const slurm_job_info_t *j;
+	char **v = NULL, *node, what[32];
+	size_t n = 0;
+	int rc = -1;
+
+	*nodes = NULL;
+	*batch_host = NULL;
+	snprintf(what, sizeof(what), "job %u", id);
+	if (slurm_load_job(&jm, id, SHOW_ALL) != SLURM_SUCCESS ||
+	    jm->record_count < 1) {
+		slurm_err(err, errlen, what);
+		goto out;
+	}
+	j = &jm->job_array[0];
+	if (!j->nodes || !*j->nodes ||
+	    !(hl = slurm_hostlist_create(j->nodes))) {
+		snprintf(err, errlen, "job %u is not running on any node", id);
+		errno = ESRCH;
+		goto out;
+	}
+	if (!(v = calloc((size_t)slurm_hostlist_count(hl) + 1, sizeof(*v))))
+		goto nomem;
+	while ((node = slurm_hostlist_shift(hl))) {
+		v[n] = strdup(node);
+		free(node);
+		if (!v[n++])
+			goto nomem;
+	}
+	if (j->batch_host && *j->batch_host &&
+	    !(*batch_host = strdup(j->batch_host)))
+		goto nomem;
+	*nodes = v;
+	v = NULL;
+	rc = 0;
+	goto out;
+nomem:
+	snprintf(err, errlen, "%s", strerror(ENOMEM));
+	errno = ENOMEM;
+out:
+	sched_nodes_free(v, NULL);
+	if (hl)
+		slurm_hostlist_destroy(hl);
+	if (jm)
+		slurm_free_job_info_msg(jm);
+	return rc;
+}
+
+void sched_nodes_free(char **nodes, char *batch_host)
+{
+	size_t i;
+
+	for (i = 0; nodes && nodes[i]; i++)
+		free(nodes[i]);
+	free(nodes);
+	free(batch_host);
+}
+
+void sched_node_addr(const char *node, char *addr, size_t len)
+{
+	node_info_msg_t *nm = NULL;
+
+	snprintf(addr, len, "%s", node);
+	if (slurm_load_node_single(&nm, (char *)node, SHOW_ALL) ==
+	    SLURM_SUCCESS && nm->record_count > 0 &&
+	    nm->node_array[0].node_addr)
+		snprintf(addr, len, "%s", nm->node_array[0].node_addr);
+	if (nm)
+		slurm_free_node_info_msg(nm);
+}
+
+char *sched_munge_socket(void)
+{
+	slurm_conf_t *conf = NULL;
+	char *s = NULL, *p, *e;
+
+	if (slurm_load_ctl_conf((time_t)0, &conf) != SLURM_SUCCESS)
+		return NULL;
+	if (conf->authinfo && (p = strstr(conf->authinfo, "socket="))) {
+		p += strlen("socket=");
+		e = strchr(p, ',');
+		s = e ? strndup(p, (size_t)(e - p)) : strdup(p);
+	}
+	slurm_free_ctl_conf(conf);
+	return s;
+}

@@ -58,4 +58,19 @@ int sched_cancel(uint32_t id, char *err, size_t errlen);
 int sched_job_save(uint32_t id, json_t **info, char **script, char *err,
 		   size_t errlen);
 
+/* scheckpoint on another node: where the job runs.  *nodes is a
+ * NULL-ended array of the job's node names, expanded; *batch_host its
+ * batch host or NULL; free both with sched_nodes_free().  0/-1 (ENOENT:
+ * unknown job; ESRCH: running on no node), err says why. */
+int sched_job_nodes(uint32_t id, char ***nodes, char **batch_host,
+		    char *err, size_t errlen);
+void sched_nodes_free(char **nodes, char *batch_host);
+
+/* The node's NodeAddr, else its name, into addr. */
+void sched_node_addr(const char *node, char *addr, size_t len);
+
+/* munged's socket from slurm.conf's AuthInfo socket= (malloc'ed), or
+ * NULL for libmunge's default. */
+char *sched_munge_socket(void);
+
 #endif
