@@ -178,6 +178,65 @@ done
 [ "${phases[staging]:-0}" -gt 0 ] && [ $((${phases[manifest]:-0} + ${phases[renaming]:-0} + ${phases[rotating]:-0})) -gt 0 ] ||
 	fail "the kills did not spread over the commit (per phase:$summary)"
 
+# The two renames of a commit (N -> N.<seq>, N.partial -> N) and the one
+# of rotation take microseconds: random delays never land there.  Fault
+# injection does: RENAME_ITERATIONS (10) more kills with the helper run
+# under strace, which holds every rename of the helper and its workers for
+# 250 ms on entry; each kill comes 0 to 600 ms after the manifest appears
+# in the staging directory, so it lands before, between or after the
+# renames.
+RITER=${RENAME_ITERATIONS:-10}
+declare -A rphases=()
+if ((RITER > 0)); then
+	command -v strace >/dev/null || fail "strace is not installed (contrib/install-deps.sh)"
+	manifest_written() {
+		[ -e "$img.partial/manifest.json" ]
+	}
+	helper_stop
+	HELPER_WRAP="strace -f -qq -o /dev/null -e trace=rename,renameat,renameat2 -e inject=rename,renameat,renameat2:delay_enter=250000"
+	restart
+	for ((i = 1; i <= RITER; i++)); do
+		before=$(seq_of)
+		as_user "$SCHECKPOINT" create "$j" MaxWait=60 >/dev/null 2>&1 &
+		cpid=$!
+		wait_for 60 manifest_written || fail "rename iteration $i: no manifest was written"
+		delay=$((RANDOM % 600))
+		sleep "0.$(printf '%03d' "$delay")"
+		helper_kill
+		wait "$cpid" 2>/dev/null
+		if [ -d "$img.partial" ] && [ ! -e "$img" ]; then
+			phase=between-renames
+		elif [ -d "$img.partial" ]; then
+			phase=before-renames
+		elif ls -d "$img".deleted.* >/dev/null 2>&1 || [ "$(image_count "$ckdir" "$name")" -gt 2 ]; then
+			phase=rotating
+		elif [ "$(seq_of)" -gt "$before" ]; then
+			phase=after
+		else
+			phase=other
+		fi
+		rphases[$phase]=$((${rphases[$phase]:-0} + 1))
+		restart
+		check_dir || fail "rename iteration $i (killed ${delay} ms after the manifest, $phase): the directory is not clean"
+		same_task || fail "rename iteration $i: the job's task changed or died"
+		before=$(seq_of)
+		msg=$(as_user "$SCHECKPOINT" create "$j" MaxWait=60 2>&1) ||
+			fail "rename iteration $i ($phase): the next checkpoint failed: $msg"
+		[ "$(seq_of)" -gt "$before" ] || fail "rename iteration $i: no newer image"
+		check_dir || fail "rename iteration $i: images after the next checkpoint do not verify"
+	done
+	rsummary=
+	for p in before-renames between-renames rotating after other; do
+		rsummary="$rsummary $p=${rphases[$p]:-0}"
+	done
+	ok "$RITER kills with the renames held by strace survived; per phase:$rsummary"
+	[ "${rphases[between-renames]:-0}" -gt 0 ] || [ "${rphases[rotating]:-0}" -gt 0 ] ||
+		note "no kill landed between the renames or in rotation:$rsummary"
+	helper_stop
+	HELPER_WRAP=
+	restart
+fi
+
 # The step ends: the re-adopted step is dropped when its task exits.
 scancel "$j"
 job_wait_done "$j" 30 >/dev/null || fail "job $j did not end"

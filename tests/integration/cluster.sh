@@ -15,6 +15,9 @@
 #   $CLUSTER_DIR/ckptd.sock      slurmckptd's socket (SLURM_CHECKPOINT_SOCKET)
 #
 # Knobs (environment, read by cluster_start):
+#   HELPER_WRAP       words put before slurmckptd's command by helper_start
+#                     (e.g. strace fault injection); helper_kill kills the
+#                     helper, not the wrapper
 #   CKPT_MIN_INTERVAL (0), CKPT_MAX_WAIT (10), CKPT_KEEP (2), CKPT_SIGNAL (USR2)
 #                     (min_interval is a Slurm time: a bare number is MINUTES;
 #                      max_wait is in seconds)
@@ -286,7 +289,9 @@ helper_start() {
 		"$CLUSTER_DIR/ckptd-state" >"$CLUSTER_DIR/slurmckptd.conf"
 	[ -z "${CKPT_HELPER_CONF:-}" ] ||
 		printf '%s\n' "$CKPT_HELPER_CONF" >>"$CLUSTER_DIR/slurmckptd.conf"
-	CKPT_CLUSTER_DIR=$CLUSTER_DIR setsid "$bin" -f "$CLUSTER_DIR/slurmckptd.conf" \
+	# HELPER_WRAP: words put before the helper's command (a tracer).
+	# shellcheck disable=SC2086
+	CKPT_CLUSTER_DIR=$CLUSTER_DIR setsid ${HELPER_WRAP:-} "$bin" -f "$CLUSTER_DIR/slurmckptd.conf" \
 		-s "$CLUSTER_DIR/ckptd.sock" -v \
 		</dev/null >>"$CLUSTER_DIR/slurmckptd.log" 2>&1 &
 	CLUSTER_HELPER_PID=$!
@@ -304,6 +309,13 @@ helper_start() {
 }
 
 helper_stop() {
+	local real
+	# A wrapper (a tracer) would detach on SIGTERM and leave the helper
+	# running: stop the helper, then the wrapper ends with it.
+	if [ -n "${HELPER_WRAP:-}" ] && [ -n "${CLUSTER_HELPER_PID:-}" ] &&
+	   real=$(pgrep -P "$CLUSTER_HELPER_PID" -x slurmckptd); then
+		_signal_wait "$real" TERM || _signal_wait "$real" KILL
+	fi
 	_kill_pid "${CLUSTER_HELPER_PID:-}" slurmckptd
 	CLUSTER_HELPER_PID=
 	rm -f "$CLUSTER_DIR/slurmckptd.pid"
@@ -312,8 +324,16 @@ helper_stop() {
 # helper_kill: SIGKILL slurmckptd (a crash: no clean-up, no state saved
 # at exit) and reap it; helper_start then restarts it on the same state.
 helper_kill() {
+	local real
 	[ -n "${CLUSTER_HELPER_PID:-}" ] || return 0
-	kill -KILL "$CLUSTER_HELPER_PID" 2>/dev/null
+	# Under HELPER_WRAP the helper is the wrapper's child: kill it, and
+	# the wrapper (a tracer) exits with its last tracee.
+	if [ -n "${HELPER_WRAP:-}" ] &&
+	   real=$(pgrep -P "$CLUSTER_HELPER_PID" -x slurmckptd); then
+		kill -KILL "$real" 2>/dev/null
+	else
+		kill -KILL "$CLUSTER_HELPER_PID" 2>/dev/null
+	fi
 	wait "$CLUSTER_HELPER_PID" 2>/dev/null
 	CLUSTER_HELPER_PID=
 	rm -f "$CLUSTER_DIR/slurmckptd.pid"
