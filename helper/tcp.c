@@ -102,7 +102,7 @@ static void tconn_request(struct tconn *t)
 		return;
 	}
 	free(payload);
-	if (!proto_op_is_request(m.op)) {
+	if (!proto_op_is_request(m.op) && !proto_op_is_peer(m.op)) {
 		proto_msg_clear(&m);
 		refuse(t, EPERM, "permission denied: only scheckpoint's "
 		       "requests come over TCP");
@@ -121,7 +121,10 @@ static void tconn_request(struct tconn *t)
 	}
 	fl = t->w.fd;
 	tconn_free(t, false);
-	server_tcp_request(fl, uid, &m);
+	if (proto_op_is_peer(m.op))
+		peer_request(fl, uid, &m);	/* peer.c */
+	else
+		server_tcp_request(fl, uid, &m);
 	proto_msg_clear(&m);
 }
 

@@ -139,6 +139,16 @@ static int fill_register(spank_t sp, struct ckpt_msg *m, char *node,
 		return -1;
 	}
 	spank_get_item(sp, S_JOB_LOCAL_TASK_COUNT, &ntasks);
+	step.nodeid = 0;
+	step.nnodes = 1;
+	/* The batch step runs on one node whatever the job's size. */
+	if (step.id != SLURM_BATCH_SCRIPT &&
+	    (spank_get_item(sp, S_JOB_NNODES, &step.nnodes) != ESPANK_SUCCESS ||
+	     spank_get_item(sp, S_JOB_NODEID, &step.nodeid) != ESPANK_SUCCESS ||
+	     step.nnodes < 1 || step.nodeid >= step.nnodes)) {
+		slurm_error(PFX "cannot read the step's node index and count");
+		return -1;
+	}
 	if (resolve_dir(sp, uid) < 0)
 		return -1;
 	node_name(sp, node, nodelen);
@@ -153,6 +163,7 @@ static int fill_register(spank_t sp, struct ckpt_msg *m, char *node,
 		.method = strcmp(options_method(), "signal") ?
 			  (char *)options_method() : NULL,
 		.trigger = opts.trigger,
+		.nodeid = step.nodeid, .nnodes = step.nnodes,
 	};
 	return 0;
 }
