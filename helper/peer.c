@@ -70,6 +70,11 @@ struct peer {
 	char err[1024];		/* why this part failed, or "" */
 };
 
+/* The requests are sealed as root before the worker drops to the user,
+ * and then sit in the memory of a process of the user's (made not dumpable,
+ * so not readable by the user: worker.c).  Were one taken anyway, it names this job
+ * and step and nothing else, and munged refuses it a second time: the
+ * most it could do is start or stop a part of the user's own step. */
 static struct peer *peers;	/* [1 .. nnodes-1] */
 static uint32_t npeers;
 static char lead_err[1024];	/* no part can be asked: why */
@@ -173,7 +178,8 @@ void peer_leader_connect(const struct step *s)
 	if (n != s->nnodes || strcmp(nodes[0], s->node) != 0) {
 		snprintf(lead_err, sizeof(lead_err), "slurmctld lists %u "
 			 "node(s) for the step, first %s; registered: %u, "
-			 "this node %s", n, nodes[0], s->nnodes, s->node);
+			 "this node %s", n, n ? nodes[0] : "none", s->nnodes,
+			 s->node);
 		goto out;
 	}
 	if (!(peers = calloc(n, sizeof(*peers)))) {
