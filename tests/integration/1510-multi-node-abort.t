@@ -39,6 +39,23 @@ for k in 0 1 2; do
 done
 ok "image seq $seq of 3 parts: counts ${cnt[0]} ${cnt[1]} ${cnt[2]} on ${host[0]} ${host[1]} ${host[2]}"
 
+# A follower's helper does not checkpoint the step: it says who does, and
+# scheckpoint (with the ports) goes on to the leader.
+msg=$(as_user env SLURM_CHECKPOINT_SOCKET="$(mn_sock "${host[1]}")" "$SCHECKPOINT" create "$j.0" 2>&1)
+[ $? -eq 1 ] || fail "the follower ${host[1]} answered create $j.0: $msg"
+echo "$msg" | grep -q "node index 0" || fail "the follower's refusal does not name the leader: $msg"
+ok "follower ${host[1]}: $msg"
+ports=$(for n in c1 c2 c3; do printf '%s:%s,' "$n" "${PORT[$n]}"; done)
+sleep 2	# so that the next image holds other counts than seq 1
+msg=$(as_user env SLURM_CHECKPOINT_SOCKET="$(mn_sock "${host[1]}")" SLURM_CHECKPOINT_PORTS="${ports%,}" \
+	"$SCHECKPOINT" create "$j.0" MaxWait=60 2>&1) || fail "create $j.0 through the ports: $msg"
+[ "$(manifest_get "$img" .seq)" -gt "$seq" ] || fail "create $j.0 through the ports committed nothing: $msg"
+seq=$(manifest_get "$img" .seq)
+c_first=${cnt[0]}
+for k in 0 1 2; do cnt[$k]=$(cat "$img/node.$k/count.$k"); done
+[ "${cnt[0]}" -gt "$c_first" ] || fail "seq $seq holds count ${cnt[0]}, as seq 1 did"
+ok "from the follower's node with SLURM_CHECKPOINT_PORTS, the leader committed seq $seq: $msg"
+
 # A user's credential is not a helper's.
 req=$(printf '{"v":1,"op":"prepare","job":%s,"step":0}' "$j")
 as_user munge -S "$CLUSTER_DIR/munge/munged.sock" -s "$req" -o "$CLUSTER_WORK/cred" ||
@@ -65,7 +82,7 @@ PY
 echo "$msg" | grep -q 'permission denied' || fail "a user's PREPARE: $msg"
 grep -q "peer request for $j.0 from uid $(id -u "$CKPT_USER") refused" "$(mn_log "${host[1]}")" ||
 	fail "${host[1]}'s helper did not log the refusal"
-[ "$(grep -c "$j.0: PREPARE from the leader" "$(mn_log "${host[1]}")")" = 1 ] ||
+[ "$(grep -c "$j.0: PREPARE from the leader" "$(mn_log "${host[1]}")")" = 2 ] ||
 	fail "a user's PREPARE started a part on ${host[1]}"
 ok "a PREPARE in a user's credential refused by ${host[1]}: $msg"
 
