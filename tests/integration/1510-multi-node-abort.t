@@ -17,7 +17,7 @@ out=$CLUSTER_WORK/mn.out
 script=$CLUSTER_WORK/mn.sh
 cat >"$script" <<EOS
 #!/bin/bash
-srun -l -N3 -n3 "$APPS/mncount.sh" 300 "$mute" 2
+srun -l -N3 -n3 "$APPS/mncount.sh" 300 "$mute"
 EOS
 chown "$CKPT_USER:" "$script"
 j=$(submit -N3 -n3 --checkpoint=0 --checkpoint-dir="$ckdir" --requeue --open-mode=append \
@@ -86,7 +86,7 @@ grep -q "peer request for $j.0 from uid $(id -u "$CKPT_USER") refused" "$(mn_log
 	fail "a user's PREPARE started a part on ${host[1]}"
 ok "a PREPARE in a user's credential refused by ${host[1]}: $msg"
 
-touch "$mute"
+echo 2 >"$mute"
 chmod 0644 "$mute"
 start=$SECONDS
 msg=$(sck create "$j.0" MaxWait=60 2>&1)
@@ -114,6 +114,25 @@ image_verify "$img" || fail "$img no longer verifies"
 ls -d "$ckdir"/*.partial >/dev/null 2>&1 && fail "staging directory left: $(ls "$ckdir")"
 [ "$(job_state "$j")" = RUNNING ] || fail "job $j is $(job_state "$j") after the failed checkpoint"
 ok "previous image seq $seq kept and verified, no staging left, job still running"
+
+# A follower that cannot be reached: the leader aborts at once, and the
+# part already asked of node index 1 (whose tasks are slow now) is killed.
+echo "1 2" >"$mute"
+mn_helper_kill "${host[2]}"
+msg=$(sck create "$j.0" MaxWait=60 2>&1)
+[ $? -ne 0 ] || fail "create without the helper of ${host[2]} succeeded: $msg"
+echo "$msg" | grep -q "node ${host[2]} (index 2): slurmckptd at .*Connection refused" ||
+	fail "create's error does not say that ${host[2]} is unreachable: $msg"
+wait_for 5 grep -q "$j.0: ABORT from the leader: part worker killed" "$(mn_log "${host[1]}")" ||
+	fail "the part of node index 1 was not killed: $(grep "$j.0" "$(mn_log "${host[1]}")" | tail -n 4)"
+wait_for 5 grep -q "$j.0: part node.1 FAILED: worker killed by signal 9" "$(mn_log "${host[1]}")" ||
+	fail "the killed part did not end: $(grep "$j.0" "$(mn_log "${host[1]}")" | tail -n 4)"
+[ "$(manifest_get "$img" .seq)" = "$seq" ] || fail "the image changed: seq $(manifest_get "$img" .seq)"
+ls -d "$ckdir"/*.partial >/dev/null 2>&1 && fail "staging directory left: $(ls "$ckdir")"
+ok "helper of ${host[2]} down: aborted at once, node index 1's part worker killed: $msg"
+mn_helper_start "${host[2]}" || fail "the helper of ${host[2]} did not start again"
+wait_for 10 grep -q "re-adopted\|slurmstepd reconnected\|step $j.0" "$(mn_log "${host[2]}")" ||
+	note "helper of ${host[2]}: $(tail -n 3 "$(mn_log "${host[2]}")")"
 
 scontrol requeue "$j" || fail "scontrol requeue $j failed"
 job_wait_state "$j" RUNNING 60 || fail "job $j did not run again"

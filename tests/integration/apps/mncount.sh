@@ -1,18 +1,17 @@
 #!/bin/bash
-# mncount.sh <N> [<mute-file> <node-index>]: counter.sh --per-task for a step
+# mncount.sh <N> [<mute-file>]: counter.sh --per-task for a step
 # over several nodes: counts to N, one tick a second, and on
 # $SLURM_CHECKPOINT_SIGNAL writes count.<SLURM_PROCID> and node.<SLURM_NODEID>
-# (its host's part) into $SLURM_CHECKPOINT_DIR and acknowledges.  While
-# <mute-file> exists, the tasks on step node index <node-index> ignore the
+# (its host's part) into $SLURM_CHECKPOINT_DIR and acknowledges.  The tasks
+# on a step node index that <mute-file> lists (words, e.g. "1 2") ignore the
 # request ("ignored" lines).  Output: "restart_dir=", "start=", "tick=",
 # "ckpt=", "final=", like counter.sh.
 n=${1:-30}
 mute=${2:-}
-mute_node=${3:-}
 file=count.${SLURM_PROCID:-0}
 
 ckpt() {
-	if [ -n "$mute" ] && [ -e "$mute" ] && [ "${SLURM_NODEID:-}" = "$mute_node" ]; then
+	if [ -n "$mute" ] && grep -qsw -- "${SLURM_NODEID:-x}" "$mute"; then
 		echo "ignored=$count"
 		return
 	fi
