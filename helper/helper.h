@@ -1,6 +1,7 @@
 /* helper.h - slurmckptd's parts: the event loop (slurmckptd.c), the
  * socket and its clients (server.c), the registered steps and their
- * timers (steps.c), checkpoint workers (worker.c), dropping to a user's
+ * timers (steps.c), checkpoint workers (worker.c), the two-phase commit
+ * of steps over several nodes (peer.c), dropping to a user's
  * credentials (privsep.c) and logging (log.c). */
 #ifndef CKPT_HELPER_H
 #define CKPT_HELPER_H

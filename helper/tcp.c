@@ -4,7 +4,9 @@
  * one request.  The client is the uid in the credential; a replayed,
  * expired or otherwise bad credential is refused and nothing is done.
  * The request then goes to server.c like one from the Unix socket, and
- * the reply comes back as one frame of JSON. */
+ * the reply comes back as one frame of JSON.  Another slurmckptd's PREPARE
+ * and ABORT for a step over several nodes go to peer.c, which refuses a
+ * credential that is not root's or the SlurmUser's. */
 #include "config.h"
 
 #include <arpa/inet.h>
