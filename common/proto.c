@@ -49,6 +49,8 @@ static const char *const op_names[] = {
 	[CKPT_OP_ERROR] = "error",
 	[CKPT_OP_LIST] = "list",
 	[CKPT_OP_SHOW] = "show",
+	[CKPT_OP_PREPARE] = "prepare",
+	[CKPT_OP_ABORT] = "abort",
 };
 
 #define NOPS (sizeof(op_names) / sizeof(op_names[0]))
@@ -60,6 +62,11 @@ bool proto_op_is_request(int op)
 {
 	return op == CKPT_OP_CREATE ||
 	       (op >= CKPT_OP_ABLE && op <= CKPT_OP_SHOW);
+}
+
+bool proto_op_is_peer(int op)
+{
+	return op == CKPT_OP_PREPARE || op == CKPT_OP_ABORT;
 }
 
 /* The text of a JSON object, or NULL. */
@@ -111,6 +118,12 @@ static int check_register(const struct ckpt_msg *m, char *err, size_t errlen)
 			    m->gid);
 	if (m->ntasks < 1)
 		return errprintf(err, errlen, EINVAL, "ntasks must be at least 1");
+	if (m->nnodes > 1 && m->nodeid >= m->nnodes)
+		return errprintf(err, errlen, EINVAL, "nodeid %u of %u nodes",
+				 m->nodeid, m->nnodes);
+	if (m->nnodes <= 1 && m->nodeid != 0)
+		return errprintf(err, errlen, EINVAL, "nodeid %u of a one-node "
+				 "step", m->nodeid);
 	if (m->interval < 0 || m->interval > INT_MAX)
 		return errprintf(err, errlen, EINVAL, "invalid interval %ld", m->interval);
 	if (m->max_wait < 1 || m->max_wait > INT_MAX)
@@ -216,6 +229,8 @@ static int check_msg(const struct ckpt_msg *m, char *err, size_t errlen)
 	case CKPT_OP_TASK:
 	case CKPT_OP_UNREGISTER:
 	case CKPT_OP_EXIT:
+	case CKPT_OP_PREPARE:
+	case CKPT_OP_ABORT:
 		return check_ids(m, err, errlen);
 	case CKPT_OP_REPLY:
 		return check_reply(m, err, errlen);
@@ -241,7 +256,7 @@ static json_t *pack_msg(const struct ckpt_msg *m)
 	case CKPT_OP_REGISTER:
 		return json_pack("{s:i, s:s, s:I, s:I, s:I, s:I, s:I, s:I,"
 				 " s:I, s:I, s:I, s:I, s:i, s:i, s:s, s:s,"
-				 " s:s*, s:s*}",
+				 " s:s*, s:s*, s:I, s:I}",
 				 "v", v, "op", op, "job", (json_int_t)m->job,
 				 "step", (json_int_t)m->step,
 				 "uid", (json_int_t)m->uid,
@@ -255,7 +270,10 @@ static json_t *pack_msg(const struct ckpt_msg *m)
 				 "exit_code", m->exit_code,
 				 "signo", m->signo, "dir", m->dir,
 				 "node", m->node, "method", m->method,
-				 "trigger", m->trigger);
+				 "trigger", m->trigger,
+				 "nodeid", (json_int_t)m->nodeid,
+				 "nnodes", (json_int_t)(m->nnodes ? m->nnodes
+								  : 1));
 	case CKPT_OP_TASK:
 		return json_pack("{s:i, s:s, s:I, s:I, s:I}", "v", v, "op", op,
 				 "job", (json_int_t)m->job,
@@ -268,6 +286,8 @@ static json_t *pack_msg(const struct ckpt_msg *m)
 				 "task", (json_int_t)m->task,
 				 "status", m->status);
 	case CKPT_OP_UNREGISTER:
+	case CKPT_OP_PREPARE:
+	case CKPT_OP_ABORT:
 		return json_pack("{s:i, s:s, s:I, s:I}", "v", v, "op", op,
 				 "job", (json_int_t)m->job,
 				 "step", (json_int_t)m->step);
@@ -372,19 +392,25 @@ static int unpack_register(json_t *o, struct ckpt_msg *m, char *err,
 	json_error_t je;
 	json_int_t job, step, uid, gid, ntasks, interval, max_wait, keep;
 	json_int_t lead, max_requeue, exit_code, signo, v;
+	json_int_t nodeid = 0, nnodes = 1;
 	const char *op, *dir, *node, *method = NULL, *trigger = NULL;
 
 	if (json_unpack_ex(o, &je, 0, "{s:I, s:s, s:I, s:I, s:I, s:I, s:I,"
 			   " s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s,"
-			   " s?:s, s?:s !}",
+			   " s?:s, s?:s, s?:I, s?:I !}",
 			   "v", &v, "op", &op, "job", &job, "step", &step,
 			   "uid", &uid, "gid", &gid, "ntasks", &ntasks,
 			   "interval", &interval, "max_wait", &max_wait,
 			   "keep", &keep, "lead", &lead,
 			   "max_requeue", &max_requeue, "exit_code", &exit_code,
 			   "signo", &signo, "dir", &dir, "node", &node,
-			   "method", &method, "trigger", &trigger) < 0)
+			   "method", &method, "trigger", &trigger,
+			   "nodeid", &nodeid, "nnodes", &nnodes) < 0)
 		return errprintf(err, errlen, EINVAL, "register message: %s", je.text);
+	if (to_u32(nodeid, &m->nodeid) < 0 || to_u32(nnodes, &m->nnodes) < 0 ||
+	    m->nnodes < 1)
+		return errprintf(err, errlen, EINVAL, "register message: nodeid "
+				 "or nnodes out of range");
 	if (to_u32(job, &m->job) < 0 || to_u32(step, &m->step) < 0 ||
 	    to_u32(uid, &m->uid) < 0 || to_u32(gid, &m->gid) < 0 ||
 	    to_u32(ntasks, &m->ntasks) < 0 || interval < 0 ||
@@ -480,6 +506,8 @@ static int unpack_msg(json_t *o, struct ckpt_msg *m, char *err, size_t errlen)
 		m->status = (int)status;
 		return 0;
 	case CKPT_OP_UNREGISTER:
+	case CKPT_OP_PREPARE:
+	case CKPT_OP_ABORT:
 		return unpack_ids(o, "{s:I, s:s, s:I, s:I !}", m, NULL, err,
 				  errlen);
 	case CKPT_OP_REPLY:

@@ -29,7 +29,14 @@ enum ckpt_op {
 	CKPT_OP_ERROR,		/* the last checkpoint error */
 	CKPT_OP_LIST,		/* the job's images */
 	CKPT_OP_SHOW,		/* the steps' registrations */
+	/* slurmckptd -> slurmckptd over TCP, root or the SlurmUser only
+	 * (peer.c): a multi-node step's two-phase commit. */
+	CKPT_OP_PREPARE,	/* leader -> follower: checkpoint your part */
+	CKPT_OP_ABORT,		/* leader -> follower: stop, nothing commits */
 };
+
+/* A message between helpers: CKPT_OP_PREPARE or CKPT_OP_ABORT. */
+bool proto_op_is_peer(int op);
 
 /* A request of scheckpoint: CKPT_OP_CREATE or CKPT_OP_ABLE..SHOW. */
 bool proto_op_is_request(int op);
@@ -42,6 +49,8 @@ struct ckpt_msg {
 	/* REGISTER */
 	uint32_t uid, gid;
 	uint32_t ntasks;	/* tasks of the step on this node */
+	uint32_t nodeid;	/* this node's index in the step (S_JOB_NODEID) */
+	uint32_t nnodes;	/* the step's node count; 0 or 1: one node */
 	long interval;		/* seconds; 0 = no periodic checkpoints */
 	long max_wait;		/* seconds */
 	long keep;
@@ -85,7 +94,9 @@ bool proto_trigger_ok(const char *path);
 
 /* JSON encoding, keys by op: "op" is a string ("register", "task",
  * "unregister", "create", "reply", "exit", "able", "vacate", "requeue",
- * "enable", "disable", "error", "list", "show") plus "v":CKPT_PROTO_VERSION.
+ * "enable", "disable", "error", "list", "show", "prepare", "abort") plus
+ * "v":CKPT_PROTO_VERSION.  A register message carries "nodeid" and
+ * "nnodes" (optional on decoding: 0 and 1).
  * Only the fields belonging to the op are written. */
 char *proto_encode(const struct ckpt_msg *m);		/* malloc'ed, NULL+errno */
 

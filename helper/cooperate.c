@@ -472,20 +472,18 @@ int cooperate_commit(const struct step *s, int basefd, struct manifest *m,
 	return image_commit(basefd, s->name, m, s->keep, err, errlen);
 }
 
-/* Ask, wait, and commit; fills m on success.  *uncaught: no task
- * catches the signal, so nothing was asked and nothing staged. */
-static int checkpoint(const struct step *s, int basefd, struct manifest *m,
-		      bool *uncaught, char *err, size_t errlen)
+int cooperate_part(const struct step *s, int partfd, bool *uncaught,
+		   char *err, size_t errlen)
 {
 	struct asked *a = NULL;
 	const struct task *t;
-	int stagefd = -1, ifd = -1, rc = -1;
+	int ifd = -1, rc = -1;
 	size_t n = 0;
 	ssize_t asked;
 
 	for (t = s->tasks; t; t = t->next)
 		n++;
-	if (!(a = calloc(n, sizeof(*a)))) {
+	if (!(a = calloc(n ? n : 1, sizeof(*a)))) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
@@ -495,9 +493,10 @@ static int checkpoint(const struct step *s, int basefd, struct manifest *m,
 		*uncaught = true;
 		goto out;
 	}
-	stagefd = image_stage(basefd, s->name, err, errlen);
-	if (stagefd < 0 || (ifd = watch_staging(stagefd, err, errlen)) < 0)
+	if ((ifd = watch_staging(partfd, err, errlen)) < 0) {
+		n = 0;
 		goto out;
+	}
 	if ((asked = ask_tasks(s, a, n, err, errlen)) <= 0) {
 		if (asked == 0)
 			snprintf(err, errlen, "every task of %s ended",
@@ -506,18 +505,51 @@ static int checkpoint(const struct step *s, int basefd, struct manifest *m,
 		goto out;
 	}
 	n = (size_t)asked;
-	if (wait_acks(s, stagefd, ifd, a, n, err, errlen) < 0)
-		goto out;
-	m->seq = image_next_seq(basefd, s->name);
-	rc = cooperate_commit(s, basefd, m, err, errlen);
+	rc = wait_acks(s, partfd, ifd, a, n, err, errlen);
 out:
 	if (a)
 		triggers_remove(a, n);
 	free(a);
 	if (ifd >= 0)
 		close(ifd);
-	if (stagefd >= 0)
-		close(stagefd);
+	return rc;
+}
+
+/* Ask, wait, and commit; fills m on success.  *uncaught: no task
+ * catches the signal, so nothing was asked and nothing staged. */
+static int checkpoint(const struct step *s, int basefd, struct manifest *m,
+		      bool *uncaught, char *err, size_t errlen)
+{
+	const struct task *t;
+	int stagefd, rc = -1;
+	bool any = false;
+
+	/* Nothing is staged for a step none of whose tasks catches it. */
+	for (t = s->tasks; t && !any; t = t->next) {
+		pid_t pid = pidfd_pid(t->w.fd);
+
+		any = pid > 0 && (s->trigger || catches(pid, s->signo));
+	}
+	if (!any) {
+		snprintf(err, errlen, "not checkpointable: no task of %s "
+			 "catches SIG%s", s->label, signal_name(s->signo));
+		*uncaught = true;
+		return -1;
+	}
+	stagefd = image_stage(basefd, s->name, err, errlen);
+	if (stagefd < 0)
+		return -1;
+	if (cooperate_part(s, stagefd, uncaught, err, errlen) == 0) {
+		m->seq = image_next_seq(basefd, s->name);
+		rc = cooperate_commit(s, basefd, m, err, errlen);
+	}
+	close(stagefd);
+	/* cooperate_run leaves the staging of an uncaught step alone. */
+	if (rc < 0 && *uncaught) {
+		char why[512];
+
+		image_discard(basefd, s->name, why, sizeof(why));
+	}
 	return rc;
 }
 
@@ -574,6 +606,8 @@ int cooperate_run(const struct step *s, const char *reason,
 		/* nothing asked, nothing staged */
 	} else if (basefd >= 0 && exited)
 		rc = commit_staged(s, basefd, &m, err, sizeof(err));
+	else if (basefd >= 0 && s->nnodes > 1)
+		rc = peer_leader_checkpoint(s, basefd, &m, err, sizeof(err));
 	else if (basefd >= 0 && s->method)
 		rc = method_checkpoint(s, s->method, reason, basefd, &m, err,
 				       sizeof(err));

@@ -1,6 +1,7 @@
 /* helper.h - slurmckptd's parts: the event loop (slurmckptd.c), the
  * socket and its clients (server.c), the registered steps and their
- * timers (steps.c), checkpoint workers (worker.c), dropping to a user's
+ * timers (steps.c), checkpoint workers (worker.c), the two-phase commit
+ * of steps over several nodes (peer.c), dropping to a user's
  * credentials (privsep.c) and logging (log.c). */
 #ifndef CKPT_HELPER_H
 #define CKPT_HELPER_H
@@ -31,6 +32,8 @@ struct helper_conf {
 	long port;		/* TCP port for other nodes; 0: none (tcp.c) */
 	char *munge_socket;	/* munged's socket; NULL: libmunge's default */
 	char *state_dir;	/* the saved state (state.c) */
+	char *peer_ports;	/* "<port>" or "<node>:<port>,...": the
+				 * followers' ports (peer.c); NULL: port */
 };
 extern struct helper_conf hconf;
 
@@ -61,6 +64,8 @@ struct manifest;
 struct step {
 	struct step *next;
 	uint32_t job, id, uid, gid, ntasks;
+	uint32_t nodeid, nnodes;	/* this node's index in the step, and
+					 * the step's node count (peer.c) */
 	long interval, max_wait, keep;
 	long lead, max_requeue;
 	int exit_code;
@@ -130,6 +135,8 @@ struct ckpt_result {
 	bool ok;
 	bool uncaught;		/* no task catches the signal: not an image
 				 * that failed, a step that cannot make one */
+	bool part;		/* a follower's part of a multi-node step
+				 * (peer.c): nothing committed here */
 	uint64_t seq;
 	const char *image;
 	const char *error;
@@ -177,6 +184,9 @@ int worker_report(int out, json_t *o);
 int worker_start(struct step *s, const char *reason, const char *image_dir,
 		 struct waiter *wt, char *err, size_t errlen);
 int worker_count(void);
+/* A follower's part of a multi-node step (peer.c): the child runs
+ * peer_part_run(), and its end goes to peer_part_done(). */
+int worker_start_part(struct step *s, char *err, size_t errlen);
 /* Kill a worker (its commit is crash-safe); its end is handled as usual. */
 void worker_cancel(struct worker *wk);
 /* Called by steps.c when a worker finished; s may be gone. */
@@ -191,6 +201,29 @@ void cooperate_fetch_job(const struct step *s);
  * ImageDir=, N.partial is moved there first and committed there. */
 int cooperate_commit(const struct step *s, int basefd, struct manifest *m,
 		     char *err, size_t errlen);
+
+/* cooperate.c: ask the step's local tasks and wait for their
+ * acknowledgements in partfd (a staging directory, or node.<k> of one);
+ * nothing committed.  0/-1 with err; *uncaught as for cooperate_run. */
+int cooperate_part(const struct step *s, int partfd, bool *uncaught,
+		   char *err, size_t errlen);
+
+/* peer.c: the two-phase commit of a step over several nodes.  Node index
+ * 0 (the leader) runs the step's checkpoints: its worker connects to
+ * every follower's slurmckptd (peer_leader_connect, as root, before the
+ * drop to the user), stages N.partial with one node.<k> per node, sends
+ * PREPARE, checkpoints node.0, and commits once every follower answered
+ * PREPARED; otherwise it sends ABORT and nothing is committed. */
+bool step_is_follower(const struct step *s);
+void peer_leader_connect(const struct step *s);
+int peer_leader_checkpoint(const struct step *s, int basefd,
+			   struct manifest *m, char *err, size_t errlen);
+/* A PREPARE or ABORT over TCP from uid (authenticated by tcp.c); fd is
+ * blocking, answered with one frame (PREPARE: when the part is done). */
+void peer_request(int fd, uid_t uid, const struct ckpt_msg *m);
+int peer_part_run(const struct step *s, int out);
+void peer_part_done(struct step *s, const struct ckpt_result *r);
+void peer_step_removed(const struct step *s);
 
 /* privsep.c */
 int privsep_become(uid_t uid, gid_t gid, char *err, size_t errlen);

@@ -430,7 +430,8 @@ static void final_checkpoint(struct job *j, const char *why)
 		"left)", j->id, why, (long long)j->s.end,
 		(long long)(j->s.end - time(NULL)));
 	for (s = steps_first(); s; s = s->next) {
-		if (s->job != j->id)
+		/* A follower's part is asked by the step's leader. */
+		if (s->job != j->id || step_is_follower(s))
 			continue;
 		if (s->worker) {	/* the one in flight will do */
 			s->final = true;

@@ -275,6 +275,57 @@ void sched_nodes_free(char **nodes, char *batch_host)
 	free(batch_host);
 }
 
+static char **expand_nodes(const char *list)
+{
+	hostlist_t hl = slurm_hostlist_create(list);
+	char **v = NULL, *node;
+	size_t n = 0;
+
+	if (!hl)
+		return NULL;
+	v = calloc((size_t)slurm_hostlist_count(hl) + 1, sizeof(*v));
+	while (v && (node = slurm_hostlist_shift(hl))) {
+		v[n] = strdup(node);
+		free(node);
+		if (!v[n++]) {
+			sched_nodes_free(v, NULL);
+			v = NULL;
+		}
+	}
+	slurm_hostlist_destroy(hl);
+	return v;
+}
+
+int sched_step_nodes(uint32_t job, uint32_t step, char ***nodes, char *err,
+		     size_t errlen)
+{
+	job_step_info_response_msg_t *r = NULL;
+	char what[48];
+	int rc = -1;
+
+	*nodes = NULL;
+	snprintf(what, sizeof(what), "step %u.%u", job, step);
+	if (slurm_get_job_steps((time_t)0, job, step, &r, SHOW_ALL) !=
+	    SLURM_SUCCESS) {
+		slurm_err(err, errlen, what);
+		return -1;
+	}
+	if (r->job_step_count < 1 || !r->job_steps[0].nodes ||
+	    !*r->job_steps[0].nodes) {
+		snprintf(err, errlen, "%s: slurmctld knows no nodes of it",
+			 what);
+		errno = ESRCH;
+	} else if (!(*nodes = expand_nodes(r->job_steps[0].nodes))) {
+		snprintf(err, errlen, "%s: nodes '%s': %s", what,
+			 r->job_steps[0].nodes, strerror(ENOMEM));
+		errno = ENOMEM;
+	} else {
+		rc = 0;
+	}
+	slurm_free_job_step_info_response_msg(r);
+	return rc;
+}
+
 void sched_node_addr(const char *node, char *addr, size_t len)
 {
 	node_info_msg_t *nm = NULL;

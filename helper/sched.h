@@ -66,6 +66,12 @@ int sched_job_nodes(uint32_t id, char ***nodes, char **batch_host,
 		    char *err, size_t errlen);
 void sched_nodes_free(char **nodes, char *batch_host);
 
+/* A multi-node step's nodes, in its node index order (S_JOB_NODEID):
+ * *nodes NULL-ended and expanded, free with sched_nodes_free().  0/-1
+ * (err says why). */
+int sched_step_nodes(uint32_t job, uint32_t step, char ***nodes, char *err,
+		     size_t errlen);
+
 /* The node's NodeAddr, else its name, into addr. */
 void sched_node_addr(const char *node, char *addr, size_t len);
 

@@ -261,7 +261,7 @@ static size_t create_targets(const struct ckpt_msg *m, struct step **out,
 	size_t n = 0;
 
 	for (s = steps_first(); s && n < max; s = s->next)
-		if (s->job == m->job &&
+		if (s->job == m->job && !step_is_follower(s) &&
 		    (m->step == CKPT_STEP_ALL || s->id == m->step))
 			out[n++] = s;
 	return n;
@@ -274,6 +274,18 @@ static int request_targets(struct conn *c, const struct ckpt_msg *m,
 			   int *rc)
 {
 	*n = create_targets(m, targets, max);
+	/* A step over several nodes answers at its node index 0 only:
+	 * scheckpoint goes on to the next node of the job. */
+	if (*n == 0 && m->step != CKPT_STEP_ALL &&
+	    (targets[0] = step_find(m->job, m->step)) &&
+	    step_is_follower(targets[0])) {
+		*rc = reply_err(c, ENOENT, "step %s runs on %u nodes; node "
+				"index %u is here, its checkpoints are made by "
+				"the slurmckptd of node index 0",
+				targets[0]->label, targets[0]->nnodes,
+				targets[0]->nodeid);
+		return -1;
+	}
 	if (*n == 0) {
 		*rc = reply_err(c, ENOENT, "no checkpointable step of job %u "
 				"is running on this node", m->job);

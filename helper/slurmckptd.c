@@ -44,6 +44,9 @@ static const struct kv_key helper_keys[] = {
 	  0, 0, "absolute path of munged's socket" },
 	{ "state_dir", KV_PATH, offsetof(struct helper_conf, state_dir),
 	  0, 0, "absolute path of the directory of the saved state" },
+	{ "peer_ports", KV_STRING, offsetof(struct helper_conf, peer_ports),
+	  0, 0, "the other nodes' slurmckptd ports: <port> or "
+	  "<node>:<port>,..." },
 	{ NULL, 0, 0, 0, 0, NULL },
 };
 

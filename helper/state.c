@@ -77,6 +77,8 @@ static const struct field step_fields[] = {
 	F("last_errno", F_INT, last_errno, true),
 	F("last_error_time", F_LONG, last_error_time, true),
 	F("registered", F_LONG, registered, true),
+	F("nodeid", F_U32, nodeid, true),
+	F("nnodes", F_U32, nnodes, true),
 	{ NULL, 0, 0, false },
 };
 
@@ -464,12 +466,16 @@ static void restore_step(json_t *o, int *adopted, int *dropped)
 			"directory is ignored");
 		goto out;
 	}
-	discard_staging(&t, name);
+	/* A follower's staging directory is its leader's. */
+	if (t.nnodes <= 1 || t.nodeid == 0)
+		discard_staging(&t, name);
 	m.job = t.job;
 	m.step = t.id;
 	m.uid = t.uid;
 	m.gid = t.gid;
 	m.ntasks = t.ntasks;
+	m.nodeid = t.nodeid;
+	m.nnodes = t.nnodes;
 	m.interval = t.interval;
 	m.max_wait = t.max_wait;
 	m.keep = t.keep;

@@ -102,7 +102,8 @@ static void timer_ready(struct watch *w, uint32_t events)
 	for (s = steps; s; s = next) {
 		next = s->next;
 		/* disabled: scheckpoint disable (enable sets due anew) */
-		if (s->interval <= 0 || s->disabled || before(now, s->due))
+		if (s->interval <= 0 || s->disabled || step_is_follower(s) ||
+		    before(now, s->due))
 			continue;
 		while (!before(now, s->due))
 			s->due.tv_sec += s->interval;
@@ -128,7 +129,7 @@ void steps_rearm(void)
 	struct step *s;
 
 	for (s = steps; s; s = s->next) {
-		if (s->interval <= 0 || s->disabled)
+		if (s->interval <= 0 || s->disabled || step_is_follower(s))
 			continue;
 		if (!any || before(s->due, its.it_value))
 			its.it_value = s->due;
@@ -174,6 +175,14 @@ struct step *step_add(const struct ckpt_msg *m, char *err, size_t errlen)
 		errno = ENOENT;
 		return NULL;
 	}
+	if (m->nnodes > 1 && (meth || m->exit_code)) {
+		snprintf(err, errlen, "a step over %u nodes checkpoints "
+			 "cooperatively only: %s is not supported there",
+			 m->nnodes, meth ? "a checkpoint method" :
+			 "a checkpoint exit code");
+		errno = ENOTSUP;
+		return NULL;
+	}
 	if (meth && m->trigger) {
 		snprintf(err, errlen, "a trigger file asks a cooperating "
 			 "program; method '%s' takes its checkpoints itself",
@@ -200,6 +209,8 @@ struct step *step_add(const struct ckpt_msg *m, char *err, size_t errlen)
 	s->uid = m->uid;
 	s->gid = m->gid;
 	s->ntasks = m->ntasks;
+	s->nodeid = m->nnodes > 1 ? m->nodeid : 0;
+	s->nnodes = m->nnodes > 1 ? m->nnodes : 1;
 	s->interval = m->interval;
 	s->max_wait = m->max_wait;
 	s->keep = m->keep;
@@ -255,6 +266,7 @@ void step_remove(struct step *s)
 		}
 	}
 	jobs_step_removed(s);
+	peer_step_removed(s);
 	if (s->worker)
 		s->gone = true;
 	else
@@ -467,6 +479,12 @@ void step_checkpoint_done(struct step *s, const struct ckpt_result *r)
 	struct timespec now = now_mono();
 
 	s->worker = NULL;
+	if (r->part) {
+		peer_part_done(s, r);
+		if (!r->ok)
+			record_error(s, EIO, r->error);
+		goto out;
+	}
 	jobs_checkpoint_done(s, r, (long)(now.tv_sec - s->started.tv_sec));
 	state_changed(false);
 	if (r->ok) {
@@ -479,6 +497,7 @@ void step_checkpoint_done(struct step *s, const struct ckpt_result *r)
 		s->uncaught_noted |= r->uncaught;
 		record_error(s, r->uncaught ? ENOTSUP : EIO, r->error);
 	}
+out:
 	if (s->gone)
 		step_free(s);
 	start_queued();

@@ -4,7 +4,9 @@
  * one request.  The client is the uid in the credential; a replayed,
  * expired or otherwise bad credential is refused and nothing is done.
  * The request then goes to server.c like one from the Unix socket, and
- * the reply comes back as one frame of JSON. */
+ * the reply comes back as one frame of JSON.  Another slurmckptd's PREPARE
+ * and ABORT for a step over several nodes go to peer.c, which refuses a
+ * credential that is not root's or the SlurmUser's. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -102,7 +104,7 @@ static void tconn_request(struct tconn *t)
 		return;
 	}
 	free(payload);
-	if (!proto_op_is_request(m.op)) {
+	if (!proto_op_is_request(m.op) && !proto_op_is_peer(m.op)) {
 		proto_msg_clear(&m);
 		refuse(t, EPERM, "permission denied: only scheckpoint's "
 		       "requests come over TCP");
@@ -121,7 +123,10 @@ static void tconn_request(struct tconn *t)
 	}
 	fl = t->w.fd;
 	tconn_free(t, false);
-	server_tcp_request(fl, uid, &m);
+	if (proto_op_is_peer(m.op))
+		peer_request(fl, uid, &m);	/* peer.c */
+	else
+		server_tcp_request(fl, uid, &m);
 	proto_msg_clear(&m);
 }
 

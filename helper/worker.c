@@ -28,6 +28,7 @@ struct worker {
 	int pipefd;
 	struct step *step;
 	struct waiter *waiter;
+	bool part;		/* a follower's part (peer.c) */
 };
 
 static int nworkers;
@@ -60,7 +61,7 @@ int worker_report(int out, json_t *o)
 static __attribute__((noreturn)) void child_main(struct step *s,
 						 const char *reason,
 						 const char *image_dir, int out,
-						 pid_t parent)
+						 pid_t parent, bool part)
 {
 	char err[512];
 	struct task *t;
@@ -87,6 +88,9 @@ static __attribute__((noreturn)) void child_main(struct step *s,
 	/* restart submits the batch script again: its image keeps it. */
 	if (s->id == CKPT_STEP_BATCH)
 		cooperate_fetch_job(s);
+	/* A multi-node step's leader reaches its followers as root. */
+	if (!part && s->nnodes > 1)
+		peer_leader_connect(s);
 	/* The criu method runs "criu dump --unprivileged" as the user. */
 	if ((s->method && method_criu(s->method) ?
 	     privsep_become_ckpt(s->uid, s->gid, err, sizeof(err)) :
@@ -100,11 +104,17 @@ static __attribute__((noreturn)) void child_main(struct step *s,
 	 * of credentials, which clears it). */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 		_exit(1);
+	/* A leader holds requests sealed as root (peer.c): the user must
+	 * not read its memory, whatever fs.suid_dumpable says. */
+	if (!part && s->nnodes > 1 && prctl(PR_SET_DUMPABLE, 0) < 0)
+		_exit(1);
+	if (part)
+		_exit(peer_part_run(s, out) < 0 ? 1 : 0);
 	_exit(cooperate_run(s, reason, image_dir, out) < 0 ? 1 : 0);
 }
 
 static int spawn(struct step *s, const char *reason, const char *image_dir,
-		 pid_t *pid, int *rfd, char *err, size_t errlen)
+		 bool part, pid_t *pid, int *rfd, char *err, size_t errlen)
 {
 	pid_t parent = getpid();
 	int p[2];
@@ -122,7 +132,7 @@ static int spawn(struct step *s, const char *reason, const char *image_dir,
 	}
 	if (*pid == 0) {
 		close(p[0]);
-		child_main(s, reason, image_dir, p[1], parent);
+		child_main(s, reason, image_dir, p[1], parent, part);
 	}
 	close(p[1]);
 	*rfd = p[0];
@@ -131,8 +141,22 @@ static int spawn(struct step *s, const char *reason, const char *image_dir,
 
 static void worker_ready(struct watch *w, uint32_t events);
 
+static int start(struct step *s, const char *reason, const char *image_dir,
+		 bool part, struct waiter *wt, char *err, size_t errlen);
+
 int worker_start(struct step *s, const char *reason, const char *image_dir,
 		 struct waiter *wt, char *err, size_t errlen)
+{
+	return start(s, reason, image_dir, false, wt, err, errlen);
+}
+
+int worker_start_part(struct step *s, char *err, size_t errlen)
+{
+	return start(s, "part", NULL, true, NULL, err, errlen);
+}
+
+static int start(struct step *s, const char *reason, const char *image_dir,
+		 bool part, struct waiter *wt, char *err, size_t errlen)
 {
 	struct worker *wk;
 	pid_t pid;
@@ -159,7 +183,7 @@ int worker_start(struct step *s, const char *reason, const char *image_dir,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (spawn(s, reason, image_dir, &pid, &rfd, err, errlen) < 0) {
+	if (spawn(s, reason, image_dir, part, &pid, &rfd, err, errlen) < 0) {
 		free(wk);
 		return -1;
 	}
@@ -182,6 +206,7 @@ int worker_start(struct step *s, const char *reason, const char *image_dir,
 	wk->pipefd = rfd;
 	wk->step = s;
 	wk->waiter = wt;
+	wk->part = part;
 	s->worker = wk;
 	clock_gettime(CLOCK_MONOTONIC, &s->started);
 	nworkers++;
@@ -203,7 +228,8 @@ static json_t *read_result(struct worker *wk, int status,
 	json_int_t seq = 0;
 	ssize_t n;
 
-	*r = (struct ckpt_result){ .error = "malformed report from worker" };
+	*r = (struct ckpt_result){ .error = "malformed report from worker",
+				   .part = wk->part };
 	n = read(wk->pipefd, buf, sizeof(buf));
 	if (n > 0)
 		o = json_loadb(buf, (size_t)n, 0, &jerr);
@@ -221,7 +247,8 @@ static json_t *read_result(struct worker *wk, int status,
 			   "seq", &seq, "image", &r->image, "error",
 			   &r->error, "uncaught", &uncaught) < 0)
 		return o;
-	r->ok = ok && r->image && seq > 0;
+	r->part = wk->part;
+	r->ok = ok && ((r->image && seq > 0) || wk->part);
 	r->uncaught = uncaught;
 	r->seq = (uint64_t)seq;
 	if (!r->ok && !r->error)

@@ -30,6 +30,9 @@ struct step_info {
 	char *dir;		/* the resolved checkpoint directory */
 	char name[64];		/* <job>[.<step>].ckpt */
 	char label[32];		/* <job>.<step|batch>, for messages */
+	uint32_t nodeid, nnodes;	/* S_JOB_NODEID, S_JOB_NNODES: over
+					 * several nodes, each node's part is
+					 * node.<nodeid> of the image */
 	char *failed;		/* why registration failed: tasks refuse */
 	char *restart_cmd;	/* the method's restart command, or NULL */
 	char *criu;		/* a criu= method's criu: restore its tasks */

@@ -110,10 +110,38 @@ static int helper_call(const struct ckpt_msg *m, int passfd, char *err,
 	return rc;
 }
 
+/* A step's node: its node list (SLURM_STEP_NODELIST, from srun) at this
+ * node's index.  SLURMD_NODENAME in a step's environment is the batch
+ * host's when srun runs in a batch script: with several slurmd on one
+ * host, every node of the step would take the batch host's socket. */
+static bool step_node_name(spank_t sp, char *buf, size_t len)
+{
+	char list[8192], *h;
+	bool found = false;
+	hostlist_t hl;
+	uint32_t i;
+
+	if (step.id == SLURM_BATCH_SCRIPT ||
+	    spank_getenv(sp, "SLURM_STEP_NODELIST", list, sizeof(list)) !=
+	    ESPANK_SUCCESS || !(hl = slurm_hostlist_create(list)))
+		return false;
+	for (i = 0; i <= step.nodeid && (h = slurm_hostlist_shift(hl)); i++) {
+		if (i == step.nodeid) {
+			snprintf(buf, len, "%s", h);
+			found = true;
+		}
+		free(h);
+	}
+	slurm_hostlist_destroy(hl);
+	return found;
+}
+
 static void node_name(spank_t sp, char *buf, size_t len)
 {
 	const char *env = getenv("SLURMD_NODENAME");
 
+	if (step_node_name(sp, buf, len))
+		return;
 	if (spank_getenv(sp, "SLURMD_NODENAME", buf, (int)len) ==
 	    ESPANK_SUCCESS)
 		return;
@@ -139,6 +167,16 @@ static int fill_register(spank_t sp, struct ckpt_msg *m, char *node,
 		return -1;
 	}
 	spank_get_item(sp, S_JOB_LOCAL_TASK_COUNT, &ntasks);
+	step.nodeid = 0;
+	step.nnodes = 1;
+	/* The batch step runs on one node whatever the job's size. */
+	if (step.id != SLURM_BATCH_SCRIPT &&
+	    (spank_get_item(sp, S_JOB_NNODES, &step.nnodes) != ESPANK_SUCCESS ||
+	     spank_get_item(sp, S_JOB_NODEID, &step.nodeid) != ESPANK_SUCCESS ||
+	     step.nnodes < 1 || step.nodeid >= step.nnodes)) {
+		slurm_error(PFX "cannot read the step's node index and count");
+		return -1;
+	}
 	if (resolve_dir(sp, uid) < 0)
 		return -1;
 	node_name(sp, node, nodelen);
@@ -153,6 +191,7 @@ static int fill_register(spank_t sp, struct ckpt_msg *m, char *node,
 		.method = strcmp(options_method(), "signal") ?
 			  (char *)options_method() : NULL,
 		.trigger = opts.trigger,
+		.nodeid = step.nodeid, .nnodes = step.nnodes,
 	};
 	return 0;
 }

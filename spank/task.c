@@ -41,16 +41,30 @@ static int setenvf(spank_t sp, const char *var, const char *fmt, ...)
 	return 0;
 }
 
+/* A step over several nodes: this node's part of an image, "/node.<k>";
+ * else "". */
+static const char *part_of_node(void)
+{
+	static char part[32];
+
+	if (step.nnodes > 1)
+		snprintf(part, sizeof(part), "/node.%u", step.nodeid);
+	else
+		part[0] = '\0';
+	return part;
+}
+
 static int set_task_env(spank_t sp, uint32_t task)
 {
 	char interval[32];
 
 	timefmt_format(opts.interval, interval, sizeof(interval));
 	if (setenvf(sp, "SLURM_CHECKPOINT", "%s", interval) < 0 ||
-	    setenvf(sp, "SLURM_CHECKPOINT_DIR", "%s/%s%s", step.dir,
-		    step.name, IMAGE_STAGING_SUFFIX) < 0 ||
-	    setenvf(sp, "SLURM_CHECKPOINT_DONE", "%s/%s%s/.done.%u",
-		    step.dir, step.name, IMAGE_STAGING_SUFFIX, task) < 0 ||
+	    setenvf(sp, "SLURM_CHECKPOINT_DIR", "%s/%s%s%s", step.dir,
+		    step.name, IMAGE_STAGING_SUFFIX, part_of_node()) < 0 ||
+	    setenvf(sp, "SLURM_CHECKPOINT_DONE", "%s/%s%s%s/.done.%u",
+		    step.dir, step.name, IMAGE_STAGING_SUFFIX, part_of_node(),
+		    task) < 0 ||
 	    setenvf(sp, "SLURM_CHECKPOINT_SIGNAL", "%s",
 		    signal_name(conf.signo)) < 0 ||
 	    setenvf(sp, "SLURM_CHECKPOINT_IMAGE", "%s/%s", step.dir,
@@ -211,6 +225,24 @@ static int run_restart_cmd(const char *image, uint32_t task, char *why,
 	return -1;
 }
 
+/* path (an image) becomes its part node.<k>; an image without it (made
+ * by a step over fewer nodes) is an error, and no SLURM_RESTART_DIR. */
+static int restart_part(char *path, size_t len, uint32_t task)
+{
+	struct stat st;
+	size_t used = strlen(path);
+
+	if (snprintf(path + used, len - used, "%s", part_of_node()) >=
+	    (int)(len - used) || lstat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, PFX "%s task %u: the image has no part for "
+			"node index %u of %u (%s): starting from the "
+			"beginning\n", step.label, task, step.nodeid,
+			step.nnodes, path);
+		return -1;
+	}
+	return 0;
+}
+
 static int set_restart_env(spank_t sp, uint32_t task)
 {
 	unsigned long count = restart_count(sp);
@@ -224,6 +256,11 @@ static int set_restart_env(spank_t sp, uint32_t task)
 	if (find_image(dir, path, sizeof(path), &m, why, sizeof(why)) < 0) {
 		fprintf(stderr, PFX "%s: no usable image in %s (%s); "
 			"starting from the beginning\n", step.label, dir, why);
+		return 0;
+	}
+	/* Over several nodes: this node's part, which must be there. */
+	if (step.nnodes > 1 && restart_part(path, sizeof(path), task) < 0) {
+		manifest_free(&m);
 		return 0;
 	}
 	setenvf(sp, "SLURM_RESTART_DIR", "%s", path);

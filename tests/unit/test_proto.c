@@ -70,6 +70,12 @@ static void test_roundtrip(void **state)
 		{ .op = CKPT_OP_REQUEUE, .job = 42, .step = CKPT_STEP_BATCH,
 		  .dir = "/scratch/me/elsewhere" },
 		{ .op = CKPT_OP_SHOW, .job = 42, .step = 0 },
+		{ .op = CKPT_OP_PREPARE, .job = 42, .step = 1 },
+		{ .op = CKPT_OP_ABORT, .job = 42, .step = 1 },
+		{ .op = CKPT_OP_REGISTER, .job = 42, .step = 1, .uid = 1,
+		  .gid = 1, .ntasks = 1, .max_wait = 1, .keep = 1,
+		  .signo = 12, .dir = "/d", .node = "c3", .nodeid = 2,
+		  .nnodes = 3 },
 		{ .op = CKPT_OP_REPLY, .ok = 1,
 		  .info = "{\"steps\":[{\"step\":\"42.batch\"}]}" },
 	};
@@ -88,6 +94,10 @@ static void test_roundtrip(void **state)
 		assert_int_equal(out.step, in[i].step);
 		assert_int_equal(out.uid, in[i].uid);
 		assert_int_equal(out.ntasks, in[i].ntasks);
+		assert_int_equal(out.nodeid, in[i].nodeid);
+		if (in[i].op == CKPT_OP_REGISTER)
+			assert_int_equal(out.nnodes, in[i].nnodes ?
+					 in[i].nnodes : 1);
 		assert_int_equal(out.interval, in[i].interval);
 		assert_int_equal(out.keep, in[i].keep);
 		assert_int_equal(out.signo, in[i].signo);
@@ -233,12 +243,14 @@ static void test_register_fields(void **state)
 		"\"method\":1",
 		"\"trigger\":\"\"", "\"trigger\":\"a\\nb\"",
 		"\"trigger\":\"dir/\"", "\"trigger\":1",
+		"\"nnodes\":0", "\"nodeid\":3", "\"nodeid\":-1",
 	};
 	const char *tmpl = "{\"v\":1,\"op\":\"register\",\"job\":5,"
 		"\"step\":0,\"uid\":1,\"gid\":1,\"ntasks\":1,\"interval\":0,"
 		"\"max_wait\":1,\"keep\":1,\"lead\":0,\"max_requeue\":0,"
 		"\"exit_code\":0,\"signo\":12,\"dir\":\"/d\","
-		"\"node\":\"n\",\"method\":\"m\",\"trigger\":\"CHKPT\"}";
+		"\"node\":\"n\",\"method\":\"m\",\"trigger\":\"CHKPT\","
+		"\"nodeid\":0,\"nnodes\":3}";
 	char buf[512], key[32], err[256], *p, *end;
 	struct ckpt_msg m;
 	size_t i;
