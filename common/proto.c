@@ -49,6 +49,7 @@ static const char *const op_names[] = {
 	[CKPT_OP_ERROR] = "error",
 	[CKPT_OP_LIST] = "list",
 	[CKPT_OP_SHOW] = "show",
+	[CKPT_OP_FETCH] = "fetch",
 };
 
 #define NOPS (sizeof(op_names) / sizeof(op_names[0]))
@@ -216,6 +217,7 @@ static int check_msg(const struct ckpt_msg *m, char *err, size_t errlen)
 	case CKPT_OP_TASK:
 	case CKPT_OP_UNREGISTER:
 	case CKPT_OP_EXIT:
+	case CKPT_OP_FETCH:
 		return check_ids(m, err, errlen);
 	case CKPT_OP_REPLY:
 		return check_reply(m, err, errlen);
@@ -268,6 +270,7 @@ static json_t *pack_msg(const struct ckpt_msg *m)
 				 "task", (json_int_t)m->task,
 				 "status", m->status);
 	case CKPT_OP_UNREGISTER:
+	case CKPT_OP_FETCH:
 		return json_pack("{s:i, s:s, s:I, s:I}", "v", v, "op", op,
 				 "job", (json_int_t)m->job,
 				 "step", (json_int_t)m->step);
@@ -480,6 +483,7 @@ static int unpack_msg(json_t *o, struct ckpt_msg *m, char *err, size_t errlen)
 		m->status = (int)status;
 		return 0;
 	case CKPT_OP_UNREGISTER:
+	case CKPT_OP_FETCH:
 		return unpack_ids(o, "{s:I, s:s, s:I, s:I !}", m, NULL, err,
 				  errlen);
 	case CKPT_OP_REPLY:

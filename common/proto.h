@@ -29,6 +29,9 @@ enum ckpt_op {
 	CKPT_OP_ERROR,		/* the last checkpoint error */
 	CKPT_OP_LIST,		/* the job's images */
 	CKPT_OP_SHOW,		/* the steps' registrations */
+	CKPT_OP_FETCH,		/* plugin (a task, as the user) -> helper:
+				 * fetch the step's newest image from the
+				 * offsite store; the reply has image, seq */
 };
 
 /* A request of scheckpoint: CKPT_OP_CREATE or CKPT_OP_ABLE..SHOW. */
@@ -85,7 +88,7 @@ bool proto_trigger_ok(const char *path);
 
 /* JSON encoding, keys by op: "op" is a string ("register", "task",
  * "unregister", "create", "reply", "exit", "able", "vacate", "requeue",
- * "enable", "disable", "error", "list", "show") plus "v":CKPT_PROTO_VERSION.
+ * "enable", "disable", "error", "list", "show", "fetch") plus "v":CKPT_PROTO_VERSION.
  * Only the fields belonging to the op are written. */
 char *proto_encode(const struct ckpt_msg *m);		/* malloc'ed, NULL+errno */
 
