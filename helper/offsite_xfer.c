@@ -324,8 +324,12 @@ static int make_collections(struct xfer *x, const struct names *n,
 		     slash = strchr(slash + 1, '/')) {
 			*slash = '\0';
 			if (!made(last, dir)) {
+				/* A collection's URL ends in '/' (nginx:
+				 * 409 without). */
 				url = url_of(n, seq, dir);
-				rc = url ? mkcol(x, url, err, errlen) : -1;
+				rc = url && strlen(url) + 1 < OFFSITE_URL_MAX ?
+				     mkcol(x, strcat(url, "/"), err, errlen) :
+				     -1;
 				free(url);
 			}
 			*slash = '/';
@@ -675,9 +679,12 @@ static int fetch(struct xfer *x, const struct offsite_job *j,
 		errno = ENOENT;
 		goto out;
 	}
+	free(url);
+	url = url_of(n, seqs[i], NULL);
 	snprintf(line, sizeof(line), "%s seq=%" PRIu64 " fetched from the "
 		 "offsite store %.2048s into %s%s%.1024s", j->label, seqs[i],
-		 url, target, why[0] ? "; skipped: " : "", why);
+		 url ? url : hconf.offsite.url, target,
+		 why[0] ? "; skipped: " : "", why);
 	image_log(basefd, line);
 	snprintf(line, sizeof(line), "%s/%s", j->dir, target);
 	json_object_set_new(rep, "seq", json_integer((json_int_t)seqs[i]));
