@@ -10,7 +10,8 @@ libslurm-dev slurm-wlm-basic-plugins-dev slurm-wlm slurmctld slurmd slurm-client
 munge libmunge-dev
 libjansson-dev libcurl4-openssl-dev libcmocka-dev libxxhash-dev xxhash
 util-linux procps psmisc iproute2 passwd jq python3 coreutils findutils grep sed
-clang libclang-rt-dev valgrind gnuplot-nox"
+clang libclang-rt-dev valgrind gnuplot-nox
+nginx openssl"
 
 missing=""
 for p in $PACKAGES; do
