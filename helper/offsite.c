@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <syslog.h>
 #include <time.h>
 
@@ -155,6 +154,8 @@ static void upload_done(void *arg, json_t *rep, int status)
 	json_int_t seq = 0, files = 0, bytes = 0, deleted = 0;
 	int ok = 0;
 
+	(void)status;
+
 	nrunning--;
 	u->running = false;
 	clock_gettime(CLOCK_MONOTONIC, &now);
@@ -168,11 +169,6 @@ static void upload_done(void *arg, json_t *rep, int status)
 			u->job.label, (long long)seq, (long long)files,
 			(long long)bytes, (long)(now.tv_sec - u->started.tv_sec),
 			(long long)deleted);
-	else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
-		log_msg(LOG_WARNING, "%s: offsite copy of seq %llu did not "
-			"finish within offsite_timeout=%ld s; retried at the "
-			"next commit", u->job.label,
-			(unsigned long long)u->job.seq, hconf.offsite.timeout);
 	else
 		log_msg(LOG_WARNING, "%s: offsite copy of seq %llu failed "
 			"(retried at the next commit): %s", u->job.label,
@@ -288,12 +284,12 @@ static void fetch_done(void *arg, json_t *rep, int status)
 	json_int_t seq = 0, e = EIO;
 	int ok = 0;
 
+	(void)status;
+
 	f->running = false;
 	if (rep)
 		json_unpack(rep, "{s:b,s?s,s?s,s?I,s?I}", "ok", &ok, "image",
 			    &text, "error", &text, "seq", &seq, "err", &e);
-	if (!rep && WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
-		text = "the fetch did not finish within offsite_timeout";
 	f->ok = ok && seq > 0 && text && text[0] == '/';
 	f->err = f->ok ? 0 : (int)e;
 	f->seq = f->ok ? (uint64_t)seq : 0;

@@ -10,11 +10,13 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -769,9 +771,8 @@ static int run_job(const struct offsite_job *j, struct xfer *x,
 	return rc;
 }
 
-int offsite_xfer_run(void *arg, int out)
+static int transfer(const struct offsite_job *j, int out)
 {
-	const struct offsite_job *j = arg;
 	struct offsite_creds cr = { 0 };
 	struct xfer x = { .cr = &cr, .dstfd = -1 };
 	char err[4096] = "", user[256];
@@ -780,9 +781,6 @@ int offsite_xfer_run(void *arg, int out)
 	json_t *rep = json_object();
 	int basefd = -1, rc = -1, e = 0;
 
-	/* The whole image, or nothing: the default action of SIGALRM ends
-	 * this child. */
-	alarm((unsigned)hconf.offsite.timeout);
 	if (become(j, &cr, user, sizeof(user), err, sizeof(err)) < 0)
 		goto out;
 	if (!(x.c = curl_easy_init())) {
@@ -812,4 +810,48 @@ out:
 	if (worker_report(out, rep) < 0)
 		rc = -1;
 	return rc;
+}
+
+/* The transfer runs in a grandchild with the user's uid, which the user
+ * may stop or signal; this child stays root, out of the user's reach, and
+ * kills it at offsite_timeout, so that a transfer never holds its place
+ * (offsite_max_uploads, the step's one upload) longer.  (A report the
+ * grandchild had begun is then cut short: the parent takes none.) */
+int offsite_xfer_run(void *arg, int out)
+{
+	const struct offsite_job *j = arg;
+	struct timespec left = { .tv_sec = hconf.offsite.timeout };
+	struct timespec t0, now;
+	sigset_t chld;
+	pid_t pid, w = 0;
+	int status = 0;
+	char err[256];
+
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (sigprocmask(SIG_BLOCK, &chld, NULL) < 0 || (pid = fork()) < 0) {
+		snprintf(err, sizeof(err), "fork: %s", strerror(errno));
+		goto report;
+	}
+	if (pid == 0) {
+		sigprocmask(SIG_UNBLOCK, &chld, NULL);
+		_exit(transfer(j, out) < 0 ? 1 : 0);
+	}
+	while ((w = waitpid(pid, &status, WNOHANG)) == 0 && left.tv_sec > 0) {
+		if (sigtimedwait(&chld, NULL, &left) < 0 && errno != EAGAIN &&
+		    errno != EINTR)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left.tv_sec = hconf.offsite.timeout - (now.tv_sec - t0.tv_sec);
+	}
+	if (w == pid)
+		return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+	snprintf(err, sizeof(err), "not done within offsite_timeout=%ld s",
+		 hconf.offsite.timeout);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+report:
+	return worker_report(out, json_pack("{s:b,s:s,s:i}", "ok", 0,
+					    "error", err, "err", ETIMEDOUT));
 }

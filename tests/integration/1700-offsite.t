@@ -15,69 +15,10 @@
 PATH=$PATH:/usr/sbin:/sbin
 command -v nginx >/dev/null 2>&1 || { echo "1..0 # SKIP nginx is not installed"; exit 77; }
 . "${top_srcdir:-${0%/*}/../..}/tests/integration/cluster.sh" || exit 99
-
-# ------------------------------------------------------------ nginx -------
-NG=$(mktemp -d /tmp/ckpt-nginx.XXXXXX) || exit 99
-chmod 0755 "$NG"	# the worker (nobody) must reach data/
-NG_PORT=$(free_port) || exit 99
-NG_PID=
-DAV_PASS='dav pw#1:x'
-_stop_nginx() {
-	[ -n "$NG_PID" ] && _kill_pid "$NG_PID" nginx
-	NG_PID=
-	[ "${KEEP_CLUSTER:-0}" = 1 ] || rm -rf "$NG"
-}
-mkdir -p "$NG/data/dav" "$NG/data/s3" "$NG/tmp"
-chown -R nobody:nogroup "$NG/data" "$NG/tmp"
-printf 'ckpt:%s\n' "$(openssl passwd -apr1 "$DAV_PASS")" >"$NG/htpasswd"
-chmod 644 "$NG/htpasswd"
-cat >"$NG/nginx.conf" <<EOF
-daemon off;
-user nobody nogroup;
-worker_processes 1;
-pid $NG/nginx.pid;
-error_log $NG/error.log info;
-events { worker_connections 64; }
-http {
-	log_format dav '\$request_method \$uri \$status user=\$remote_user';
-	log_format s3 '\$request_method \$uri \$status auth="\$http_authorization" sha="\$http_x_amz_content_sha256"';
-	access_log $NG/access.log dav;
-	client_body_temp_path $NG/tmp/body;
-	proxy_temp_path $NG/tmp/proxy;
-	fastcgi_temp_path $NG/tmp/fastcgi;
-	uwsgi_temp_path $NG/tmp/uwsgi;
-	scgi_temp_path $NG/tmp/scgi;
-	client_max_body_size 0;
-	server {
-		listen 127.0.0.1:$NG_PORT;
-		root $NG/data;
-		location /dav/ {
-			dav_methods PUT DELETE MKCOL;
-			dav_access user:rw group:r all:r;
-			auth_basic "checkpoints";
-			auth_basic_user_file $NG/htpasswd;
-		}
-		location /s3/ {
-			dav_methods PUT DELETE;
-			create_full_put_path on;
-			dav_access user:rw group:r all:r;
-			access_log $NG/s3.log s3;
-		}
-	}
-}
-EOF
-
+. "${top_srcdir:-${0%/*}/../..}/tests/integration/nginx.sh" || exit 99
 cluster_start 1
-# cluster_stop reports the test's status: keep it across _stop_nginx.
-trap '_rc=$?; _stop_nginx; (exit $_rc); cluster_stop' EXIT
-nginx -t -p "$NG" -c "$NG/nginx.conf" >"$NG/nginx-t.log" 2>&1 ||
-	fail "nginx -t: $(cat "$NG/nginx-t.log")"
-nginx -p "$NG" -c "$NG/nginx.conf" </dev/null >>"$NG/nginx.out" 2>&1 &
-NG_PID=$!
-_up() { curl -s -o /dev/null "http://127.0.0.1:$NG_PORT/"; }
-wait_for 10 _up || fail "nginx did not answer on port $NG_PORT: $(cat "$NG/error.log")"
+nginx_start
 ok "nginx (WebDAV) on port $NG_PORT"
-DAV=http://127.0.0.1:$NG_PORT/dav
 
 # ----------------------------------------------- credentials refused -------
 creds=$CLUSTER_DIR/offsite.cred
@@ -152,7 +93,7 @@ remote=$NG/data/dav/$CKPT_USER/$j/$j.ckpt
 
 # The remote index lists seq $1.
 remote_has() {
-	[ -f "$remote/index.json" ] && jq -e --argjson s "$1" '.seqs | index($s)' "$remote/index.json" >/dev/null 2>&1
+	offsite_remote_has "$remote" "$1"
 }
 # The image's files and manifest on the server are those on disk.
 same_as_remote() {
