@@ -5,6 +5,8 @@
 #   - a credentials file that others can read stops slurmckptd at start;
 #   - an endpoint nobody listens on: the job and its local images are
 #     unharmed, checkpoint.log says the copy failed;
+#   - a server that never answers: the upload is stopped at
+#     offsite_timeout, checkpoints go on meanwhile;
 #   - a job's images appear on the server, the same files as on disk, the
 #     manifest last, the older ones deleted down to keep; its checkpoint
 #     directory is then removed, the job requeued, and it resumes from the
@@ -39,7 +41,7 @@ chmod 0600 "$creds"
 offsite_conf() {
 	CKPT_HELPER_CONF="offsite_url=$1
 offsite_credentials=$creds
-offsite_timeout=60${2:+
+offsite_timeout=${OFFSITE_TIMEOUT:-60}${2:+
 $2}"
 }
 restart_helper() {
@@ -77,6 +79,36 @@ image_verify "$ckdir/$j.ckpt" || fail "the local image does not verify"
 grep -q "offsite copy of seq .* failed" "$CLUSTER_DIR/slurmckptd.log" ||
 	fail "the helper log says nothing of the failed copy"
 ok "unreachable store: job running, image seq $(manifest_get "$ckdir/$j.ckpt" .seq) verifies, failure logged: $(grep -m1 'not copied' "$ckdir/checkpoint.log" | cut -c1-160)"
+scancel "$j"
+job_wait_done "$j" 30 >/dev/null || fail "job $j did not end"
+
+# ------------------------------------------------- a stalled server -------
+# It accepts connections and never answers: the upload is stopped at
+# offsite_timeout, and checkpoints go on meanwhile.
+stall_port=$(free_port)
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(16); held = []
+while True:
+	held.append(s.accept()[0])' "$stall_port" </dev/null >/dev/null 2>&1 &
+stall_pid=$!
+OFFSITE_TIMEOUT=10 offsite_conf "http://127.0.0.1:$stall_port/dav"
+restart_helper "http://127.0.0.1:$stall_port/dav"
+ckdir=$(user_dir "$CLUSTER_WORK/ckpt-stall")
+j=$(submit --checkpoint=0:03 --checkpoint-dir="$ckdir" -o "$CLUSTER_WORK/stall.out" \
+	"$APPS/offsite-counter.sh" 300) || fail "sbatch failed"
+job_wait_state "$j" RUNNING 20 || fail "job $j did not start"
+t0=$SECONDS
+wait_for 30 grep -q "$j.batch: offsite copy of seq 1 failed.*not done within offsite_timeout=10 s" "$CLUSTER_DIR/slurmckptd.log" ||
+	fail "the stalled upload was not stopped: $(grep offsite "$CLUSTER_DIR/slurmckptd.log" | tail -n 3)"
+n=$(committed_count "$ckdir" "$j.batch")
+[ "$n" -ge 3 ] || fail "only $n commits while the upload of seq 1 stalled"
+# One upload per step at a time: the next starts only after it.
+wait_for 20 grep -q "$j.batch: offsite copy of seq [2-9][0-9]* failed" "$CLUSTER_DIR/slurmckptd.log" ||
+	fail "no upload after the stalled one"
+[ "$(job_state "$j")" = RUNNING ] || fail "job $j is $(job_state "$j")"
+ok "stalled server: upload of seq 1 stopped at offsite_timeout=10 s; $n commits meanwhile; the next upload then started"
+kill "$stall_pid"
 scancel "$j"
 job_wait_done "$j" 30 >/dev/null || fail "job $j did not end"
 
