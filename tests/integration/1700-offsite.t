@@ -199,5 +199,19 @@ same_as_remote "$ckdir/$j.ckpt"
 grep -q "PUT /s3/bucket/$CKPT_USER/$j/$j.ckpt/1/manifest.json 201 auth=\"AWS4-HMAC-SHA256 Credential=AKCKPTTEST/[0-9]*/test-1/s3/aws4_request, SignedHeaders=[^\"]*, Signature=[0-9a-f]\{64\}\" sha=\"UNSIGNED-PAYLOAD\"" "$NG/s3.log" ||
 	fail "s3: no SigV4 Authorization header: $(tail -n 2 "$NG/s3.log")"
 grep -q 'MKCOL' "$NG/s3.log" && fail "s3: MKCOL sent"
+grep -q "GET /s3/bucket/$CKPT_USER/$j/$j.ckpt/index.json 404 auth=\"AWS4-HMAC-SHA256 " "$NG/s3.log" ||
+	fail "s3: the index was not asked for with a signature"
 ok "s3: uploaded with SigV4 ($(grep -m1 -o 'Credential=[^,]*' "$NG/s3.log")); no MKCOL"
+# keep=2: seq 1's objects are deleted one by one, as its manifest lists
+# them (the store has no directories to delete), its manifest first.
+for i in 2 3; do
+	msg=$(as_user "$SCHECKPOINT" create "$j" 2>&1) || fail "scheckpoint create: $msg"
+	wait_for 20 remote_has "$i" || fail "s3: seq $i not uploaded"
+done
+[ "$(jq -c .seqs "$remote/index.json")" = "[2,3]" ] || fail "s3 index: $(cat "$remote/index.json")"
+left=$(find "$remote/1" -type f 2>/dev/null)
+[ -z "$left" ] || fail "s3: seq 1 objects left: $left"
+dels=$(grep -o "DELETE /s3/bucket/$CKPT_USER/$j/$j.ckpt/1/[^ ]* 20[04]" "$NG/s3.log" | awk '{print $2}' | sed 's|.*/1/||' | tr '\n' ' ')
+[[ $dels == "manifest.json "* ]] || fail "s3: deletes of seq 1 in this order: $dels"
+ok "s3: seq 1 deleted object by object, manifest first ($dels)"
 scancel "$j"
