@@ -51,6 +51,7 @@ static const char *const op_names[] = {
 	[CKPT_OP_SHOW] = "show",
 	[CKPT_OP_PREPARE] = "prepare",
 	[CKPT_OP_ABORT] = "abort",
+	[CKPT_OP_FETCH] = "fetch",
 };
 
 #define NOPS (sizeof(op_names) / sizeof(op_names[0]))
@@ -231,6 +232,7 @@ static int check_msg(const struct ckpt_msg *m, char *err, size_t errlen)
 	case CKPT_OP_EXIT:
 	case CKPT_OP_PREPARE:
 	case CKPT_OP_ABORT:
+	case CKPT_OP_FETCH:
 		return check_ids(m, err, errlen);
 	case CKPT_OP_REPLY:
 		return check_reply(m, err, errlen);
@@ -288,6 +290,7 @@ static json_t *pack_msg(const struct ckpt_msg *m)
 	case CKPT_OP_UNREGISTER:
 	case CKPT_OP_PREPARE:
 	case CKPT_OP_ABORT:
+	case CKPT_OP_FETCH:
 		return json_pack("{s:i, s:s, s:I, s:I}", "v", v, "op", op,
 				 "job", (json_int_t)m->job,
 				 "step", (json_int_t)m->step);
@@ -508,6 +511,7 @@ static int unpack_msg(json_t *o, struct ckpt_msg *m, char *err, size_t errlen)
 	case CKPT_OP_UNREGISTER:
 	case CKPT_OP_PREPARE:
 	case CKPT_OP_ABORT:
+	case CKPT_OP_FETCH:
 		return unpack_ids(o, "{s:I, s:s, s:I, s:I !}", m, NULL, err,
 				  errlen);
 	case CKPT_OP_REPLY:

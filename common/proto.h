@@ -33,6 +33,9 @@ enum ckpt_op {
 	 * (peer.c): a multi-node step's two-phase commit. */
 	CKPT_OP_PREPARE,	/* leader -> follower: checkpoint your part */
 	CKPT_OP_ABORT,		/* leader -> follower: stop, nothing commits */
+	CKPT_OP_FETCH,		/* plugin (a task, as the user) -> helper:
+				 * fetch the step's newest image from the
+				 * offsite store; the reply has image, seq */
 };
 
 /* A message between helpers: CKPT_OP_PREPARE or CKPT_OP_ABORT. */
@@ -94,9 +97,9 @@ bool proto_trigger_ok(const char *path);
 
 /* JSON encoding, keys by op: "op" is a string ("register", "task",
  * "unregister", "create", "reply", "exit", "able", "vacate", "requeue",
- * "enable", "disable", "error", "list", "show", "prepare", "abort") plus
- * "v":CKPT_PROTO_VERSION.  A register message carries "nodeid" and
- * "nnodes" (optional on decoding: 0 and 1).
+ * "enable", "disable", "error", "list", "show", "prepare", "abort",
+ * "fetch") plus "v":CKPT_PROTO_VERSION.  A register message carries
+ * "nodeid" and "nnodes" (optional on decoding: 0 and 1).
  * Only the fields belonging to the op are written. */
 char *proto_encode(const struct ckpt_msg *m);		/* malloc'ed, NULL+errno */
 

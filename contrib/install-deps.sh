@@ -11,7 +11,8 @@ munge libmunge-dev
 libjansson-dev libcurl4-openssl-dev libcmocka-dev libxxhash-dev xxhash
 util-linux procps psmisc iproute2 passwd jq python3 coreutils findutils grep sed
 strace
-clang libclang-rt-dev valgrind gnuplot-nox"
+clang libclang-rt-dev valgrind gnuplot-nox
+nginx openssl"
 
 missing=""
 for p in $PACKAGES; do

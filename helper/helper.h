@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "offsite.h"
 #include "proto.h"
 
 /* Everything in the epoll set starts with a watch. */
@@ -34,6 +35,7 @@ struct helper_conf {
 	char *state_dir;	/* the saved state (state.c) */
 	char *peer_ports;	/* "<port>" or "<node>:<port>,...": the
 				 * followers' ports (peer.c); NULL: port */
+	struct offsite_conf offsite;	/* offsite_* keys (offsite.c) */
 };
 extern struct helper_conf hconf;
 
@@ -242,6 +244,19 @@ int verbs_list(const struct step *const *steps, size_t n, const char *dir,
 	       verbs_done_fn done, void *arg, char *err, size_t errlen);
 int verbs_act(uint32_t job, enum ckpt_op op, verbs_done_fn done, void *arg,
 	      char *err, size_t errlen);
+
+/* offsite.c: copies of committed images on an HTTP(S) store, and
+ * fetching one back at a restart that finds none on disk. */
+int offsite_init(char *err, size_t errlen);
+bool offsite_enabled(void);
+void offsite_committed(const struct step *s, const struct ckpt_result *r);
+/* done(arg, ok, err, the image's path or the error, seq) runs in the
+ * loop, at once when a recent answer is known. */
+typedef void (*offsite_fetch_fn)(void *arg, bool ok, int err,
+				 const char *text, uint64_t seq);
+int offsite_fetch(const struct step *s, offsite_fetch_fn done, void *arg,
+		  char *err, size_t errlen);
+void offsite_shutdown(void);
 
 /* tcp.c */
 int tcp_listen(long port);

@@ -427,6 +427,56 @@ static int on_query(struct conn *c, const struct ckpt_msg *m)
 	return rc;
 }
 
+/* fetch: the step's newest image, from the offsite store (offsite.c). */
+static void fetch_done(void *arg, bool ok, int err, const char *text,
+		       uint64_t seq)
+{
+	struct waiter *wt = arg;
+	struct ckpt_msg r = { .op = CKPT_OP_REPLY, .ok = ok };
+
+	if (wt->conn) {
+		if (ok) {
+			r.image = (char *)text;
+			r.seq = seq;
+		} else {
+			r.err = err > 0 && err < 4096 ? err : EIO;
+			r.error = (char *)text;
+		}
+		if (conn_send(wt->conn, &r) < 0)
+			log_msg(LOG_INFO, "client went away: %s",
+				strerror(errno));
+		wt->conn->waiter = NULL;
+	}
+	free(wt);
+}
+
+/* A task of a registered step (its user, or root) asks, at its restart,
+ * for the image that no directory holds. */
+static int on_fetch(struct conn *c, const struct ckpt_msg *m)
+{
+	struct step *s = step_find(m->job, m->step);
+	struct waiter *wt;
+	char err[512];
+
+	if (!s)
+		return reply_err(c, ENOENT, "step %u.%u is not registered on "
+				 "this node", m->job, m->step);
+	if (!verbs_may_act(c->cred.uid, s->uid))
+		return reply_err(c, EPERM, "permission denied: job %u belongs "
+				 "to another user", m->job);
+	if (c->waiter)
+		return reply_err(c, EBUSY, "a request is already in progress");
+	if (!(wt = waiter_new(c, m)))
+		return reply_err(c, ENOMEM, "out of memory");
+	c->waiter = wt;
+	if (offsite_fetch(s, fetch_done, wt, err, sizeof(err)) < 0) {
+		c->waiter = NULL;
+		free(wt);
+		return reply_err(c, errno ? errno : EIO, "%s", err);
+	}
+	return 0;
+}
+
 /* A slurmstepd whose connection died with an earlier helper connects
  * again for a step this helper re-adopted: that connection owns it now,
  * and its end is the step's end, as before. */
@@ -475,6 +525,9 @@ static void on_message(struct conn *c, struct ckpt_msg *m, int *pidfd)
 	case CKPT_OP_LIST:
 	case CKPT_OP_SHOW:
 		rc = on_query(c, m);
+		break;
+	case CKPT_OP_FETCH:
+		rc = on_fetch(c, m);
 		break;
 	case CKPT_OP_EXIT:
 		if (!c->step || c->cred.uid != 0) {

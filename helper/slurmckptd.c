@@ -47,6 +47,31 @@ static const struct kv_key helper_keys[] = {
 	{ "peer_ports", KV_STRING, offsetof(struct helper_conf, peer_ports),
 	  0, 0, "the other nodes' slurmckptd ports: <port> or "
 	  "<node>:<port>,..." },
+	{ "offsite_url", KV_STRING, offsetof(struct helper_conf, offsite.url),
+	  0, 0, "http:// or https:// URL of the offsite store" },
+	{ "offsite_kind", KV_STRING,
+	  offsetof(struct helper_conf, offsite.kind), 0, 0, "webdav or s3" },
+	{ "offsite_credentials", KV_PATH,
+	  offsetof(struct helper_conf, offsite.credentials), 0, 0,
+	  "absolute path of a root-only credentials file" },
+	{ "offsite_ca_file", KV_PATH,
+	  offsetof(struct helper_conf, offsite.ca_file), 0, 0,
+	  "absolute path of a CA certificate bundle" },
+	{ "offsite_ca_path", KV_PATH,
+	  offsetof(struct helper_conf, offsite.ca_path), 0, 0,
+	  "absolute path of a directory of CA certificates" },
+	{ "offsite_region", KV_STRING,
+	  offsetof(struct helper_conf, offsite.region), 0, 0,
+	  "the S3 region that SigV4 signs for" },
+	{ "offsite_max_rate", KV_UINT,
+	  offsetof(struct helper_conf, offsite.max_rate), 0, 100000000000L,
+	  "bytes per second per transfer, 0 (no limit).." },
+	{ "offsite_max_uploads", KV_UINT,
+	  offsetof(struct helper_conf, offsite.max_uploads), 1, 64,
+	  "uploads at once, 1..64" },
+	{ "offsite_timeout", KV_UINT,
+	  offsetof(struct helper_conf, offsite.timeout), 10, 840,
+	  "seconds for the transfer of one image, 10..840" },
 	{ NULL, 0, 0, 0, 0, NULL },
 };
 
@@ -199,7 +224,8 @@ int main(int argc, char **argv)
 		log_msg(LOG_WARNING, "setgroups: %s", strerror(errno));
 	umask(022);
 	raise_nofile();
-	if (methods_load(hconf.method_dir, err, sizeof(err)) < 0) {
+	if (methods_load(hconf.method_dir, err, sizeof(err)) < 0 ||
+	    offsite_init(err, sizeof(err)) < 0) {
 		log_msg(LOG_ERR, "%s", err);
 		goto out;
 	}
@@ -229,6 +255,7 @@ out:
 	steps_shutdown();
 	jobs_shutdown();
 	methods_free();
+	offsite_shutdown();
 	if (sigw.fd >= 0)
 		close(sigw.fd);
 	if (epfd >= 0)

@@ -488,6 +488,7 @@ void step_checkpoint_done(struct step *s, const struct ckpt_result *r)
 	jobs_checkpoint_done(s, r, (long)(now.tv_sec - s->started.tv_sec));
 	state_changed(false);
 	if (r->ok) {
+		offsite_committed(s, r);
 		s->last_seq = r->seq;
 		log_msg(LOG_NOTICE, "checkpoint of %s committed: %s (seq %llu)",
 			s->label, r->image, (unsigned long long)r->seq);

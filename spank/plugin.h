@@ -36,6 +36,7 @@ struct step_info {
 	char *failed;		/* why registration failed: tasks refuse */
 	char *restart_cmd;	/* the method's restart command, or NULL */
 	char *criu;		/* a criu= method's criu: restore its tasks */
+	char sock[108];		/* the helper's socket (fetch.c) */
 };
 
 extern struct ckpt_conf conf;
@@ -54,6 +55,10 @@ int remote_register(spank_t sp);
 int remote_task_post_fork(spank_t sp);
 void remote_task_exit(spank_t sp);
 void remote_exit(void);
+
+/* fetch.c: the offsite store's newest image into step.dir; 0 (why
+ * emptied), or -1 with the reason appended to why. */
+int fetch_offsite(char *why, size_t whylen);
 
 /* task.c */
 int task_init(spank_t sp);

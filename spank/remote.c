@@ -256,6 +256,7 @@ int remote_register(spank_t sp)
 	if (helper_call(&m, -1, err, sizeof(err)) < 0)
 		return register_failed(node, err);
 	step.registered = true;
+	snprintf(step.sock, sizeof(step.sock), "%s", sock);
 	return 0;
 }
 

@@ -253,7 +253,9 @@ static int set_restart_env(spank_t sp, uint32_t task)
 	spank_unsetenv(sp, "SLURM_RESTART_DIR");
 	if (!opts.restart_dir && count == 0)
 		return 0;
-	if (find_image(dir, path, sizeof(path), &m, why, sizeof(why)) < 0) {
+	if (find_image(dir, path, sizeof(path), &m, why, sizeof(why)) < 0 &&
+	    (opts.restart_dir || fetch_offsite(why, sizeof(why)) < 0 ||
+	     find_image(dir, path, sizeof(path), &m, why, sizeof(why)) < 0)) {
 		fprintf(stderr, PFX "%s: no usable image in %s (%s); "
 			"starting from the beginning\n", step.label, dir, why);
 		return 0;

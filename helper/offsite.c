@@ -1,0 +1,399 @@
+/* offsite.c - in the event loop: copy each committed image to the
+ * offsite store in the background, one upload per step at a time and at
+ * most offsite_max_uploads at once (a commit while its step's upload
+ * runs is copied when that one ends: the newest image only), and fetch
+ * a step's newest remote image when a restart finds none on disk (one
+ * fetch for all the tasks that ask, its answer kept for a minute).  The
+ * transfers run in children (offsite_xfer.c, child.c): the loop never
+ * waits on the network. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "helper.h"
+#include "offsite.h"
+#include "offsite_xfer.h"
+
+#define FETCH_ANSWER_KEPT_S 60
+#define TIMEOUT_DEFAULT 600
+#define UPLOADS_DEFAULT 2
+
+enum offsite_kind offsite_kind = OFFSITE_NONE;
+
+struct upload {
+	struct upload *next;
+	struct offsite_job job;
+	bool running, pending;
+	char *next_image;	/* the newest commit while running */
+	uint64_t next_seq;
+	struct timespec started;
+};
+
+struct asker {
+	struct asker *next;
+	offsite_fetch_fn done;
+	void *arg;
+};
+
+struct fetch {
+	struct fetch *next;
+	struct offsite_job job;
+	bool running;
+	struct asker *askers;
+	/* the answer, once there */
+	bool ok;
+	int err;
+	char *text;		/* image, or the error */
+	uint64_t seq;
+	time_t answered;
+};
+
+static struct upload *uploads;
+static struct fetch *fetches;
+static int nrunning;
+
+bool offsite_enabled(void)
+{
+	return offsite_kind != OFFSITE_NONE;
+}
+
+/* Can this libcurl sign requests with SigV4 (7.75 and later)? */
+static int sigv4_check(char *err, size_t errlen)
+{
+	CURL *c = curl_easy_init();
+	CURLcode rc;
+
+	if (!c) {
+		snprintf(err, errlen, "offsite: curl_easy_init failed");
+		return -1;
+	}
+	rc = curl_easy_setopt(c, CURLOPT_AWS_SIGV4, "aws:amz:us-east-1:s3");
+	curl_easy_cleanup(c);
+	if (rc != CURLE_OK) {
+		snprintf(err, errlen, "offsite_kind=s3: this libcurl cannot "
+			 "sign with AWS SigV4: %s", curl_easy_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+int offsite_init(char *err, size_t errlen)
+{
+	struct offsite_creds cr = { 0 };
+	enum offsite_kind kind;
+
+	if (offsite_conf_check(&hconf.offsite, &kind, err, errlen) < 0)
+		return -1;
+	if (kind == OFFSITE_NONE)
+		return 0;
+	if (!hconf.offsite.timeout)
+		hconf.offsite.timeout = TIMEOUT_DEFAULT;
+	if (!hconf.offsite.max_uploads)
+		hconf.offsite.max_uploads = UPLOADS_DEFAULT;
+	/* Refused now, not at the first commit. */
+	if (hconf.offsite.credentials &&
+	    offsite_creds_read(hconf.offsite.credentials, kind, &cr, err,
+			       errlen) < 0)
+		return -1;
+	offsite_creds_free(&cr);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		snprintf(err, errlen, "offsite: curl_global_init failed");
+		return -1;
+	}
+	if (kind == OFFSITE_S3 && sigv4_check(err, errlen) < 0) {
+		curl_global_cleanup();
+		return -1;
+	}
+	offsite_kind = kind;
+	log_msg(LOG_NOTICE, "offsite store: %s (%s), at most %ld upload(s) "
+		"at once", hconf.offsite.url,
+		kind == OFFSITE_S3 ? "s3" : "webdav", hconf.offsite.max_uploads);
+	return 0;
+}
+
+static void job_fill(struct offsite_job *j, const struct step *s)
+{
+	j->job = s->job;
+	j->id = s->id;
+	j->uid = s->uid;
+	j->gid = s->gid;
+	j->keep = s->keep;
+	snprintf(j->name, sizeof(j->name), "%s", s->name);
+	snprintf(j->label, sizeof(j->label), "%s", s->label);
+}
+
+static void upload_free(struct upload *u)
+{
+	struct upload **pp;
+
+	for (pp = &uploads; *pp; pp = &(*pp)->next)
+		if (*pp == u) {
+			*pp = u->next;
+			break;
+		}
+	free(u->job.image);
+	free(u->next_image);
+	free(u);
+}
+
+static void start_pending(void);
+
+static void upload_done(void *arg, json_t *rep, int status)
+{
+	struct upload *u = arg;
+	struct timespec now;
+	const char *error = NULL;
+	json_int_t seq = 0, files = 0, bytes = 0, deleted = 0;
+	int ok = 0;
+
+	(void)status;
+
+	nrunning--;
+	u->running = false;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (rep)
+		json_unpack(rep, "{s:b,s?s,s?I,s?I,s?I,s?I}", "ok", &ok,
+			    "error", &error, "seq", &seq, "files", &files,
+			    "bytes", &bytes, "deleted", &deleted);
+	if (ok)
+		log_msg(LOG_NOTICE, "%s: seq %lld copied to the offsite store "
+			"(%lld files, %lld bytes, %ld s, %lld older deleted)",
+			u->job.label, (long long)seq, (long long)files,
+			(long long)bytes, (long)(now.tv_sec - u->started.tv_sec),
+			(long long)deleted);
+	else
+		log_msg(LOG_WARNING, "%s: offsite copy of seq %llu failed "
+			"(retried at the next commit): %s", u->job.label,
+			(unsigned long long)u->job.seq,
+			error ? error : "no report from the child");
+	if (u->next_image) {
+		free(u->job.image);
+		u->job.image = u->next_image;
+		u->job.seq = u->next_seq;
+		u->next_image = NULL;
+		u->pending = true;
+	}
+	if (!u->pending)
+		upload_free(u);
+	start_pending();
+}
+
+static void upload_start(struct upload *u)
+{
+	char err[512];
+
+	u->pending = false;
+	if (child_start(offsite_xfer_run, &u->job, upload_done, u, err,
+			sizeof(err)) < 0) {
+		log_msg(LOG_WARNING, "%s: offsite copy of seq %llu not "
+			"started: %s", u->job.label,
+			(unsigned long long)u->job.seq, err);
+		upload_free(u);
+		return;
+	}
+	u->running = true;
+	nrunning++;
+	clock_gettime(CLOCK_MONOTONIC, &u->started);
+}
+
+static void start_pending(void)
+{
+	struct upload *u, *next;
+
+	for (u = uploads; u && nrunning < hconf.offsite.max_uploads; u = next) {
+		next = u->next;
+		if (u->pending && !u->running)
+			upload_start(u);
+	}
+}
+
+void offsite_committed(const struct step *s, const struct ckpt_result *r)
+{
+	struct upload *u;
+	char *image;
+
+	if (!offsite_enabled() || !r->ok || !r->image)
+		return;
+	if (!(image = strdup(r->image)))
+		return;
+	for (u = uploads; u; u = u->next)
+		if (u->job.job == s->job && u->job.id == s->id)
+			break;
+	if (u && u->running) {	/* after it, the newest only */
+		free(u->next_image);
+		u->next_image = image;
+		u->next_seq = r->seq;
+		return;
+	}
+	if (!u) {
+		if (!(u = calloc(1, sizeof(*u)))) {
+			free(image);
+			return;
+		}
+		u->next = uploads;
+		uploads = u;
+	}
+	job_fill(&u->job, s);
+	free(u->job.image);
+	u->job.image = image;
+	u->job.seq = r->seq;
+	u->pending = true;
+	start_pending();
+}
+
+/* ------------------------------------------------------------------ */
+/* Fetch                                                              */
+
+static void fetch_free(struct fetch *f)
+{
+	struct fetch **pp;
+
+	for (pp = &fetches; *pp; pp = &(*pp)->next)
+		if (*pp == f) {
+			*pp = f->next;
+			break;
+		}
+	free(f->job.dir);
+	free(f->text);
+	free(f);
+}
+
+static void fetch_answer(struct fetch *f)
+{
+	struct asker *a;
+
+	while ((a = f->askers)) {
+		f->askers = a->next;
+		a->done(a->arg, f->ok, f->err, f->text, f->seq);
+		free(a);
+	}
+}
+
+static void fetch_done(void *arg, json_t *rep, int status)
+{
+	struct fetch *f = arg;
+	const char *text = NULL;
+	json_int_t seq = 0, e = EIO;
+	int ok = 0;
+
+	(void)status;
+
+	f->running = false;
+	if (rep)
+		json_unpack(rep, "{s:b,s?s,s?s,s?I,s?I}", "ok", &ok, "image",
+			    &text, "error", &text, "seq", &seq, "err", &e);
+	f->ok = ok && seq > 0 && text && text[0] == '/';
+	f->err = f->ok ? 0 : (int)e;
+	f->seq = f->ok ? (uint64_t)seq : 0;
+	f->text = strdup(text ? text : "no report from the child");
+	f->answered = time(NULL);
+	if (f->ok)
+		log_msg(LOG_NOTICE, "%s: seq %llu fetched from the offsite "
+			"store into %s", f->job.label,
+			(unsigned long long)f->seq, f->text);
+	else
+		log_msg(LOG_WARNING, "%s: no image fetched from the offsite "
+			"store: %s", f->job.label, f->text ? f->text : "?");
+	if (!f->text) {
+		f->ok = false;
+		f->err = ENOMEM;
+	}
+	fetch_answer(f);
+}
+
+/* Answers older than FETCH_ANSWER_KEPT_S are forgotten. */
+static struct fetch *fetch_find(uint32_t job, uint32_t id)
+{
+	struct fetch *f, *next;
+	time_t now = time(NULL);
+
+	for (f = fetches; f; f = next) {
+		next = f->next;
+		if (!f->running && now - f->answered > FETCH_ANSWER_KEPT_S)
+			fetch_free(f);
+	}
+	for (f = fetches; f; f = f->next)
+		if (f->job.job == job && f->job.id == id)
+			return f;
+	return NULL;
+}
+
+int offsite_fetch(const struct step *s, offsite_fetch_fn done, void *arg,
+		  char *err, size_t errlen)
+{
+	struct asker *a;
+	struct fetch *f;
+
+	if (!offsite_enabled()) {
+		snprintf(err, errlen, "no offsite store is configured");
+		errno = ENOTSUP;
+		return -1;
+	}
+	if (!(a = calloc(1, sizeof(*a)))) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	a->done = done;
+	a->arg = arg;
+	if ((f = fetch_find(s->job, s->id))) {
+		a->next = f->askers;
+		f->askers = a;
+		if (!f->running)
+			fetch_answer(f);
+		return 0;
+	}
+	f = calloc(1, sizeof(*f));
+	if (f) {
+		job_fill(&f->job, s);
+		f->job.fetch = true;
+		f->job.dir = strdup(s->dir);
+	}
+	if (!f || !f->job.dir ||
+	    child_start(offsite_xfer_run, &f->job, fetch_done, f, err,
+			errlen) < 0) {
+		if (f && !f->job.dir)
+			snprintf(err, errlen, "out of memory");
+		free(a);
+		if (f)
+			free(f->job.dir);
+		free(f);
+		return -1;
+	}
+	f->running = true;
+	f->askers = a;
+	f->next = fetches;
+	fetches = f;
+	log_msg(LOG_INFO, "%s: fetching the newest image from the offsite "
+		"store", f->job.label);
+	return 0;
+}
+
+void offsite_shutdown(void)
+{
+	struct fetch *f;
+
+	/* Children still running report to nobody; the askers' clients are
+	 * gone with the helper. */
+	while ((f = fetches)) {
+		while (f->askers) {
+			struct asker *a = f->askers;
+
+			f->askers = a->next;
+			free(a);
+		}
+		fetch_free(f);
+	}
+	while (uploads)
+		upload_free(uploads);
+	if (offsite_enabled())
+		curl_global_cleanup();
+	offsite_kind = OFFSITE_NONE;
+}

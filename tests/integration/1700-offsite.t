@@ -1,0 +1,217 @@
+#!/bin/bash
+# 1700-offsite: the offsite store (slurmckptd(8), OFFSITE STORE) against
+# a real WebDAV server: nginx from Debian's package, started here as root
+# on a free port (its dav module takes PUT, DELETE, MKCOL).
+#   - a credentials file that others can read stops slurmckptd at start;
+#   - an endpoint nobody listens on: the job and its local images are
+#     unharmed, checkpoint.log says the copy failed;
+#   - a server that never answers: the upload is stopped at
+#     offsite_timeout, checkpoints go on meanwhile;
+#   - a job's images appear on the server, the same files as on disk, the
+#     manifest last, the older ones deleted down to keep; its checkpoint
+#     directory is then removed, the job requeued, and it resumes from the
+#     image the helper fetched back (it goes on with its count);
+#   - kind s3: the requests are signed with AWS SigV4 (nginx logs the
+#     Authorization header; it checks no signature: no S3 server here).
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+PATH=$PATH:/usr/sbin:/sbin
+command -v nginx >/dev/null 2>&1 || { echo "1..0 # SKIP nginx is not installed"; exit 77; }
+. "${top_srcdir:-${0%/*}/../..}/tests/integration/cluster.sh" || exit 99
+. "${top_srcdir:-${0%/*}/../..}/tests/integration/nginx.sh" || exit 99
+cluster_start 1
+nginx_start
+ok "nginx (WebDAV) on port $NG_PORT"
+
+# ----------------------------------------------- credentials refused -------
+creds=$CLUSTER_DIR/offsite.cred
+printf 'user=ckpt\npassword=%s\n' "$DAV_PASS" >"$creds"
+chmod 0644 "$creds"
+printf 'state_dir=%s\noffsite_url=%s\noffsite_credentials=%s\n' \
+	"$CLUSTER_DIR/bad-state" "$DAV" "$creds" >"$CLUSTER_DIR/bad.conf"
+msg=$(timeout 10 "$CLUSTER_DIR/bin/slurmckptd" -f "$CLUSTER_DIR/bad.conf" \
+	-s "$CLUSTER_DIR/bad.sock" 2>&1)
+rc=$?
+[ $rc -eq 1 ] || fail "slurmckptd with a 0644 credentials file: exit $rc: $msg"
+echo "$msg" | grep -q 'offsite_credentials.*refused.*0644' || fail "message: $msg"
+[ -e "$CLUSTER_DIR/bad.sock" ] && fail "it created its socket"
+ok "credentials file readable by others refused at start: $msg"
+chmod 0600 "$creds"
+
+# Configuration for a helper_start: $1 the URL, then more lines.
+offsite_conf() {
+	CKPT_HELPER_CONF="offsite_url=$1
+offsite_credentials=$creds
+offsite_timeout=${OFFSITE_TIMEOUT:-60}${2:+
+$2}"
+}
+restart_helper() {
+	helper_stop
+	helper_start || fail "slurmckptd did not start: $(tail -n 5 "$CLUSTER_DIR/slurmckptd.log")"
+	grep -q "offsite store: $1" "$CLUSTER_DIR/slurmckptd.log" ||
+		fail "the helper does not name the offsite store: $(tail -n 5 "$CLUSTER_DIR/slurmckptd.log")"
+}
+
+# The credentials never reach the user: not in the helper's arguments
+# nor in any environment of this cluster's processes.
+no_secret_visible() {
+	local pid
+	for pid in $(cluster_pids) $CLUSTER_HELPER_PID; do
+		grep -qaF "$DAV_PASS" "/proc/$pid/cmdline" "/proc/$pid/environ" 2>/dev/null &&
+			fail "the password is visible in /proc/$pid ($(tr '\0' ' ' <"/proc/$pid/cmdline"))"
+	done
+	return 0
+}
+
+# --------------------------------------------- unreachable endpoint -------
+dead_port=$(free_port)
+offsite_conf "http://127.0.0.1:$dead_port/dav"
+restart_helper "http://127.0.0.1:$dead_port/dav"
+ckdir=$(user_dir "$CLUSTER_WORK/ckpt-dead")
+out=$CLUSTER_WORK/dead.out
+j=$(submit --checkpoint=0:04 --checkpoint-dir="$ckdir" -o "$out" \
+	"$APPS/offsite-counter.sh" 300) || fail "sbatch failed"
+job_wait_state "$j" RUNNING 20 || fail "job $j did not start"
+wait_for 30 commits_at_least "$ckdir" "$j.batch" 2 || fail "no 2 commits: $(cat "$ckdir/checkpoint.log" 2>&1)"
+wait_for 20 grep -q "not copied to the offsite store" "$ckdir/checkpoint.log" ||
+	fail "checkpoint.log does not say the copy failed: $(cat "$ckdir/checkpoint.log")"
+image_verify "$ckdir/$j.ckpt" || fail "the local image does not verify"
+[ "$(job_state "$j")" = RUNNING ] || fail "job $j is $(job_state "$j")"
+grep -q "offsite copy of seq .* failed" "$CLUSTER_DIR/slurmckptd.log" ||
+	fail "the helper log says nothing of the failed copy"
+ok "unreachable store: job running, image seq $(manifest_get "$ckdir/$j.ckpt" .seq) verifies, failure logged: $(grep -m1 'not copied' "$ckdir/checkpoint.log" | cut -c1-160)"
+scancel "$j"
+job_wait_done "$j" 30 >/dev/null || fail "job $j did not end"
+
+# ------------------------------------------------- a stalled server -------
+# It accepts connections and never answers: the upload is stopped at
+# offsite_timeout, and checkpoints go on meanwhile.
+stall_port=$(free_port)
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(16); held = []
+while True:
+	held.append(s.accept()[0])' "$stall_port" </dev/null >/dev/null 2>&1 &
+stall_pid=$!
+OFFSITE_TIMEOUT=10 offsite_conf "http://127.0.0.1:$stall_port/dav"
+restart_helper "http://127.0.0.1:$stall_port/dav"
+ckdir=$(user_dir "$CLUSTER_WORK/ckpt-stall")
+j=$(submit --checkpoint=0:03 --checkpoint-dir="$ckdir" -o "$CLUSTER_WORK/stall.out" \
+	"$APPS/offsite-counter.sh" 300) || fail "sbatch failed"
+job_wait_state "$j" RUNNING 20 || fail "job $j did not start"
+t0=$SECONDS
+wait_for 30 grep -q "$j.batch: offsite copy of seq 1 failed.*not done within offsite_timeout=10 s" "$CLUSTER_DIR/slurmckptd.log" ||
+	fail "the stalled upload was not stopped: $(grep offsite "$CLUSTER_DIR/slurmckptd.log" | tail -n 3)"
+n=$(committed_count "$ckdir" "$j.batch")
+[ "$n" -ge 3 ] || fail "only $n commits while the upload of seq 1 stalled"
+# One upload per step at a time: the next starts only after it.
+wait_for 20 grep -q "$j.batch: offsite copy of seq [2-9][0-9]* failed" "$CLUSTER_DIR/slurmckptd.log" ||
+	fail "no upload after the stalled one"
+[ "$(job_state "$j")" = RUNNING ] || fail "job $j is $(job_state "$j")"
+ok "stalled server: upload of seq 1 stopped at offsite_timeout=10 s; $n commits meanwhile; the next upload then started"
+kill "$stall_pid"
+scancel "$j"
+job_wait_done "$j" 30 >/dev/null || fail "job $j did not end"
+
+# ------------------------------------------------- WebDAV round trip -------
+offsite_conf "$DAV"
+restart_helper "$DAV"
+ckroot=$(user_dir "$CLUSTER_WORK/ckpt")
+ckdir=$(user_dir "$ckroot/run")
+out=$CLUSTER_WORK/dav.out
+j=$(submit --checkpoint=0:04 --checkpoint-dir="$ckdir" --requeue --open-mode=append \
+	-o "$out" "$APPS/offsite-counter.sh" 60) || fail "sbatch failed"
+job_wait_state "$j" RUNNING 20 || fail "job $j did not start"
+remote=$NG/data/dav/$CKPT_USER/$j/$j.ckpt
+
+# The remote index lists seq $1.
+remote_has() {
+	offsite_remote_has "$remote" "$1"
+}
+# The image's files and manifest on the server are those on disk.
+same_as_remote() {
+	local img=$1 seq
+	seq=$(manifest_get "$img" .seq)
+	diff -r "$img" "$remote/$seq" >/dev/null ||
+		fail "remote seq $seq differs from $img: $(diff -r "$img" "$remote/$seq" 2>&1 | head -5)"
+}
+wait_for 40 commits_at_least "$ckdir" "$j.batch" 3 || fail "no 3 commits: $(cat "$ckdir/checkpoint.log" 2>&1)"
+seq=$(manifest_get "$ckdir/$j.ckpt" .seq)
+wait_for 20 remote_has "$seq" || fail "seq $seq not in the remote index: $(cat "$remote/index.json" 2>&1; tail -n 5 "$CLUSTER_DIR/slurmckptd.log")"
+same_as_remote "$ckdir/$j.ckpt"
+[ -f "$remote/$seq/sub dir/deeper/note" ] || fail "no nested file on the server"
+# keep=2: the server holds at most two images, and the index lists them.
+n_remote=$(find "$remote" -mindepth 1 -maxdepth 1 -type d | wc -l)
+[ "$n_remote" -le 2 ] || fail "$n_remote images on the server (keep 2): $(ls "$remote")"
+[ "$(jq '.seqs | length' "$remote/index.json")" -le 2 ] || fail "index: $(cat "$remote/index.json")"
+grep -q "seq=$seq copied to the offsite store" "$ckdir/checkpoint.log" || fail "checkpoint.log: no copy of seq $seq"
+# The manifest was the last file of the image to be PUT.
+last=$(grep "^PUT /dav/$CKPT_USER/$j/$j.ckpt/$seq/" "$NG/access.log" | tail -n1)
+[[ $last == *"/$seq/manifest.json 201 user=ckpt" ]] || fail "last PUT of seq $seq: $last"
+ok "seq $seq on the server, same files as on disk, manifest PUT last, $n_remote image(s) kept: $(cat "$remote/index.json")"
+no_secret_visible
+ok "the WebDAV password is in no process's arguments or environment"
+
+# Requeue; hold the job while its new image is uploaded, then remove the
+# whole checkpoint directory: only the server has an image now.
+msg=$(as_user "$SCHECKPOINT" requeue "$j" 2>&1) || fail "scheckpoint requeue: $msg"
+_not_running() { [ "$(job_state "$1")" != RUNNING ]; }
+wait_for 20 _not_running "$j" || fail "job $j still running after the requeue"
+# Eligible again only cred_expire (10 s) after the requeue: hold it first.
+wait_for 5 scontrol hold "$j" 2>/dev/null || fail "scontrol hold $j: state $(job_state "$j")"
+img=$ckdir/$j.ckpt
+seq=$(manifest_get "$img" .seq)
+count=$(cat "$img/count")
+wait_for 20 remote_has "$seq" || fail "requeue image seq $seq not uploaded: $(tail -n 5 "$CLUSTER_DIR/slurmckptd.log")"
+same_as_remote "$img"
+rm -rf "$ckdir"
+ok "requeued at count $count (seq $seq, on the server); $ckdir removed"
+scontrol release "$j" || fail "scontrol release $j"
+job_wait_state "$j" RUNNING 60 || fail "job $j did not run again"
+wait_for 20 grep -q "^start=$count\$" "$out" ||
+	fail "second run did not resume at $count: $(grep -E 'start=|restart|bad_state' "$out"; tail -n 8 "$CLUSTER_DIR/slurmckptd.log")"
+grep -q bad_state "$out" && fail "the fetched state does not match its count"
+rdir=$(sed -n 's/^restart_dir=//p' "$out" | tail -n1)
+[ "$(jq -r .seq "$rdir/manifest.json")" = "$seq" ] || fail "SLURM_RESTART_DIR $rdir is not seq $seq"
+image_verify "$rdir" || fail "the fetched image $rdir does not verify"
+grep -q "seq=$seq fetched from the offsite store" "$ckdir/checkpoint.log" ||
+	fail "checkpoint.log does not say where the image came from: $(cat "$ckdir/checkpoint.log")"
+[ "$(grep -c "fetching the newest image" "$CLUSTER_DIR/slurmckptd.log")" = 1 ] || fail "not one fetch"
+ok "resumed at $count from the fetched image $rdir (seq $seq): $(grep -m1 fetched "$ckdir/checkpoint.log" | cut -c1-160)"
+state=$(job_wait_done "$j" 90) || fail "job $j did not finish"
+[ "$state" = COMPLETED ] || fail "job $j ended $state: $(tail -n 5 "$out")"
+grep -qx "final=60" "$out" || fail "no final=60"
+ok "job completed with final=60 after resuming from the offsite store"
+
+# ----------------------------------------------------- s3: SigV4 ----------
+printf 'access_key=AKCKPTTEST\nsecret_key=sekrit/key+1\n' >"$creds"
+offsite_conf "http://127.0.0.1:$NG_PORT/s3/bucket" "offsite_kind=s3
+offsite_region=test-1"
+restart_helper "http://127.0.0.1:$NG_PORT/s3/bucket"
+ckdir=$(user_dir "$CLUSTER_WORK/ckpt-s3")
+j=$(submit --checkpoint=0 --checkpoint-dir="$ckdir" -o "$CLUSTER_WORK/s3.out" \
+	"$APPS/offsite-counter.sh" 300) || fail "sbatch failed"
+job_wait_state "$j" RUNNING 20 || fail "job $j did not start"
+wait_for 10 grep -q '^start=' "$CLUSTER_WORK/s3.out" || fail "the app did not start"
+msg=$(as_user "$SCHECKPOINT" create "$j" 2>&1) || fail "scheckpoint create: $msg"
+remote=$NG/data/s3/bucket/$CKPT_USER/$j/$j.ckpt
+wait_for 20 remote_has 1 || fail "s3: seq 1 not uploaded: $(tail -n 5 "$CLUSTER_DIR/slurmckptd.log")"
+same_as_remote "$ckdir/$j.ckpt"
+grep -q "PUT /s3/bucket/$CKPT_USER/$j/$j.ckpt/1/manifest.json 201 auth=\"AWS4-HMAC-SHA256 Credential=AKCKPTTEST/[0-9]*/test-1/s3/aws4_request, SignedHeaders=[^\"]*, Signature=[0-9a-f]\{64\}\" sha=\"UNSIGNED-PAYLOAD\"" "$NG/s3.log" ||
+	fail "s3: no SigV4 Authorization header: $(tail -n 2 "$NG/s3.log")"
+grep -q 'MKCOL' "$NG/s3.log" && fail "s3: MKCOL sent"
+grep -q "GET /s3/bucket/$CKPT_USER/$j/$j.ckpt/index.json 404 auth=\"AWS4-HMAC-SHA256 " "$NG/s3.log" ||
+	fail "s3: the index was not asked for with a signature"
+ok "s3: uploaded with SigV4 ($(grep -m1 -o 'Credential=[^,]*' "$NG/s3.log")); no MKCOL"
+# keep=2: seq 1's objects are deleted one by one, as its manifest lists
+# them (the store has no directories to delete), its manifest first.
+for i in 2 3; do
+	msg=$(as_user "$SCHECKPOINT" create "$j" 2>&1) || fail "scheckpoint create: $msg"
+	wait_for 20 remote_has "$i" || fail "s3: seq $i not uploaded"
+done
+[ "$(jq -c .seqs "$remote/index.json")" = "[2,3]" ] || fail "s3 index: $(cat "$remote/index.json")"
+left=$(find "$remote/1" -type f 2>/dev/null)
+[ -z "$left" ] || fail "s3: seq 1 objects left: $left"
+dels=$(grep -o "DELETE /s3/bucket/$CKPT_USER/$j/$j.ckpt/1/[^ ]* 20[04]" "$NG/s3.log" | awk '{print $2}' | sed 's|.*/1/||' | tr '\n' ' ')
+[[ $dels == "manifest.json "* ]] || fail "s3: deletes of seq 1 in this order: $dels"
+ok "s3: seq 1 deleted object by object, manifest first ($dels)"
+scancel "$j"
