@@ -354,6 +354,7 @@ int offsite_fetch(const struct step *s, offsite_fetch_fn done, void *arg,
 	if (f) {
 		job_fill(&f->job, s);
 		f->job.fetch = true;
+		f->job.nodeid = s->nodeid;
 		f->job.dir = strdup(s->dir);
 	}
 	if (!f || !f->job.dir ||

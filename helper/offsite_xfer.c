@@ -30,7 +30,7 @@
 #include "offsite.h"
 #include "offsite_xfer.h"
 
-#define FETCH_INFIX ".fetch"	/* N.fetch.partial: a fetch in progress */
+#define FETCH_INFIX ".fetch"	/* N.fetch.<k>.partial: node index k's fetch */
 
 struct xfer {
 	CURL *c;
@@ -585,17 +585,46 @@ static int seal_dirs(int stagefd, const struct manifest *m)
 	return rc;
 }
 
-/* N if there is none, else N.<seq>. */
+/* Does image dir of basefd hold a manifest of this seq?  (Another node
+ * of a multi-node step fetched the same image into the shared
+ * directory first.) */
+static bool same_seq(int basefd, const char *dir, uint64_t seq)
+{
+	struct manifest m = { 0 };
+	char err[256];
+	bool same = false;
+	int fd = openat(basefd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+			O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	if (manifest_read(fd, &m, err, sizeof(err)) == 0)
+		same = m.seq == seq;
+	manifest_free(&m);
+	close(fd);
+	return same;
+}
+
+/* N if there is none, else N.<seq>; already there (of the same seq,
+ * fetched by another node of the step) is success. */
 static int publish_fetched(int basefd, const struct offsite_job *j,
 			   const char *partial, uint64_t seq, char *target,
 			   size_t tlen, char *err, size_t errlen)
 {
 	snprintf(target, tlen, "%s", j->name);
-	if (faccessat(basefd, target, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+	if (faccessat(basefd, target, F_OK, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    !same_seq(basefd, target, seq))
 		snprintf(target, tlen, "%s.%" PRIu64, j->name, seq);
-	if (renameat2(basefd, partial, basefd, target, RENAME_NOREPLACE) < 0 ||
-	    fsync(basefd) < 0) {
+	if (renameat2(basefd, partial, basefd, target, RENAME_NOREPLACE) < 0) {
+		if ((errno == EEXIST || errno == ENOTEMPTY) &&
+		    same_seq(basefd, target, seq))
+			return 1;	/* the caller discards its own copy */
 		snprintf(err, errlen, "%s -> %s: %s", partial, target,
+			 strerror(errno));
+		return -1;
+	}
+	if (fsync(basefd) < 0) {
+		snprintf(err, errlen, "%s: fsync: %s", j->name,
 			 strerror(errno));
 		return -1;
 	}
@@ -612,7 +641,8 @@ static int fetch_one(struct xfer *x, const struct offsite_job *j,
 	int stagefd, rc = -1;
 	size_t i;
 
-	snprintf(stage, sizeof(stage), "%s%s", j->name, FETCH_INFIX);
+	snprintf(stage, sizeof(stage), "%s%s.%u", j->name, FETCH_INFIX,
+		 (unsigned)j->nodeid);
 	snprintf(partial, sizeof(partial), "%s%s", stage,
 		 IMAGE_STAGING_SUFFIX);
 	if ((stagefd = image_stage(basefd, stage, err, errlen)) < 0)
@@ -639,6 +669,10 @@ static int fetch_one(struct xfer *x, const struct offsite_job *j,
 		goto out;
 	rc = publish_fetched(basefd, j, partial, seq, target, tlen, err,
 			     errlen);
+	if (rc > 0) {		/* another node's copy is in place */
+		image_discard(basefd, stage, NULL, 0);
+		rc = 0;
+	}
 out:
 	if (rc < 0 && !err[0])
 		snprintf(err, errlen, "seq %" PRIu64 ": %s", seq,

@@ -18,6 +18,9 @@ struct offsite_job {
 	char *dir;		/* fetch: the step's checkpoint directory */
 	char *image;		/* upload: the committed image's path */
 	uint64_t seq;		/* upload: its seq */
+	uint32_t nodeid;	/* fetch: this node's index in the step
+				 * (each node of a multi-node step fetches
+				 * into a staging name of its own) */
 };
 
 /* The kind of store, set by offsite_init(). */
