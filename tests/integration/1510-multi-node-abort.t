@@ -123,7 +123,9 @@ msg=$(sck create "$j.0" MaxWait=60 2>&1)
 [ $? -ne 0 ] || fail "create without the helper of ${host[2]} succeeded: $msg"
 echo "$msg" | grep -q "node ${host[2]} (index 2): slurmckptd at .*Connection refused" ||
 	fail "create's error does not say that ${host[2]} is unreachable: $msg"
-wait_for 5 grep -q "$j.0: ABORT from the leader: part worker killed" "$(mn_log "${host[1]}")" ||
+# The ABORT and the end of the PREPARE's connection reach node index 1
+# together, in either order: both kill the part worker.
+wait_for 5 grep -qE "$j.0: (ABORT from the leader: part worker killed|the leader closed its PREPARE connection: part aborted)" "$(mn_log "${host[1]}")" ||
 	fail "the part of node index 1 was not killed: $(grep "$j.0" "$(mn_log "${host[1]}")" | tail -n 4)"
 wait_for 5 grep -q "$j.0: part node.1 FAILED: worker killed by signal 9" "$(mn_log "${host[1]}")" ||
 	fail "the killed part did not end: $(grep "$j.0" "$(mn_log "${host[1]}")" | tail -n 4)"
