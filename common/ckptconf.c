@@ -40,6 +40,9 @@ const struct kv_key ckpt_conf_keys[] = {
 	{ "method", KV_STRING, offsetof(struct ckpt_conf, method), 0, 0,
 	  "a checkpoint method: signal, or a name slurmckptd(8) defines "
 	  "([a-z0-9_-], up to 32 characters)" },
+	{ "local", KV_PATH, offsetof(struct ckpt_conf, local), 0, 0,
+	  "an absolute node-local directory owned by root (e.g. "
+	  "/dev/shm/ckpt) for staging images" },
 	{ "helper_optional", KV_BOOL,
 	  offsetof(struct ckpt_conf, helper_optional), 0, 0,
 	  "yes or no (true/false, 1/0)" },

@@ -82,6 +82,7 @@ struct step {
 	struct timespec started;	/* of the checkpoint in flight */
 	const struct method *method;	/* NULL: the cooperative signal */
 	char *trigger;		/* create this file instead of signalling */
+	char *local;		/* node-local staging (flush.c), or NULL */
 	/* scheckpoint's verbs (server.c, verbs.c) */
 	bool disabled;		/* periodic checkpoints suspended */
 	int last_errno;		/* of last_error */
@@ -191,6 +192,18 @@ void cooperate_fetch_job(const struct step *s);
  * ImageDir=, N.partial is moved there first and committed there. */
 int cooperate_commit(const struct step *s, int basefd, struct manifest *m,
 		     char *err, size_t errlen);
+
+/* flush.c: node-local staging.  The worker (as the user) has committed
+ * the tasks' image N in lbase (s->local); copy it into the shared base:
+ * with part NULL into a fresh N.partial, committed there with m's seq
+ * (m is the local image's manifest); with part ("node.<k>") into
+ * N.partial/<part> only, for a commit by another party.  On failure the
+ * shared N.partial is left for image_discard() and the local image and
+ * the shared one before it are untouched. */
+int flush_image(const struct step *s, int lbase, int sbase, const char *part,
+		const struct manifest *m, char *err, size_t errlen);
+/* Open (creating as the user) the step's local base; -1 with err. */
+int flush_open_local(const struct step *s, char *err, size_t errlen);
 
 /* privsep.c */
 int privsep_become(uid_t uid, gid_t gid, char *err, size_t errlen);

@@ -141,6 +141,7 @@ static int fill_register(spank_t sp, struct ckpt_msg *m, char *node,
 	spank_get_item(sp, S_JOB_LOCAL_TASK_COUNT, &ntasks);
 	if (resolve_dir(sp, uid) < 0)
 		return -1;
+	local_resolve(uid, gid);
 	node_name(sp, node, nodelen);
 	*m = (struct ckpt_msg){
 		.op = CKPT_OP_REGISTER, .job = step.job, .step = step.id,
@@ -152,7 +153,7 @@ static int fill_register(spank_t sp, struct ckpt_msg *m, char *node,
 		.dir = step.dir, .node = node,
 		.method = strcmp(options_method(), "signal") ?
 			  (char *)options_method() : NULL,
-		.trigger = opts.trigger,
+		.trigger = opts.trigger, .local = step.local,
 	};
 	return 0;
 }
@@ -293,4 +294,6 @@ void remote_exit(void)
 	step.restart_cmd = NULL;
 	free(step.criu);
 	step.criu = NULL;
+	free(step.local);
+	step.local = NULL;
 }

@@ -1,0 +1,65 @@
+/* local.c - node-local staging (the admin's local=), inside slurmstepd:
+ * the user's directory below it, made safe as root before the tasks
+ * start, and the choice of the local image for a restart on this node. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "localstage.h"
+#include "plugin.h"
+
+/* Root, at registration: step.local for the steps that stage locally
+ * (the cooperative method, no checkpoint-and-exit code, not opted out).
+ * A directory that is not safe means no staging, never a failed step. */
+void local_resolve(uid_t uid, gid_t gid)
+{
+	char err[512];
+
+	free(step.local);
+	step.local = NULL;
+	if (!conf.local || opts.local == 0 || options_exit_code() ||
+	    strcmp(options_method(), "signal") != 0)
+		return;
+	if (localstage_user_dir(conf.local, uid, gid, step.job, &step.local,
+				err, sizeof(err)) < 0) {
+		slurm_error(PFX "step %s: no node-local staging, checkpoints "
+			    "are written to %s directly: %s", step.label,
+			    step.dir, err);
+		step.local = NULL;
+	}
+}
+
+const char *local_stage_dir(void)
+{
+	return step.local ? step.local : step.dir;
+}
+
+/* As the user, in the task (find_image's result rc, path, m, why). */
+int local_prefer(int rc, char *path, size_t len, struct manifest *m,
+		 char *why, size_t whylen)
+{
+	char lpath[4096], lwhy[1024] = "";
+	struct manifest lm = { 0 };
+
+	if (!step.local || opts.restart_dir)
+		return rc;
+	if (task_find_image(step.local, lpath, sizeof(lpath), &lm, lwhy,
+			    sizeof(lwhy)) < 0)
+		return rc;	/* another node, or nothing staged here */
+	if (rc == 0 && lm.seq < m->seq) {
+		manifest_free(&lm);
+		return rc;	/* the shared image is newer */
+	}
+	if (rc == 0)
+		manifest_free(m);
+	else
+		why[0] = '\0';	/* nothing usable in the shared directory */
+	*m = lm;
+	snprintf(path, len, "%s", lpath);
+	if (whylen)
+		snprintf(why, whylen, "%s", lwhy);
+	return 0;
+}
