@@ -14,17 +14,23 @@
 /* Root, at registration: step.local for the steps that stage locally
  * (the cooperative method, no checkpoint-and-exit code, not opted out).
  * A directory that is not safe means no staging, never a failed step. */
-void local_resolve(uid_t uid, gid_t gid)
+void local_resolve(uid_t uid, gid_t gid, const char *node)
 {
-	char err[512];
+	char err[512], dir[108];
 
 	free(step.local);
 	step.local = NULL;
 	if (!conf.local || opts.local == 0 || options_exit_code() ||
 	    strcmp(options_method(), "signal") != 0)
 		return;
-	if (localstage_user_dir(conf.local, uid, gid, step.job, &step.local,
-				err, sizeof(err)) < 0) {
+	if (ckpt_expand_socket(conf.local, node, dir, sizeof(dir)) < 0) {
+		slurm_error(PFX "step %s: no node-local staging: local=%s "
+			    "for node %s: %s", step.label, conf.local, node,
+			    strerror(errno));
+		return;
+	}
+	if (localstage_user_dir(dir, uid, gid, step.job, &step.local, err,
+				sizeof(err)) < 0) {
 		slurm_error(PFX "step %s: no node-local staging, checkpoints "
 			    "are written to %s directly: %s", step.label,
 			    step.dir, err);

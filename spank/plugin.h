@@ -57,7 +57,7 @@ void remote_task_exit(spank_t sp);
 void remote_exit(void);
 
 /* local.c: node-local staging (local= of the admin). */
-void local_resolve(uid_t uid, gid_t gid);
+void local_resolve(uid_t uid, gid_t gid, const char *node);
 /* The directory the tasks write into: step.local, else step.dir. */
 const char *local_stage_dir(void);
 /* A restart on this node: the local image when it is at least as new as

@@ -141,8 +141,8 @@ static int fill_register(spank_t sp, struct ckpt_msg *m, char *node,
 	spank_get_item(sp, S_JOB_LOCAL_TASK_COUNT, &ntasks);
 	if (resolve_dir(sp, uid) < 0)
 		return -1;
-	local_resolve(uid, gid);
 	node_name(sp, node, nodelen);
+	local_resolve(uid, gid, node);
 	*m = (struct ckpt_msg){
 		.op = CKPT_OP_REGISTER, .job = step.job, .step = step.id,
 		.uid = uid, .gid = gid, .ntasks = ntasks,
