@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,22 @@ const char *local_stage_dir(void)
 	return step.local ? step.local : step.dir;
 }
 
+/* The same files, sizes and hashes: the local image and its flushed
+ * copy (the same seq from another node's checkpoint is another image). */
+static bool same_image(const struct manifest *a, const struct manifest *b)
+{
+	size_t i;
+
+	if (a->nfiles != b->nfiles)
+		return false;
+	for (i = 0; i < a->nfiles; i++)
+		if (strcmp(a->files[i].path, b->files[i].path) ||
+		    a->files[i].size != b->files[i].size ||
+		    strcmp(a->files[i].xxh3, b->files[i].xxh3))
+			return false;
+	return true;
+}
+
 /* As the user, in the task (find_image's result rc, path, m, why). */
 int local_prefer(int rc, char *path, size_t len, struct manifest *m,
 		 char *why, size_t whylen)
@@ -55,7 +72,8 @@ int local_prefer(int rc, char *path, size_t len, struct manifest *m,
 	if (task_find_image(step.local, lpath, sizeof(lpath), &lm, lwhy,
 			    sizeof(lwhy)) < 0)
 		return rc;	/* another node, or nothing staged here */
-	if (rc == 0 && lm.seq < m->seq) {
+	if (rc == 0 && (lm.seq < m->seq ||
+			(lm.seq == m->seq && !same_image(&lm, m)))) {
 		manifest_free(&lm);
 		return rc;	/* the shared image is newer */
 	}
