@@ -89,7 +89,7 @@ ok "the next checkpoint succeeds: seq $seq, count $count"
 
 sleep 2
 scontrol requeue "$j" || fail "scontrol requeue $j failed"
-_restarted() { grep -q "^restart_dir=" "$out"; }
+_restarted() { sed -n '/^restart_dir=/,$p' "$out" | grep -q "^start="; }
 wait_for 60 _restarted || fail "job $j did not restart: $(cat "$out")"
 grep -qx "restart_dir=$limg" "$out" || fail "restarted from $(grep restart_dir= "$out"), want the local $limg"
 got=$(sed -n '/^restart_dir=/,$p' "$out" | sed -n 's/^start=//p' | head -n1)

@@ -56,7 +56,7 @@ ok "flush failed ($msg): seq 2 (count $lcount) only on c1, seq 1 shared, job RUN
 # Same node: the local copy is newer than the shared image.
 sleep 2
 scontrol requeue "$j" || fail "scontrol requeue $j failed"
-_runs() { [ "$(grep -c "^restart_dir=" "$out")" -ge "$1" ]; }
+_runs() { [ "$(grep -c "^restart_dir=" "$out")" -ge "$1" ] && [ "$(grep -c "^start=" "$out")" -gt "$1" ]; }
 wait_for 60 _runs 1 || fail "job $j did not restart: $(cat "$out")"
 [ "$(job_field "$j" NodeList)" = c1 ] || fail "restarted on $(job_field "$j" NodeList), want c1"
 grep -qx "restart_dir=$l1" "$out" || fail "restarted from $(grep restart_dir= "$out"), want the local $l1"
