@@ -242,6 +242,11 @@ static int rm_tree(int dirfd, const char *name, int depth)
 	       -1 : 0;
 }
 
+int image_remove_tree(int dirfd, const char *name)
+{
+	return rm_tree(dirfd, name, 0);
+}
+
 static char *staging_name(const char *name)
 {
 	char *p;

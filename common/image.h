@@ -55,6 +55,10 @@ int image_discard(int basefd, const char *name, char *err, size_t errlen);
 int image_move(int frombase, int tobase, const char *name, char *err,
 	       size_t errlen);
 
+/* rm -rf dirfd/name, never following a link (restoring the owner's
+ * write permission as needed).  0/-1 (ENOENT when absent). */
+int image_remove_tree(int dirfd, const char *name);
+
 /* Copy the regular file srcfd/path (a manifest path, opened with
  * manifest_open_file) to dstfd/path, creating the directories on its
  * way (0700) and the file (0600, O_EXCL), never through a link.  0/-1

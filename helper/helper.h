@@ -205,6 +205,12 @@ int flush_image(const struct step *s, int lbase, int sbase, const char *part,
 /* Open (creating as the user) the step's local base; -1 with err. */
 int flush_open_local(const struct step *s, char *err, size_t errlen);
 
+/* A step with node-local staging is gone: once slurmctld says its job
+ * ended for good (not pending or requeued) and no step of it is
+ * registered here again, its local directory is removed, as the user. */
+void flush_step_gone(const struct step *s);
+void flush_shutdown(void);
+
 /* privsep.c */
 int privsep_become(uid_t uid, gid_t gid, char *err, size_t errlen);
 int privsep_become_ckpt(uid_t uid, gid_t gid, char *err, size_t errlen);

@@ -258,6 +258,7 @@ void step_remove(struct step *s)
 		}
 	}
 	jobs_step_removed(s);
+	flush_step_gone(s);
 	if (s->worker)
 		s->gone = true;
 	else

@@ -6,7 +6,8 @@
 # same seq; checkpoint.log holds the pause and the flush times; keep= applies
 # to the local copies too.  A checkpoint that outgrows the local tmpfs fails
 # cleanly (both previous images intact, the error recorded, the job running).
-# After a requeue on the same node the job resumes from the local copy.
+# After a requeue on the same node the job resumes from the local copy (kept
+# while the job is requeued); when the job ends for good, it is removed.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-${0%/*}/../..}/tests/integration/cluster.sh" || exit 99
 command -v mount >/dev/null || skip "no mount"
@@ -97,4 +98,12 @@ got=$(sed -n '/^restart_dir=/,$p' "$out" | sed -n 's/^start=//p' | head -n1)
 grep -q "$j.batch restarted (restart count 1) from $limg seq=$seq" "$ckdir/checkpoint.log" ||
 	fail "checkpoint.log does not say it restarted from $limg: $(tail -n3 "$ckdir/checkpoint.log")"
 ok "after a requeue on the same node the job resumed from the local copy $limg at $count"
+
+# The job ends for good: its local space is freed, the shared images stay.
 scancel "$j"
+job_wait_done "$j" 30 >/dev/null || fail "job $j did not end"
+_freed() { [ ! -e "$LOCAL/$uid/$j" ]; }
+wait_for 30 _freed || fail "$LOCAL/$uid/$j still there after the job ended: $(ls -R "$LOCAL/$uid" | head)"
+[ -d "$LOCAL/$uid" ] || fail "$LOCAL/$uid was removed too"
+image_verify "$img" || fail "$img does not verify after the job ended"
+ok "job ended ($(job_state "$j")): $LOCAL/$uid/$j removed, shared $img kept"
