@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,49 +21,76 @@
 
 #define OPEN_DIR (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 
-/* The admin's directory: created 0755 (with its parents) when absent;
- * a directory owned by root that nobody else may write to. */
-static int open_admin_dir(const char *local, char *err, size_t errlen)
+/* One component c below fd (created 0755 when absent), opened: a link
+ * only if root owns it; the directory root's, and writable by others
+ * only when sticky (/dev/shm, /tmp) unless it is the last, which must be
+ * writable by root only.  An fd, or -1 with the reason. */
+static int admin_step(int fd, const char *c, const char *local, bool last,
+		      char *err, size_t errlen)
 {
 	struct stat st;
-	char *copy, *p;
-	int fd;
+	int next;
+
+	if (mkdirat(fd, c, 0755) < 0 && errno != EEXIST)
+		return errsys(err, errlen, "mkdir", local);
+	if (fstatat(fd, c, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errsys(err, errlen, "stat", local);
+	if (S_ISLNK(st.st_mode) && (last || st.st_uid != 0))
+		return errprintf(err, errlen, EPERM, "local=%s: '%s' is a "
+				 "symbolic link%s", local, c,
+				 last ? "" : " not owned by root");
+	if ((next = openat(fd, c, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return errsys(err, errlen, "open", local);
+	if (fstat(next, &st) < 0) {
+		close(next);
+		return errsys(err, errlen, "stat", local);
+	}
+	if (st.st_uid != 0 || ((st.st_mode & 022) &&
+			       (last || !(st.st_mode & S_ISVTX)))) {
+		close(next);
+		return errprintf(err, errlen, EPERM, "local=%s must be a "
+				 "directory owned by root and writable by root "
+				 "only, below directories of root's ('%s' is "
+				 "uid %u, mode %04o)", local, c,
+				 (unsigned)st.st_uid,
+				 (unsigned)(st.st_mode & 07777));
+	}
+	return next;
+}
+
+/* The admin's directory, walked from "/" one component at a time (the
+ * missing ones created 0755), never through a link someone else made. */
+static int open_admin_dir(const char *local, char *err, size_t errlen)
+{
+	char *copy, *c, *slash;
+	int fd, next;
 
 	if (!local || local[0] != '/')
 		return errprintf(err, errlen, EINVAL, "local=%s: not an "
 				 "absolute path", local ? local : "");
-	if (!(copy = strdup(local)))
-		return errsys(err, errlen, "local", local);
-	for (p = strchr(copy + 1, '/'); p; p = strchr(p + 1, '/')) {
-		*p = '\0';
-		if (mkdir(copy, 0755) < 0 && errno != EEXIST) {
-			errsys(err, errlen, "mkdir", copy);
-			free(copy);
-			return -1;
-		}
-		*p = '/';
-	}
-	if (mkdir(copy, 0755) < 0 && errno != EEXIST) {
-		errsys(err, errlen, "mkdir", copy);
+	if (!(copy = strdup(local)) || (fd = open("/", OPEN_DIR)) < 0) {
 		free(copy);
-		return -1;
+		return errsys(err, errlen, "open", local);
+	}
+	for (c = copy + 1; *c; c = slash) {
+		if ((slash = strchr(c, '/')))
+			*slash++ = '\0';
+		else
+			slash = c + strlen(c);
+		while (*slash == '/')
+			slash++;
+		if (!*c || !strcmp(c, ".") || !strcmp(c, "..")) {
+			errprintf(err, errlen, EINVAL, "local=%s: not a "
+				  "plain path", local);
+			next = -1;
+		} else {
+			next = admin_step(fd, c, local, !*slash, err, errlen);
+		}
+		close(fd);
+		if ((fd = next) < 0)
+			break;
 	}
 	free(copy);
-	/* The last component must not be a link someone planted. */
-	if ((fd = open(local, OPEN_DIR)) < 0)
-		return errsys(err, errlen, "open", local);
-	if (fstat(fd, &st) < 0) {
-		close(fd);
-		return errsys(err, errlen, "stat", local);
-	}
-	if (st.st_uid != 0 || (st.st_mode & 022)) {
-		close(fd);
-		return errprintf(err, errlen, EPERM, "local=%s must be a "
-				 "directory owned by root and writable by "
-				 "root only (it is uid %u, mode %04o)", local,
-				 (unsigned)st.st_uid,
-				 (unsigned)(st.st_mode & 07777));
-	}
 	return fd;
 }
 

@@ -137,6 +137,16 @@ static void test_user_dir(void **state)
 					     sizeof(err)), -1);
 	assert_int_equal(errno, EPERM);
 	assert_non_null(strstr(err, "writable by root only"));
+	/* A link on the way that root does not own is refused. */
+	assert_int_equal(mkdirat(f->fd, "elsewhere", 0755), 0);
+	assert_int_equal(symlinkat("elsewhere", f->fd, "ulink"), 0);
+	assert_int_equal(fchownat(f->fd, "ulink", UID, GID,
+				  AT_SYMLINK_NOFOLLOW), 0);
+	snprintf(admin, sizeof(admin), "%s/ulink/shm", f->dir);
+	assert_int_equal(localstage_user_dir(admin, UID, GID, 17, &out, err,
+					     sizeof(err)), -1);
+	assert_non_null(strstr(err, "not owned by root"));
+	assert_int_equal(faccessat(f->fd, "elsewhere/shm", F_OK, 0), -1);
 	/* Root's own jobs are not staged. */
 	assert_int_equal(localstage_user_dir(admin, 0, 0, 17, &out, err,
 					     sizeof(err)), -1);
