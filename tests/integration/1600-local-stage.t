@@ -61,6 +61,16 @@ grep -q "$j.batch seq=3 tasks released paused=[0-9]*ms staged in $LOCAL/$uid/$j"
 	fail "checkpoint.log has no release line: $(cat "$ckdir/checkpoint.log")"
 ok "checkpoint.log: $line"
 
+# ImageDir= (another filesystem than the local tmpfs): the staging is
+# copied there and committed there only, the local images stay as they are.
+other=$(user_dir "$CLUSTER_WORK/other")
+msg=$(ckcreate "$j" ImageDir="$other" 2>&1) || fail "create ImageDir=$other: $msg"
+image_verify "$other/$j.ckpt" || fail "$other/$j.ckpt does not verify"
+[ "$(manifest_get "$limg" .seq)" = 3 ] && [ "$(manifest_get "$img" .seq)" = 3 ] ||
+	fail "ImageDir= changed the local or shared image"
+ls -d "$LOCAL/$uid/$j"/*.partial "$ckdir"/*.partial 2>/dev/null && fail "staging left after ImageDir="
+ok "create ImageDir=$other: committed there from the local staging, seq 3 stays local and shared"
+
 # A full local disk: the tasks' 8 MiB do not fit in 4 MiB.
 echo blob:8388608 >"$mode"
 msg=$(ckcreate "$j" 2>&1)
