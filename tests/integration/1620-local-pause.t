@@ -10,7 +10,8 @@
 # each and their ratio are printed, and local staging must pause less.
 # Then slurmckptd is killed while a (larger) image is being flushed: the
 # image committed locally but never flushed is what a requeue on the same
-# node resumes from, and the next checkpoint flushes over the debris.
+# node resumes from, and the next checkpoint flushes over the debris.  A
+# request while the flush runs is refused ("already in progress").
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-${0%/*}/../..}/tests/integration/cluster.sh" || exit 99
 
@@ -86,6 +87,11 @@ _local_done() { [ "$(jq -r .seq "$lbase/$J.ckpt/manifest.json" 2>/dev/null)" = "
 wait_for 120 _local_done || fail "seq $want never committed locally: $(tail -n 3 "$CKDIR/checkpoint.log")"
 [ "$(manifest_get "$CKDIR/$J.ckpt" .seq)" = "$seq" ] ||
 	fail "seq $want was flushed before the helper could be killed (${MIB}x2 MiB too small here?)"
+# A request while the flush runs is refused, and changes nothing.
+msg=$(ckcreate "$J" 2>&1) && fail "a create during the flush succeeded: $msg"
+echo "$msg" | grep -q "already in progress" || fail "a create during the flush: $msg"
+[ "$(jq -r .seq "$lbase/$J.ckpt/manifest.json")" = "$want" ] || fail "the local image changed during the flush"
+ok "a create while seq $want flushes is refused: $msg"
 helper_kill
 wait
 [ "$(manifest_get "$CKDIR/$J.ckpt" .seq)" = "$seq" ] || fail "shared image changed to $(manifest_get "$CKDIR/$J.ckpt" .seq)"
