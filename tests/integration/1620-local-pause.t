@@ -99,6 +99,9 @@ image_verify "$CKDIR/$J.ckpt" || fail "the shared seq $seq no longer verifies"
 count=$(cat "$lbase/$J.ckpt/count")
 ok "slurmckptd killed mid-flush: seq $want (count $count) only local, shared seq $seq intact"
 helper_start || fail "slurmckptd did not start again"
+_readopted() { jq -e --argjson j "$J" --arg l "$lbase" '.steps[] | select(.job == $j) | .local == $l' \
+	"$CLUSTER_DIR/ckptd-state/state.json" >/dev/null 2>&1; }
+wait_for 10 _readopted || fail "the re-adopted step lost its local directory: $(cat "$CLUSTER_DIR/ckptd-state/state.json")"
 echo 1 >"$mibfile"
 scontrol requeue "$J" || fail "scontrol requeue $J failed"
 _restarted() { sed -n '/^restart_dir=/,$p' "$OUT" | grep -q "^start="; }
