@@ -40,6 +40,9 @@ const struct kv_key ckpt_conf_keys[] = {
 	{ "method", KV_STRING, offsetof(struct ckpt_conf, method), 0, 0,
 	  "a checkpoint method: signal, or a name slurmckptd(8) defines "
 	  "([a-z0-9_-], up to 32 characters)" },
+	{ "local", KV_PATH, offsetof(struct ckpt_conf, local), 0, 0,
+	  "an absolute node-local directory owned by root (e.g. "
+	  "/dev/shm/ckpt; %n: node name) for staging images" },
 	{ "helper_optional", KV_BOOL,
 	  offsetof(struct ckpt_conf, helper_optional), 0, 0,
 	  "yes or no (true/false, 1/0)" },
@@ -85,6 +88,17 @@ static int check_templates(int argc, char *const argv[], char *err,
 				snprintf(err, errlen, "invalid socket '%s': "
 					 "%%n (node name) and %%%% only",
 					 argv[i] + 7);
+			errno = EINVAL;
+			return -1;
+		}
+		if (argv[i] && strncmp(argv[i], "local=/", 7) == 0 &&
+		    ckpt_expand_socket(argv[i] + 6, "node", sock,
+				       sizeof(sock)) < 0) {
+			if (err && errlen)
+				snprintf(err, errlen, "invalid local '%s': "
+					 "%%n (node name) and %%%% only, up "
+					 "to %zu characters", argv[i] + 6,
+					 sizeof(sock) - 1);
 			errno = EINVAL;
 			return -1;
 		}

@@ -22,6 +22,8 @@ struct ckpt_conf {
 	long exit_code;		/* exit_code=<n> checkpoint-and-exit, 0: none */
 	bool helper_optional;	/* helper_optional=yes: warn, don't fail */
 	char *method;		/* method=<name>; NULL: "signal" */
+	char *local;		/* local=<dir>: node-local staging (%n: the
+				 * node name, ckpt_expand_socket); NULL: none */
 };
 
 extern const struct kv_key ckpt_conf_keys[];

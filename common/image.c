@@ -242,6 +242,11 @@ static int rm_tree(int dirfd, const char *name, int depth)
 	       -1 : 0;
 }
 
+int image_remove_tree(int dirfd, const char *name)
+{
+	return rm_tree(dirfd, name, 0);
+}
+
 static char *staging_name(const char *name)
 {
 	char *p;
@@ -368,7 +373,7 @@ static int open_parent(int dstfd, char *path, const char **leaf)
 	return fd == dstfd ? dup(dstfd) : fd;
 }
 
-static int copy_file(int srcfd, int dstfd, const char *path)
+int image_copy_file(int srcfd, int dstfd, const char *path)
 {
 	char *p = strdup(path), buf[65536];
 	int in = -1, out = -1, dir = -1, rc = -1;
@@ -413,7 +418,7 @@ static int copy_staging(int frombase, int tobase, const char *name,
 	    (dst = image_stage(tobase, name, err, errlen)) < 0)
 		goto out;
 	for (i = 0; i < m.nfiles; i++)
-		if (copy_file(src, dst, m.files[i].path) < 0) {
+		if (image_copy_file(src, dst, m.files[i].path) < 0) {
 			errsys(err, errlen, "copy", m.files[i].path);
 			goto out;
 		}

@@ -55,6 +55,16 @@ int image_discard(int basefd, const char *name, char *err, size_t errlen);
 int image_move(int frombase, int tobase, const char *name, char *err,
 	       size_t errlen);
 
+/* rm -rf dirfd/name, never following a link (restoring the owner's
+ * write permission as needed).  0/-1 (ENOENT when absent). */
+int image_remove_tree(int dirfd, const char *name);
+
+/* Copy the regular file srcfd/path (a manifest path, opened with
+ * manifest_open_file) to dstfd/path, creating the directories on its
+ * way (0700) and the file (0600, O_EXCL), never through a link.  0/-1
+ * with errno.  (image_move, and the flush of node-local staging.) */
+int image_copy_file(int srcfd, int dstfd, const char *path);
+
 /* The next sequence number: 1 + the largest seq among N (its manifest)
  * and N.<seq> names; 1 when there is none. */
 uint64_t image_next_seq(int basefd, const char *name);

@@ -152,6 +152,9 @@ static int check_register(const struct ckpt_msg *m, char *err, size_t errlen)
 		return errprintf(err, errlen, EINVAL, "invalid method name");
 	if (m->trigger && !proto_trigger_ok(m->trigger))
 		return errprintf(err, errlen, EINVAL, "invalid trigger file");
+	if (m->local && m->local[0] != '/')
+		return errprintf(err, errlen, EINVAL, "local '%s' is not an "
+				 "absolute path", m->local);
 	return 0;
 }
 
@@ -258,7 +261,7 @@ static json_t *pack_msg(const struct ckpt_msg *m)
 	case CKPT_OP_REGISTER:
 		return json_pack("{s:i, s:s, s:I, s:I, s:I, s:I, s:I, s:I,"
 				 " s:I, s:I, s:I, s:I, s:i, s:i, s:s, s:s,"
-				 " s:s*, s:s*, s:I, s:I}",
+				 " s:s*, s:s*, s:s*, s:I, s:I}",
 				 "v", v, "op", op, "job", (json_int_t)m->job,
 				 "step", (json_int_t)m->step,
 				 "uid", (json_int_t)m->uid,
@@ -272,7 +275,7 @@ static json_t *pack_msg(const struct ckpt_msg *m)
 				 "exit_code", m->exit_code,
 				 "signo", m->signo, "dir", m->dir,
 				 "node", m->node, "method", m->method,
-				 "trigger", m->trigger,
+				 "trigger", m->trigger, "local", m->local,
 				 "nodeid", (json_int_t)m->nodeid,
 				 "nnodes", (json_int_t)(m->nnodes ? m->nnodes
 								  : 1));
@@ -397,10 +400,11 @@ static int unpack_register(json_t *o, struct ckpt_msg *m, char *err,
 	json_int_t lead, max_requeue, exit_code, signo, v;
 	json_int_t nodeid = 0, nnodes = 1;
 	const char *op, *dir, *node, *method = NULL, *trigger = NULL;
+	const char *local = NULL;
 
 	if (json_unpack_ex(o, &je, 0, "{s:I, s:s, s:I, s:I, s:I, s:I, s:I,"
 			   " s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s,"
-			   " s?:s, s?:s, s?:I, s?:I !}",
+			   " s?:s, s?:s, s?:s, s?:I, s?:I !}",
 			   "v", &v, "op", &op, "job", &job, "step", &step,
 			   "uid", &uid, "gid", &gid, "ntasks", &ntasks,
 			   "interval", &interval, "max_wait", &max_wait,
@@ -408,7 +412,7 @@ static int unpack_register(json_t *o, struct ckpt_msg *m, char *err,
 			   "max_requeue", &max_requeue, "exit_code", &exit_code,
 			   "signo", &signo, "dir", &dir, "node", &node,
 			   "method", &method, "trigger", &trigger,
-			   "nodeid", &nodeid, "nnodes", &nnodes) < 0)
+			   "local", &local, "nodeid", &nodeid, "nnodes", &nnodes) < 0)
 		return errprintf(err, errlen, EINVAL, "register message: %s", je.text);
 	if (to_u32(nodeid, &m->nodeid) < 0 || to_u32(nnodes, &m->nnodes) < 0 ||
 	    m->nnodes < 1)
@@ -434,7 +438,8 @@ static int unpack_register(json_t *o, struct ckpt_msg *m, char *err,
 	if (strdup_field(dir, &m->dir) < 0 ||
 	    strdup_field(node, &m->node) < 0 ||
 	    (method && strdup_field(method, &m->method) < 0) ||
-	    (trigger && strdup_field(trigger, &m->trigger) < 0))
+	    (trigger && strdup_field(trigger, &m->trigger) < 0) ||
+	    (local && strdup_field(local, &m->local) < 0))
 		return -1;
 	return 0;
 }
@@ -590,6 +595,7 @@ void proto_msg_clear(struct ckpt_msg *m)
 	free(m->image);
 	free(m->method);
 	free(m->trigger);
+	free(m->local);
 	free(m->restart);
 	free(m->criu);
 	free(m->info);

@@ -67,6 +67,8 @@ struct ckpt_msg {
 	char *node;		/* node name, for messages */
 	char *method;		/* checkpoint method; NULL: "signal" */
 	char *trigger;		/* file to create instead of signalling */
+	char *local;		/* REGISTER: node-local staging directory
+				 * (<local>/<uid>/<job>), or NULL */
 	/* TASK, EXIT */
 	uint32_t task;		/* global task id */
 	/* EXIT */

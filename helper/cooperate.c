@@ -472,11 +472,63 @@ int cooperate_commit(const struct step *s, int basefd, struct manifest *m,
 	return image_commit(basefd, s->name, m, s->keep, err, errlen);
 }
 
+/* Node-local staging (flush.c): the times of the checkpoint in flight,
+ * request to last acknowledgement and the flush, for the report. */
+static long paused_ms = -1, flush_ms = -1;
+
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (t1.tv_sec - t0->tv_sec) * 1000 +
+	       (t1.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* The tasks have all answered and go on computing: say so, with the
+ * time they were paused (request to last acknowledgement). */
+static void note_released(const struct step *s, int basefd, uint64_t seq)
+{
+	char line[1024];
+
+	if (s->local && image_dirfd < 0) {
+		log_msg(LOG_INFO, "%s: tasks released after %ld ms, flushing "
+			"%s to %s", s->label, paused_ms, s->local, s->dir);
+		snprintf(line, sizeof(line), "%s seq=%" PRIu64 " tasks released"
+			 " paused=%ldms staged in %.512s, flushing", s->label,
+			 seq, paused_ms, s->local);
+	} else {
+		snprintf(line, sizeof(line), "%s seq=%" PRIu64 " tasks released"
+			 " paused=%ldms", s->label, seq, paused_ms);
+	}
+	image_log(basefd, line);
+}
+
+/* The tasks answered into the local staging: commit it there, then
+ * flush it to the shared directory under the same seq. */
+static int commit_local(const struct step *s, int lbase, int basefd,
+			struct manifest *m, char *err, size_t errlen)
+{
+	struct timespec t1;
+	char line[256];
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (cooperate_commit(s, lbase, m, err, errlen) < 0 ||
+	    flush_image(s, lbase, basefd, NULL, m, err, errlen) < 0)
+		return -1;
+	flush_ms = ms_since(&t1);
+	snprintf(line, sizeof(line), "%s seq=%" PRIu64 " flushed paused=%ldms "
+		 "flush=%ldms", s->label, m->seq, paused_ms, flush_ms);
+	image_log(basefd, line);
+	return 0;
+}
+
 int cooperate_part(const struct step *s, int partfd, bool *uncaught,
 		   char *err, size_t errlen)
 {
 	struct asked *a = NULL;
 	const struct task *t;
+	struct timespec t0;
 	int ifd = -1, rc = -1;
 	size_t n = 0;
 	ssize_t asked;
@@ -497,6 +549,7 @@ int cooperate_part(const struct step *s, int partfd, bool *uncaught,
 		n = 0;
 		goto out;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if ((asked = ask_tasks(s, a, n, err, errlen)) <= 0) {
 		if (asked == 0)
 			snprintf(err, errlen, "every task of %s ended",
@@ -506,6 +559,8 @@ int cooperate_part(const struct step *s, int partfd, bool *uncaught,
 	}
 	n = (size_t)asked;
 	rc = wait_acks(s, partfd, ifd, a, n, err, errlen);
+	if (rc == 0)
+		paused_ms = ms_since(&t0);
 out:
 	if (a)
 		triggers_remove(a, n);
@@ -516,12 +571,15 @@ out:
 }
 
 /* Ask, wait, and commit; fills m on success.  *uncaught: no task
- * catches the signal, so nothing was asked and nothing staged. */
+ * catches the signal, so nothing was asked and nothing staged.  With
+ * node-local staging (s->local) the tasks write into the local
+ * directory; without ImageDir= the image is committed there and flushed
+ * to the shared directory after the tasks were released. */
 static int checkpoint(const struct step *s, int basefd, struct manifest *m,
 		      bool *uncaught, char *err, size_t errlen)
 {
 	const struct task *t;
-	int stagefd, rc = -1;
+	int stagefd, rc = -1, lbase = -1, stagebase = basefd;
 	bool any = false;
 
 	/* Nothing is staged for a step none of whose tasks catches it. */
@@ -536,16 +594,34 @@ static int checkpoint(const struct step *s, int basefd, struct manifest *m,
 		*uncaught = true;
 		return -1;
 	}
-	stagefd = image_stage(basefd, s->name, err, errlen);
-	if (stagefd < 0)
+	if (s->local && (lbase = flush_open_local(s, err, errlen)) < 0)
 		return -1;
+	if (lbase >= 0)
+		stagebase = lbase;
+	stagefd = image_stage(stagebase, s->name, err, errlen);
+	if (stagefd < 0)
+		goto out;
 	if (cooperate_part(s, stagefd, uncaught, err, errlen) == 0) {
-		m->seq = image_next_seq(basefd, s->name);
-		rc = cooperate_commit(s, basefd, m, err, errlen);
+		m->seq = image_next_seq(stagebase, s->name);
+		if (lbase >= 0 && image_dirfd < 0 &&
+		    image_next_seq(basefd, s->name) > m->seq)
+			m->seq = image_next_seq(basefd, s->name);
+		note_released(s, basefd, m->seq);
+		if (lbase >= 0 && image_dirfd < 0)
+			rc = commit_local(s, lbase, basefd, m, err, errlen);
+		else
+			rc = cooperate_commit(s, stagebase, m, err, errlen);
 	}
 	close(stagefd);
+out:
+	/* A failed local commit leaves no debris; a committed local image
+	 * that did not flush stays, for a restart on this node. */
+	if (rc < 0 && lbase >= 0)
+		image_discard(lbase, s->name, NULL, 0);
+	if (lbase >= 0)
+		close(lbase);
 	/* cooperate_run leaves the staging of an uncaught step alone. */
-	if (rc < 0 && *uncaught) {
+	if (rc < 0 && *uncaught && lbase < 0) {
 		char why[512];
 
 		image_discard(basefd, s->name, why, sizeof(why));
@@ -627,6 +703,12 @@ int cooperate_run(const struct step *s, const char *reason,
 			      (json_int_t)m.seq, "image", image, "files",
 			      (json_int_t)m.nfiles, "bytes",
 			      (json_int_t)manifest_bytes(&m));
+		if (o && paused_ms >= 0)
+			json_object_set_new(o, "paused_ms",
+					    json_integer(paused_ms));
+		if (o && flush_ms >= 0)
+			json_object_set_new(o, "flush_ms",
+					    json_integer(flush_ms));
 	} else {
 		printable(err);
 		/* The state an exited task left is all there is: keep it. */

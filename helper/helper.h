@@ -89,6 +89,7 @@ struct step {
 	struct timespec started;	/* of the checkpoint in flight */
 	const struct method *method;	/* NULL: the cooperative signal */
 	char *trigger;		/* create this file instead of signalling */
+	char *local;		/* node-local staging (flush.c), or NULL */
 	/* scheckpoint's verbs (server.c, verbs.c) */
 	bool disabled;		/* periodic checkpoints suspended */
 	int last_errno;		/* of last_error */
@@ -226,6 +227,23 @@ void peer_request(int fd, uid_t uid, const struct ckpt_msg *m);
 int peer_part_run(const struct step *s, int out);
 void peer_part_done(struct step *s, const struct ckpt_result *r);
 void peer_step_removed(const struct step *s);
+/* flush.c: node-local staging.  The worker (as the user) has committed
+ * the tasks' image N in lbase (s->local); copy it into the shared base:
+ * with part NULL into a fresh N.partial, committed there with m's seq
+ * (m is the local image's manifest); with part ("node.<k>") into
+ * N.partial/<part> only, for a commit by another party.  On failure the
+ * shared N.partial is left for image_discard() and the local image and
+ * the shared one before it are untouched. */
+int flush_image(const struct step *s, int lbase, int sbase, const char *part,
+		const struct manifest *m, char *err, size_t errlen);
+/* Open (creating as the user) the step's local base; -1 with err. */
+int flush_open_local(const struct step *s, char *err, size_t errlen);
+
+/* A step with node-local staging is gone: once slurmctld says its job
+ * ended for good (not pending or requeued) and no step of it is
+ * registered here again, its local directory is removed, as the user. */
+void flush_step_gone(const struct step *s);
+void flush_shutdown(void);
 
 /* privsep.c */
 int privsep_become(uid_t uid, gid_t gid, char *err, size_t errlen);

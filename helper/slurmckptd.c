@@ -253,6 +253,7 @@ out:
 	/* Saved as it is now: the steps are re-adopted at the next start. */
 	state_shutdown();
 	steps_shutdown();
+	flush_shutdown();
 	jobs_shutdown();
 	methods_free();
 	offsite_shutdown();

@@ -194,12 +194,14 @@ struct step *step_add(const struct ckpt_msg *m, char *err, size_t errlen)
 	if (!s || !(s->dir = strdup(m->dir)) ||
 	    !(s->node = strdup(m->node ? m->node : "")) ||
 	    (m->trigger && !(s->trigger = strdup(m->trigger))) ||
+	    (m->local && !(s->local = strdup(m->local))) ||
 	    image_name(m->job, m->step, s->name, sizeof(s->name)) < 0) {
 		snprintf(err, errlen, "out of memory");
 		if (s) {
 			free(s->dir);
 			free(s->node);
 			free(s->trigger);
+			free(s->local);
 		}
 		free(s);
 		return NULL;
@@ -251,6 +253,7 @@ static void step_free(struct step *s)
 	free(s->dir);
 	free(s->node);
 	free(s->trigger);
+	free(s->local);
 	free(s->last_error);
 	free(s);
 }
@@ -267,6 +270,7 @@ void step_remove(struct step *s)
 	}
 	jobs_step_removed(s);
 	peer_step_removed(s);
+	flush_step_gone(s);
 	if (s->worker)
 		s->gone = true;
 	else

@@ -14,7 +14,7 @@
 #include "proto.h"
 #include "timefmt.h"
 
-struct ckpt_opts opts = { .exit_code = -1 };
+struct ckpt_opts opts = { .exit_code = -1, .local = -1 };
 
 static const char *const opt_names[] = {
 	[OPT_INTERVAL] = "checkpoint",
@@ -23,6 +23,7 @@ static const char *const opt_names[] = {
 	[OPT_EXIT_CODE] = "checkpoint-exit-code",
 	[OPT_METHOD] = "checkpoint-method",
 	[OPT_TRIGGER] = "checkpoint-trigger",
+	[OPT_LOCAL] = "checkpoint-local",
 };
 static const char *const env_names[] = {
 	[OPT_INTERVAL] = "SLURM_CHECKPOINT",
@@ -31,6 +32,7 @@ static const char *const env_names[] = {
 	[OPT_EXIT_CODE] = "SLURM_CHECKPOINT_EXIT_CODE",
 	[OPT_METHOD] = "SLURM_CHECKPOINT_METHOD",
 	[OPT_TRIGGER] = "SLURM_CHECKPOINT_TRIGGER",
+	[OPT_LOCAL] = "SLURM_CHECKPOINT_LOCAL",
 };
 
 static int check_interval(const char *what, const char *arg, long *secs)
@@ -67,6 +69,20 @@ static int check_exit_code(const char *what, const char *arg, long *code)
 		return -1;
 	}
 	*code = v;
+	return 0;
+}
+
+static int check_local(const char *what, const char *arg, int *v)
+{
+	if (!strcmp(arg, "yes") || !strcmp(arg, "1") || !strcmp(arg, "true"))
+		*v = 1;
+	else if (!strcmp(arg, "no") || !strcmp(arg, "0") ||
+		 !strcmp(arg, "false"))
+		*v = 0;
+	else {
+		slurm_error(PFX "invalid %s '%s': yes or no", what, arg);
+		return -1;
+	}
 	return 0;
 }
 
@@ -163,6 +179,8 @@ static int apply(int which, const char *what, const char *arg, int remote)
 			return -1;
 		}
 		return set_string(&opts.trigger, arg);
+	case OPT_LOCAL:
+		return check_local(what, arg, &opts.local);
 	}
 	return -1;
 }
@@ -202,6 +220,10 @@ static struct spank_option spank_opts[] = {
 	  "Ask for a checkpoint by creating file (relative: in each task's "
 	  "working directory) instead of sending the signal, for codes that "
 	  "poll for one", 1, OPT_TRIGGER, opt_cb },
+	{ "checkpoint-local", "yes|no",
+	  "Write checkpoints to the node-local directory the site names and "
+	  "copy them to the checkpoint directory in the background (default: "
+	  "yes where the site has one)", 1, OPT_LOCAL, opt_cb },
 };
 
 int options_register(spank_t sp)
@@ -307,4 +329,5 @@ void options_free(void)
 	free(opts.trigger);
 	memset(&opts, 0, sizeof(opts));
 	opts.exit_code = -1;
+	opts.local = -1;
 }

@@ -5,11 +5,12 @@
 #include <stdbool.h>
 #include <slurm/spank.h>
 #include "ckptconf.h"
+#include "manifest.h"
 
 #define PFX "checkpoint: "
 
 enum { OPT_INTERVAL, OPT_DIR, OPT_RESTART, OPT_EXIT_CODE, OPT_METHOD,
-       OPT_TRIGGER, OPT_COUNT };
+       OPT_TRIGGER, OPT_LOCAL, OPT_COUNT };
 
 /* What the user asked for, from options or the environment. */
 struct ckpt_opts {
@@ -20,6 +21,7 @@ struct ckpt_opts {
 	long exit_code;		/* --checkpoint-exit-code, else conf's */
 	char *method;		/* --checkpoint-method, else conf's */
 	char *trigger;		/* --checkpoint-trigger: a file, not a signal */
+	int local;		/* --checkpoint-local: 1 yes, 0 no, -1 unset */
 	bool cli[OPT_COUNT];	/* given on the command line */
 };
 
@@ -37,6 +39,8 @@ struct step_info {
 	char *restart_cmd;	/* the method's restart command, or NULL */
 	char *criu;		/* a criu= method's criu: restore its tasks */
 	char sock[108];		/* the helper's socket (fetch.c) */
+	char *local;		/* node-local staging <local>/<uid>/<job>, or
+				 * NULL (local.c) */
 };
 
 extern struct ckpt_conf conf;
@@ -59,9 +63,19 @@ void remote_exit(void);
 /* fetch.c: the offsite store's newest image into step.dir; 0 (why
  * emptied), or -1 with the reason appended to why. */
 int fetch_offsite(char *why, size_t whylen);
+/* local.c: node-local staging (local= of the admin). */
+void local_resolve(uid_t uid, gid_t gid, const char *node);
+/* The directory the tasks write into: step.local, else step.dir. */
+const char *local_stage_dir(void);
+/* A restart on this node: the local image when it is at least as new as
+ * the shared one found (rc 0 with path, *m) or when none was (rc -1). */
+int local_prefer(int rc, char *path, size_t len, struct manifest *m,
+		 char *why, size_t whylen);
 
 /* task.c */
 int task_init(spank_t sp);
+int task_find_image(const char *dir, char *path, size_t len,
+		    struct manifest *m, char *why, size_t whylen);
 int task_init_privileged(spank_t sp);
 
 /* restore.c */

@@ -180,6 +180,7 @@ static int fill_register(spank_t sp, struct ckpt_msg *m, char *node,
 	if (resolve_dir(sp, uid) < 0)
 		return -1;
 	node_name(sp, node, nodelen);
+	local_resolve(uid, gid, node);
 	*m = (struct ckpt_msg){
 		.op = CKPT_OP_REGISTER, .job = step.job, .step = step.id,
 		.uid = uid, .gid = gid, .ntasks = ntasks,
@@ -190,7 +191,7 @@ static int fill_register(spank_t sp, struct ckpt_msg *m, char *node,
 		.dir = step.dir, .node = node,
 		.method = strcmp(options_method(), "signal") ?
 			  (char *)options_method() : NULL,
-		.trigger = opts.trigger,
+		.trigger = opts.trigger, .local = step.local,
 		.nodeid = step.nodeid, .nnodes = step.nnodes,
 	};
 	return 0;
@@ -333,4 +334,6 @@ void remote_exit(void)
 	step.restart_cmd = NULL;
 	free(step.criu);
 	step.criu = NULL;
+	free(step.local);
+	step.local = NULL;
 }

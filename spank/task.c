@@ -60,10 +60,11 @@ static int set_task_env(spank_t sp, uint32_t task)
 
 	timefmt_format(opts.interval, interval, sizeof(interval));
 	if (setenvf(sp, "SLURM_CHECKPOINT", "%s", interval) < 0 ||
-	    setenvf(sp, "SLURM_CHECKPOINT_DIR", "%s/%s%s%s", step.dir,
+	    setenvf(sp, "SLURM_CHECKPOINT_DIR", "%s/%s%s%s", local_stage_dir(),
 		    step.name, IMAGE_STAGING_SUFFIX, part_of_node()) < 0 ||
 	    setenvf(sp, "SLURM_CHECKPOINT_DONE", "%s/%s%s%s/.done.%u",
-		    step.dir, step.name, IMAGE_STAGING_SUFFIX, part_of_node(),
+		    local_stage_dir(), step.name, IMAGE_STAGING_SUFFIX,
+		    part_of_node(),
 		    task) < 0 ||
 	    setenvf(sp, "SLURM_CHECKPOINT_SIGNAL", "%s",
 		    signal_name(conf.signo)) < 0 ||
@@ -143,6 +144,12 @@ static int find_image(const char *dir, char *path, size_t len,
 	}
 	close(fd);
 	return rc;
+}
+
+int task_find_image(const char *dir, char *path, size_t len,
+		    struct manifest *m, char *why, size_t whylen)
+{
+	return find_image(dir, path, len, m, why, whylen);
 }
 
 static void note_restart(const char *path, const struct manifest *m,
@@ -253,7 +260,9 @@ static int set_restart_env(spank_t sp, uint32_t task)
 	spank_unsetenv(sp, "SLURM_RESTART_DIR");
 	if (!opts.restart_dir && count == 0)
 		return 0;
-	if (find_image(dir, path, sizeof(path), &m, why, sizeof(why)) < 0 &&
+	if (local_prefer(find_image(dir, path, sizeof(path), &m, why,
+				    sizeof(why)), path, sizeof(path), &m, why,
+			 sizeof(why)) < 0 &&
 	    (opts.restart_dir || fetch_offsite(why, sizeof(why)) < 0 ||
 	     find_image(dir, path, sizeof(path), &m, why, sizeof(why)) < 0)) {
 		fprintf(stderr, PFX "%s: no usable image in %s (%s); "

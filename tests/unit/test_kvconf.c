@@ -280,8 +280,11 @@ static void test_ckpt_conf(void **state)
 	char *args[] = { "min_interval=5:00", "keep=3", "signal=USR1",
 			 "helper_optional=yes", "dir=/scratch/%u/%j",
 			 "max_wait=60", "socket=/tmp/s.sock", "lead=0:45",
-			 "max_requeue=3", "exit_code=85", "method=site-dmtcp" };
+			 "max_requeue=3", "exit_code=85", "method=site-dmtcp",
+			 "local=/dev/shm/ckpt-%n" };
 	char *badm[] = { "method=Site/x" };
+	char *badl[] = { "local=/dev/shm/%u" };
+	char *rell[] = { "local=shm" };
 	char *code256[] = { "exit_code=256" };
 	char *badt[] = { "dir=/scratch/%x" };
 	char *rel[] = { "dir=scratch" };
@@ -319,8 +322,13 @@ static void test_ckpt_conf(void **state)
 	assert_null(c.method);
 	assert_null(c.dir);
 	assert_int_equal(c.keep, 2);
+	assert_int_equal(ckpt_conf_parse(&c, 1, badl, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "invalid local"));
+	assert_int_equal(ckpt_conf_parse(&c, 1, rell, err, sizeof(err)), -1);
+	assert_null(c.local);
 
-	assert_int_equal(ckpt_conf_parse(&c, 11, args, err, sizeof(err)), 0);
+	assert_int_equal(ckpt_conf_parse(&c, 12, args, err, sizeof(err)), 0);
+	assert_string_equal(c.local, "/dev/shm/ckpt-%n");
 	assert_string_equal(c.method, "site-dmtcp");
 	assert_int_equal(c.lead, 45);
 	assert_int_equal(c.max_requeue, 3);
@@ -418,16 +426,17 @@ static void test_keys_table(void **state)
 {
 	const char *want[] = { "dir", "socket", "min_interval", "max_wait",
 			       "keep", "signal", "lead", "max_requeue",
-			       "exit_code", "method", "helper_optional" };
+			       "exit_code", "method", "local",
+			       "helper_optional" };
 	size_t i;
 
 	(void)state;
 	for (i = 0; ckpt_conf_keys[i].name; i++) {
-		assert_true(i < 11);
+		assert_true(i < 12);
 		assert_string_equal(ckpt_conf_keys[i].name, want[i]);
 		assert_non_null(ckpt_conf_keys[i].help);
 	}
-	assert_int_equal(i, 11);
+	assert_int_equal(i, 12);
 }
 
 int main(void)

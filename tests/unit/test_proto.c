@@ -30,6 +30,7 @@ static struct ckpt_msg reg(void)
 		.keep = 2, .lead = 300, .max_requeue = 5, .exit_code = 85,
 		.signo = 12, .dir = "/scratch/me", .node = "c1",
 		.method = "site_dmtcp-2", .trigger = "check-fluent",
+		.local = "/dev/shm/ckpt/1000/42",
 	};
 	return m;
 }
@@ -127,6 +128,10 @@ static void test_roundtrip(void **state)
 			assert_string_equal(out.trigger, in[i].trigger);
 		else
 			assert_null(out.trigger);
+		if (in[i].local)
+			assert_string_equal(out.local, in[i].local);
+		else
+			assert_null(out.local);
 		if (in[i].error)
 			assert_string_equal(out.error, in[i].error);
 		if (in[i].image)
@@ -244,13 +249,14 @@ static void test_register_fields(void **state)
 		"\"trigger\":\"\"", "\"trigger\":\"a\\nb\"",
 		"\"trigger\":\"dir/\"", "\"trigger\":1",
 		"\"nnodes\":0", "\"nodeid\":3", "\"nodeid\":-1",
+		"\"local\":\"rel\"", "\"local\":1",
 	};
 	const char *tmpl = "{\"v\":1,\"op\":\"register\",\"job\":5,"
 		"\"step\":0,\"uid\":1,\"gid\":1,\"ntasks\":1,\"interval\":0,"
 		"\"max_wait\":1,\"keep\":1,\"lead\":0,\"max_requeue\":0,"
 		"\"exit_code\":0,\"signo\":12,\"dir\":\"/d\","
 		"\"node\":\"n\",\"method\":\"m\",\"trigger\":\"CHKPT\","
-		"\"nodeid\":0,\"nnodes\":3}";
+		"\"local\":\"/l\",\"nodeid\":0,\"nnodes\":3}";
 	char buf[512], key[32], err[256], *p, *end;
 	struct ckpt_msg m;
 	size_t i;
