@@ -15,9 +15,11 @@ echo 'int main(void){return 0;}' | $CC -fsanitize=address,undefined -x c - -o /d
 
 cluster_start 1
 
-# The helper's sources, as Makefile.am lists them, plus common/.
+# The helper's sources, as Makefile.am lists them (= and += lines), plus
+# common/.
 srcs() {
-	sed -n "/^$1_SOURCES = /,/[^\\\\]\$/p" "$top_srcdir/Makefile.am" | tr -d '\\' |
+	awk -v v="$1_SOURCES" '$1 == v && ($2 == "=" || $2 == "+=") { on = 1 }
+		on { print; if ($0 !~ /\\$/) on = 0 }' "$top_srcdir/Makefile.am" | tr -d '\\' |
 		tr ' \t' '\n\n' | grep '\.c$' | sed "s|^|$top_srcdir/|"
 }
 asan=$CLUSTER_DIR/asan
@@ -27,7 +29,7 @@ start=$SECONDS
 $CC -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
 	-DHAVE_CONFIG_H -DSYSCONFDIR='"/etc"' -DLOCALSTATEDIR='"/var"' -I"$top_builddir" -I"$top_srcdir/common" -I"$top_srcdir/helper" \
 	-o "$asan/slurmckptd" $(srcs helper_slurmckptd) $(srcs common_libckpt_la) \
-	$(pkg-config --cflags --libs jansson libxxhash) -lslurm -lmunge >"$asan/build.log" 2>&1 ||
+	$(pkg-config --cflags --libs jansson libxxhash libcurl) -lslurm -lmunge >"$asan/build.log" 2>&1 ||
 	fail "building the sanitized helper failed: $(tail -n 20 "$asan/build.log")"
 ok "sanitized slurmckptd built in $((SECONDS - start)) s"
 
