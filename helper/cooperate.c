@@ -570,6 +570,57 @@ out:
 	return rc;
 }
 
+int cooperate_part_staged(const struct step *s, int basefd, int partfd,
+			  bool *uncaught, char *err, size_t errlen)
+{
+	struct manifest lm = { .job = s->job, .step = s->id };
+	char part[32], line[256];
+	struct timespec t1;
+	int lbase, lstage = -1, rc = -1;
+	bool committed = false;
+	uint64_t seq;
+
+	if (!s->local)
+		return cooperate_part(s, partfd, uncaught, err, errlen);
+	if ((lbase = flush_open_local(s, err, errlen)) < 0)
+		return -1;
+	if ((lstage = image_stage(lbase, s->name, err, errlen)) < 0 ||
+	    cooperate_part(s, lstage, uncaught, err, errlen) < 0)
+		goto out;
+	/* The seq the leader will commit (only it commits there). */
+	lm.seq = image_next_seq(lbase, s->name);
+	if ((seq = image_next_seq(basefd, s->name)) > lm.seq)
+		lm.seq = seq;
+	lm.reason = "part";
+	lm.node = s->node;
+	note_released(s, basefd, lm.seq);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	snprintf(part, sizeof(part), "node.%u", s->nodeid);
+	if (image_commit(lbase, s->name, &lm, s->keep, err, errlen) < 0)
+		goto out;
+	committed = true;
+	if (flush_image(s, lbase, basefd, part, &lm, err, errlen) < 0)
+		goto out;
+	flush_ms = ms_since(&t1);
+	snprintf(line, sizeof(line), "%s seq=%" PRIu64 " %s flushed "
+		 "paused=%ldms flush=%ldms", s->label, lm.seq, part, paused_ms,
+		 flush_ms);
+	image_log(basefd, line);
+	rc = 0;
+out:
+	/* A local part that did not commit leaves no debris; a committed
+	 * one stays (a restart on this node may read it, see local.c). */
+	if (rc < 0 && !committed)
+		image_discard(lbase, s->name, NULL, 0);
+	if (lstage >= 0)
+		close(lstage);
+	close(lbase);
+	lm.reason = NULL;
+	lm.node = NULL;
+	manifest_free(&lm);
+	return rc;
+}
+
 /* Ask, wait, and commit; fills m on success.  *uncaught: no task
  * catches the signal, so nothing was asked and nothing staged.  With
  * node-local staging (s->local) the tasks write into the local

@@ -210,6 +210,12 @@ int cooperate_commit(const struct step *s, int basefd, struct manifest *m,
  * nothing committed.  0/-1 with err; *uncaught as for cooperate_run. */
 int cooperate_part(const struct step *s, int partfd, bool *uncaught,
 		   char *err, size_t errlen);
+/* The same, for a part of a step over several nodes: with node-local
+ * staging (s->local) the tasks write into the local N.partial, which is
+ * committed there as this node's part (released tasks go on computing)
+ * and copied into partfd, node.<k> of basefd's N.partial. */
+int cooperate_part_staged(const struct step *s, int basefd, int partfd,
+			  bool *uncaught, char *err, size_t errlen);
 
 /* peer.c: the two-phase commit of a step over several nodes.  Node index
  * 0 (the leader) runs the step's checkpoints: its worker connects to

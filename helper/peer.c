@@ -397,7 +397,8 @@ int peer_leader_checkpoint(const struct step *s, int basefd,
 				  sizeof(peers[k].err)) < 0)
 			peers[k].answered = true;
 	if (!collect_errors(s, "", err, errlen) &&
-	    cooperate_part(s, partfd, &uncaught, own, sizeof(own)) == 0)
+	    cooperate_part_staged(s, basefd, partfd, &uncaught, own,
+				  sizeof(own)) == 0)
 		seal_part(partfd, 0, own, sizeof(own));
 	if (!collect_errors(s, own, err, errlen))
 		wait_answers(&deadline, s->max_wait);
@@ -497,11 +498,15 @@ int peer_part_run(const struct step *s, int out)
 {
 	char err[1024] = "";
 	bool uncaught = false;
-	int fd, rc = -1;
+	int fd, basefd = -1, rc = -1;
 
 	if ((fd = open_part(s, err, sizeof(err))) >= 0 &&
-	    cooperate_part(s, fd, &uncaught, err, sizeof(err)) == 0)
+	    (basefd = image_open_base(s->dir, err, sizeof(err))) >= 0 &&
+	    cooperate_part_staged(s, basefd, fd, &uncaught, err,
+				  sizeof(err)) == 0)
 		rc = seal_part(fd, 0, err, sizeof(err));
+	if (basefd >= 0)
+		close(basefd);
 	if (fd >= 0)
 		close(fd);
 	if (worker_report(out, rc == 0 ?

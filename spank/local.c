@@ -21,11 +21,9 @@ void local_resolve(uid_t uid, gid_t gid, const char *node)
 
 	free(step.local);
 	step.local = NULL;
-	/* Root's jobs write where they are told: nothing to make safe.  A
-	 * step over several nodes writes its parts straight into the shared
-	 * N.partial/node.<k> (peer.c): no local staging for it yet. */
+	/* Root's jobs write where they are told: nothing to make safe. */
 	if (!conf.local || opts.local == 0 || uid == 0 || options_exit_code() ||
-	    strcmp(options_method(), "signal") != 0 || step.nnodes > 1)
+	    strcmp(options_method(), "signal") != 0)
 		return;
 	if (ckpt_expand_socket(conf.local, node, dir, sizeof(dir)) < 0) {
 		slurm_error(PFX "step %s: no node-local staging: local=%s "
@@ -63,6 +61,35 @@ static bool same_image(const struct manifest *a, const struct manifest *b)
 	return true;
 }
 
+/* A step over several nodes: the local image is this node's part; it
+ * stands for the shared image's node.<k> when it holds the same files
+ * (under that prefix). */
+static bool same_part(const struct manifest *l, const struct manifest *m)
+{
+	char prefix[32];
+	size_t i, j = 0, n = (size_t)snprintf(prefix, sizeof(prefix),
+					      "node.%u/", step.nodeid);
+
+	for (i = 0; i < m->nfiles; i++) {
+		if (strncmp(m->files[i].path, prefix, n) != 0)
+			continue;
+		if (j >= l->nfiles ||
+		    strcmp(m->files[i].path + n, l->files[j].path) ||
+		    m->files[i].size != l->files[j].size ||
+		    strcmp(m->files[i].xxh3, l->files[j].xxh3))
+			return false;
+		j++;
+	}
+	return j == l->nfiles;
+}
+
+bool local_is_local(const char *path)
+{
+	size_t n = step.local ? strlen(step.local) : 0;
+
+	return n && strncmp(path, step.local, n) == 0 && path[n] == '/';
+}
+
 /* As the user, in the task (find_image's result rc, path, m, why). */
 int local_prefer(int rc, char *path, size_t len, struct manifest *m,
 		 char *why, size_t whylen)
@@ -75,8 +102,17 @@ int local_prefer(int rc, char *path, size_t len, struct manifest *m,
 	if (task_find_image(step.local, lpath, sizeof(lpath), &lm, lwhy,
 			    sizeof(lwhy)) < 0)
 		return rc;	/* another node, or nothing staged here */
+	/* Over several nodes a part is only as good as the image the leader
+	 * committed: the local one stands in for it, never for a newer one
+	 * (an aborted checkpoint's part is not committed anywhere else). */
+	if (step.nnodes > 1 &&
+	    (rc < 0 || lm.seq != m->seq || !same_part(&lm, m))) {
+		manifest_free(&lm);
+		return rc;
+	}
 	if (rc == 0 && (lm.seq < m->seq ||
-			(lm.seq == m->seq && !same_image(&lm, m)))) {
+			(lm.seq == m->seq && step.nnodes == 1 &&
+			 !same_image(&lm, m)))) {
 		manifest_free(&lm);
 		return rc;	/* the shared image is newer */
 	}

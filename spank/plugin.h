@@ -71,6 +71,8 @@ const char *local_stage_dir(void);
  * the shared one found (rc 0 with path, *m) or when none was (rc -1). */
 int local_prefer(int rc, char *path, size_t len, struct manifest *m,
 		 char *why, size_t whylen);
+/* Is path (from local_prefer) in the node-local directory? */
+bool local_is_local(const char *path);
 
 /* task.c */
 int task_init(spank_t sp);

@@ -54,6 +54,14 @@ static const char *part_of_node(void)
 	return part;
 }
 
+/* Where this node's tasks write: the staging's part of this node, or,
+ * with node-local staging, the local staging itself (it holds this
+ * node's part only; slurmckptd copies it into node.<k>). */
+static const char *stage_part(void)
+{
+	return step.local ? "" : part_of_node();
+}
+
 static int set_task_env(spank_t sp, uint32_t task)
 {
 	char interval[32];
@@ -61,11 +69,10 @@ static int set_task_env(spank_t sp, uint32_t task)
 	timefmt_format(opts.interval, interval, sizeof(interval));
 	if (setenvf(sp, "SLURM_CHECKPOINT", "%s", interval) < 0 ||
 	    setenvf(sp, "SLURM_CHECKPOINT_DIR", "%s/%s%s%s", local_stage_dir(),
-		    step.name, IMAGE_STAGING_SUFFIX, part_of_node()) < 0 ||
+		    step.name, IMAGE_STAGING_SUFFIX, stage_part()) < 0 ||
 	    setenvf(sp, "SLURM_CHECKPOINT_DONE", "%s/%s%s%s/.done.%u",
 		    local_stage_dir(), step.name, IMAGE_STAGING_SUFFIX,
-		    part_of_node(),
-		    task) < 0 ||
+		    stage_part(), task) < 0 ||
 	    setenvf(sp, "SLURM_CHECKPOINT_SIGNAL", "%s",
 		    signal_name(conf.signo)) < 0 ||
 	    setenvf(sp, "SLURM_CHECKPOINT_IMAGE", "%s/%s", step.dir,
@@ -270,7 +277,10 @@ static int set_restart_env(spank_t sp, uint32_t task)
 		return 0;
 	}
 	/* Over several nodes: this node's part, which must be there. */
-	if (step.nnodes > 1 && restart_part(path, sizeof(path), task) < 0) {
+	/* Over several nodes: this node's part, which must be there (a
+	 * local image is this node's part already). */
+	if (step.nnodes > 1 && !local_is_local(path) &&
+	    restart_part(path, sizeof(path), task) < 0) {
 		manifest_free(&m);
 		return 0;
 	}
