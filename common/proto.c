@@ -605,6 +605,33 @@ void proto_msg_clear(struct ckpt_msg *m)
 /* ------------------------------------------------------------------ */
 /* Sockets                                                            */
 
+long proto_port_of(const char *map, const char *node)
+{
+	size_t n = strlen(node);
+	const char *p = map;
+	char *end;
+	long v;
+
+	if (!map)
+		return 0;
+	v = strtol(map, &end, 10);
+	if (end != map && *end == '\0')
+		return v > 0 && v < 65536 ? v : 0;
+	while (p && *p) {
+		if (strncmp(p, node, n) == 0 && p[n] == ':') {
+			v = strtol(p + n + 1, &end, 10);
+			if (end != p + n + 1 && (*end == ',' || !*end) &&
+			    v > 0 && v < 65536)
+				return v;
+			return 0;
+		}
+		p = strchr(p, ',');
+		if (p)
+			p++;
+	}
+	return 0;
+}
+
 int proto_connect(const char *path, int timeout_s)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };

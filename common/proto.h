@@ -116,6 +116,11 @@ void proto_msg_clear(struct ckpt_msg *m);
  * with timeout_s > 0, sends and receives on it time out after that many
  * seconds.  Returns the fd, or -1 with errno (ENAMETOOLONG for a path
  * that does not fit a socket address). */
+/* A node's slurmckptd TCP port in a map "<port>" (every node) or
+ * "<node>:<port>,<node>:<port>..." (SLURM_CHECKPOINT_PORTS of scheckpoint,
+ * peer_ports= of slurmckptd); 0 when none is known or it is no port. */
+long proto_port_of(const char *map, const char *node);
+
 int proto_connect(const char *path, int timeout_s);
 
 /* Send one message as one packet, with passfd in SCM_RIGHTS unless -1.

@@ -79,29 +79,6 @@ static struct peer *peers;	/* [1 .. nnodes-1] */
 static uint32_t npeers;
 static char lead_err[1024];	/* no part can be asked: why */
 
-/* "<port>" for every node, or "<node>:<port>,...": 0 when none. */
-static long port_in(const char *map, const char *node)
-{
-	size_t n = strlen(node);
-	const char *p = map;
-	char *end;
-	long v;
-
-	if (!map)
-		return 0;
-	v = strtol(map, &end, 10);
-	if (end != map && *end == '\0')
-		return v > 0 && v < 65536 ? v : 0;
-	for (; p && *p; p = strchr(p, ','), p = p ? p + 1 : NULL) {
-		if (strncmp(p, node, n) != 0 || p[n] != ':')
-			continue;
-		v = strtol(p + n + 1, &end, 10);
-		return end != p + n + 1 && (*end == ',' || !*end) &&
-		       v > 0 && v < 65536 ? v : 0;
-	}
-	return 0;
-}
-
 static char *seal(const struct step *s, enum ckpt_op op, char *err,
 		  size_t errlen)
 {
@@ -130,7 +107,7 @@ static int dial(const char *node, char *err, size_t errlen)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
 	struct timeval tv = { .tv_sec = PEER_IO_S };
-	long port = port_in(hconf.peer_ports, node);
+	long port = proto_port_of(hconf.peer_ports, node);
 	char addr[256], ports[16];
 	int fd, e;
 

@@ -279,35 +279,6 @@ static int ask_local(const char *sock, const struct ckpt_msg *m,
 	return 1;
 }
 
-/* SLURM_CHECKPOINT_PORTS: "<port>" for every node, or
- * "<node>:<port>,<node>:<port>...".  0 when none is known. */
-static long port_of(const char *map, const char *node)
-{
-	size_t n = strlen(node);
-	const char *p = map;
-	char *end;
-	long v;
-
-	if (!map)
-		return 0;
-	v = strtol(map, &end, 10);
-	if (end != map && *end == '\0')
-		return v > 0 && v < 65536 ? v : 0;
-	while (p && *p) {
-		if (strncmp(p, node, n) == 0 && p[n] == ':') {
-			v = strtol(p + n + 1, &end, 10);
-			if (end != p + n + 1 && (*end == ',' || !*end) &&
-			    v > 0 && v < 65536)
-				return v;
-			return 0;
-		}
-		p = strchr(p, ',');
-		if (p)
-			p++;
-	}
-	return 0;
-}
-
 /* munged's socket: SLURM_CHECKPOINT_MUNGE_SOCKET, else socket= in
  * slurm.conf's AuthInfo, else libmunge's default (NULL). */
 static char *munge_socket(void)
@@ -377,7 +348,7 @@ static char *munge_wrap(const char *payload, const char *msock, char *text,
 static int ask_node(const char *node, const char *payload, const char *msock,
 		    long max_wait, struct ckpt_msg *r, char *text, size_t len)
 {
-	long port = port_of(getenv("SLURM_CHECKPOINT_PORTS"), node);
+	long port = proto_port_of(getenv("SLURM_CHECKPOINT_PORTS"), node);
 	char addr[256], err[512], *cred = NULL, *buf = NULL;
 	size_t blen = 0;
 	int fd = -1, rc = -1;
