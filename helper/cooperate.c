@@ -632,6 +632,7 @@ static int checkpoint(const struct step *s, int basefd, struct manifest *m,
 	const struct task *t;
 	int stagefd, rc = -1, lbase = -1, stagebase = basefd;
 	bool any = false;
+	uint64_t seq;
 
 	/* Nothing is staged for a step none of whose tasks catches it. */
 	for (t = s->tasks; t && !any; t = t->next) {
@@ -655,8 +656,8 @@ static int checkpoint(const struct step *s, int basefd, struct manifest *m,
 	if (cooperate_part(s, stagefd, uncaught, err, errlen) == 0) {
 		m->seq = image_next_seq(stagebase, s->name);
 		if (lbase >= 0 && image_dirfd < 0 &&
-		    image_next_seq(basefd, s->name) > m->seq)
-			m->seq = image_next_seq(basefd, s->name);
+		    (seq = image_next_seq(basefd, s->name)) > m->seq)
+			m->seq = seq;
 		note_released(s, basefd, m->seq);
 		if (lbase >= 0 && image_dirfd < 0)
 			rc = commit_local(s, lbase, basefd, m, err, errlen);
