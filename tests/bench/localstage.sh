@@ -10,8 +10,8 @@
 # packages, like the integration tests.  What is measured: slurmckptd's
 # paused= (request to the last task's answer) for an application that
 # writes <MiB> MiB with dd conv=fsync into $SLURM_CHECKPOINT_DIR, first
-# straight into a checkpoint directory on this host's disk
-# (--checkpoint-local=no), then into a tmpfs under /dev/shm with the flush
+# straight into a checkpoint directory on this host's disk, its writes
+# throttled to LOCAL_BENCH_MBPS (100) MB/s (--checkpoint-local=no), then into a tmpfs under /dev/shm with the flush
 # to that directory in the background; medians and their ratio.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 top_srcdir=$(cd "$(dirname "$0")/../.." && pwd)
