@@ -253,6 +253,9 @@ void flush_shutdown(void);
 
 /* privsep.c */
 int privsep_become(uid_t uid, gid_t gid, char *err, size_t errlen);
+/* In the daemon, before forking a worker for uid: look the user's groups
+ * up once a minute, not in every worker. */
+void privsep_prefetch(uid_t uid, gid_t gid);
 int privsep_become_ckpt(uid_t uid, gid_t gid, char *err, size_t errlen);
 int privsep_ambient_ckpt(void);
 int privsep_close_fds(const int *keep, size_t nkeep);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "helper.h"
@@ -59,14 +60,88 @@ static int user_groups(uid_t uid, gid_t gid, gid_t **out, int *n,
 	return 0;
 }
 
+/* The groups of the users whose steps have workers, looked up by the
+ * daemon (privsep_prefetch) so that a forked worker finds them in its copy
+ * of this list instead of loading the NSS modules and reading the user
+ * and group databases once per checkpoint.  An entry is used for
+ * GROUPS_TTL seconds, as nscd would; a user's steps live with the groups
+ * they were launched with anyway. */
+#define GROUPS_TTL 60
+
+struct groups {
+	struct groups *next;
+	uid_t uid;
+	gid_t gid;
+	time_t at;		/* CLOCK_MONOTONIC seconds */
+	int n;
+	gid_t *g;
+};
+
+static struct groups *cache;
+
+static time_t mono_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+static struct groups *cached(uid_t uid, gid_t gid, time_t now)
+{
+	struct groups **pp = &cache, *c;
+
+	while ((c = *pp)) {
+		if (now - c->at >= GROUPS_TTL) {
+			*pp = c->next;
+			free(c->g);
+			free(c);
+			continue;
+		}
+		if (c->uid == uid && c->gid == gid)
+			return c;
+		pp = &c->next;
+	}
+	return NULL;
+}
+
+void privsep_prefetch(uid_t uid, gid_t gid)
+{
+	time_t now = mono_sec();
+	struct groups *c;
+	char err[256];
+
+	if (cached(uid, gid, now) || !(c = calloc(1, sizeof(*c))))
+		return;
+	/* Not found: the worker looks again and says why. */
+	if (user_groups(uid, gid, &c->g, &c->n, err, sizeof(err)) < 0) {
+		free(c);
+		return;
+	}
+	c->uid = uid;
+	c->gid = gid;
+	c->at = now;
+	c->next = cache;
+	cache = c;
+}
+
 int privsep_become(uid_t uid, gid_t gid, char *err, size_t errlen)
 {
+	struct groups *c = cached(uid, gid, mono_sec());
 	uid_t r, e, s;
 	gid_t *groups;
 	int n;
 
-	if (user_groups(uid, gid, &groups, &n, err, errlen) < 0)
+	if (c) {
+		if (!(groups = malloc(sizeof(*groups) * (size_t)(c->n + 1)))) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		memcpy(groups, c->g, sizeof(*groups) * (size_t)c->n);
+		n = c->n;
+	} else if (user_groups(uid, gid, &groups, &n, err, errlen) < 0) {
 		return -1;
+	}
 	if (setgroups((size_t)n, groups) < 0 ||
 	    setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0) {
 		snprintf(err, errlen, "cannot become uid %u gid %u: %s",

@@ -49,6 +49,7 @@ static void record_error(struct step *s, int code, const char *error)
 }
 
 static uint64_t queue_no;	/* order of the periodic checkpoints waiting */
+static unsigned long nqueued;	/* how many wait: none, no scan */
 
 static void start_periodic(struct step *s)
 {
@@ -65,6 +66,7 @@ static void start_periodic(struct step *s)
 	/* All max_workers busy: it starts when one is free, in turn. */
 	if (errno == EAGAIN && worker_count() > 0) {
 		s->queued = ++queue_no;
+		nqueued++;
 		return;
 	}
 	record_error(s, errno, err);
@@ -76,14 +78,17 @@ static void start_queued(void)
 	struct step *s, *first;
 	char err[512];
 
-	while (worker_count() < hconf.max_workers) {
+	while (nqueued > 0 && worker_count() < hconf.max_workers) {
 		first = NULL;
 		for (s = steps; s; s = s->next)
 			if (s->queued && (!first || s->queued < first->queued))
 				first = s;
-		if (!first)
+		if (!first) {
+			nqueued = 0;
 			return;
+		}
 		first->queued = 0;
+		nqueued--;
 		if (!first->worker &&
 		    worker_start(first, "periodic", NULL, NULL, err, sizeof(err)) < 0)
 			record_error(first, errno, err);
@@ -267,6 +272,10 @@ void step_remove(struct step *s)
 			*pp = s->next;
 			break;
 		}
+	}
+	if (s->queued) {
+		s->queued = 0;
+		nqueued--;
 	}
 	jobs_step_removed(s);
 	peer_step_removed(s);

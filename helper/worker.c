@@ -183,6 +183,7 @@ static int start(struct step *s, const char *reason, const char *image_dir,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	privsep_prefetch(s->uid, s->gid);
 	if (spawn(s, reason, image_dir, part, &pid, &rfd, err, errlen) < 0) {
 		free(wk);
 		return -1;
