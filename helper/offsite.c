@@ -9,17 +9,20 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 
 #include "helper.h"
 #include "offsite.h"
+#include "curl.h"
 #include "offsite_xfer.h"
 
 #define FETCH_ANSWER_KEPT_S 60
@@ -68,21 +71,63 @@ bool offsite_enabled(void)
 /* Can this libcurl sign requests with SigV4 (7.75 and later)? */
 static int sigv4_check(char *err, size_t errlen)
 {
-	CURL *c = curl_easy_init();
+	CURL *c = ccurl.easy_init();
 	CURLcode rc;
 
 	if (!c) {
 		snprintf(err, errlen, "offsite: curl_easy_init failed");
 		return -1;
 	}
-	rc = curl_easy_setopt(c, CURLOPT_AWS_SIGV4, "aws:amz:us-east-1:s3");
-	curl_easy_cleanup(c);
+	rc = ccurl.easy_setopt(c, CURLOPT_AWS_SIGV4, "aws:amz:us-east-1:s3");
+	ccurl.easy_cleanup(c);
 	if (rc != CURLE_OK) {
 		snprintf(err, errlen, "offsite_kind=s3: this libcurl cannot "
-			 "sign with AWS SigV4: %s", curl_easy_strerror(rc));
+			 "sign with AWS SigV4: %s", ccurl.easy_strerror(rc));
 		return -1;
 	}
 	return 0;
+}
+
+/* libcurl is loaded only by the transfers' children (curl.h): whether it
+ * loads, and can sign for s3, is tried at start in a child of its own,
+ * so that a missing library is an error now, not at the first commit. */
+static int curl_check(enum offsite_kind kind, char *err, size_t errlen)
+{
+	char why[512] = "";
+	int p[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
+		snprintf(err, errlen, "offsite: cannot try libcurl: %s",
+			 strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		if (ckpt_curl_load(why, sizeof(why)) == 0 &&
+		    kind == OFFSITE_S3)
+			sigv4_check(why, sizeof(why));
+		if (why[0] && write(p[1], why, strlen(why)) < 0)
+			_exit(2);
+		_exit(why[0] ? 1 : 0);
+	}
+	close(p[1]);
+	while ((n = read(p[0], why, sizeof(why) - 1)) < 0 && errno == EINTR)
+		;
+	why[n > 0 ? n : 0] = '\0';
+	close(p[0]);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR) {
+			snprintf(err, errlen, "offsite: waitpid: %s",
+				 strerror(errno));
+			return -1;
+		}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	snprintf(err, errlen, "offsite: %s", why[0] ? why :
+		 "the libcurl check failed");
+	return -1;
 }
 
 int offsite_init(char *err, size_t errlen)
@@ -104,14 +149,8 @@ int offsite_init(char *err, size_t errlen)
 			       errlen) < 0)
 		return -1;
 	offsite_creds_free(&cr);
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		snprintf(err, errlen, "offsite: curl_global_init failed");
+	if (curl_check(kind, err, errlen) < 0)
 		return -1;
-	}
-	if (kind == OFFSITE_S3 && sigv4_check(err, errlen) < 0) {
-		curl_global_cleanup();
-		return -1;
-	}
 	offsite_kind = kind;
 	log_msg(LOG_NOTICE, "offsite store: %s (%s), at most %ld upload(s) "
 		"at once", hconf.offsite.url,
@@ -394,7 +433,5 @@ void offsite_shutdown(void)
 	}
 	while (uploads)
 		upload_free(uploads);
-	if (offsite_enabled())
-		curl_global_cleanup();
 	offsite_kind = OFFSITE_NONE;
 }

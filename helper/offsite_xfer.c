@@ -21,13 +21,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 
 #include "helper.h"
 #include "image.h"
 #include "manifest.h"
 #include "offsite.h"
+#include "curl.h"
 #include "offsite_xfer.h"
 
 #define FETCH_INFIX ".fetch"	/* N.fetch.<k>.partial: node index k's fetch */
@@ -90,47 +90,47 @@ static void begin(struct xfer *x, const char *url)
 	CURL *h = x->c;
 	char sigv4[128];
 
-	curl_easy_reset(h);
-	curl_slist_free_all(x->hdrs);
+	ccurl.easy_reset(h);
+	ccurl.slist_free_all(x->hdrs);
 	x->hdrs = NULL;
 	x->cerr[0] = '\0';
 	x->dstfd = -1;
 	x->keep_body = false;
 	x->dstlen = 0;
 	x->got = 0;
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->cerr);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
+	ccurl.easy_setopt(h, CURLOPT_URL, url);
+	ccurl.easy_setopt(h, CURLOPT_ERRORBUFFER, x->cerr);
+	ccurl.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	ccurl.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	ccurl.easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	ccurl.easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
 	/* A stalled transfer: under 1 byte/s for a minute. */
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+	ccurl.easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	ccurl.easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
+	ccurl.easy_setopt(h, CURLOPT_WRITEFUNCTION, write_body);
+	ccurl.easy_setopt(h, CURLOPT_WRITEDATA, x);
 	if (c->ca_file)
-		curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
+		ccurl.easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
 	if (c->ca_path)
-		curl_easy_setopt(h, CURLOPT_CAPATH, c->ca_path);
+		ccurl.easy_setopt(h, CURLOPT_CAPATH, c->ca_path);
 	if (c->max_rate > 0) {
-		curl_easy_setopt(h, CURLOPT_MAX_SEND_SPEED_LARGE,
+		ccurl.easy_setopt(h, CURLOPT_MAX_SEND_SPEED_LARGE,
 				 (curl_off_t)c->max_rate);
-		curl_easy_setopt(h, CURLOPT_MAX_RECV_SPEED_LARGE,
+		ccurl.easy_setopt(h, CURLOPT_MAX_RECV_SPEED_LARGE,
 				 (curl_off_t)c->max_rate);
 	}
 	if (offsite_kind == OFFSITE_S3) {
 		snprintf(sigv4, sizeof(sigv4), "aws:amz:%s:s3",
 			 c->region ? c->region : "us-east-1");
-		curl_easy_setopt(h, CURLOPT_AWS_SIGV4, sigv4);
-		curl_easy_setopt(h, CURLOPT_USERNAME, x->cr->access_key);
-		curl_easy_setopt(h, CURLOPT_PASSWORD, x->cr->secret_key);
-		x->hdrs = curl_slist_append(NULL, "x-amz-content-sha256: "
+		ccurl.easy_setopt(h, CURLOPT_AWS_SIGV4, sigv4);
+		ccurl.easy_setopt(h, CURLOPT_USERNAME, x->cr->access_key);
+		ccurl.easy_setopt(h, CURLOPT_PASSWORD, x->cr->secret_key);
+		x->hdrs = ccurl.slist_append(NULL, "x-amz-content-sha256: "
 					    "UNSIGNED-PAYLOAD");
 	} else if (x->cr->user) {
-		curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-		curl_easy_setopt(h, CURLOPT_USERNAME, x->cr->user);
-		curl_easy_setopt(h, CURLOPT_PASSWORD, x->cr->password);
+		ccurl.easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		ccurl.easy_setopt(h, CURLOPT_USERNAME, x->cr->user);
+		ccurl.easy_setopt(h, CURLOPT_PASSWORD, x->cr->password);
 	}
 }
 
@@ -142,13 +142,13 @@ static int perform(struct xfer *x, const char *what, const char *url,
 	CURLcode rc;
 
 	if (x->hdrs)
-		curl_easy_setopt(x->c, CURLOPT_HTTPHEADER, x->hdrs);
-	rc = curl_easy_perform(x->c);
+		ccurl.easy_setopt(x->c, CURLOPT_HTTPHEADER, x->hdrs);
+	rc = ccurl.easy_perform(x->c);
 	*status = 0;
-	curl_easy_getinfo(x->c, CURLINFO_RESPONSE_CODE, status);
+	ccurl.easy_getinfo(x->c, CURLINFO_RESPONSE_CODE, status);
 	if (rc != CURLE_OK) {
 		snprintf(err, errlen, "%s %s: %s", what, url,
-			 x->cerr[0] ? x->cerr : curl_easy_strerror(rc));
+			 x->cerr[0] ? x->cerr : ccurl.easy_strerror(rc));
 		errno = EIO;
 		return -1;
 	}
@@ -177,9 +177,9 @@ static int put_fd(struct xfer *x, const char *url, int fd, uint64_t size,
 		return -1;
 	}
 	begin(x, url);
-	curl_easy_setopt(x->c, CURLOPT_UPLOAD, 1L);
-	curl_easy_setopt(x->c, CURLOPT_READDATA, f);
-	curl_easy_setopt(x->c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)size);
+	ccurl.easy_setopt(x->c, CURLOPT_UPLOAD, 1L);
+	ccurl.easy_setopt(x->c, CURLOPT_READDATA, f);
+	ccurl.easy_setopt(x->c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)size);
 	rc = perform(x, "PUT", url, &status, err, errlen);
 	fclose(f);
 	if (rc == 0 && (status < 200 || status > 299))
@@ -196,10 +196,10 @@ static int put_mem(struct xfer *x, const char *url, const char *buf,
 	x->src = buf;
 	x->srclen = len;
 	x->srcoff = 0;
-	curl_easy_setopt(x->c, CURLOPT_UPLOAD, 1L);
-	curl_easy_setopt(x->c, CURLOPT_READFUNCTION, read_mem);
-	curl_easy_setopt(x->c, CURLOPT_READDATA, x);
-	curl_easy_setopt(x->c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
+	ccurl.easy_setopt(x->c, CURLOPT_UPLOAD, 1L);
+	ccurl.easy_setopt(x->c, CURLOPT_READFUNCTION, read_mem);
+	ccurl.easy_setopt(x->c, CURLOPT_READDATA, x);
+	ccurl.easy_setopt(x->c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
 	if (perform(x, "PUT", url, &status, err, errlen) < 0)
 		return -1;
 	if (status < 200 || status > 299)
@@ -241,7 +241,7 @@ static int simple(struct xfer *x, const char *method, const char *url,
 	long status;
 
 	begin(x, url);
-	curl_easy_setopt(x->c, CURLOPT_CUSTOMREQUEST, method);
+	ccurl.easy_setopt(x->c, CURLOPT_CUSTOMREQUEST, method);
 	if (perform(x, method, url, &status, err, errlen) < 0)
 		return -1;
 	if ((status < 200 || status > 299) && status != ok)
@@ -815,9 +815,12 @@ static int transfer(const struct offsite_job *j, int out)
 	json_t *rep = json_object();
 	int basefd = -1, rc = -1, e = 0;
 
-	if (become(j, &cr, user, sizeof(user), err, sizeof(err)) < 0)
+	/* As root, from the system's library path, before the user can
+	 * reach this process. */
+	if (ckpt_curl_load(err, sizeof(err)) < 0 ||
+	    become(j, &cr, user, sizeof(user), err, sizeof(err)) < 0)
 		goto out;
-	if (!(x.c = curl_easy_init())) {
+	if (!(x.c = ccurl.easy_init())) {
 		snprintf(err, sizeof(err), "curl_easy_init failed");
 		goto out;
 	}
@@ -836,9 +839,9 @@ out:
 	json_object_set_new(rep, "ok", json_boolean(rc == 0));
 	if (basefd >= 0)
 		close(basefd);
-	curl_slist_free_all(x.hdrs);
+	ccurl.slist_free_all(x.hdrs);
 	if (x.c)
-		curl_easy_cleanup(x.c);
+		ccurl.easy_cleanup(x.c);
 	free(x.dst);
 	offsite_creds_free(&cr);
 	if (worker_report(out, rep) < 0)
