@@ -224,6 +224,7 @@ int main(int argc, char **argv)
 		log_msg(LOG_WARNING, "setgroups: %s", strerror(errno));
 	umask(022);
 	raise_nofile();
+	worker_init();
 	if (methods_load(hconf.method_dir, err, sizeof(err)) < 0 ||
 	    offsite_init(err, sizeof(err)) < 0) {
 		log_msg(LOG_ERR, "%s", err);
@@ -253,6 +254,7 @@ out:
 	/* Saved as it is now: the steps are re-adopted at the next start. */
 	state_shutdown();
 	steps_shutdown();
+	worker_shutdown();
 	flush_shutdown();
 	jobs_shutdown();
 	methods_free();

@@ -22,6 +22,24 @@ image_verify "$img" || fail "$img does not verify"
 seq1=$(manifest_get "$img" .seq)
 ok "first checkpoint acknowledged and committed (seq $seq1)"
 
+# The worker waiting for the unanswered second checkpoint holds only
+# descriptors of its own (its report pipe, the task's pidfd, the staging
+# directory and its inotify watch), none of slurmckptd's many sockets.
+_second_worker() {
+	wpid=$(sed -n "s/.*checkpoint of $j\.batch (periodic) started, worker \([0-9]*\).*/\1/p" \
+		"$CLUSTER_DIR/slurmckptd.log" | sed -n 2p)
+	[ -n "$wpid" ]
+}
+wait_for 20 _second_worker || fail "no second checkpoint started: $(tail -n 5 "$CLUSTER_DIR/slurmckptd.log")"
+sleep 0.5
+fds=$(ls -l "/proc/$wpid/fd" 2>&1) || fail "worker $wpid gone before its descriptors were seen"
+hfds=$(ls "/proc/$CLUSTER_HELPER_PID/fd" | wc -l)
+nfd=$(echo "$fds" | grep -c -- '->')
+[ "$(echo "$fds" | grep -c 'anon_inode:\[pidfd\]')" = 1 ] || fail "worker $wpid: not one pidfd: $fds"
+echo "$fds" | grep -q 'socket:' && fail "worker $wpid holds sockets: $fds"
+[ "$nfd" -le 10 ] || fail "worker $wpid holds $nfd descriptors: $fds"
+ok "worker $wpid holds $nfd descriptors (slurmckptd $hfds): one pidfd, no socket"
+
 wait_for 20 grep -q "$j\.batch failed" "$ckdir/checkpoint.log" ||
 	fail "no 'failed' line in checkpoint.log: $(cat "$ckdir/checkpoint.log" 2>&1; cat "$out")"
 ok "checkpoint.log: $(grep -m1 "$j\.batch failed" "$ckdir/checkpoint.log")"
