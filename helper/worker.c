@@ -320,6 +320,9 @@ static int spawn_fast(struct step *s, const char *reason,
 	}
 	slot_owner[i] = wk;
 	*pid = (pid_t)r;
+	/* Read once the worker has ended: never wait on it. */
+	if (fcntl(p[0], F_SETFL, O_NONBLOCK) < 0)
+		log_msg(LOG_WARNING, "worker pipe: %s", strerror(errno));
 	*rfd = p[0];
 	fast_spawns++;
 	return 0;
@@ -487,10 +490,13 @@ static void worker_ready(struct watch *w, uint32_t events)
 	if (waitpid(wk->pid, &status, 0) < 0)
 		log_msg(LOG_ERR, "waitpid(%d): %s", (int)wk->pid,
 			strerror(errno));
-	o = read_result(wk, status, &r, why, sizeof(why));
+	/* A worker killed before it took its descriptors leaves the write
+	 * end of its pipe in flight in its slot's socket: release that
+	 * first, or the pipe would never read as ended. */
 	for (i = 0; i < NSLOTS; i++)
 		if (slot_owner[i] == wk && slot_sock[i] >= 0)
 			slot_release(i);
+	o = read_result(wk, status, &r, why, sizeof(why));
 	loop_del(w);
 	close(w->fd);
 	close(wk->pipefd);
