@@ -183,6 +183,18 @@ static void slot_release(int i)
 	slot_owner[i] = NULL;
 }
 
+/* The worker has ended: its slot, if it still holds one.  A worker
+ * killed before it took its descriptors leaves the write end of its pipe
+ * in flight in the slot's socket, so this comes before reading the pipe. */
+static void slot_release_of(const struct worker *wk)
+{
+	int i;
+
+	for (i = 0; i < NSLOTS; i++)
+		if (slot_owner[i] == wk && slot_sock[i] >= 0)
+			slot_release(i);
+}
+
 /* The slots whose child has its own table now. */
 static int slot_free(void)
 {
@@ -418,6 +430,7 @@ static int start(struct step *s, const char *reason, const char *image_dir,
 			 strerror(errno));
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
+		slot_release_of(wk);
 		if (pidfd >= 0)
 			close(pidfd);
 		close(rfd);
@@ -483,19 +496,14 @@ static void worker_ready(struct watch *w, uint32_t events)
 	struct worker *wk = (struct worker *)w;
 	struct ckpt_result r;
 	char why[256];
-	int i, status = 0;
+	int status = 0;
 	json_t *o;
 
 	(void)events;
 	if (waitpid(wk->pid, &status, 0) < 0)
 		log_msg(LOG_ERR, "waitpid(%d): %s", (int)wk->pid,
 			strerror(errno));
-	/* A worker killed before it took its descriptors leaves the write
-	 * end of its pipe in flight in its slot's socket: release that
-	 * first, or the pipe would never read as ended. */
-	for (i = 0; i < NSLOTS; i++)
-		if (slot_owner[i] == wk && slot_sock[i] >= 0)
-			slot_release(i);
+	slot_release_of(wk);
 	o = read_result(wk, status, &r, why, sizeof(why));
 	loop_del(w);
 	close(w->fd);
