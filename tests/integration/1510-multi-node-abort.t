@@ -138,7 +138,10 @@ wait_for 10 grep -q "re-adopted\|slurmstepd reconnected\|step $j.0" "$(mn_log "$
 
 scontrol requeue "$j" || fail "scontrol requeue $j failed"
 job_wait_state "$j" RUNNING 60 || fail "job $j did not run again"
-wait_for 20 test "$(grep -c ': start=' "$out")" -ge 6 || fail "the tasks did not start again: $(cat "$out")"
+# The count is taken on each try: the tasks may start a moment after the
+# job is RUNNING again.
+_starts() { [ "$(grep -c ': start=' "$out")" -ge 6 ]; }
+wait_for 20 _starts || fail "the tasks did not start again: $(cat "$out")"
 for k in 0 1 2; do
 	s=$(sed -n "s/^$k: start=//p" "$out" | tail -n1)
 	[ "$s" = "${cnt[$k]}" ] || fail "task $k resumed at '$s', image seq $seq has ${cnt[$k]}"
