@@ -189,7 +189,7 @@ int worker_start(struct step *s, const char *reason, const char *image_dir,
 int worker_count(void);
 /* At start, before other descriptors: reserve the slots through which
  * workers get theirs (worker.c). */
-int worker_init(void);
+void worker_init(void);
 void worker_shutdown(void);
 /* A follower's part of a multi-node step (peer.c): the child runs
  * peer_part_run(), and its end goes to peer_part_done(). */

@@ -128,28 +128,27 @@ void privsep_prefetch(uid_t uid, gid_t gid)
 int privsep_become(uid_t uid, gid_t gid, char *err, size_t errlen)
 {
 	struct groups *c = cached(uid, gid, mono_sec());
+	gid_t *looked_up = NULL;
+	const gid_t *groups;
 	uid_t r, e, s;
-	gid_t *groups;
-	int n;
+	int n, rc;
 
 	if (c) {
-		if (!(groups = malloc(sizeof(*groups) * (size_t)(c->n + 1)))) {
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
-		memcpy(groups, c->g, sizeof(*groups) * (size_t)c->n);
+		groups = c->g;
 		n = c->n;
-	} else if (user_groups(uid, gid, &groups, &n, err, errlen) < 0) {
+	} else if (user_groups(uid, gid, &looked_up, &n, err, errlen) < 0) {
 		return -1;
+	} else {
+		groups = looked_up;
 	}
-	if (setgroups((size_t)n, groups) < 0 ||
-	    setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0) {
+	rc = setgroups((size_t)n, groups);
+	free(looked_up);
+	if (rc < 0 || setresgid(gid, gid, gid) < 0 ||
+	    setresuid(uid, uid, uid) < 0) {
 		snprintf(err, errlen, "cannot become uid %u gid %u: %s",
 			 (unsigned)uid, (unsigned)gid, strerror(errno));
-		free(groups);
 		return -1;
 	}
-	free(groups);
 	if (getresuid(&r, &e, &s) < 0 || r != uid || e != uid || s != uid ||
 	    (uid != 0 && setuid(0) == 0)) {
 		snprintf(err, errlen, "privileges not dropped to uid %u",

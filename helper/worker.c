@@ -140,7 +140,7 @@ static struct worker *slot_owner[NSLOTS];
 static int placeholder = -1, slot_end;
 static unsigned long fast_spawns, plain_spawns;
 
-int worker_init(void)
+void worker_init(void)
 {
 	int i;
 
@@ -161,7 +161,6 @@ int worker_init(void)
 			close(placeholder);
 		placeholder = -1;
 	}
-	return 0;
 }
 
 void worker_shutdown(void)
@@ -172,8 +171,12 @@ void worker_shutdown(void)
 
 static void slot_release(int i)
 {
-	/* The placeholder back in the slot closes the child's socket end. */
-	if (dup3(placeholder, slot_fd[i], O_CLOEXEC) < 0) {
+	/* The placeholder back in the slot closes the child's socket end;
+	 * with no fast path any more, the slot is closed. */
+	if (placeholder < 0) {
+		close(slot_fd[i]);
+		slot_fd[i] = -1;
+	} else if (dup3(placeholder, slot_fd[i], O_CLOEXEC) < 0) {
 		log_msg(LOG_ERR, "slot %d: dup3: %s", slot_fd[i],
 			strerror(errno));
 		slot_fd[i] = -1;	/* never used again */
@@ -320,14 +323,28 @@ static int spawn_fast(struct step *s, const char *reason,
 	if (r == 0)
 		fast_child(s, reason, image_dir, parent, part, i, n);
 	slot_sock[i] = sv[0];
-	if (r < 0) {
-		/* An older kernel (clone3: 5.3) or a filter: fork() from now
-		 * on. */
-		log_msg(LOG_WARNING, "clone3: %s: workers are forked with all "
-			"descriptors", strerror(errno));
+	if (r < 0 && (errno == EAGAIN || errno == ENOMEM)) {
+		/* fork() would fail too: this checkpoint fails. */
+		snprintf(err, errlen, "clone3: %s", strerror(errno));
 		slot_release(i);
 		close(p[0]);
+		return -1;
+	}
+	if (r < 0) {
+		/* An older kernel (clone3: 5.3) or a filter: fork() from now
+		 * on, and the slots not in use are closed (those in use are
+		 * when their worker has its table). */
+		log_msg(LOG_WARNING, "clone3: %s: workers are forked with all "
+			"descriptors", strerror(errno));
+		close(p[0]);
+		close(placeholder);
 		placeholder = -1;
+		slot_release(i);
+		for (i = 0; i < NSLOTS; i++)
+			if (slot_fd[i] >= 0 && slot_sock[i] < 0) {
+				close(slot_fd[i]);
+				slot_fd[i] = -1;
+			}
 		return 1;
 	}
 	slot_owner[i] = wk;
