@@ -11,8 +11,11 @@
 #     manifest last, the older ones deleted down to keep; its checkpoint
 #     directory is then removed, the job requeued, and it resumes from the
 #     image the helper fetched back (it goes on with its count);
-#   - kind s3: the requests are signed with AWS SigV4 (nginx logs the
-#     Authorization header; it checks no signature: no S3 server here).
+#   - kind s3: the requests are signed with AWS SigV4, and nginx serves
+#     them only when botocore's signer computes the same signature
+#     (sigv4-check.py, through auth_request); with a wrong secret every
+#     request is refused, nothing is stored, the job and its local image
+#     are unharmed and checkpoint.log says the copy failed.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 PATH=$PATH:/usr/sbin:/sbin
 command -v nginx >/dev/null 2>&1 || { echo "1..0 # SKIP nginx is not installed"; exit 77; }
@@ -183,13 +186,15 @@ grep -qx "final=60" "$out" || fail "no final=60"
 ok "job completed with final=60 after resuming from the offsite store"
 
 # ----------------------------------------------------- s3: SigV4 ----------
-printf 'access_key=AKCKPTTEST\nsecret_key=sekrit/key+1\n' >"$creds"
+printf 'access_key=%s\nsecret_key=%s\n' "$S3_ACCESS" "$S3_SECRET" >"$creds"
 offsite_conf "http://127.0.0.1:$NG_PORT/s3/bucket" "offsite_kind=s3
-offsite_region=test-1"
+offsite_region=$S3_REGION"
 restart_helper "http://127.0.0.1:$NG_PORT/s3/bucket"
-ckdir=$(user_dir "$CLUSTER_WORK/ckpt-s3")
-j=$(submit --checkpoint=0 --checkpoint-dir="$ckdir" -o "$CLUSTER_WORK/s3.out" \
-	"$APPS/offsite-counter.sh" 300) || fail "sbatch failed"
+ckroot=$(user_dir "$CLUSTER_WORK/ckpt-s3")
+ckdir=$(user_dir "$ckroot/run")
+out=$CLUSTER_WORK/s3.out
+j=$(submit --checkpoint=0 --checkpoint-dir="$ckdir" --requeue --open-mode=append \
+	-o "$out" "$APPS/offsite-counter.sh" 300) || fail "sbatch failed"
 job_wait_state "$j" RUNNING 20 || fail "job $j did not start"
 wait_for 10 grep -q '^start=' "$CLUSTER_WORK/s3.out" || fail "the app did not start"
 msg=$(as_user "$SCHECKPOINT" create "$j" 2>&1) || fail "scheckpoint create: $msg"
@@ -202,6 +207,14 @@ grep -q 'MKCOL' "$NG/s3.log" && fail "s3: MKCOL sent"
 grep -q "GET /s3/bucket/$CKPT_USER/$j/$j.ckpt/index.json 404 auth=\"AWS4-HMAC-SHA256 " "$NG/s3.log" ||
 	fail "s3: the index was not asked for with a signature"
 ok "s3: uploaded with SigV4 ($(grep -m1 -o 'Credential=[^,]*' "$NG/s3.log")); no MKCOL"
+grep -q '^refused' "$NG/sigv4.log" && fail "s3: signatures refused: $(grep -m3 '^refused' "$NG/sigv4.log")"
+grep -q "^ok PUT /s3/bucket/$CKPT_USER/$j/$j.ckpt/1/manifest.json$" "$NG/sigv4.log" ||
+	fail "s3: the manifest's PUT was not checked: $(tail -n 3 "$NG/sigv4.log")"
+# "3 GET, 12 PUT": what sigv4.log has checked so far.
+checked() {
+	awk '{print $2}' "$NG/sigv4.log" | sort | uniq -c | awk '{printf "%s%s %s", s, $1, $2; s=", "}'
+}
+ok "s3: botocore's signer agrees on all $(grep -c '^ok' "$NG/sigv4.log") signatures ($(checked))"
 # keep=2: seq 1's objects are deleted one by one, as its manifest lists
 # them (the store has no directories to delete), its manifest first.
 for i in 2 3; do
@@ -214,4 +227,49 @@ left=$(find "$remote/1" -type f 2>/dev/null)
 dels=$(grep -o "DELETE /s3/bucket/$CKPT_USER/$j/$j.ckpt/1/[^ ]* 20[04]" "$NG/s3.log" | awk '{print $2}' | sed 's|.*/1/||' | tr '\n' ' ')
 [[ $dels == "manifest.json "* ]] || fail "s3: deletes of seq 1 in this order: $dels"
 ok "s3: seq 1 deleted object by object, manifest first ($dels)"
+
+# Requeued, its image only on the store: fetched back, with signed GETs.
+wait_for 10 grep -q '^tick=2$' "$out" || fail "s3: the app does not count: $(tail -n 3 "$out")"
+msg=$(as_user "$SCHECKPOINT" requeue "$j" 2>&1) || fail "scheckpoint requeue: $msg"
+wait_for 20 _not_running "$j" || fail "job $j still running after the requeue"
+wait_for 5 scontrol hold "$j" 2>/dev/null || fail "scontrol hold $j: state $(job_state "$j")"
+seq=$(manifest_get "$ckdir/$j.ckpt" .seq)
+count=$(cat "$ckdir/$j.ckpt/count")
+wait_for 20 remote_has "$seq" || fail "s3: requeue image seq $seq not uploaded"
+rm -rf "$ckdir"
+scontrol release "$j" || fail "scontrol release $j"
+job_wait_state "$j" RUNNING 60 || fail "job $j did not run again"
+_second_start() { sed -n '/^restart_count=1$/,$p' "$out" | grep -q '^start='; }
+wait_for 30 _second_start || fail "s3: no second start: $(tail -n 3 "$out")"
+sed -n '/^restart_count=1$/,$p' "$out" | grep -q "^start=$count\$" ||
+	fail "s3: second run did not resume at $count: $(grep -E 'start=|restart|bad_state' "$out"; tail -n 8 "$CLUSTER_DIR/slurmckptd.log")"
+grep -q bad_state "$out" && fail "s3: the fetched state does not match its count"
+grep -q "seq=$seq fetched from the offsite store" "$ckdir/checkpoint.log" ||
+	fail "s3: checkpoint.log does not say where the image came from: $(cat "$ckdir/checkpoint.log")"
+grep -q "^ok GET /s3/bucket/$CKPT_USER/$j/$j.ckpt/$seq/manifest.json$" "$NG/sigv4.log" ||
+	fail "s3: the fetch's GET of the manifest was not checked: $(grep GET "$NG/sigv4.log" | tail -n 3)"
+grep -q '^refused' "$NG/sigv4.log" && fail "s3: signatures refused: $(grep -m3 '^refused' "$NG/sigv4.log")"
+ok "s3: requeued, directory removed, resumed at $count from seq $seq fetched back; all signatures right ($(checked))"
+scancel "$j"
+
+# A wrong secret: the server refuses every request; the job runs on and
+# its image is only local.
+printf 'access_key=%s\nsecret_key=%s\n' "$S3_ACCESS" "not-$S3_SECRET" >"$creds"
+restart_helper "http://127.0.0.1:$NG_PORT/s3/bucket"
+ckdir=$(user_dir "$CLUSTER_WORK/ckpt-s3-bad")
+j=$(submit --checkpoint=0 --checkpoint-dir="$ckdir" -o "$CLUSTER_WORK/s3-bad.out" \
+	"$APPS/offsite-counter.sh" 300) || fail "sbatch failed"
+job_wait_state "$j" RUNNING 20 || fail "job $j did not start"
+wait_for 10 grep -q '^start=' "$CLUSTER_WORK/s3-bad.out" || fail "the app did not start"
+msg=$(as_user "$SCHECKPOINT" create "$j" 2>&1) || fail "scheckpoint create: $msg"
+wait_for 30 grep -q "not copied to the offsite store" "$ckdir/checkpoint.log" ||
+	fail "s3, wrong secret: checkpoint.log does not say the copy failed: $(cat "$ckdir/checkpoint.log")"
+grep -q "^refused [A-Z]* /s3/bucket/$CKPT_USER/$j/.*: signature does not match$" "$NG/sigv4.log" ||
+	fail "s3, wrong secret: no refused signature: $(tail -n 3 "$NG/sigv4.log")"
+grep -q "^ok [A-Z]* /s3/bucket/$CKPT_USER/$j/" "$NG/sigv4.log" &&
+	fail "s3, wrong secret: a request was accepted: $(grep "^ok [A-Z]* /s3/bucket/$CKPT_USER/$j/" "$NG/sigv4.log" | head -n 2)"
+[ -z "$(find "$NG/data/s3/bucket/$CKPT_USER/$j" -type f 2>/dev/null)" ] || fail "s3, wrong secret: objects stored"
+image_verify "$ckdir/$j.ckpt" || fail "s3, wrong secret: the local image does not verify"
+[ "$(job_state "$j")" = RUNNING ] || fail "job $j is $(job_state "$j")"
+ok "s3, wrong secret: refused ($(grep -m1 "^refused [A-Z]* /s3/bucket/$CKPT_USER/$j/" "$NG/sigv4.log" | cut -c1-100)); nothing stored; job running; $(grep -m1 'not copied' "$ckdir/checkpoint.log" | cut -c1-120)"
 scancel "$j"

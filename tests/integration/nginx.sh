@@ -6,8 +6,12 @@
 #
 #   $NG/data/dav/   under $DAV = http://127.0.0.1:$NG_PORT/dav, HTTP basic
 #                   authentication: user "ckpt", password $DAV_PASS
-#   $NG/data/s3/    under http://127.0.0.1:$NG_PORT/s3, no authentication,
-#                   PUT creating the directories (as S3 keys need none);
+#   $NG/data/s3/    under http://127.0.0.1:$NG_PORT/s3, PUT creating the
+#                   directories (as S3 keys need none); a request is served
+#                   only if its AWS SigV4 signature is right for access key
+#                   $S3_ACCESS, secret $S3_SECRET and region $S3_REGION,
+#                   checked by sigv4-check.py (botocore's signer) through
+#                   auth_request, which logs each verdict in $NG/sigv4.log;
 #                   $NG/s3.log logs each request's Authorization header
 #   $NG/access.log  "<method> <uri> <status> user=<user>" per request
 #
@@ -16,12 +20,18 @@
 # before sourcing this.
 
 DAV_PASS='dav pw#1:x'
+S3_ACCESS=AKCKPTTEST
+S3_SECRET='sekrit/key+1'
+S3_REGION=test-1
 NG=
 NG_PID=
+SV_PID=
 
 _stop_nginx() {
 	[ -n "$NG_PID" ] && _kill_pid "$NG_PID" nginx
+	[ -n "$SV_PID" ] && _kill_pid "$SV_PID" sigv4-check
 	NG_PID=
+	SV_PID=
 	[ -n "$NG" ] && [ "${KEEP_CLUSTER:-0}" != 1 ] && rm -rf "$NG"
 }
 
@@ -53,10 +63,20 @@ http {
 			auth_basic_user_file $NG/htpasswd;
 		}
 		location /s3/ {
+			auth_request /sigv4-check;
 			dav_methods PUT DELETE;
 			create_full_put_path on;
 			dav_access user:rw group:r all:r;
 			access_log $NG/s3.log s3;
+		}
+		location = /sigv4-check {
+			internal;
+			proxy_pass http://127.0.0.1:$SV_PORT;
+			proxy_pass_request_body off;
+			proxy_set_header Content-Length "";
+			proxy_set_header Host \$http_host;
+			proxy_set_header X-Original-Method \$request_method;
+			proxy_set_header X-Original-URI \$request_uri;
 		}
 	}
 }
@@ -67,12 +87,25 @@ _nginx_up() {
 	curl -s -o /dev/null "http://127.0.0.1:$NG_PORT/"
 }
 
+_sigv4_up() {
+	curl -s -o /dev/null "http://127.0.0.1:$SV_PORT/"
+}
+
 nginx_start() {
 	NG=$(mktemp -d /tmp/ckpt-nginx.XXXXXX) || fail "mktemp"
 	# cluster_stop reports the test's status: keep it across _stop_nginx.
 	trap '_rc=$?; _stop_nginx; (exit $_rc); cluster_stop' EXIT
 	chmod 0755 "$NG"	# the workers (nobody) reach data/
 	NG_PORT=$(free_port) || fail "no free port"
+	SV_PORT=$(free_port) || fail "no free port"
+	/usr/bin/python3 -c 'import botocore.auth' 2>/dev/null ||
+		fail "python3-botocore is not installed (contrib/install-deps.sh)"
+	/usr/bin/python3 "${top_srcdir:-${0%/*}/../..}/tests/integration/sigv4-check.py" \
+		"$SV_PORT" "$S3_ACCESS" "$S3_SECRET" "$S3_REGION" "$NG/sigv4.log" \
+		</dev/null >>"$NG/sigv4.out" 2>&1 &
+	SV_PID=$!
+	wait_for 10 _sigv4_up || fail "sigv4-check.py did not answer on port $SV_PORT: $(cat "$NG/sigv4.out")"
+	: >"$NG/sigv4.log"
 	mkdir -p "$NG/data/dav" "$NG/data/s3" "$NG/tmp"
 	chown -R nobody:nogroup "$NG/data" "$NG/tmp"
 	printf 'ckpt:%s\n' "$(openssl passwd -apr1 "$DAV_PASS")" >"$NG/htpasswd"
