@@ -288,6 +288,8 @@ typedef void (*offsite_fetch_fn)(void *arg, bool ok, int err,
 int offsite_fetch(const struct step *s, offsite_fetch_fn done, void *arg,
 		  char *err, size_t errlen);
 void offsite_shutdown(void);
+json_t *offsite_state_save(void);
+void offsite_state_load(json_t *a);
 
 /* tcp.c */
 int tcp_listen(long port);

@@ -181,6 +181,7 @@ static void upload_free(struct upload *u)
 	free(u->job.image);
 	free(u->next_image);
 	free(u);
+	state_changed(false);
 }
 
 static void start_pending(void);
@@ -285,6 +286,80 @@ void offsite_committed(const struct step *s, const struct ckpt_result *r)
 	u->job.image = image;
 	u->job.seq = r->seq;
 	u->pending = true;
+	state_changed(false);
+	start_pending();
+}
+
+/* The uploads not yet done survive a restart of the helper (state.c):
+ * each is made again, whole, at the next start.  One that had ended
+ * before the state was last saved is made again too; the store then
+ * holds the same image twice over, which is harmless. */
+json_t *offsite_state_save(void)
+{
+	json_t *a = json_array();
+	const struct upload *u;
+
+	for (u = uploads; a && u; u = u->next) {
+		bool newer = u->next_image != NULL;
+
+		json_array_append_new(a, json_pack(
+			"{s:I,s:I,s:I,s:I,s:I,s:s,s:s,s:s,s:I}",
+			"job", (json_int_t)u->job.job,
+			"id", (json_int_t)u->job.id,
+			"uid", (json_int_t)u->job.uid,
+			"gid", (json_int_t)u->job.gid,
+			"keep", (json_int_t)u->job.keep,
+			"name", u->job.name, "label", u->job.label,
+			"image", newer ? u->next_image : u->job.image,
+			"seq", (json_int_t)(newer ? u->next_seq :
+					    u->job.seq)));
+	}
+	return a;
+}
+
+void offsite_state_load(json_t *a)
+{
+	json_int_t job, id, uid, gid, keep, seq;
+	const char *name, *label, *image;
+	struct upload *u;
+	size_t i, n = 0;
+	json_t *e;
+
+	json_array_foreach(a, i, e) {
+		if (json_unpack(e, "{s:I,s:I,s:I,s:I,s:I,s:s,s:s,s:s,s:I}",
+				"job", &job, "id", &id, "uid", &uid,
+				"gid", &gid, "keep", &keep, "name", &name,
+				"label", &label, "image", &image,
+				"seq", &seq) < 0 || image[0] != '/' ||
+		    strlen(name) >= sizeof(u->job.name) ||
+		    strlen(label) >= sizeof(u->job.label))
+			continue;
+		n++;
+		if (!offsite_enabled())
+			continue;
+		if (!(u = calloc(1, sizeof(*u))) ||
+		    !(u->job.image = strdup(image))) {
+			free(u);
+			break;
+		}
+		u->job.job = (uint32_t)job;
+		u->job.id = (uint32_t)id;
+		u->job.uid = (uint32_t)uid;
+		u->job.gid = (uint32_t)gid;
+		u->job.keep = (long)keep;
+		u->job.seq = (uint64_t)seq;
+		snprintf(u->job.name, sizeof(u->job.name), "%s", name);
+		snprintf(u->job.label, sizeof(u->job.label), "%s", label);
+		u->pending = true;
+		u->next = uploads;
+		uploads = u;
+		log_msg(LOG_NOTICE, "%s: offsite copy of seq %llu, not done "
+			"at the last stop, made again", u->job.label,
+			(unsigned long long)u->job.seq);
+	}
+	if (n && !offsite_enabled())
+		log_msg(LOG_WARNING, "%zu offsite copies not done at the last "
+			"stop are dropped: no offsite store now", n);
 	start_pending();
 }
 

@@ -158,8 +158,9 @@ static void save(void)
 	for (s = steps_first(); s; s = s->next)
 		if (!s->gone)
 			json_array_append_new(steps, step_save(s));
-	o = json_pack("{s:i,s:o,s:o*}", "version", STATE_VERSION, "steps",
-		      steps, "jobs", jobs_state_save());
+	o = json_pack("{s:i,s:o,s:o*,s:o*}", "version", STATE_VERSION,
+		      "steps", steps, "jobs", jobs_state_save(), "offsite",
+		      offsite_state_save());
 	steps = NULL;
 	if (!o || !(text = json_dumps(o, JSON_COMPACT))) {
 		json_decref(o);
@@ -522,7 +523,7 @@ out:
 int state_recover(void)
 {
 	json_error_t jerr;
-	json_t *o, *steps = NULL, *jobs = NULL, *e;
+	json_t *o, *steps = NULL, *jobs = NULL, *offsite = NULL, *e;
 	int fd, version = 0, adopted = 0, dropped = 0;
 	size_t i;
 
@@ -539,8 +540,9 @@ int state_recover(void)
 	}
 	o = json_loadfd(fd, 0, &jerr);
 	close(fd);
-	if (!o || json_unpack(o, "{s:i,s:o,s?o}", "version", &version,
-			      "steps", &steps, "jobs", &jobs) < 0 ||
+	if (!o || json_unpack(o, "{s:i,s:o,s?o,s?o}", "version", &version,
+			      "steps", &steps, "jobs", &jobs, "offsite",
+			      &offsite) < 0 ||
 	    version != STATE_VERSION || !json_is_array(steps)) {
 		log_msg(LOG_ERR, "%s/%s: not a state file of this version "
 			"(%s); starting without it", hconf.state_dir,
@@ -554,6 +556,8 @@ int state_recover(void)
 		restore_step(e, &adopted, &dropped);
 	if (jobs)
 		jobs_state_load(jobs);
+	if (json_is_array(offsite))
+		offsite_state_load(offsite);
 	json_decref(o);
 	saving = true;
 	state_changed(true);

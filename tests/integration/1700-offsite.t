@@ -7,6 +7,8 @@
 #     unharmed, checkpoint.log says the copy failed;
 #   - a server that never answers: the upload is stopped at
 #     offsite_timeout, checkpoints go on meanwhile;
+#   - an upload hanging when the helper is killed is in its saved state
+#     and is made again after its restart;
 #   - a job's images appear on the server, the same files as on disk, the
 #     manifest last, the older ones deleted down to keep; its checkpoint
 #     directory is then removed, the job requeued, and it resumes from the
@@ -111,6 +113,36 @@ wait_for 20 grep -q "$j.batch: offsite copy of seq [2-9][0-9]* failed" "$CLUSTER
 	fail "no upload after the stalled one"
 [ "$(job_state "$j")" = RUNNING ] || fail "job $j is $(job_state "$j")"
 ok "stalled server: upload of seq 1 stopped at offsite_timeout=10 s; $n commits meanwhile; the next upload then started"
+scancel "$j"
+job_wait_done "$j" 30 >/dev/null || fail "job $j did not end"
+
+# ------------------------------------- an upload cut by a helper crash ----
+# The helper is killed while an upload hangs on the stalled server: the
+# upload is in its saved state, and the restarted helper (now with nginx
+# as its store) makes it again.
+OFFSITE_TIMEOUT=120 offsite_conf "http://127.0.0.1:$stall_port/dav"
+restart_helper "http://127.0.0.1:$stall_port/dav"
+ckdir=$(user_dir "$CLUSTER_WORK/ckpt-cut")
+j=$(submit --checkpoint=0 --checkpoint-dir="$ckdir" -o "$CLUSTER_WORK/cut.out" \
+	"$APPS/offsite-counter.sh" 300) || fail "sbatch failed"
+job_wait_state "$j" RUNNING 20 || fail "job $j did not start"
+wait_for 10 grep -q '^start=' "$CLUSTER_WORK/cut.out" || fail "the app did not start"
+msg=$(as_user "$SCHECKPOINT" create "$j" 2>&1) || fail "scheckpoint create: $msg"
+_saved_upload() {
+	jq -e --argjson j "$j" '.offsite[] | select(.job == $j and .seq == 1)' \
+		"$CLUSTER_DIR/ckptd-state/state.json" >/dev/null 2>&1
+}
+wait_for 10 _saved_upload || fail "the hanging upload is not in the saved state: $(cat "$CLUSTER_DIR/ckptd-state/state.json")"
+helper_kill
+offsite_conf "$DAV"
+restart_helper "$DAV"
+remote=$NG/data/dav/$CKPT_USER/$j/$j.ckpt
+wait_for 20 offsite_remote_has "$remote" 1 ||
+	fail "the cut upload was not made again: $(grep offsite "$CLUSTER_DIR/slurmckptd.log" | tail -n 3)"
+diff -r "$ckdir/$j.ckpt" "$remote/1" >/dev/null || fail "the remote seq 1 differs from $ckdir/$j.ckpt"
+grep -q "$j.batch: offsite copy of seq 1, not done at the last stop, made again" "$CLUSTER_DIR/slurmckptd.log" ||
+	fail "the helper log does not say so"
+ok "upload cut by SIGKILL of the helper made again after its restart: seq 1 on the server, same files"
 kill "$stall_pid"
 scancel "$j"
 job_wait_done "$j" 30 >/dev/null || fail "job $j did not end"
