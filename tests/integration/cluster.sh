@@ -27,6 +27,9 @@
 #   CLUSTER_PARTITIONS  partition lines replacing the default "debug" one
 #                     (@NODES@ stands for all nodes, c[1-N])
 #   CLUSTER_CONF_EXTRA  lines appended to slurm.conf (e.g. PreemptType=...)
+#   CLUSTER_SLURM_USER  slurmctld's SlurmUser (root); another user is
+#                     created if missing and given the state directory and
+#                     slurmctld's log and pid files
 #   KEEP_CLUSTER=1    keep the temporary directory after the test
 #   CLUSTER_VERBOSE=1 print the daemon logs even when the test passed
 #
@@ -398,7 +401,7 @@ _write_conf() {
 ClusterName=ckpttest
 SlurmctldHost=$host(127.0.0.1)
 SlurmctldPort=$CLUSTER_CTLD_PORT
-SlurmUser=root
+SlurmUser=${CLUSTER_SLURM_USER:-root}
 SlurmdUser=root
 AuthType=auth/munge
 CredType=cred/munge
@@ -543,6 +546,12 @@ cluster_start() {
 		SBATCH_PARTITION SLURM_PARTITION
 
 	_start_munge || _cluster_die "munged did not start"
+	if [ "${CLUSTER_SLURM_USER:-root}" != root ]; then
+		_ensure_user "$CLUSTER_SLURM_USER"
+		touch "$CLUSTER_DIR/slurmctld.log" "$CLUSTER_DIR/slurmctld.pid"
+		chown "$CLUSTER_SLURM_USER:" "$CLUSTER_DIR/state" \
+			"$CLUSTER_DIR/slurmctld.log" "$CLUSTER_DIR/slurmctld.pid"
+	fi
 	slurmctld -f "$SLURM_CONF" </dev/null >>"$CLUSTER_DIR/slurmctld.out" 2>&1 ||
 		_cluster_die "slurmctld failed to start"
 	wait_for 10 test -s "$CLUSTER_DIR/slurmctld.pid" ||
