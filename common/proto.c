@@ -168,7 +168,8 @@ static int check_image_dir(const struct ckpt_msg *m, char *err, size_t errlen)
 	if (!m->dir)
 		return 0;
 	if (m->op != CKPT_OP_LIST && m->op != CKPT_OP_CREATE &&
-	    m->op != CKPT_OP_VACATE && m->op != CKPT_OP_REQUEUE)
+	    m->op != CKPT_OP_VACATE && m->op != CKPT_OP_REQUEUE &&
+	    m->op != CKPT_OP_FETCH)
 		return errprintf(err, errlen, EINVAL, "ImageDir= is only valid "
 				 "for create, vacate, requeue and list");
 	if (m->dir[0] != '/' || strlen(m->dir) >= PATH_MAX)
@@ -235,8 +236,11 @@ static int check_msg(const struct ckpt_msg *m, char *err, size_t errlen)
 	case CKPT_OP_EXIT:
 	case CKPT_OP_PREPARE:
 	case CKPT_OP_ABORT:
-	case CKPT_OP_FETCH:
 		return check_ids(m, err, errlen);
+	case CKPT_OP_FETCH:
+		if (check_ids(m, err, errlen) < 0)
+			return -1;
+		return check_image_dir(m, err, errlen);
 	case CKPT_OP_REPLY:
 		return check_reply(m, err, errlen);
 	default:
@@ -253,7 +257,8 @@ static json_t *pack_msg(const struct ckpt_msg *m)
 	const char *op = op_names[m->op];
 	int v = CKPT_PROTO_VERSION;
 
-	if (proto_op_is_request(m->op))	/* job, step, ImageDir= */
+	/* job, step, ImageDir= (FETCH: the directory of a restart) */
+	if (proto_op_is_request(m->op) || m->op == CKPT_OP_FETCH)
 		return json_pack("{s:i, s:s, s:I, s:I, s:s*}", "v", v,
 				 "op", op, "job", (json_int_t)m->job,
 				 "step", (json_int_t)m->step, "dir", m->dir);
@@ -293,7 +298,6 @@ static json_t *pack_msg(const struct ckpt_msg *m)
 	case CKPT_OP_UNREGISTER:
 	case CKPT_OP_PREPARE:
 	case CKPT_OP_ABORT:
-	case CKPT_OP_FETCH:
 		return json_pack("{s:i, s:s, s:I, s:I}", "v", v, "op", op,
 				 "job", (json_int_t)m->job,
 				 "step", (json_int_t)m->step);
@@ -487,7 +491,7 @@ static int unpack_msg(json_t *o, struct ckpt_msg *m, char *err, size_t errlen)
 	const char *op;
 	json_int_t v, job, step;
 
-	if (proto_op_is_request(m->op))
+	if (proto_op_is_request(m->op) || m->op == CKPT_OP_FETCH)
 		return unpack_request(o, m, err, errlen);
 	switch (m->op) {
 	case CKPT_OP_REGISTER:
@@ -516,7 +520,6 @@ static int unpack_msg(json_t *o, struct ckpt_msg *m, char *err, size_t errlen)
 	case CKPT_OP_UNREGISTER:
 	case CKPT_OP_PREPARE:
 	case CKPT_OP_ABORT:
-	case CKPT_OP_FETCH:
 		return unpack_ids(o, "{s:I, s:s, s:I, s:I !}", m, NULL, err,
 				  errlen);
 	case CKPT_OP_REPLY:

@@ -35,7 +35,10 @@ enum ckpt_op {
 	CKPT_OP_ABORT,		/* leader -> follower: stop, nothing commits */
 	CKPT_OP_FETCH,		/* plugin (a task, as the user) -> helper:
 				 * fetch the step's newest image from the
-				 * offsite store; the reply has image, seq */
+				 * offsite store; the reply has image, seq.
+				 * With dir, from scheckpoint restart (the
+				 * user, on the node's socket): the batch
+				 * image of an ended job, into dir */
 };
 
 /* A message between helpers: CKPT_OP_PREPARE or CKPT_OP_ABORT. */
@@ -63,7 +66,7 @@ struct ckpt_msg {
 	int signo;
 	char *dir;		/* absolute checkpoint directory; LIST,
 				 * CREATE, VACATE, REQUEUE: ImageDir=, or
-				 * NULL */
+				 * NULL; FETCH: see above */
 	char *node;		/* node name, for messages */
 	char *method;		/* checkpoint method; NULL: "signal" */
 	char *trigger;		/* file to create instead of signalling */

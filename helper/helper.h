@@ -285,8 +285,9 @@ void offsite_committed(const struct step *s, const struct ckpt_result *r);
  * loop, at once when a recent answer is known. */
 typedef void (*offsite_fetch_fn)(void *arg, bool ok, int err,
 				 const char *text, uint64_t seq);
-int offsite_fetch(const struct step *s, offsite_fetch_fn done, void *arg,
-		  char *err, size_t errlen);
+unsigned offsite_fetches_running(void);
+int offsite_fetch(const struct step *s, bool fresh, offsite_fetch_fn done,
+		  void *arg, char *err, size_t errlen);
 void offsite_shutdown(void);
 json_t *offsite_state_save(void);
 void offsite_state_load(json_t *a);

@@ -423,8 +423,9 @@ static void fetch_done(void *arg, json_t *rep, int status)
 	fetch_answer(f);
 }
 
-/* Answers older than FETCH_ANSWER_KEPT_S are forgotten. */
-static struct fetch *fetch_find(uint32_t job, uint32_t id)
+/* Answers older than FETCH_ANSWER_KEPT_S are forgotten.  A fetch is the
+ * same one only for the same user and directory. */
+static struct fetch *fetch_find(const struct step *s)
 {
 	struct fetch *f, *next;
 	time_t now = time(NULL);
@@ -435,13 +436,24 @@ static struct fetch *fetch_find(uint32_t job, uint32_t id)
 			fetch_free(f);
 	}
 	for (f = fetches; f; f = f->next)
-		if (f->job.job == job && f->job.id == id)
+		if (f->job.job == s->job && f->job.id == s->id &&
+		    f->job.uid == s->uid && strcmp(f->job.dir, s->dir) == 0)
 			return f;
 	return NULL;
 }
 
-int offsite_fetch(const struct step *s, offsite_fetch_fn done, void *arg,
-		  char *err, size_t errlen)
+unsigned offsite_fetches_running(void)
+{
+	const struct fetch *f;
+	unsigned n = 0;
+
+	for (f = fetches; f; f = f->next)
+		n += f->running;
+	return n;
+}
+
+int offsite_fetch(const struct step *s, bool fresh, offsite_fetch_fn done,
+		  void *arg, char *err, size_t errlen)
 {
 	struct asker *a;
 	struct fetch *f;
@@ -457,7 +469,12 @@ int offsite_fetch(const struct step *s, offsite_fetch_fn done, void *arg,
 	}
 	a->done = done;
 	a->arg = arg;
-	if ((f = fetch_find(s->job, s->id))) {
+	/* fresh: not an answer given before, only one still to come. */
+	if ((f = fetch_find(s)) && fresh && !f->running) {
+		fetch_free(f);
+		f = NULL;
+	}
+	if (f) {
 		a->next = f->askers;
 		f->askers = a;
 		if (!f->running)

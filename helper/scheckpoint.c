@@ -661,13 +661,51 @@ static int run_sbatch(char **argv, char *buf, size_t len, char *text,
 	return 0;
 }
 
-static int restart(const char *id, const char *dir, bool stick)
+/* More than slurmckptd's offsite_timeout (at most 840 s). */
+#define FETCH_WAIT_S 900
+
+/* No image in dir that verifies: this node's slurmckptd may fetch the
+ * newest from the offsite store, as this user, into dir.  True when it
+ * did (image is then its path); else text says why, after what it
+ * said already. */
+static bool fetch_image(const char *sock, uint32_t jobid, const char *dir,
+			char *image, size_t ilen, uint64_t *seq, char *text,
+			size_t len)
+{
+	struct ckpt_msg m = { .op = CKPT_OP_FETCH, .job = jobid,
+			      .step = CKPT_STEP_BATCH, .dir = (char *)dir },
+			r = { 0 };
+	size_t used = strlen(text);
+	char why[1024];
+	bool ok = false;
+
+	if (ask_local(sock, &m, &r, FETCH_WAIT_S, why, sizeof(why)) < 0) {
+		snprintf(text + used, len - used, "; nothing fetched from an "
+			 "offsite store: %s", why);
+		return false;
+	}
+	if (r.ok && r.image) {
+		snprintf(image, ilen, "%s", r.image);
+		*seq = r.seq;
+		ok = true;
+	} else if (r.err != ENOTSUP) {	/* ENOTSUP: there is no store */
+		snprintf(text + used, len - used, "; none fetched from the "
+			 "offsite store: %s", r.error ? r.error :
+			 strerror(r.err));
+	}
+	proto_msg_clear(&r);
+	return ok;
+}
+
+static int restart(const char *sock, const char *id, const char *dir,
+		   bool stick)
 {
 	char name[80], image[4200], text[16384], out[256];
 	struct args a = { 0 };
 	struct sched_job sj;
 	json_t *job = NULL, *o;
 	uint32_t jobid, step;
+	uint64_t fetched = 0;
 	unsigned long newid;
 	int rc = 1;
 	size_t i;
@@ -704,10 +742,18 @@ static int restart(const char *id, const char *dir, bool stick)
 		return 1;
 	}
 	if (become_owner(image, text, sizeof(text)) < 0 ||
-	    !(job = load_image(image, text, sizeof(text)))) {
+	    (!(job = load_image(image, text, sizeof(text))) &&
+	     (getuid() == 0 ||
+	      !fetch_image(sock, jobid, dir, image, sizeof(image), &fetched,
+			   text, sizeof(text)) ||
+	      !(job = load_image(image, text, sizeof(text)))))) {
 		print_error(errno ? errno : EIO, text);
 		return 1;
 	}
+	if (fetched && !json_out)
+		fprintf(stderr, "scheckpoint: seq %llu of job %u fetched from "
+			"the offsite store into %s\n",
+			(unsigned long long)fetched, jobid, image);
 	if ((uid_t)num(job, "user_id") != getuid() ||
 	    num(job, "job_id") != (json_int_t)jobid) {
 		snprintf(text, sizeof(text), "permission denied: %s is job "
@@ -734,9 +780,11 @@ static int restart(const char *id, const char *dir, bool stick)
 		goto out;
 	}
 	if (json_out) {
-		o = json_pack("{s:b,s:s,s:s,s:I,s:s,s:b}", "ok", 1, "verb",
-			      "restart", "id", id, "job_id", (json_int_t)newid,
-			      "image", image, "stick_to_nodes", stick);
+		o = json_pack("{s:b,s:s,s:s,s:I,s:s,s:b,s:I}", "ok", 1,
+			      "verb", "restart", "id", id, "job_id",
+			      (json_int_t)newid, "image", image,
+			      "stick_to_nodes", stick, "fetched_seq",
+			      (json_int_t)fetched);
 		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		putchar('\n');
 		json_decref(o);
@@ -796,7 +844,7 @@ static int parse_option(const char *arg, const struct verb *verb,
 }
 
 /* restart <job_id> ImageDir=<dir> [StickToNodes] */
-static int restart_main(int argc, char **argv)
+static int restart_main(const char *sock, int argc, char **argv)
 {
 	const char *dir = NULL;
 	bool stick = false;
@@ -820,7 +868,7 @@ static int restart_main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	return restart(argv[1], dir, stick);
+	return restart(sock, argv[1], dir, stick);
 }
 
 int main(int argc, char **argv)
@@ -855,7 +903,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (strcasecmp(argv[optind], "restart") == 0)
-		return restart_main(argc - optind, argv + optind);
+		return restart_main(sock, argc - optind, argv + optind);
 	for (i = 0; i < NVERBS; i++)
 		if (strcasecmp(argv[optind], verbs[i].name) == 0)
 			v = &verbs[i];

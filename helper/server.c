@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "helper.h"
+#include "image.h"
 
 struct conn {
 	struct watch w;
@@ -450,6 +451,46 @@ static void fetch_done(void *arg, bool ok, int err, const char *text,
 	free(wt);
 }
 
+/* At most this many fetches for scheckpoint restart run at once. */
+#define RESTART_FETCHES_MAX 4
+
+/* scheckpoint restart, run by a user on this node's socket, asks for the
+ * batch image of an ended job of theirs that their directory does not
+ * hold.  It is looked for under the asking user's name in the store and
+ * fetched, as that user, into the directory they name. */
+static int on_restart_fetch(struct conn *c, const struct ckpt_msg *m)
+{
+	struct step t = { .job = m->job, .id = CKPT_STEP_BATCH,
+			  .uid = c->cred.uid, .gid = c->cred.gid,
+			  .dir = m->dir };
+	struct waiter *wt;
+	char err[512];
+
+	if (c->cred.uid == 0)
+		return reply_err(c, EPERM, "root has no images in the offsite "
+				 "store: scheckpoint restart fetches those "
+				 "of the user who runs it");
+	if (c->waiter)
+		return reply_err(c, EBUSY, "a request is already in progress");
+	if (offsite_fetches_running() >= RESTART_FETCHES_MAX)
+		return reply_err(c, EBUSY, "%d fetches from the offsite store "
+				 "are in progress: try again later",
+				 RESTART_FETCHES_MAX);
+	image_name(t.job, t.id, t.name, sizeof(t.name));
+	snprintf(t.label, sizeof(t.label), "%u.batch", t.job);
+	if (!(wt = waiter_new(c, m)))
+		return reply_err(c, ENOMEM, "out of memory");
+	c->waiter = wt;
+	log_msg(LOG_INFO, "%s: restart by uid %u asks for an image in %s",
+		t.label, (unsigned)t.uid, t.dir);
+	if (offsite_fetch(&t, true, fetch_done, wt, err, sizeof(err)) < 0) {
+		c->waiter = NULL;
+		free(wt);
+		return reply_err(c, errno ? errno : EIO, "%s", err);
+	}
+	return 0;
+}
+
 /* A task of a registered step (its user, or root) asks, at its restart,
  * for the image that no directory holds. */
 static int on_fetch(struct conn *c, const struct ckpt_msg *m)
@@ -458,6 +499,12 @@ static int on_fetch(struct conn *c, const struct ckpt_msg *m)
 	struct waiter *wt;
 	char err[512];
 
+	if (m->dir) {
+		if (c->tcp || m->step != CKPT_STEP_BATCH)
+			return reply_err(c, EINVAL, "a restart's fetch is of a "
+					 "batch image, on the node's socket");
+		return on_restart_fetch(c, m);
+	}
 	if (!s)
 		return reply_err(c, ENOENT, "step %u.%u is not registered on "
 				 "this node", m->job, m->step);
@@ -469,7 +516,7 @@ static int on_fetch(struct conn *c, const struct ckpt_msg *m)
 	if (!(wt = waiter_new(c, m)))
 		return reply_err(c, ENOMEM, "out of memory");
 	c->waiter = wt;
-	if (offsite_fetch(s, fetch_done, wt, err, sizeof(err)) < 0) {
+	if (offsite_fetch(s, false, fetch_done, wt, err, sizeof(err)) < 0) {
 		c->waiter = NULL;
 		free(wt);
 		return reply_err(c, errno ? errno : EIO, "%s", err);

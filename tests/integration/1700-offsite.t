@@ -12,7 +12,10 @@
 #   - a job's images appear on the server, the same files as on disk, the
 #     manifest last, the older ones deleted down to keep; its checkpoint
 #     directory is then removed, the job requeued, and it resumes from the
-#     image the helper fetched back (it goes on with its count);
+#     image the helper fetched back (it goes on with its count); once it
+#     has ended and its directory is empty, scheckpoint restart fetches
+#     its newest image and the job resumes again (another user's restart
+#     finds no image of theirs);
 #   - kind s3: the requests are signed with AWS SigV4, and nginx serves
 #     them only when botocore's signer computes the same signature
 #     (sigv4-check.py, through auth_request); with a wrong secret every
@@ -216,6 +219,29 @@ state=$(job_wait_done "$j" 90) || fail "job $j did not finish"
 [ "$state" = COMPLETED ] || fail "job $j ended $state: $(tail -n 5 "$out")"
 grep -qx "final=60" "$out" || fail "no final=60"
 ok "job completed with final=60 after resuming from the offsite store"
+
+# The job has ended and its directory is lost (empty): scheckpoint restart
+# has this node's helper fetch the newest image, as the user, and submits
+# the job again from it.  Another user finds no image of theirs.
+rm -rf "$ckdir"
+user_dir "$ckdir" >/dev/null
+seq=$(jq '.seqs[-1]' "$remote/index.json")
+count=$(cat "$remote/$seq/count")
+other=$(as_other "$SCHECKPOINT" restart "$j" ImageDir="$CLUSTER_WORK" 2>&1) &&
+	fail "restart of $CKPT_USER's job $j by $CKPT_OTHER succeeded: $other"
+echo "$other" | grep -q "none fetched from the offsite store: .*/$CKPT_OTHER/$j/$j.ckpt/index.json: HTTP status 404" ||
+	fail "restart by $CKPT_OTHER: $other"
+msg=$(as_user "$SCHECKPOINT" restart "$j" ImageDir="$ckdir" 2>&1) || fail "scheckpoint restart $j: $msg"
+echo "$msg" | grep -q "seq $seq of job $j fetched from the offsite store into $ckdir/$j.ckpt" ||
+	fail "restart does not say it fetched seq $seq: $msg"
+j2=$(echo "$msg" | sed -n 's/^Submitted batch job \([0-9]*\)$/\1/p')
+[ -n "$j2" ] || fail "restart submitted no job: $msg"
+image_verify "$ckdir/$j.ckpt" || fail "the fetched image does not verify"
+state=$(job_wait_done "$j2" 120) || fail "restarted job $j2 did not finish"
+[ "$state" = COMPLETED ] || fail "job $j2 ended $state: $(tail -n 5 "$out")"
+[ "$(grep '^start=' "$out" | tail -n 1)" = "start=$count" ] ||
+	fail "job $j2 did not resume at $count: $(grep -E 'start=|restart_dir' "$out" | tail -n 3)"
+ok "ended job $j, directory lost: scheckpoint restart fetched seq $seq and job $j2 resumed at $count; $CKPT_OTHER finds none of theirs: $(echo "$other" | cut -c1-200)"
 
 # ----------------------------------------------------- s3: SigV4 ----------
 printf 'access_key=%s\nsecret_key=%s\n' "$S3_ACCESS" "$S3_SECRET" >"$creds"

@@ -73,6 +73,9 @@ static void test_roundtrip(void **state)
 		{ .op = CKPT_OP_SHOW, .job = 42, .step = 0 },
 		{ .op = CKPT_OP_PREPARE, .job = 42, .step = 1 },
 		{ .op = CKPT_OP_ABORT, .job = 42, .step = 1 },
+		{ .op = CKPT_OP_FETCH, .job = 42, .step = 1 },
+		{ .op = CKPT_OP_FETCH, .job = 42, .step = CKPT_STEP_BATCH,
+		  .dir = "/scratch/me/run" },
 		{ .op = CKPT_OP_REGISTER, .job = 42, .step = 1, .uid = 1,
 		  .gid = 1, .ntasks = 1, .max_wait = 1, .keep = 1,
 		  .signo = 12, .dir = "/d", .node = "c3", .nodeid = 2,
@@ -213,6 +216,9 @@ static const char *const bad_rows[] = {
 	"{\"v\":1,\"op\":\"create\",\"job\":1,\"step\":0,\"dir\":\"x\"}",
 	"{\"v\":1,\"op\":\"vacate\",\"job\":1,\"step\":0,\"dir\":\"/a\\tb\"}",
 	"{\"v\":1,\"op\":\"able\",\"job\":1,\"step\":0,\"dir\":\"/x\"}",
+	"{\"v\":1,\"op\":\"fetch\",\"job\":1,\"step\":0,\"dir\":\"x\"}",
+	"{\"v\":1,\"op\":\"fetch\",\"job\":1,\"step\":0,\"dir\":\"/a\\nb\"}",
+	"{\"v\":1,\"op\":\"fetch\",\"job\":1,\"step\":0,\"x\":1}",
 	"{\"v\":1,\"op\":\"requeue\",\"job\":1,\"step\":0,\"dir\":null}",
 };
 
