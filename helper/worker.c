@@ -333,7 +333,7 @@ static int spawn_fast(struct step *s, const char *reason,
 	if (r < 0) {
 		/* An older kernel (clone3: 5.3) or a filter: fork() from now
 		 * on, and the slots not in use are closed (those in use are
-		 * when their worker has its table). */
+		 * when their worker ends). */
 		log_msg(LOG_WARNING, "clone3: %s: workers are forked with all "
 			"descriptors", strerror(errno));
 		close(p[0]);
