@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "caps.h"
 #include "helper.h"
 
 static int cmp_int(const void *a, const void *b)
@@ -167,19 +167,13 @@ int privsep_become(uid_t uid, gid_t gid, char *err, size_t errlen)
  * a subset of theirs. */
 int privsep_become_ckpt(uid_t uid, gid_t gid, char *err, size_t errlen)
 {
-	struct __user_cap_header_struct h = {
-		.version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct d[2] = { { 0 } };
-	const unsigned bit = 1u << (CAP_CHECKPOINT_RESTORE - 32);
-
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) {
 		snprintf(err, errlen, "PR_SET_KEEPCAPS: %s", strerror(errno));
 		return -1;
 	}
 	if (privsep_become(uid, gid, err, errlen) < 0)
 		return -1;
-	d[1].permitted = d[1].inheritable = bit;
-	if (syscall(SYS_capset, &h, d) < 0 ||
+	if (caps_ckpt_restore(true, true, false) < 0 ||
 	    prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) {
 		snprintf(err, errlen, "cannot keep CAP_CHECKPOINT_RESTORE: %s",
 			 strerror(errno));

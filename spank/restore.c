@@ -50,38 +50,21 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "caps.h"
 #include "plugin.h"
 
-#define CKPT_BIT (1u << (CAP_CHECKPOINT_RESTORE - 32))
 #define RESTORE_TRIES 3	/* criu restores, when a dumped pid is taken */
 #define INHERIT_FD 10	/* criu gets stdout as fd 11, stderr as 12 */
-
-static int capset_bits(unsigned permitted, unsigned others)
-{
-	struct __user_cap_header_struct h = {
-		.version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct d[2] = { { 0 } };
-
-	d[1].permitted = permitted;
-	d[1].inheritable = d[1].effective = others;
-	return (int)syscall(SYS_capset, &h, d);
-}
-
-static int set_caps(unsigned bit)
-{
-	return capset_bits(bit, bit);
-}
 
 /* First thing in task_init, before any file of the user's is read:
  * of what PR_SET_KEEPCAPS kept, only CAP_CHECKPOINT_RESTORE stays, and
  * only permitted (not effective), until criu's child raises it. */
 int restore_limit_caps(void)
 {
-	return capset_bits(CKPT_BIT, 0);
+	return caps_ckpt_restore(true, false, false);
 }
 
 /* In task_init_privileged, as root: slurmstepd's setuid to the user is
@@ -94,7 +77,8 @@ int restore_keep_caps(void)
 /* In task_init, as the user: no capability at all, for good. */
 void restore_drop_caps(void)
 {
-	if (set_caps(0) < 0 || prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+	if (caps_ckpt_restore(false, false, false) < 0 ||
+	    prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
 		fprintf(stderr, PFX "cannot drop capabilities: %s\n",
 			strerror(errno));
 }
@@ -143,7 +127,7 @@ static int run_criu(const char *dir, const char *work)
 		/* slurmstepd's descriptors stay out of criu */
 		close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
 		inherit_args(argv, 11, store);
-		if (set_caps(CKPT_BIT) < 0 ||
+		if (caps_ckpt_restore(true, true, true) < 0 ||
 		    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE,
 			  CAP_CHECKPOINT_RESTORE, 0, 0) < 0) {
 			fprintf(stderr, PFX "cannot keep "
