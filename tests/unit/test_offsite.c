@@ -253,7 +253,12 @@ static void test_fetch_msg(void **state)
 	/* Every step of a job is for scheckpoint's requests only. */
 	m.step = CKPT_STEP_ALL;
 	assert_null(proto_encode(&m));
+	/* scheckpoint restart's fetch names an absolute directory. */
 	s = "{\"v\":1,\"op\":\"fetch\",\"job\":12,\"step\":0,\"dir\":\"/x\"}";
+	assert_int_equal(proto_decode(s, strlen(s), &d, err, sizeof(err)), 0);
+	assert_string_equal(d.dir, "/x");
+	proto_msg_clear(&d);
+	s = "{\"v\":1,\"op\":\"fetch\",\"job\":12,\"step\":0,\"dir\":\"x\"}";
 	assert_int_equal(proto_decode(s, strlen(s), &d, err, sizeof(err)), -1);
 }
 
