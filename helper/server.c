@@ -451,6 +451,25 @@ static void fetch_done(void *arg, bool ok, int err, const char *text,
 	free(wt);
 }
 
+/* The fetch of s's image, answered on c when it ends (fetch_done);
+ * fresh: not with an answer given before. */
+static int fetch_start(struct conn *c, const struct ckpt_msg *m,
+		       const struct step *s, bool fresh)
+{
+	struct waiter *wt;
+	char err[512];
+
+	if (!(wt = waiter_new(c, m)))
+		return reply_err(c, ENOMEM, "out of memory");
+	c->waiter = wt;
+	if (offsite_fetch(s, fresh, fetch_done, wt, err, sizeof(err)) < 0) {
+		c->waiter = NULL;
+		free(wt);
+		return reply_err(c, errno ? errno : EIO, "%s", err);
+	}
+	return 0;
+}
+
 /* At most this many fetches for scheckpoint restart run at once. */
 #define RESTART_FETCHES_MAX 4
 
@@ -463,8 +482,6 @@ static int on_restart_fetch(struct conn *c, const struct ckpt_msg *m)
 	struct step t = { .job = m->job, .id = CKPT_STEP_BATCH,
 			  .uid = c->cred.uid, .gid = c->cred.gid,
 			  .dir = m->dir };
-	struct waiter *wt;
-	char err[512];
 
 	if (c->cred.uid == 0)
 		return reply_err(c, EPERM, "root has no images in the offsite "
@@ -478,17 +495,9 @@ static int on_restart_fetch(struct conn *c, const struct ckpt_msg *m)
 				 RESTART_FETCHES_MAX);
 	image_name(t.job, t.id, t.name, sizeof(t.name));
 	snprintf(t.label, sizeof(t.label), "%u.batch", t.job);
-	if (!(wt = waiter_new(c, m)))
-		return reply_err(c, ENOMEM, "out of memory");
-	c->waiter = wt;
 	log_msg(LOG_INFO, "%s: restart by uid %u asks for an image in %s",
 		t.label, (unsigned)t.uid, t.dir);
-	if (offsite_fetch(&t, true, fetch_done, wt, err, sizeof(err)) < 0) {
-		c->waiter = NULL;
-		free(wt);
-		return reply_err(c, errno ? errno : EIO, "%s", err);
-	}
-	return 0;
+	return fetch_start(c, m, &t, true);
 }
 
 /* A task of a registered step (its user, or root) asks, at its restart,
@@ -496,8 +505,6 @@ static int on_restart_fetch(struct conn *c, const struct ckpt_msg *m)
 static int on_fetch(struct conn *c, const struct ckpt_msg *m)
 {
 	struct step *s = step_find(m->job, m->step);
-	struct waiter *wt;
-	char err[512];
 
 	if (m->dir) {
 		if (c->tcp || m->step != CKPT_STEP_BATCH)
@@ -513,15 +520,7 @@ static int on_fetch(struct conn *c, const struct ckpt_msg *m)
 				 "to another user", m->job);
 	if (c->waiter)
 		return reply_err(c, EBUSY, "a request is already in progress");
-	if (!(wt = waiter_new(c, m)))
-		return reply_err(c, ENOMEM, "out of memory");
-	c->waiter = wt;
-	if (offsite_fetch(s, false, fetch_done, wt, err, sizeof(err)) < 0) {
-		c->waiter = NULL;
-		free(wt);
-		return reply_err(c, errno ? errno : EIO, "%s", err);
-	}
-	return 0;
+	return fetch_start(c, m, s, false);
 }
 
 /* A slurmstepd whose connection died with an earlier helper connects

@@ -169,13 +169,18 @@ void worker_shutdown(void)
 		"only, %lu forked with all", fast_spawns, plain_spawns);
 }
 
+static void slot_close(int i)
+{
+	close(slot_fd[i]);
+	slot_fd[i] = -1;
+}
+
 static void slot_release(int i)
 {
 	/* The placeholder back in the slot closes the child's socket end;
 	 * with no fast path any more, the slot is closed. */
 	if (placeholder < 0) {
-		close(slot_fd[i]);
-		slot_fd[i] = -1;
+		slot_close(i);
 	} else if (dup3(placeholder, slot_fd[i], O_CLOEXEC) < 0) {
 		log_msg(LOG_ERR, "slot %d: dup3: %s", slot_fd[i],
 			strerror(errno));
@@ -341,10 +346,8 @@ static int spawn_fast(struct step *s, const char *reason,
 		placeholder = -1;
 		slot_release(i);
 		for (i = 0; i < NSLOTS; i++)
-			if (slot_fd[i] >= 0 && slot_sock[i] < 0) {
-				close(slot_fd[i]);
-				slot_fd[i] = -1;
-			}
+			if (slot_fd[i] >= 0 && slot_sock[i] < 0)
+				slot_close(i);
 		return 1;
 	}
 	slot_owner[i] = wk;
