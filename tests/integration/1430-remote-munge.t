@@ -11,13 +11,8 @@
 
 cluster_start 2
 
-P=$(free_port) || fail "no free port"
-helper_stop
-CKPT_HELPER_CONF="port=$P
-munge_socket=$CLUSTER_DIR/munge/munged.sock"
-helper_start || fail "slurmckptd with port=$P did not start"
-wait_for 5 grep -q "listening on TCP port $P" "$CLUSTER_DIR/slurmckptd.log" ||
-	fail "no TCP port in the log: $(tail -n 5 "$CLUSTER_DIR/slurmckptd.log")"
+helper_restart_tcp
+P=$HELPER_PORT
 ok "slurmckptd listens on TCP port $P"
 
 ckdir=$(user_dir "$CLUSTER_DIR/ckpt")

@@ -15,11 +15,8 @@ su=$(id -u "$CLUSTER_SLURM_USER") || fail "no user $CLUSTER_SLURM_USER"
 ctld=$(_pid_from_file "$CLUSTER_DIR/slurmctld.pid")
 [ "$(ps -o user= -p "$ctld")" = "$CLUSTER_SLURM_USER" ] ||
 	fail "slurmctld runs as $(ps -o user= -p "$ctld"), not $CLUSTER_SLURM_USER"
-P=$(free_port) || fail "no free port"
-helper_stop
-CKPT_HELPER_CONF="port=$P
-munge_socket=$CLUSTER_DIR/munge/munged.sock"
-helper_start || fail "slurmckptd with port=$P did not start"
+helper_restart_tcp
+P=$HELPER_PORT
 wait_for 5 grep -q "SlurmUser is uid $su\$" "$CLUSTER_DIR/slurmckptd.log" ||
 	fail "slurmckptd did not learn the SlurmUser: $(grep -i slurmuser "$CLUSTER_DIR/slurmckptd.log")"
 ok "slurmctld runs as $CLUSTER_SLURM_USER (uid $su), and slurmckptd says: SlurmUser is uid $su"

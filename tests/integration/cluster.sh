@@ -34,7 +34,7 @@
 #   CLUSTER_VERBOSE=1 print the daemon logs even when the test passed
 #
 # Functions: cluster_start [nodes], cluster_stop, helper_start, helper_stop,
-# helper_kill,
+# helper_kill, helper_restart_tcp,
 # as_user, as_other, user_dir, job_state, job_field, job_wait_state,
 # job_wait_done, wait_for, ok, fail, skip, note, require_helper.
 # Jobs run as the unprivileged user "ckptuser" ("ckptother" is a second one).
@@ -340,6 +340,19 @@ helper_kill() {
 	wait "$CLUSTER_HELPER_PID" 2>/dev/null
 	CLUSTER_HELPER_PID=
 	rm -f "$CLUSTER_DIR/slurmckptd.pid"
+}
+
+# helper_restart_tcp: restart slurmckptd listening on a free TCP port too
+# (MUNGE through this cluster's munged), set in HELPER_PORT; fail unless
+# its log says it listens there.
+helper_restart_tcp() {
+	HELPER_PORT=$(free_port) || fail "no free port"
+	helper_stop
+	CKPT_HELPER_CONF="port=$HELPER_PORT
+munge_socket=$CLUSTER_DIR/munge/munged.sock"
+	helper_start || fail "slurmckptd with port=$HELPER_PORT did not start"
+	wait_for 5 grep -q "listening on TCP port $HELPER_PORT" "$CLUSTER_DIR/slurmckptd.log" ||
+		fail "no TCP port in the log: $(tail -n 5 "$CLUSTER_DIR/slurmckptd.log")"
 }
 
 # require_helper: fail unless slurmckptd is (still) running.
