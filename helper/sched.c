@@ -1,5 +1,6 @@
-/* sched.c - slurmckptd's requests to slurmctld, through libslurm (Slurm
- * 22.05).  Everything version-specific about the scheduler lives here.
+/* sched.c - slurmckptd's and scheckpoint's requests to slurmctld, through
+ * libslurm (Slurm 22.05 to 26.05).  Everything version-specific about the
+ * scheduler lives here, in the block below the includes.
  *
  * slurm_get_end_time()/slurm_get_rem_time() are not used: they cache for
  * 60 s and would miss a preemption (which shortens the end time). */
@@ -20,6 +21,65 @@
 
 #define REQUEUE_TRIES 20	/* x 0.5 s while the job changes state */
 
+/* --- what differs between the Slurm releases (SLURM_VERSION_NUMBER) -----
+ * 23.11: hostlist_t is the struct; slurm_hostlist_*() take a pointer.
+ * 24.11: slurm_get_errno() is gone: libslurm sets errno (as it always did).
+ * 25.11: slurm_get_job_steps() takes a slurm_step_id_t *; JOB_EXPEDITING.
+ * 26.05: slurm_load_job(), slurm_requeue(), slurm_kill_job() and
+ *        slurm_job_batch_script() take a slurm_step_id_t;
+ *        slurm_free_ctl_conf() is slurm_free_conf().
+ * job_desc_msg_t.job_id went in 25.11: job_id_str with slurm_update_job2()
+ * works on every release, so nothing here chooses. */
+#if SLURM_VERSION_NUMBER >= SLURM_VERSION_NUM(23, 11, 0)
+typedef hostlist_t *hostlist_ptr;
+#else
+typedef hostlist_t hostlist_ptr;
+#endif
+
+#if SLURM_VERSION_NUMBER >= SLURM_VERSION_NUM(25, 11, 0)
+static int get_job_steps(uint32_t job, uint32_t step,
+			 job_step_info_response_msg_t **r)
+{
+	slurm_step_id_t id = SLURM_STEP_ID_INITIALIZER;
+
+	id.job_id = job;
+	id.step_id = step;
+	return slurm_get_job_steps(&id, r, SHOW_ALL);
+}
+#else
+static int get_job_steps(uint32_t job, uint32_t step,
+			 job_step_info_response_msg_t **r)
+{
+	return slurm_get_job_steps((time_t)0, job, step, r, SHOW_ALL);
+}
+#endif
+
+#if SLURM_VERSION_NUMBER >= SLURM_VERSION_NUM(26, 5, 0)
+static slurm_step_id_t job_ref(uint32_t job)
+{
+	slurm_step_id_t id = SLURM_STEP_ID_INITIALIZER;
+
+	id.job_id = job;
+	return id;
+}
+#define free_conf slurm_free_conf
+#else
+static uint32_t job_ref(uint32_t job)
+{
+	return job;
+}
+#define free_conf slurm_free_ctl_conf
+#endif
+
+#ifdef JOB_EXPEDITING
+#define JOB_BETWEEN_RUNS (JOB_COMPLETING | JOB_REQUEUE | JOB_REQUEUE_HOLD | \
+			  JOB_SPECIAL_EXIT | JOB_REQUEUE_FED | JOB_EXPEDITING)
+#else
+#define JOB_BETWEEN_RUNS (JOB_COMPLETING | JOB_REQUEUE | JOB_REQUEUE_HOLD | \
+			  JOB_SPECIAL_EXIT | JOB_REQUEUE_FED)
+#endif
+/* --- end of the version-specific block ---------------------------------- */
+
 void sched_init(void)
 {
 	slurm_init(NULL);
@@ -27,7 +87,7 @@ void sched_init(void)
 
 static int slurm_err(char *err, size_t errlen, const char *what)
 {
-	int e = slurm_get_errno();
+	int e = errno;
 
 	snprintf(err, errlen, "%s: %s", what, slurm_strerror(e));
 	errno = e == ESLURM_INVALID_JOB_ID ? ENOENT : EIO;
@@ -45,9 +105,7 @@ static void copy_job(const slurm_job_info_t *in, struct sched_job *out)
 	out->preempt = in->preempt_time;
 	out->restarts = in->restart_cnt;
 	out->done = (in->job_state & JOB_STATE_BASE) > JOB_SUSPENDED &&
-		    !(in->job_state & (JOB_COMPLETING | JOB_REQUEUE |
-				       JOB_REQUEUE_HOLD | JOB_SPECIAL_EXIT |
-				       JOB_REQUEUE_FED));
+		    !(in->job_state & JOB_BETWEEN_RUNS);
 }
 
 int sched_jobs(time_t *since, bool *unchanged, struct sched_job *jobs,
@@ -59,7 +117,7 @@ int sched_jobs(time_t *since, bool *unchanged, struct sched_job *jobs,
 
 	*unchanged = false;
 	if (slurm_load_jobs(*since, &msg, SHOW_ALL) != SLURM_SUCCESS) {
-		if (slurm_get_errno() == SLURM_NO_CHANGE_IN_DATA) {
+		if (errno == SLURM_NO_CHANGE_IN_DATA) {
 			*unchanged = true;
 			return 0;
 		}
@@ -81,7 +139,7 @@ int sched_job(uint32_t id, struct sched_job *job, char *err, size_t errlen)
 	job_info_msg_t *msg = NULL;
 
 	*job = (struct sched_job){ .id = id };
-	if (slurm_load_job(&msg, id, SHOW_ALL) != SLURM_SUCCESS)
+	if (slurm_load_job(&msg, job_ref(id), SHOW_ALL) != SLURM_SUCCESS)
 		return slurm_err(err, errlen, "slurm_load_job");
 	if (msg->record_count > 0)
 		copy_job(&msg->job_array[0], job);
@@ -99,10 +157,10 @@ int sched_requeue(uint32_t id, bool hold, char *err, size_t errlen)
 	int i, e;
 
 	for (i = 0; i < REQUEUE_TRIES; i++) {
-		if (slurm_requeue(id, hold ? JOB_REQUEUE_HOLD : 0) ==
+		if (slurm_requeue(job_ref(id), hold ? JOB_REQUEUE_HOLD : 0) ==
 		    SLURM_SUCCESS)
 			return 0;
-		e = slurm_get_errno();
+		e = errno;
 		if (e != ESLURM_TRANSITION_STATE_NO_UPDATE)
 			break;
 		usleep(500000);
@@ -112,12 +170,24 @@ int sched_requeue(uint32_t id, bool hold, char *err, size_t errlen)
 
 int sched_comment(uint32_t id, const char *text, char *err, size_t errlen)
 {
+	job_array_resp_msg_t *resp = NULL;
 	job_desc_msg_t d;
+	char idstr[16];
+	int rc;
 
+	snprintf(idstr, sizeof(idstr), "%u", id);
 	slurm_init_job_desc_msg(&d);
-	d.job_id = id;
+	d.job_id_str = idstr;
 	d.admin_comment = (char *)text;
-	if (slurm_update_job(&d) != SLURM_SUCCESS)
+	rc = slurm_update_job2(&d, &resp);
+	if (rc == SLURM_SUCCESS && resp && resp->job_array_count > 0 &&
+	    resp->error_code[0] != SLURM_SUCCESS) {
+		errno = (int)resp->error_code[0];
+		rc = SLURM_ERROR;
+	}
+	if (resp)
+		slurm_free_job_array_resp(resp);
+	if (rc != SLURM_SUCCESS)
 		return slurm_err(err, errlen, "update AdminComment");
 	return 0;
 }
@@ -129,13 +199,13 @@ int sched_slurm_user(uint32_t *uid, char *err, size_t errlen)
 	if (slurm_load_ctl_conf((time_t)0, &conf) != SLURM_SUCCESS)
 		return slurm_err(err, errlen, "slurm_load_ctl_conf");
 	*uid = conf->slurm_user_id;
-	slurm_free_ctl_conf(conf);
+	free_conf(conf);
 	return 0;
 }
 
 int sched_cancel(uint32_t id, char *err, size_t errlen)
 {
-	if (slurm_kill_job(id, SIGKILL, 0) != SLURM_SUCCESS)
+	if (slurm_kill_job(job_ref(id), SIGKILL, 0) != SLURM_SUCCESS)
 		return slurm_err(err, errlen, "cancel");
 	return 0;
 }
@@ -162,7 +232,7 @@ int sched_job_save(uint32_t id, json_t **info, char **script, char *err,
 
 	*info = NULL;
 	*script = NULL;
-	if (slurm_load_job(&msg, id, SHOW_ALL) != SLURM_SUCCESS)
+	if (slurm_load_job(&msg, job_ref(id), SHOW_ALL) != SLURM_SUCCESS)
 		return slurm_err(err, errlen, "slurm_load_job");
 	if (msg->record_count < 1 || !msg->job_array[0].batch_flag) {
 		snprintf(err, errlen, "job %u has no batch script", id);
@@ -198,7 +268,7 @@ int sched_job_save(uint32_t id, json_t **info, char **script, char *err,
 		snprintf(err, errlen, "open_memstream: %s", strerror(errno));
 		goto fail;
 	}
-	rc = slurm_job_batch_script(f, id);
+	rc = slurm_job_batch_script(f, job_ref(id));
 	if (fclose(f) != 0 || rc != SLURM_SUCCESS) {
 		slurm_err(err, errlen, "slurm_job_batch_script");
 		goto fail;
@@ -217,7 +287,7 @@ int sched_job_nodes(uint32_t id, char ***nodes, char **batch_host,
 		    char *err, size_t errlen)
 {
 	job_info_msg_t *jm = NULL;
-	hostlist_t hl = NULL;
+	hostlist_ptr hl = NULL;
 	const slurm_job_info_t *j;
 	char **v = NULL, *node, what[32];
 	size_t n = 0;
@@ -226,7 +296,7 @@ int sched_job_nodes(uint32_t id, char ***nodes, char **batch_host,
 	*nodes = NULL;
 	*batch_host = NULL;
 	snprintf(what, sizeof(what), "job %u", id);
-	if (slurm_load_job(&jm, id, SHOW_ALL) != SLURM_SUCCESS ||
+	if (slurm_load_job(&jm, job_ref(id), SHOW_ALL) != SLURM_SUCCESS ||
 	    jm->record_count < 1) {
 		slurm_err(err, errlen, what);
 		goto out;
@@ -277,7 +347,7 @@ void sched_nodes_free(char **nodes, char *batch_host)
 
 static char **expand_nodes(const char *list)
 {
-	hostlist_t hl = slurm_hostlist_create(list);
+	hostlist_ptr hl = slurm_hostlist_create(list);
 	char **v = NULL, *node;
 	size_t n = 0;
 
@@ -305,8 +375,7 @@ int sched_step_nodes(uint32_t job, uint32_t step, char ***nodes, char *err,
 
 	*nodes = NULL;
 	snprintf(what, sizeof(what), "step %u.%u", job, step);
-	if (slurm_get_job_steps((time_t)0, job, step, &r, SHOW_ALL) !=
-	    SLURM_SUCCESS) {
+	if (get_job_steps(job, step, &r) != SLURM_SUCCESS) {
 		slurm_err(err, errlen, what);
 		return -1;
 	}
@@ -351,6 +420,6 @@ char *sched_munge_socket(void)
 		e = strchr(p, ',');
 		s = e ? strndup(p, (size_t)(e - p)) : strdup(p);
 	}
-	slurm_free_ctl_conf(conf);
+	free_conf(conf);
 	return s;
 }

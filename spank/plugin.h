@@ -3,6 +3,8 @@
 #define CKPT_PLUGIN_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <slurm/spank.h>
 #include "ckptconf.h"
 #include "manifest.h"
@@ -85,5 +87,9 @@ int restore_keep_caps(void);
 int restore_limit_caps(void);
 void restore_drop_caps(void);
 int restore_criu(spank_t sp, const char *image, uint32_t task);
+
+/* slurmver.c: the n-th (from 0) host of a Slurm host list ("c[1-3]") into
+ * buf; false when the list has fewer hosts or cannot be parsed. */
+bool hostlist_nth(const char *list, uint32_t n, char *buf, size_t len);
 
 #endif

@@ -116,24 +116,13 @@ static int helper_call(const struct ckpt_msg *m, int passfd, char *err,
  * host, every node of the step would take the batch host's socket. */
 static bool step_node_name(spank_t sp, char *buf, size_t len)
 {
-	char list[8192], *h;
-	bool found = false;
-	hostlist_t hl;
-	uint32_t i;
+	char list[8192];
 
 	if (step.id == SLURM_BATCH_SCRIPT ||
 	    spank_getenv(sp, "SLURM_STEP_NODELIST", list, sizeof(list)) !=
-	    ESPANK_SUCCESS || !(hl = slurm_hostlist_create(list)))
+	    ESPANK_SUCCESS)
 		return false;
-	for (i = 0; i <= step.nodeid && (h = slurm_hostlist_shift(hl)); i++) {
-		if (i == step.nodeid) {
-			snprintf(buf, len, "%s", h);
-			found = true;
-		}
-		free(h);
-	}
-	slurm_hostlist_destroy(hl);
-	return found;
+	return hostlist_nth(list, step.nodeid, buf, len);
 }
 
 static void node_name(spank_t sp, char *buf, size_t len)
