@@ -80,9 +80,15 @@ static uint32_t job_ref(uint32_t job)
 #endif
 /* --- end of the version-specific block ---------------------------------- */
 
+/* libslurm needs slurm_init() in each process before any request from
+ * 23.11 on (22.05 did it lazily); a forked process inherits it. */
 void sched_init(void)
 {
-	slurm_init(NULL);
+	static bool done;
+
+	if (!done)
+		slurm_init(NULL);
+	done = true;
 }
 
 static int slurm_err(char *err, size_t errlen, const char *what)
@@ -115,6 +121,7 @@ int sched_jobs(time_t *since, bool *unchanged, struct sched_job *jobs,
 	uint32_t i;
 	size_t k;
 
+	sched_init();
 	*unchanged = false;
 	if (slurm_load_jobs(*since, &msg, SHOW_ALL) != SLURM_SUCCESS) {
 		if (errno == SLURM_NO_CHANGE_IN_DATA) {
@@ -138,6 +145,7 @@ int sched_job(uint32_t id, struct sched_job *job, char *err, size_t errlen)
 {
 	job_info_msg_t *msg = NULL;
 
+	sched_init();
 	*job = (struct sched_job){ .id = id };
 	if (slurm_load_job(&msg, job_ref(id), SHOW_ALL) != SLURM_SUCCESS)
 		return slurm_err(err, errlen, "slurm_load_job");
@@ -156,6 +164,7 @@ int sched_requeue(uint32_t id, bool hold, char *err, size_t errlen)
 {
 	int i, e;
 
+	sched_init();
 	for (i = 0; i < REQUEUE_TRIES; i++) {
 		if (slurm_requeue(job_ref(id), hold ? JOB_REQUEUE_HOLD : 0) ==
 		    SLURM_SUCCESS)
@@ -175,6 +184,7 @@ int sched_comment(uint32_t id, const char *text, char *err, size_t errlen)
 	char idstr[16];
 	int rc;
 
+	sched_init();
 	snprintf(idstr, sizeof(idstr), "%u", id);
 	slurm_init_job_desc_msg(&d);
 	d.job_id_str = idstr;
@@ -196,6 +206,7 @@ int sched_slurm_user(uint32_t *uid, char *err, size_t errlen)
 {
 	slurm_conf_t *conf = NULL;
 
+	sched_init();
 	if (slurm_load_ctl_conf((time_t)0, &conf) != SLURM_SUCCESS)
 		return slurm_err(err, errlen, "slurm_load_ctl_conf");
 	*uid = conf->slurm_user_id;
@@ -205,6 +216,7 @@ int sched_slurm_user(uint32_t *uid, char *err, size_t errlen)
 
 int sched_cancel(uint32_t id, char *err, size_t errlen)
 {
+	sched_init();
 	if (slurm_kill_job(job_ref(id), SIGKILL, 0) != SLURM_SUCCESS)
 		return slurm_err(err, errlen, "cancel");
 	return 0;
@@ -230,6 +242,7 @@ int sched_job_save(uint32_t id, json_t **info, char **script, char *err,
 	FILE *f;
 	int rc;
 
+	sched_init();
 	*info = NULL;
 	*script = NULL;
 	if (slurm_load_job(&msg, job_ref(id), SHOW_ALL) != SLURM_SUCCESS)
@@ -293,6 +306,7 @@ int sched_job_nodes(uint32_t id, char ***nodes, char **batch_host,
 	size_t n = 0;
 	int rc = -1;
 
+	sched_init();
 	*nodes = NULL;
 	*batch_host = NULL;
 	snprintf(what, sizeof(what), "job %u", id);
@@ -373,6 +387,7 @@ int sched_step_nodes(uint32_t job, uint32_t step, char ***nodes, char *err,
 	char what[48];
 	int rc = -1;
 
+	sched_init();
 	*nodes = NULL;
 	snprintf(what, sizeof(what), "step %u.%u", job, step);
 	if (get_job_steps(job, step, &r) != SLURM_SUCCESS) {
@@ -399,6 +414,7 @@ void sched_node_addr(const char *node, char *addr, size_t len)
 {
 	node_info_msg_t *nm = NULL;
 
+	sched_init();
 	snprintf(addr, len, "%s", node);
 	if (slurm_load_node_single(&nm, (char *)node, SHOW_ALL) ==
 	    SLURM_SUCCESS && nm->record_count > 0 &&
@@ -413,6 +429,7 @@ char *sched_munge_socket(void)
 	slurm_conf_t *conf = NULL;
 	char *s = NULL, *p, *e;
 
+	sched_init();
 	if (slurm_load_ctl_conf((time_t)0, &conf) != SLURM_SUCCESS)
 		return NULL;
 	if (conf->authinfo && (p = strstr(conf->authinfo, "socket="))) {
