@@ -263,7 +263,8 @@ static void test_register_fields(void **state)
 		"\"exit_code\":0,\"signo\":12,\"dir\":\"/d\","
 		"\"node\":\"n\",\"method\":\"m\",\"trigger\":\"CHKPT\","
 		"\"local\":\"/l\",\"nodeid\":0,\"nnodes\":3}";
-	char buf[512], key[32], err[256], *p, *end;
+	char buf[512], key[32], err[256];
+	const char *p, *end;
 	struct ckpt_msg m;
 	size_t i;
 
