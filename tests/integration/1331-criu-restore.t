@@ -120,9 +120,11 @@ why=$(grep -m1 "checkpoint: $j.batch: no usable image" "$out2") ||
 ok "a modified image is not restored; the task starts afresh: ${why#checkpoint: }"
 
 # A dumped pid still taken when the job starts again (here by a process
-# of root's given that number through ns_last_pid, which lives until
+# of root's started with that very pid by apps/holdpid.c, which lives until
 # criu has said so): criu fails with "File exists", the plugin tries
 # again a second later, and the task is restored.
+"${CC:-cc}" -O2 -o "$CLUSTER_DIR/bin/holdpid" "$APPS_SRC/holdpid.c" ||
+	fail "cannot build apps/holdpid.c"
 out3=$CLUSTER_WORK/mem3.out
 run_to_dump "$out3"
 held=$(ls "$img/criu.0" | sed -n 's/^core-\([0-9]*\)\.img$/\1/p' | head -n1)
@@ -130,14 +132,13 @@ scontrol requeue "$j" || fail "scontrol requeue $j"
 _gone() { [ ! -e "/proc/$held" ]; }
 wait_for 20 _gone || fail "pid $held of the dump still runs after the requeue"
 log3=$ckdir/$j.ckpt.restore.0/restore.log
-holder=
-for try in $(seq 1 30); do
-	echo $((held - 1)) >/proc/sys/kernel/ns_last_pid || fail "cannot write ns_last_pid"
-	bash -c 'until grep -qs "File exists" "$1"; do sleep 0.1; done' _ "$log3" &
-	[ "$!" = "$held" ] && { holder=$!; break; }
-	kill "$!"
-done
-[ -n "$holder" ] || fail "could not take pid $held in 30 tries"
+"$CLUSTER_DIR/bin/holdpid" "$held" bash -c \
+	'until grep -qs "File exists" "$1"; do sleep 0.1; done' _ "$log3" &
+holder=$!
+_held_or_failed() { [ -e "/proc/$held" ] || ! kill -0 "$holder" 2>/dev/null; }
+wait_for 30 _held_or_failed
+[ "$(ps -o ppid= -p "$held" 2>/dev/null | tr -d ' ')" = "$holder" ] ||
+	{ wait "$holder"; fail "could not take pid $held (holdpid exit status $?)"; }
 wait_for 60 grep -q "restored from" "$out3" ||
 	fail "not restored after pid $held was freed: $(grep -v '^tick=' "$out3"; grep Error "$log3")"
 wait "$holder"

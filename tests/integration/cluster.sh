@@ -132,26 +132,42 @@ user_dir() {
 }
 
 # ------------------------------------------------------------------ ports ---
-_PORTS_TAKEN=" "
+# A port handed out is reserved until the test ends: a directory named after
+# it in $_PORT_DIR (mkdir is atomic), with the test's pid in it, so that two
+# tests (or clusters) started at the same time never take the same port,
+# even before the daemon that will listen on it has started.  cluster_stop
+# gives the test's ports back; those of a test killed outright stay taken.
+_PORT_DIR=${CKPT_PORT_DIR:-/tmp/ckpt-test-ports}
 _port_free() {
 	[ -z "$(ss -Hltn "sport = :$1" 2>/dev/null)" ] &&
 		[ -z "$(ss -Hlun "sport = :$1" 2>/dev/null)" ]
 }
 
-# free_port: print a TCP port nothing listens on (and not handed out before).
+# free_port: print a TCP port nothing listens on and no test holds.
 free_port() {
 	local p i
-	for i in $(seq 1 200); do
+	mkdir -p "$_PORT_DIR" || return 1
+	for i in $(seq 1 500); do
 		p=$((20000 + (RANDOM * 32768 + RANDOM) % 30000))
-		case $_PORTS_TAKEN in *" $p "*) continue ;; esac
+		mkdir "$_PORT_DIR/$p" 2>/dev/null || continue
 		if _port_free "$p"; then
-			_PORTS_TAKEN="$_PORTS_TAKEN$p "
+			echo "$$" >"$_PORT_DIR/$p/pid"
 			echo "$p"
 			return 0
 		fi
+		rmdir "$_PORT_DIR/$p"
 	done
 	echo "free_port: no free port found" >&2
 	return 1
+}
+
+# ports_release: give back the ports this test took.
+ports_release() {
+	local d
+	for d in "$_PORT_DIR"/*/; do
+		[ "$(cat "$d/pid" 2>/dev/null)" = "$$" ] && rm -rf "$d"
+	done
+	return 0
 }
 
 # ---------------------------------------------------------------- waiting ---
@@ -637,6 +653,7 @@ cluster_stop() {
 		sleep 0.3
 	fi
 
+	ports_release
 	echo "# $_T_NAME: $SECONDS s (exit status $rc)"
 	if [ "${KEEP_CLUSTER:-0}" = 1 ]; then
 		echo "# KEEP_CLUSTER=1: $CLUSTER_DIR kept" >&2
