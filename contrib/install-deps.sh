@@ -12,7 +12,8 @@ libjansson-dev libcurl4-openssl-dev libcmocka-dev libxxhash-dev xxhash
 util-linux procps psmisc iproute2 passwd jq python3 coreutils findutils grep sed
 strace
 clang libclang-rt-dev valgrind gnuplot-nox
-nginx openssl python3-botocore"
+nginx openssl python3-botocore
+debootstrap"
 
 missing=""
 for p in $PACKAGES; do

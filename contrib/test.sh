@@ -2,25 +2,47 @@
 # test.sh - the project's test command (README, CI):
 #   1. contrib/install-deps.sh (Debian 12 packages; no-op when installed)
 #   2. autoreconf -fi when configure is missing or older than its inputs
-#   3. ./build:      configure --enable-werror, make -j2, make -j1 check
-#                    (unit tests and, as root, the integration tests against a
-#                    private Slurm cluster)
-#   4. ./build-asan: configure --enable-sanitizers --disable-integration,
+#   3. the other Slurm releases: contrib/rootfs.sh makes (or finds in
+#      ROOTFS_CACHE) a Debian root filesystem per suite of SLURM_MATRIX,
+#      in the background while the host builds
+#   4. ./build:      configure --enable-werror, make -j2 (Slurm 22.05, the
+#                    host's)
+#   5. ./build-<suite> (trixie: Slurm 24.11; sid: 26.05), started in the
+#      background once the host has built: this script again inside the
+#      root filesystem (its own mount, pid and network namespaces): its
+#      configure --enable-werror, make, make -j1 check against that Slurm,
+#      with the tests of CKPT_SKIP_TESTS left out
+#   6. ./build: make -j1 check (unit tests and, as root, the integration
+#      tests against a private Slurm cluster)
+#   7. ./build-asan: configure --enable-sanitizers --disable-integration,
 #                    make -j2, make check (the unit tests under ASan/UBSan)
-#   5. ./build-fuzz: tests/fuzz/run.sh (libFuzzer targets, FUZZ_SECONDS each,
+#   8. ./build-fuzz: tests/fuzz/run.sh (libFuzzer targets, FUZZ_SECONDS each,
 #                    default 20; one .trs per target)
+#   9. waits for step 5
 # Prints each test-suite.log summary and a last line
 #   "N passed, N failed, N skipped"
 # computed from the .trs files of every build.  Exit status 0 only when nothing
 # failed.  Environment: JOBS (make -j for building, default 2),
-# SKIP_ASAN=1 (leave step 4 out), SKIP_DEPS=1 (leave step 1 out),
-# SKIP_FUZZ=1 (leave step 5 out), FUZZ_SECONDS (seconds per fuzz target).
+# SKIP_ASAN=1 (leave step 7 out), SKIP_DEPS=1 (leave step 1 out),
+# SKIP_FUZZ=1 (leave step 8 out), FUZZ_SECONDS (seconds per fuzz target),
+# SLURM_MATRIX (the Debian suites of step 3 and 5, default "trixie sid";
+# empty: the host's Slurm only), ROOTFS_CACHE (where root filesystems are
+# kept between runs, default /var/cache/slurm-checkpoint/rootfs),
+# MATRIX_SKIP_TESTS (tests left out on those suites, default
+# "1070-load 1620-local-pause": they measure the daemon and the disk, not
+# Slurm), BUILD_DIR (the host build's directory, default build).
 set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 1
 top=$(pwd)
 jobs=${JOBS:-2}
 build_errors=0
+build_dir=${BUILD_DIR:-build}
+matrix=${SLURM_MATRIX-trixie sid}
+rootfs_cache=${ROOTFS_CACHE:-/var/cache/slurm-checkpoint/rootfs}
+matrix_skip=${MATRIX_SKIP_TESTS-1070-load 1620-local-pause}
+# A root filesystem's run that takes longer than this is stopped (seconds).
+matrix_timeout=${MATRIX_TIMEOUT:-4500}
 
 say() { printf '\n==== %s\n' "$*"; }
 
@@ -48,9 +70,9 @@ if [ -f config.status ]; then
 	exit 1
 fi
 
-# build <dir> <configure args...>: configure + make in <dir>, then make check.
-# Returns 1 if configure or make failed (make check failures show in .trs).
-build() {
+# configure_make <dir> <configure args...>: configure + make in <dir>.
+# Returns 1 if configure or make failed.
+configure_make() {
 	local dir=$1
 	shift
 	mkdir -p "$dir" || return 1
@@ -76,14 +98,65 @@ build() {
 			exit 1
 		}
 		grep -E 'warning:' make.out || true
-		say "$dir: make -j1 check"
-		make -j1 check VERBOSE=1
-		echo $? >.check-rc
-		exit 0
 	)
 }
 
-build build --enable-werror || build_errors=$((build_errors + 1))
+# check <dir>: make check in <dir> (failures show in .trs; .check-rc
+# keeps make's status).
+check() {
+	local dir=$1
+	(
+		cd "$dir" || exit 1
+		say "$dir: make -j1 check"
+		make -j1 check VERBOSE=1
+		echo $? >.check-rc
+	)
+}
+
+build() {
+	configure_make "$@" || return 1
+	check "$1"
+}
+
+# The root filesystems are made while the host builds.
+declare -A rootfs_pid=() suite_pid=()
+if [ -n "$matrix" ]; then
+	for suite in $matrix; do
+		say "root filesystem $rootfs_cache/$suite (contrib/rootfs.sh make $suite; in the background)"
+		mkdir -p "$rootfs_cache"
+		contrib/rootfs.sh make "$suite" "$rootfs_cache/$suite" \
+			>"$rootfs_cache/$suite.make.out" 2>&1 &
+		rootfs_pid[$suite]=$!
+	done
+fi
+
+host_built=0
+if configure_make "$build_dir" --enable-werror; then
+	host_built=1
+else
+	build_errors=$((build_errors + 1))
+fi
+
+# Each suite: this script inside its root filesystem, in the background,
+# its output in build-<suite>/test.out.
+for suite in $matrix; do
+	rm -rf "build-$suite/test.out"
+	mkdir -p "build-$suite"
+	if ! wait "${rootfs_pid[$suite]}"; then
+		cat "$rootfs_cache/$suite.make.out" >&2
+		echo "test.sh: the $suite root filesystem could not be made" >&2
+		build_errors=$((build_errors + 1))
+		continue
+	fi
+	say "build-$suite: contrib/test.sh inside $rootfs_cache/$suite (in the background; output in build-$suite/test.out)"
+	timeout -k 30 "$matrix_timeout" contrib/rootfs.sh run "$rootfs_cache/$suite" "$top" \
+		env SKIP_DEPS=1 SKIP_ASAN=1 SKIP_FUZZ=1 SLURM_MATRIX= JOBS="$jobs" \
+		BUILD_DIR="build-$suite" CKPT_SKIP_TESTS="$matrix_skip" \
+		bash contrib/test.sh >"build-$suite/test.out" 2>&1 &
+	suite_pid[$suite]=$!
+done
+
+[ "$host_built" = 1 ] && check "$build_dir"
 if [ "${SKIP_ASAN:-0}" != 1 ]; then
 	build build-asan --enable-werror --enable-sanitizers --disable-integration ||
 		build_errors=$((build_errors + 1))
@@ -95,9 +168,26 @@ if [ "${SKIP_FUZZ:-0}" != 1 ]; then
 	tests/fuzz/run.sh build-fuzz
 fi
 
+for suite in "${!suite_pid[@]}"; do
+	say "build-$suite: waiting for contrib/test.sh in the $suite root filesystem"
+	wait "${suite_pid[$suite]}"
+	rc=$?
+	tail -n 5 "build-$suite/test.out"
+	# 124: stopped by timeout; no result line: it did not get to the end.
+	if [ "$rc" = 124 ] || ! grep -qE '^[0-9]+ passed, [0-9]+ failed' "build-$suite/test.out"; then
+		echo "test.sh: the $suite run did not finish (status $rc); its output:" >&2
+		tail -n 60 "build-$suite/test.out" >&2
+		build_errors=$((build_errors + 1))
+	fi
+done
+
 pass=0 fail=0 skip=0
 failed_tests=""
-for d in build build-asan build-fuzz; do
+dirs="$build_dir build-asan build-fuzz"
+for suite in $matrix; do
+	dirs="$dirs build-$suite"
+done
+for d in $dirs; do
 	[ -d "$d" ] || continue
 	[ "$d" = build-asan ] && [ "${SKIP_ASAN:-0}" = 1 ] && continue
 	[ "$d" = build-fuzz ] && [ "${SKIP_FUZZ:-0}" = 1 ] && continue

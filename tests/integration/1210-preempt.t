@@ -53,9 +53,24 @@ state=$(job_wait_done "$h" 120) || fail "high job $h did not run"
 [ "$state" = COMPLETED ] || fail "high job $h ended $state"
 state=$(job_wait_done "$j" 180) || fail "job $j did not finish: $(job_state "$j")"
 [ "$state" = COMPLETED ] || fail "job $j ended $state: $(tail -n 5 "$out")"
-grep -qx "final=$N" "$out" || fail "no final=$N: $(tail -n 5 "$out")"
+bstate=$(job_wait_done "$b" 180) || fail "baseline job $b did not finish"
+[ "$bstate" = COMPLETED ] || fail "baseline job $b ended $bstate"
+brestarts=$(job_field "$b" Restarts)
+[ "$brestarts" -ge 1 ] || fail "baseline job was never preempted"
+
+# Slurm 24.11 requeues a job that was requeued by a preemption once more
+# when it next COMPLETES, checkpointed or not (the baseline too; 22.05 and
+# 26.05 do not).  Such a run of Slurm's own is not the helper's doing:
+# when the baseline had one, only the first two runs of job $j are checked.
 starts=$(sed -n 's/^start=//p' "$out" | tr '\n' ' ')
-[ "$(grep -c '^start=' "$out")" -eq 2 ] || fail "runs: $starts"
+runs=$(grep -c '^start=' "$out")
+if [ "$runs" -ne 2 ]; then
+	[ "$brestarts" -ge 2 ] && [ "$runs" -le $((brestarts + 1)) ] || fail "runs: $starts"
+	note "Slurm requeued the baseline $((brestarts - 1)) more time(s) after it COMPLETED, and job $j with it (runs at $starts): the first two runs are checked"
+	awk '/^start=/ { n++ } n <= 2' "$out" >"$out.first2"
+	out=$out.first2
+fi
+grep -qx "final=$N" "$out" || fail "no final=$N: $(tail -n 5 "$out")"
 [ "$(grep '^start=' "$out" | tail -n1)" != start=0 ] || fail "the second run started from 0"
 ticks=$(sed -n 's/^tick=//p' "$out")
 missing=$(comm -23 <(seq 1 "$N" | sort) <(echo "$ticks" | sort -u))
@@ -64,9 +79,10 @@ lost=$(($(echo "$ticks" | wc -l) - N))
 [ "$lost" -ge 0 ] && [ "$lost" -le 3 ] || fail "$lost seconds of work repeated"
 ok "job $j resumed (runs started at $starts) and completed with final=$N"
 
-bstate=$(job_wait_done "$b" 180) || fail "baseline job $b did not finish"
-[ "$bstate" = COMPLETED ] || fail "baseline job $b ended $bstate"
-[ "$(job_field "$b" Restarts)" -ge 1 ] || fail "baseline job was never preempted"
+if [ "$brestarts" -ge 2 ]; then
+	awk '/^start=/ { n++ } n <= 2' "$base" >"$base.first2"
+	base=$base.first2
+fi
 blost=$(($(grep -c '^tick=' "$base") - N))
 [ "$(grep '^start=' "$base" | tail -n1)" = start=0 ] || fail "baseline resumed?"
 ok "work lost to preemption: $lost s with slurm-checkpoint; baseline without it: $blost s (restarted from 0)"

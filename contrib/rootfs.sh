@@ -1,0 +1,151 @@
+#!/bin/bash
+# rootfs.sh - a Debian root filesystem with another Slurm release, for
+# building and testing slurm-checkpoint against it on this machine (root).
+#
+#   contrib/rootfs.sh make <suite> <dir>
+#       Create <dir> with debootstrap (minbase) from this machine's Debian
+#       mirror and install the packages below into it.  Nothing is done when
+#       <dir> was made by this script from the same suite and package list;
+#       otherwise it is made again.  trixie: Slurm 24.11, CRIU 4.1;
+#       sid: Slurm 26.05, CRIU 4.2.
+#   contrib/rootfs.sh run <dir> <srcdir> <command...>
+#       Run the command inside <dir>, with <srcdir> bound on /src (the
+#       command starts there), in mount, pid, network and IPC namespaces of
+#       its own: its root is <dir> (pivot_root: CRIU needs a real root, a
+#       chroot is not enough), /proc is its own pid namespace's, and its
+#       loopback is its own, so its Slurm daemons' ports cannot meet those
+#       of the host or of another root filesystem.  Its exit status is the
+#       command's; every process it started dies with it.
+#
+# Environment: ROOTFS_MIRROR (the first deb.debian.org-like URI of
+# /etc/apt/sources*, else http://deb.debian.org/debian).
+set -euo pipefail
+
+PACKAGES="build-essential autoconf automake libtool pkg-config make
+libslurm-dev slurm-wlm-basic-plugins-dev slurmctld slurmd slurm-client
+munge libmunge-dev
+libjansson-dev libcurl4-openssl-dev libcmocka-dev libxxhash-dev xxhash
+util-linux procps psmisc iproute2 passwd jq python3 coreutils findutils grep
+sed strace criu valgrind nginx openssl python3-botocore"
+
+die() {
+	echo "rootfs.sh: $*" >&2
+	exit 1
+}
+
+mirror() {
+	local m
+	if [ -n "${ROOTFS_MIRROR:-}" ]; then
+		echo "$ROOTFS_MIRROR"
+		return
+	fi
+	m=$(grep -hoE '(URIs:|^deb) +https?://[^ ]*/debian/?( |$)' \
+		/etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null |
+		grep -v security | head -n1 | awk '{print $2}')
+	echo "${m:-http://deb.debian.org/debian}"
+}
+
+# The stamp says what the root filesystem was made of.
+stamp() {
+	printf 'suite=%s\nmirror=%s\npackages=%s\n' "$1" "$(mirror)" \
+		"$(echo $PACKAGES)"
+}
+
+apt_in() {
+	local dir=$1
+	shift
+	chroot "$dir" env DEBIAN_FRONTEND=noninteractive LC_ALL=C apt-get \
+		-o Acquire::Check-Valid-Until=false -o Acquire::Retries=3 -q "$@"
+}
+
+make_rootfs() {
+	local suite=$1 dir=$2 tmp log
+	[ "$(id -u)" -eq 0 ] || die "make needs root"
+	if [ -f "$dir/.rootfs-stamp" ] &&
+		[ "$(cat "$dir/.rootfs-stamp")" = "$(stamp "$suite")" ]; then
+		return 0
+	fi
+	command -v debootstrap >/dev/null ||
+		die "debootstrap not found (contrib/install-deps.sh installs it)"
+	tmp=$dir.new
+	log=$dir.log
+	rm -rf "$tmp"
+	mkdir -p "$(dirname "$dir")"
+	echo "rootfs.sh: making $dir ($suite; log in $log)" >&2
+	debootstrap --variant=minbase "$suite" "$tmp" "$(mirror)" >"$log" 2>&1 ||
+		{ tail -n 20 "$log" >&2; die "debootstrap $suite failed"; }
+	# Packages' scripts must not start their daemons in here.
+	printf '#!/bin/sh\nexit 101\n' >"$tmp/usr/sbin/policy-rc.d"
+	chmod 0755 "$tmp/usr/sbin/policy-rc.d"
+	cp /etc/resolv.conf "$tmp/etc/resolv.conf" 2>/dev/null || true
+	# shellcheck disable=SC2086
+	if ! apt_in "$tmp" update >>"$log" 2>&1 ||
+		! apt_in "$tmp" install -y --no-install-recommends $PACKAGES >>"$log" 2>&1; then
+		tail -n 30 "$log" >&2
+		die "apt-get install in the $suite root filesystem failed"
+	fi
+	apt_in "$tmp" clean >>"$log" 2>&1 || true
+	stamp "$suite" >"$tmp/.rootfs-stamp"
+	rm -rf "$dir"
+	mv "$tmp" "$dir"
+}
+
+# Inside the new namespaces: make <dir> the root and run the command.
+enter() {
+	local dir=$1 src=$2
+	shift 2
+	mount --make-rprivate /
+	mount --bind "$dir" "$dir"
+	mount -t proc proc "$dir/proc"
+	mount --rbind /dev "$dir/dev"
+	mount -t tmpfs -o mode=1777 tmpfs "$dir/dev/shm"
+	mount --rbind /sys "$dir/sys"
+	mount -t tmpfs -o mode=0755 tmpfs "$dir/run"
+	mkdir -p "$dir/run/lock" "$dir/src" "$dir/.oldroot"
+	mount --bind "$src" "$dir/src"
+	cp /etc/hosts "$dir/etc/hosts"
+	grep -qw "$(hostname)" "$dir/etc/hosts" ||
+		echo "127.0.1.1 $(hostname)" >>"$dir/etc/hosts"
+	cd "$dir"
+	pivot_root . .oldroot
+	umount -l /.oldroot
+	rmdir /.oldroot 2>/dev/null || true
+	ip link set lo up
+	# getaddrinfo(AI_ADDRCONFIG), as Slurm's daemons use it to listen,
+	# finds nothing when loopback is the only interface: give the
+	# namespace a private link with an address (a veth pair, both ends
+	# in here; nothing leaves the namespace).
+	ip link add ckpt0 type veth peer name ckpt1
+	ip addr add 10.254.0.1/24 dev ckpt0
+	ip link set ckpt0 up
+	ip link set ckpt1 up
+	cd /src
+	exec env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+		HOME=/root LANG=C.UTF-8 TERM="${TERM:-dumb}" "$@"
+}
+
+case ${1:-} in
+make)
+	[ $# -eq 3 ] || die "usage: rootfs.sh make <suite> <dir>"
+	make_rootfs "$2" "$(realpath -m "$3")"
+	;;
+run)
+	[ $# -ge 4 ] || die "usage: rootfs.sh run <dir> <srcdir> <command...>"
+	[ "$(id -u)" -eq 0 ] || die "run needs root"
+	dir=$(realpath "$2")
+	src=$(realpath "$3")
+	[ -f "$dir/.rootfs-stamp" ] || die "$dir is not a root filesystem made by rootfs.sh"
+	shift 3
+	# --kill-child: when this script dies, the namespace's init dies, and
+	# with it every process in the namespace.
+	exec unshare --mount --pid --net --ipc --fork --kill-child \
+		"$0" _enter "$dir" "$src" "$@"
+	;;
+_enter)
+	shift
+	enter "$@"
+	;;
+*)
+	die "usage: rootfs.sh make <suite> <dir> | run <dir> <srcdir> <command...>"
+	;;
+esac
