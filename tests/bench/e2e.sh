@@ -106,7 +106,8 @@ bench_e2e() {
 # Run twice, on two clusters: as configured by default, where Slurm 22.05
 # sends preempted jobs SIGTERM, and to their steps only (never to the
 # batch shell, where the recipe's trap is), and with
-# SlurmctldParameters=preempt_send_user_signal, where the job's --signal
+# SlurmctldParameters=preempt_send_user_signal (PreemptParameters=
+# send_user_signal from Slurm 23.02 on), where the job's --signal
 # is sent instead at the start of the grace time.  Results: preempt_* and
 # preempt_usersig_* keys.
 E2E_PN=${E2E_PN:-120}
@@ -147,6 +148,12 @@ $extra}"
 }
 
 bench_preempt() {
+	local usersig="PreemptParameters=send_user_signal" v
+	# 23.02 moved SlurmctldParameters=preempt_send_user_signal there.
+	v=$(slurmctld -V | awk '{ print $2 }')
+	if [ "$(printf '%s\n' "$v" 23.02 | sort -V | head -n1)" != 23.02 ]; then
+		usersig="SlurmctldParameters=preempt_send_user_signal"
+	fi
 	_preempt_round preempt || return 1
-	_preempt_round preempt_usersig "SlurmctldParameters=preempt_send_user_signal"
+	_preempt_round preempt_usersig "$usersig"
 }
