@@ -49,12 +49,14 @@ throttle() {
 	sys=/sys/dev/block/$dev
 	[ -e "$sys/partition" ] && dev=$(cat "$sys/../dev")
 	if [ -e /sys/fs/cgroup/blkio/blkio.throttle.write_bps_device ]; then
-		CG=/sys/fs/cgroup/blkio/ckpt-1620.$$
-		mkdir "$CG" && echo "$dev $bps" >"$CG/blkio.throttle.write_bps_device" &&
+		CG=$(mktemp -d -p /sys/fs/cgroup/blkio ckpt-1620.XXXXXX) &&
+			echo "$dev $bps" >"$CG/blkio.throttle.write_bps_device" &&
 			echo $$ >"$CG/cgroup.procs" || { unthrottle; CG=; return 0; }
 	elif grep -qw io /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then
-		CG=/sys/fs/cgroup/ckpt-1620.$$
-		mkdir "$CG" && echo "$dev wbps=$bps" >"$CG/io.max" &&
+		# A unique name: test runs in other pid namespaces share this
+		# hierarchy, and their $$ may be this one's.
+		CG=$(mktemp -d -p /sys/fs/cgroup ckpt-1620.XXXXXX) &&
+			echo "$dev wbps=$bps" >"$CG/io.max" &&
 			echo $$ >"$CG/cgroup.procs" || { unthrottle; CG=; return 0; }
 	else
 		return 0
