@@ -150,10 +150,14 @@ _port_free() {
 
 # free_port: print a TCP port nothing listens on and no test holds.
 free_port() {
-	local p i
+	local p i low
 	mkdir -p "$_PORT_DIR" || return 1
+	# Below the kernel's ephemeral range: a port from inside it may be
+	# taken by an outgoing connection before the daemon binds it.
+	low=$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
+	[ "${low:-0}" -gt 21000 ] 2>/dev/null || low=32768
 	for i in $(seq 1 500); do
-		p=$((20000 + (RANDOM * 32768 + RANDOM) % 30000))
+		p=$((20000 + (RANDOM * 32768 + RANDOM) % (low - 20000)))
 		mkdir "$_PORT_DIR/$p" 2>/dev/null || continue
 		if _port_free "$p"; then
 			echo "$$" >"$_PORT_DIR/$p/pid"
