@@ -71,13 +71,11 @@ static uint32_t job_ref(uint32_t job)
 #define free_conf slurm_free_ctl_conf
 #endif
 
-#ifdef JOB_EXPEDITING
+#ifndef JOB_EXPEDITING
+#define JOB_EXPEDITING 0	/* before 25.11 */
+#endif
 #define JOB_BETWEEN_RUNS (JOB_COMPLETING | JOB_REQUEUE | JOB_REQUEUE_HOLD | \
 			  JOB_SPECIAL_EXIT | JOB_REQUEUE_FED | JOB_EXPEDITING)
-#else
-#define JOB_BETWEEN_RUNS (JOB_COMPLETING | JOB_REQUEUE | JOB_REQUEUE_HOLD | \
-			  JOB_SPECIAL_EXIT | JOB_REQUEUE_FED)
-#endif
 /* --- end of the version-specific block ---------------------------------- */
 
 /* libslurm needs slurm_init() in each process before any request from
