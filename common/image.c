@@ -378,9 +378,11 @@ int image_copy_file(int srcfd, int dstfd, const char *path)
 	char *p = strdup(path), buf[65536];
 	int in = -1, out = -1, dir = -1, rc = -1;
 	const char *leaf;
+	struct stat st;
 	ssize_t n;
 
 	if (!p || (in = manifest_open_file(srcfd, path)) < 0 ||
+	    fstat(in, &st) < 0 ||
 	    (dir = open_parent(dstfd, p, &leaf)) < 0 ||
 	    (out = openat(dir, leaf, O_WRONLY | O_CREAT | O_EXCL |
 			  O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
@@ -391,6 +393,10 @@ int image_copy_file(int srcfd, int dstfd, const char *path)
 		if (n < 0 || manifest_write_all(out, buf, (size_t)n) < 0)
 			goto out;
 	}
+	/* The copy keeps the modes the application gave the file (the
+	 * commit clears the write bits again). */
+	if (fchmod(out, (st.st_mode & 0777) | 0600) < 0)
+		goto out;
 	rc = 0;
 out:
 	if (out >= 0 && close(out) < 0)
@@ -595,7 +601,7 @@ static int seal_staging(int basefd, const char *partial, struct manifest *t,
 	if (manifest_build(fd, t, err, errlen) < 0 ||
 	    manifest_write(fd, t, err, errlen) < 0)
 		goto out;
-	if (fchmod(fd, 0555) < 0 || fsync(fd) < 0) {
+	if (fchmod(fd, t->process_image ? 0500 : 0555) < 0 || fsync(fd) < 0) {
 		errsys(err, errlen, "chmod/fsync", partial);
 		goto out;
 	}

@@ -61,7 +61,8 @@ int image_remove_tree(int dirfd, const char *name);
 
 /* Copy the regular file srcfd/path (a manifest path, opened with
  * manifest_open_file) to dstfd/path, creating the directories on its
- * way (0700) and the file (0600, O_EXCL), never through a link.  0/-1
+ * way (0700) and the file (O_EXCL, with the mode of the source and its
+ * owner's read and write bits), never through a link.  0/-1
  * with errno.  (image_move, and the flush of node-local staging.) */
 int image_copy_file(int srcfd, int dstfd, const char *path);
 

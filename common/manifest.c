@@ -40,6 +40,7 @@
 struct walk {
 	struct manifest_file *files;
 	size_t n, alloc;
+	mode_t keep;		/* the mode bits a seal keeps */
 	const struct manifest *m;	/* verify: the manifest to match */
 	char *err;
 	size_t errlen;
@@ -179,7 +180,7 @@ static int build_file(int dirfd, const char *name, char *path,
 		errsys(w->err, w->errlen, "read", path);
 		goto out;
 	}
-	if (fchmod(fd, 0444) < 0 || fsync(fd) < 0) {
+	if (fchmod(fd, (st->st_mode & w->keep) | 0400) < 0 || fsync(fd) < 0) {
 		errsys(w->err, w->errlen, "chmod/fsync", path);
 		goto out;
 	}
@@ -212,7 +213,7 @@ static int build_subdir(int dirfd, const char *name, char *path,
 		goto out;
 	if (build_dir(fd, path, depth + 1, w) < 0)
 		goto out;
-	if (fchmod(fd, 0555) < 0 || fsync(fd) < 0) {
+	if (fchmod(fd, (st->st_mode & w->keep) | 0500) < 0 || fsync(fd) < 0) {
 		errsys(w->err, w->errlen, "chmod/fsync", path);
 		goto out;
 	}
@@ -304,6 +305,9 @@ int manifest_build(int dirfd, struct manifest *m, char *err, size_t errlen)
 		errno = EINVAL;
 		return -1;
 	}
+	/* Write bits go (and set-id, sticky); what else the application
+	 * chose stays, unless the image is a process's memory. */
+	w.keep = m->process_image ? 0500 : 0555;
 	if (build_dir(dirfd, "", 0, &w) < 0)
 		goto error;
 	if (fsync(dirfd) < 0) {
@@ -396,6 +400,7 @@ int manifest_write(int dirfd, const struct manifest *m, char *err,
 {
 	char *s = NULL;
 	int fd = -1, rc = -1;
+	mode_t mode;
 
 	if (!m || !manifest_ok(m))
 		return errprintf(err, errlen, EINVAL, "incomplete manifest");
@@ -408,9 +413,10 @@ int manifest_write(int dirfd, const struct manifest *m, char *err,
 		errsys(err, errlen, "remove", MANIFEST_NAME);
 		goto out;
 	}
+	mode = m->process_image ? 0400 : 0444;
 	fd = openat(dirfd, MANIFEST_NAME, O_WRONLY | O_CREAT | O_EXCL |
-		    O_NOFOLLOW | O_CLOEXEC, 0444);
-	if (fd < 0 || fchmod(fd, 0444) < 0 ||
+		    O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0 || fchmod(fd, mode) < 0 ||
 	    manifest_write_all(fd, s, strlen(s)) < 0 ||
 	    manifest_write_all(fd, "\n", 1) < 0 ||
 	    fsync(fd) < 0 || fsync(dirfd) < 0) {

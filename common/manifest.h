@@ -4,6 +4,7 @@
 #ifndef CKPT_MANIFEST_H
 #define CKPT_MANIFEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,12 +27,20 @@ struct manifest {
 	char *node;
 	size_t nfiles;
 	struct manifest_file *files;	/* sorted by path */
+	bool process_image;	/* the memory of processes (a checkpoint
+				 * method's dump: CRIU, DMTCP, a site
+				 * script): sealed for the owner alone; not
+				 * in manifest.json */
 };
 
 /* Walk the directory dirfd recursively (openat, O_NOFOLLOW): every
  * regular file except manifest.json and names starting with ".done." is
- * hashed, fsync'ed and made read-only (0444); every directory fsync'ed
- * and made 0555 after its contents.  manifest.json and ".done.*" are
+ * hashed, fsync'ed and made read-only: its write bits (and set-id and
+ * sticky bits) are cleared, the other bits the application gave it are
+ * kept, and its owner may read it; every directory is fsync'ed and sealed
+ * the same way after its contents (its owner may list it).  With
+ * m->process_image, group and others lose every right: files are at most
+ * 0500, directories 0500.  manifest.json and ".done.*" are
  * special at the top level only (the ".done.*" markers are deleted
  * there); dirfd itself is fsync'ed but left writable for manifest_write
  * (image_commit makes it 0555).  Files already sealed stay sealed when
@@ -40,7 +49,8 @@ struct manifest {
  * an error (EINVAL/E2BIG/ELOOP) naming the path.  Fills m->files/nfiles. */
 int manifest_build(int dirfd, struct manifest *m, char *err, size_t errlen);
 
-/* Write manifest.json (mode 0444) into dirfd and fsync it and dirfd. */
+/* Write manifest.json (mode 0444; 0400 with m->process_image) into dirfd
+ * and fsync it and dirfd. */
 int manifest_write(int dirfd, const struct manifest *m, char *err,
 		   size_t errlen);
 

@@ -573,7 +573,8 @@ out:
 int cooperate_part_staged(const struct step *s, int basefd, int partfd,
 			  bool *uncaught, char *err, size_t errlen)
 {
-	struct manifest lm = { .job = s->job, .step = s->id };
+	struct manifest lm = { .job = s->job, .step = s->id,
+			       .process_image = s->method != NULL };
 	char part[32], line[256];
 	struct timespec t1;
 	int lbase, lstage = -1, rc = -1;
@@ -720,7 +721,8 @@ static int commit_staged(const struct step *s, int basefd,
 int cooperate_run(const struct step *s, const char *reason,
 		  const char *imgdir, int out)
 {
-	struct manifest m = { .job = s->job, .step = s->id };
+	struct manifest m = { .job = s->job, .step = s->id,
+			      .process_image = s->method != NULL };
 	char err[1024] = "", line[1200], image[4352];
 	bool uncaught = false, exited = strcmp(reason, "exit-code") == 0;
 	json_t *o;

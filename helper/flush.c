@@ -104,7 +104,8 @@ int flush_image(const struct step *s, int lbase, int sbase, const char *part,
 		const struct manifest *m, char *err, size_t errlen)
 {
 	struct manifest sm = { .seq = m->seq, .job = m->job, .step = m->step,
-			       .reason = m->reason, .node = m->node };
+			       .reason = m->reason, .node = m->node,
+			       .process_image = m->process_image };
 	char why[512];
 	int dst, rc;
 

@@ -557,8 +557,9 @@ static int get_file(struct xfer *x, const char *url, int stagefd,
 		return -1;
 	}
 	rc = get(x, url, fd, 0, err, errlen);
-	/* Read-only, as a committed image's files are. */
-	if (rc == 0 && (fsync(fd) < 0 || fchmod(fd, 0444) < 0)) {
+	/* Read-only, and the owner's alone: the store does not keep the
+	 * modes the application gave its files. */
+	if (rc == 0 && (fsync(fd) < 0 || fchmod(fd, 0400) < 0)) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		rc = -1;
 	}
@@ -566,7 +567,7 @@ static int get_file(struct xfer *x, const char *url, int stagefd,
 	return rc;
 }
 
-/* The directories of the image read-only too, deepest first. */
+/* The directories of the image read-only (0500) too, deepest first. */
 static int seal_dirs(int stagefd, const struct manifest *m)
 {
 	char *dir, *slash;
@@ -578,7 +579,7 @@ static int seal_dirs(int stagefd, const struct manifest *m)
 			return -1;
 		while (rc == 0 && (slash = strrchr(dir, '/'))) {
 			*slash = '\0';
-			rc = fchmodat(stagefd, dir, 0555, 0);
+			rc = fchmodat(stagefd, dir, 0500, 0);
 		}
 		free(dir);
 	}
@@ -665,7 +666,7 @@ static int fetch_one(struct xfer *x, const struct offsite_job *j,
 	}
 	if (manifest_verify(stagefd, &m, err, errlen) < 0 ||
 	    seal_dirs(stagefd, &m) < 0 || fsync(stagefd) < 0 ||
-	    fchmod(stagefd, 0555) < 0)
+	    fchmod(stagefd, 0500) < 0)
 		goto out;
 	rc = publish_fetched(basefd, j, partial, seq, target, tlen, err,
 			     errlen);

@@ -1,7 +1,9 @@
 #!/bin/bash
 # 0700-create: "scheckpoint create <job>" by the owner of a --checkpoint=0 job
-# commits an image and prints its path; another unprivileged user is refused
-# (exit 1); without slurmckptd a new "srun --checkpoint" fails naming the node.
+# commits an image and prints its path; the state the job wrote with umask
+# 077 stays its owner's (the commit clears write bits only); another
+# unprivileged user is refused (exit 1); without slurmckptd a new
+# "srun --checkpoint" fails naming the node.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-${0%/*}/../..}/tests/integration/cluster.sh" || exit 99
 
@@ -9,7 +11,8 @@ cluster_start 1
 
 ckdir=$(user_dir "$CLUSTER_DIR/ckpt")
 out=$CLUSTER_WORK/create.out
-j=$(submit --checkpoint=0 --checkpoint-dir="$ckdir" -o "$out" "$APPS/counter.sh" 60) ||
+j=$(submit --checkpoint=0 --checkpoint-dir="$ckdir" -o "$out" \
+	--wrap "umask 077; exec $APPS/counter.sh 60") ||
 	fail "sbatch --checkpoint=0 failed"
 job_wait_state "$j" RUNNING 20 || fail "job $j did not start"
 wait_for 10 grep -q '^start=' "$out" || fail "the app did not start: $(cat "$out" 2>&1)"
@@ -29,6 +32,10 @@ c=$(cat "$ckdir/$j.ckpt/count")
 seq=$(manifest_get "$ckdir/$j.ckpt" .seq)
 echo "$msg" | grep -q "seq $seq" || fail "the message does not say seq $seq: $msg"
 ok "image $ckdir/$j.ckpt committed (seq $seq, count $c)"
+m=$(stat -c %a "$ckdir/$j.ckpt/count")
+[ "$m" = 400 ] || fail "the job wrote count 0600, the image has it $m"
+as_other cat "$ckdir/$j.ckpt/count" >/dev/null 2>&1 && fail "$CKPT_OTHER can read the job's state"
+ok "count, written 0600 by the job, is 0400 in the image: $CKPT_OTHER cannot read it"
 grep -E "$j\.batch seq=$seq committed" "$ckdir/checkpoint.log" >/dev/null ||
 	fail "checkpoint.log: $(cat "$ckdir/checkpoint.log")"
 ok "checkpoint.log records it"

@@ -56,6 +56,11 @@ out=$CLUSTER_WORK/mem.out
 run_to_dump "$out"
 pids=$(job_caps "$j") || fail "$pids"
 ok "job $j dumped by criu at tick=$at; its processes have no capability, and no_new_privs ($pids)"
+# A dump is the processes' memory: its owner's alone (0400/0500).
+open=$(find "$img" -perm /077 -printf '%m %P\n' | head -n 3)
+[ -z "$open" ] || fail "parts of the criu image are open to others: $open"
+as_other ls "$img" >/dev/null 2>&1 && fail "$CKPT_OTHER can list the criu image"
+ok "the criu image is its owner's alone: $(stat -c %a "$img")/$(stat -c %a "$img/criu.0/pstree.img")"
 sleep 2
 scontrol requeue "$j" || fail "scontrol requeue $j"
 # No process of the restored job holds a capability (criu had

@@ -378,12 +378,86 @@ static void test_empty(void **state)
 	manifest_free(&m);
 }
 
+static mode_t mode_of(int fd, const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(fstatat(fd, path, &st, AT_SYMLINK_NOFOLLOW), 0);
+	return st.st_mode & 07777;
+}
+
+static void put_mode(int fd, const char *path, mode_t mode)
+{
+	tmpdir_put(fd, path, "x");
+	assert_int_equal(fchmodat(fd, path, mode, 0), 0);
+}
+
+/* Write the manifest of m (built in fd) and check the mode it gets. */
+static void write_expect_mode(int fd, struct manifest *m, mode_t mode)
+{
+	char err[256];
+
+	fill(m);
+	assert_int_equal(manifest_write(fd, m, err, sizeof(err)), 0);
+	assert_int_equal(mode_of(fd, MANIFEST_NAME), mode);
+	manifest_free(m);
+}
+
+/* A commit clears write bits only: what the application chose for group
+ * and others stays (a file it wrote 0600 is not made world-readable);
+ * set-id and sticky bits go; the owner can always read. */
+static void test_build_keeps_modes(void **state)
+{
+	struct fixture *f = *state;
+	struct manifest m = { 0 };
+	char err[256];
+
+	assert_int_equal(mkdirat(f->fd, "priv", 0700), 0);
+	assert_int_equal(fchmodat(f->fd, "priv", 0700, 0), 0);
+	assert_int_equal(mkdirat(f->fd, "grp", 0750), 0);
+	assert_int_equal(fchmodat(f->fd, "grp", 02750, 0), 0);
+	put_mode(f->fd, "priv/secret", 0600);
+	put_mode(f->fd, "grp/shared", 0640);
+	put_mode(f->fd, "tool", 04755);
+	put_mode(f->fd, "public", 0644);
+	put_mode(f->fd, "wonly", 0200);
+	assert_int_equal(manifest_build(f->fd, &m, err, sizeof(err)), 0);
+	assert_int_equal(mode_of(f->fd, "priv/secret"), 0400);
+	assert_int_equal(mode_of(f->fd, "grp/shared"), 0440);
+	assert_int_equal(mode_of(f->fd, "tool"), 0555);
+	assert_int_equal(mode_of(f->fd, "public"), 0444);
+	assert_int_equal(mode_of(f->fd, "wonly"), 0400);
+	assert_int_equal(mode_of(f->fd, "priv"), 0500);
+	assert_int_equal(mode_of(f->fd, "grp"), 0550);
+	write_expect_mode(f->fd, &m, 0444);
+}
+
+/* A process's memory (a method's dump) is its owner's alone. */
+static void test_build_process_image(void **state)
+{
+	struct fixture *f = *state;
+	struct manifest m = { .process_image = true };
+	char err[256];
+
+	assert_int_equal(mkdirat(f->fd, "criu.0", 0755), 0);
+	assert_int_equal(fchmodat(f->fd, "criu.0", 0755, 0), 0);
+	put_mode(f->fd, "criu.0/pages-1.img", 0644);
+	put_mode(f->fd, "criu.0/run", 0755);
+	assert_int_equal(manifest_build(f->fd, &m, err, sizeof(err)), 0);
+	assert_int_equal(mode_of(f->fd, "criu.0/pages-1.img"), 0400);
+	assert_int_equal(mode_of(f->fd, "criu.0/run"), 0500);
+	assert_int_equal(mode_of(f->fd, "criu.0"), 0500);
+	write_expect_mode(f->fd, &m, 0400);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, tmpdir_setup, tmpdir_teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_build),
+		T(test_build_keeps_modes),
+		T(test_build_process_image),
 		T(test_verify_corrupt),
 		T(test_verify_size),
 		T(test_verify_removed),
