@@ -788,6 +788,67 @@ int manifest_verify(int dirfd, const struct manifest *m, char *err,
 	return 0;
 }
 
+int manifest_read_file(int dirfd, const struct manifest *m,
+		       const char *path, size_t max, char **buf, size_t *len,
+		       char *err, size_t errlen)
+{
+	const struct manifest_file *f = NULL;
+	XXH128_hash_t h;
+	char hex[33], *b = NULL;
+	size_t i, got = 0;
+	ssize_t n;
+	int fd;
+
+	*buf = NULL;
+	*len = 0;
+	for (i = 0; i < m->nfiles && !f; i++)
+		if (strcmp(m->files[i].path, path) == 0)
+			f = &m->files[i];
+	if (!f)
+		return errprintf(err, errlen, ENOENT, "%s: not in the "
+				 "manifest", path);
+	if (f->size > max)
+		return errprintf(err, errlen, E2BIG, "%s: %llu bytes, more "
+				 "than %zu", path,
+				 (unsigned long long)f->size, max);
+	if ((fd = manifest_open_file(dirfd, path)) < 0)
+		return errsys(err, errlen, "open", path);
+	/* One byte more than listed, to see a file that grew. */
+	if (!(b = malloc((size_t)f->size + 2))) {
+		close(fd);
+		return errprintf(err, errlen, ENOMEM, "out of memory");
+	}
+	while (got <= f->size &&
+	       ((n = read(fd, b + got, (size_t)f->size + 1 - got)) > 0 ||
+		(n < 0 && errno == EINTR)))
+		if (n > 0)
+			got += (size_t)n;
+	if (got <= f->size && n < 0) {
+		errsys(err, errlen, "read", path);
+		goto fail;
+	}
+	close(fd);
+	fd = -1;
+	h = XXH3_128bits(b, got);
+	snprintf(hex, sizeof(hex), "%016llx%016llx",
+		 (unsigned long long)h.high64, (unsigned long long)h.low64);
+	if (got != f->size || strcmp(hex, f->xxh3) != 0) {
+		errprintf(err, errlen, EBADMSG, "%s: %s", path,
+			  got != f->size ? "size mismatch" :
+			  "checksum mismatch");
+		goto fail;
+	}
+	b[got] = '\0';
+	*buf = b;
+	*len = got;
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	free(b);
+	return -1;
+}
+
 uint64_t manifest_bytes(const struct manifest *m)
 {
 	uint64_t sum = 0;

@@ -68,6 +68,15 @@ int manifest_verify(int dirfd, const struct manifest *m, char *err,
  * An fd, or -1 with errno. */
 int manifest_open_file(int dirfd, const char *path);
 
+/* Read the file path of the manifest m into memory (*buf, NUL-terminated,
+ * *len bytes; free() it) through manifest_open_file, and check those very
+ * bytes against m: what the caller uses is what was verified, whatever
+ * happens to the file afterwards.  At most max bytes (E2BIG); a path not
+ * in m is ENOENT; another size or another checksum is EBADMSG. */
+int manifest_read_file(int dirfd, const struct manifest *m,
+		       const char *path, size_t max, char **buf, size_t *len,
+		       char *err, size_t errlen);
+
 /* Sum of the file sizes. */
 uint64_t manifest_bytes(const struct manifest *m);
 void manifest_free(struct manifest *m);

@@ -26,10 +26,13 @@
 #include <grp.h>
 #include <pwd.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "ckptconf.h"
+#include "escape.h"
 #include "image.h"
 #include "manifest.h"
 #include "proto.h"
@@ -492,79 +495,73 @@ static void arg(struct args *a, const char *fmt, ...)
 	a->v[++a->n] = NULL;
 }
 
-/* root restarts a job as its owner, the owner of the image: nothing in
- * the user's directory is read with root's rights. */
-static int become_owner(const char *image, char *text, size_t len)
-{
-	struct passwd *pw;
-	struct stat st;
+/* The saved job of an image: its record and its batch script, the very
+ * bytes that were checked against the manifest. */
+struct saved_job {
+	json_t *job;
+	char *script;
+	size_t script_len;
+};
 
-	if (getuid() != 0)
-		return 0;
-	if (lstat(image, &st) < 0) {
-		snprintf(text, len, "%s: %s", image, strerror(errno));
-		return -1;
-	}
-	if (st.st_uid == 0)
-		return 0;
-	if (!(pw = getpwuid(st.st_uid))) {
-		snprintf(text, len, "%s: owner %u is not a known user", image,
-			 (unsigned)st.st_uid);
-		return -1;
-	}
-	if (initgroups(pw->pw_name, pw->pw_gid) < 0 ||
-	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
-	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0) {
-		snprintf(text, len, "cannot become %s: %s", pw->pw_name,
-			 strerror(errno));
-		return -1;
-	}
-	return 0;
-}
+#define SAVED_JOB_MAX (1 << 20)
+#define SAVED_SCRIPT_MAX (64 << 20)	/* Slurm's max_script_size: 512 MiB */
 
-/* The image verified, and its saved job; NULL with text. */
-static json_t *load_image(const char *image, char *text, size_t len)
+/* Verify the image and read its saved job, once, through one directory
+ * fd (never a second open by name).  0, or -1 with text. */
+static int load_image(const char *image, struct saved_job *sv, char *text,
+		      size_t len)
 {
 	struct manifest m = { 0 };
-	char err[512];
+	char err[512], *buf = NULL;
 	json_error_t je;
-	json_t *job = NULL;
-	int fd, jfd;
+	size_t blen;
+	int fd, rc = -1;
 
-	fd = open(image, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	memset(sv, 0, sizeof(*sv));
+	fd = open(image, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		snprintf(text, len, "no image %s: %s", image, strerror(errno));
-		return NULL;
+		return -1;
 	}
 	if (manifest_read(fd, &m, err, sizeof(err)) < 0 ||
 	    manifest_verify(fd, &m, err, sizeof(err)) < 0) {
 		snprintf(text, len, "image %s does not verify: %s", image, err);
 		goto out;
 	}
-	jfd = openat(fd, IMAGE_JOB_NAME, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (jfd < 0 || faccessat(fd, IMAGE_SCRIPT_NAME, R_OK,
-				 AT_SYMLINK_NOFOLLOW) < 0) {
-		snprintf(text, len, "image %s holds no saved job (%s, %s): "
-			 "submit it with sbatch --restart-dir=%s", image,
-			 IMAGE_JOB_NAME, IMAGE_SCRIPT_NAME, image);
-		if (jfd >= 0)
-			close(jfd);
+	if (manifest_read_file(fd, &m, IMAGE_JOB_NAME, SAVED_JOB_MAX, &buf,
+			       &blen, err, sizeof(err)) < 0 ||
+	    manifest_read_file(fd, &m, IMAGE_SCRIPT_NAME, SAVED_SCRIPT_MAX,
+			       &sv->script, &sv->script_len, err,
+			       sizeof(err)) < 0) {
+		if (errno == ENOENT)
+			snprintf(text, len, "image %s holds no saved job (%s, "
+				 "%s): submit it with sbatch --restart-dir=%s",
+				 image, IMAGE_JOB_NAME, IMAGE_SCRIPT_NAME,
+				 image);
+		else
+			snprintf(text, len, "image %s: %s", image, err);
 		goto out;
 	}
-	if (!(job = json_loadfd(jfd, 0, &je)) || !json_is_object(job)) {
+	if (!(sv->job = json_loadb(buf, blen, 0, &je)) ||
+	    !json_is_object(sv->job)) {
 		snprintf(text, len, "%s/%s: %s", image, IMAGE_JOB_NAME,
-			 je.text);
-		json_decref(job);
-		job = NULL;
+			 sv->job ? "not an object" : je.text);
+		goto out;
 	}
-	close(jfd);
+	rc = 0;
 out:
+	if (rc < 0) {
+		json_decref(sv->job);
+		free(sv->script);
+		memset(sv, 0, sizeof(*sv));
+	}
+	free(buf);
 	manifest_free(&m);
 	close(fd);
-	return job;
+	return rc;
 }
 
-/* sbatch's options from the saved job, then the saved script. */
+/* sbatch's options from the saved job (the script goes on its input). */
 static void sbatch_args(struct args *a, json_t *job, const char *image,
 			bool stick)
 {
@@ -615,38 +612,46 @@ static void sbatch_args(struct args *a, json_t *job, const char *image,
 		arg(a, "--checkpoint-exit-code=%lld",
 		    (long long)num(job, "checkpoint_exit_code"));
 	arg(a, "--restart-dir=%s", image);
-	arg(a, "%s/%s", image, IMAGE_SCRIPT_NAME);
 }
 
-/* Run sbatch; its first output line (--parsable: "<id>[;cluster]") in
- * buf.  0/-1 with text; sbatch's own errors go to our stderr. */
-static int run_sbatch(char **argv, char *buf, size_t len, char *text,
-		      size_t tlen)
+/* Run sbatch with the script on its input; its output (--parsable:
+ * "<id>[;cluster]") in buf.  0/-1 with text; sbatch's own errors go to
+ * our stderr. */
+static int run_sbatch(char **argv, const struct saved_job *sv, char *buf,
+		      size_t len, char *text, size_t tlen)
 {
 	size_t got = 0;
 	ssize_t n;
-	int p[2], status;
+	int in[2], out[2], status;
 	pid_t pid;
 
-	if (pipe2(p, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 ||
+	    (pid = fork()) < 0) {
 		snprintf(text, tlen, "cannot run sbatch: %s", strerror(errno));
 		return -1;
 	}
 	if (pid == 0) {
-		if (dup2(p[1], STDOUT_FILENO) < 0)
+		signal(SIGPIPE, SIG_DFL);
+		if (dup2(in[0], STDIN_FILENO) < 0 ||
+		    dup2(out[1], STDOUT_FILENO) < 0)
 			_exit(127);
 		execvp(argv[0], argv);
 		fprintf(stderr, "scheckpoint: sbatch: %s\n", strerror(errno));
 		_exit(127);
 	}
-	close(p[1]);
+	close(in[0]);
+	close(out[1]);
+	/* sbatch reads all of its script before it answers; one that
+	 * stops reading fails, and says why (SIGPIPE is ignored). */
+	(void)manifest_write_all(in[1], sv->script, sv->script_len);
+	close(in[1]);
 	while (got + 1 < len &&
-	       ((n = read(p[0], buf + got, len - 1 - got)) > 0 ||
+	       ((n = read(out[0], buf + got, len - 1 - got)) > 0 ||
 		(n < 0 && errno == EINTR)))
 		if (n > 0)
 			got += (size_t)n;
 	buf[got] = '\0';
-	close(p[0]);
+	close(out[0]);
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR) {
 			snprintf(text, tlen, "waitpid: %s", strerror(errno));
@@ -697,18 +702,200 @@ static bool fetch_image(const char *sock, uint32_t jobid, const char *dir,
 	return ok;
 }
 
-static int restart(const char *sock, const char *id, const char *dir,
-		   bool stick)
+/* Submit the job saved in image again (as whoever runs this) and print
+ * the new job id.  0, or 1 said on stderr. */
+static int submit_saved(const char *image, uint32_t jobid, const char *id,
+			bool stick, uint64_t fetched)
 {
-	char name[80], image[4200], text[16384], out[256];
+	char text[16384], out[256];
+	struct saved_job sv;
 	struct args a = { 0 };
-	struct sched_job sj;
-	json_t *job = NULL, *o;
-	uint32_t jobid, step;
-	uint64_t fetched = 0;
 	unsigned long newid;
+	json_t *o;
 	int rc = 1;
 	size_t i;
+
+	if (load_image(image, &sv, text, sizeof(text)) < 0) {
+		print_error(errno ? errno : EIO, text);
+		return 1;
+	}
+	if ((uid_t)num(sv.job, "user_id") != getuid() ||
+	    num(sv.job, "job_id") != (json_int_t)jobid) {
+		snprintf(text, sizeof(text), "permission denied: %s is job "
+			 "%lld of uid %lld", image,
+			 (long long)num(sv.job, "job_id"),
+			 (long long)num(sv.job, "user_id"));
+		print_error(EPERM, text);
+		goto out;
+	}
+	sbatch_args(&a, sv.job, image, stick);
+	if (a.oom) {
+		print_error(ENOMEM, "out of memory");
+		goto out;
+	}
+	if (run_sbatch(a.v, &sv, out, sizeof(out), text, sizeof(text)) < 0) {
+		print_error(EIO, text);
+		goto out;
+	}
+	errno = 0;
+	newid = strtoul(out, NULL, 10);
+	if (errno || newid == 0) {
+		snprintf(text, sizeof(text), "sbatch said '%.200s'", out);
+		print_error(EIO, text);
+		goto out;
+	}
+	if (json_out) {
+		o = json_pack("{s:b,s:s,s:s,s:I,s:s,s:b,s:I}", "ok", 1,
+			      "verb", "restart", "id", id, "job_id",
+			      (json_int_t)newid, "image", image,
+			      "stick_to_nodes", stick, "fetched_seq",
+			      (json_int_t)fetched);
+		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		putchar('\n');
+		json_decref(o);
+	} else {
+		printf("Submitted batch job %lu\n", newid);
+	}
+	rc = 0;
+out:
+	for (i = 0; i < a.n; i++)
+		free(a.v[i]);
+	free(a.v);
+	json_decref(sv.job);
+	free(sv.script);
+	return rc;
+}
+
+/* Copy what fd says to f, escaped: it comes from a process the user
+ * controls. */
+static void relay(int fd, FILE *f)
+{
+	char buf[4096], safe[4 * sizeof(buf) + 1];
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0 ||
+	       (n < 0 && errno == EINTR))
+		if (n > 0)
+			fputs(escape_ctl(safe, sizeof(safe), buf, (size_t)n,
+					 true), f);
+}
+
+/* The environment of root's restart as pw: nothing of root's but where
+ * to find sbatch and the cluster (PATH, SLURM_CONF: root chose them),
+ * and who the user is. */
+static char **owner_env(const struct passwd *pw)
+{
+	const char *path = getenv("PATH"), *conf = getenv("SLURM_CONF");
+	struct args e = { 0 };
+
+	arg(&e, "PATH=%s", path && *path ? path : "/usr/bin:/bin");
+	if (conf && *conf)
+		arg(&e, "SLURM_CONF=%s", conf);
+	arg(&e, "HOME=%s", pw->pw_dir);
+	arg(&e, "USER=%s", pw->pw_name);
+	arg(&e, "LOGNAME=%s", pw->pw_name);
+	arg(&e, "SHELL=%s", pw->pw_shell && *pw->pw_shell ? pw->pw_shell :
+	    "/bin/sh");
+	return e.oom ? NULL : e.v;
+}
+
+/* In the child of root's restart: become pw, holding nothing of root's.
+ * Not dumpable before the identity changes (the kernel would keep it so,
+ * but exec makes sbatch dumpable again: so it gets nothing worth
+ * taking), a session of its own (no controlling terminal), /dev/null
+ * for input, the pipes for output, no other fd, its own environment. */
+static int seal_as(const struct passwd *pw, int out, int err)
+{
+	extern char **environ;
+	char **env;
+	int null;
+
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 || setsid() < 0 ||
+	    (null = open("/dev/null", O_RDONLY)) < 0 ||
+	    dup2(null, STDIN_FILENO) < 0 || dup2(out, STDOUT_FILENO) < 0 ||
+	    dup2(err, STDERR_FILENO) < 0 ||
+	    close_range(3, ~0U, 0) < 0 || !(env = owner_env(pw)))
+		return -1;
+	environ = env;
+	if (pw->pw_uid == 0)
+		return 0;
+	if (initgroups(pw->pw_name, pw->pw_gid) < 0 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0)
+		return -1;
+	return 0;
+}
+
+/* root restarts the job as the image's owner, in a sealed child; what it
+ * prints comes back escaped.  An image that root owns is restarted (as
+ * root) only with AllowRoot. */
+static int restart_as_owner(const char *image, uint32_t jobid,
+			    const char *id, bool stick, bool allow_root)
+{
+	struct passwd *pw;
+	struct stat st;
+	char text[4400];
+	int o[2], e[2], status;
+	pid_t pid;
+
+	if (lstat(image, &st) < 0) {
+		snprintf(text, sizeof(text), "no image %s: %s", image,
+			 strerror(errno));
+		print_error(errno, text);
+		return 1;
+	}
+	if (st.st_uid == 0 && !allow_root) {
+		snprintf(text, sizeof(text), "image %s is owned by root: "
+			 "restarting it runs its job as root; say AllowRoot "
+			 "to do that", image);
+		print_error(EPERM, text);
+		return 1;
+	}
+	if (!(pw = getpwuid(st.st_uid))) {
+		snprintf(text, sizeof(text), "%s: owner %u is not a known "
+			 "user", image, (unsigned)st.st_uid);
+		print_error(ENOENT, text);
+		return 1;
+	}
+	fflush(NULL);
+	if (pipe2(o, O_CLOEXEC) < 0 || pipe2(e, O_CLOEXEC) < 0 ||
+	    (pid = fork()) < 0) {
+		snprintf(text, sizeof(text), "cannot fork: %s",
+			 strerror(errno));
+		print_error(errno, text);
+		return 1;
+	}
+	if (pid == 0) {
+		if (seal_as(pw, o[1], e[1]) < 0) {
+			dprintf(e[1], "scheckpoint: cannot become %s: %s\n",
+				pw->pw_name, strerror(errno));
+			_exit(1);
+		}
+		status = submit_saved(image, jobid, id, stick, 0);
+		_exit(fflush(stdout) != 0 ? 1 : status);
+	}
+	close(o[1]);
+	close(e[1]);
+	/* The child's answer is short (a line, or a small JSON object), so
+	 * it never waits on a full pipe while its errors are read. */
+	relay(e[0], stderr);
+	relay(o[0], stdout);
+	close(e[0]);
+	close(o[0]);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return 1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
+static int restart(const char *sock, const char *id, const char *dir,
+		   bool stick, bool allow_root)
+{
+	char name[80], image[4200], text[16384];
+	struct sched_job sj;
+	uint32_t jobid, step;
+	uint64_t fetched = 0;
+	int fd;
 
 	if (parse_id(id, &jobid, &step) < 0) {
 		fprintf(stderr, "scheckpoint: invalid job id '%s': use "
@@ -741,63 +928,29 @@ static int restart(const char *sock, const char *id, const char *dir,
 		print_error(EBUSY, text);
 		return 1;
 	}
-	if (become_owner(image, text, sizeof(text)) < 0 ||
-	    (!(job = load_image(image, text, sizeof(text))) &&
-	     (getuid() == 0 ||
-	      !fetch_image(sock, jobid, dir, image, sizeof(image), &fetched,
-			   text, sizeof(text)) ||
-	      !(job = load_image(image, text, sizeof(text)))))) {
-		print_error(errno ? errno : EIO, text);
-		return 1;
-	}
-	if (fetched && !json_out)
-		fprintf(stderr, "scheckpoint: seq %llu of job %u fetched from "
-			"the offsite store into %s\n",
-			(unsigned long long)fetched, jobid, image);
-	if ((uid_t)num(job, "user_id") != getuid() ||
-	    num(job, "job_id") != (json_int_t)jobid) {
-		snprintf(text, sizeof(text), "permission denied: %s is job "
-			 "%lld of uid %lld", image,
-			 (long long)num(job, "job_id"),
-			 (long long)num(job, "user_id"));
-		print_error(EPERM, text);
-		goto out;
-	}
-	sbatch_args(&a, job, image, stick);
-	if (a.oom) {
-		print_error(ENOMEM, "out of memory");
-		goto out;
-	}
-	if (run_sbatch(a.v, out, sizeof(out), text, sizeof(text)) < 0) {
-		print_error(EIO, text);
-		goto out;
-	}
-	errno = 0;
-	newid = strtoul(out, NULL, 10);
-	if (errno || newid == 0) {
-		snprintf(text, sizeof(text), "sbatch said '%s'", out);
-		print_error(EIO, text);
-		goto out;
-	}
-	if (json_out) {
-		o = json_pack("{s:b,s:s,s:s,s:I,s:s,s:b,s:I}", "ok", 1,
-			      "verb", "restart", "id", id, "job_id",
-			      (json_int_t)newid, "image", image,
-			      "stick_to_nodes", stick, "fetched_seq",
-			      (json_int_t)fetched);
-		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		putchar('\n');
-		json_decref(o);
+	/* sbatch must not die of a write to a pipe it closed */
+	signal(SIGPIPE, SIG_IGN);
+	if (getuid() == 0)
+		return restart_as_owner(image, jobid, id, stick, allow_root);
+	/* A user: no image here that this user can open (it may never have
+	 * been flushed back), so ask for one from the offsite store. */
+	fd = open(image, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0) {
+		close(fd);
 	} else {
-		printf("Submitted batch job %lu\n", newid);
+		snprintf(text, sizeof(text), "no image %s: %s", image,
+			 strerror(errno));
+		if (!fetch_image(sock, jobid, dir, image, sizeof(image),
+				 &fetched, text, sizeof(text))) {
+			print_error(ENOENT, text);
+			return 1;
+		}
+		if (!json_out)
+			fprintf(stderr, "scheckpoint: seq %llu of job %u "
+				"fetched from the offsite store into %s\n",
+				(unsigned long long)fetched, jobid, image);
 	}
-	rc = 0;
-out:
-	for (i = 0; i < a.n; i++)
-		free(a.v[i]);
-	free(a.v);
-	json_decref(job);
-	return rc;
+	return submit_saved(image, jobid, id, stick, fetched);
 }
 
 /* "Key=value" options after the id, case-insensitive like scontrol. */
@@ -843,11 +996,11 @@ static int parse_option(const char *arg, const struct verb *verb,
 	return -1;
 }
 
-/* restart <job_id> ImageDir=<dir> [StickToNodes] */
+/* restart <job_id> ImageDir=<dir> [StickToNodes] [AllowRoot] */
 static int restart_main(const char *sock, int argc, char **argv)
 {
 	const char *dir = NULL;
-	bool stick = false;
+	bool stick = false, allow_root = false;
 	int i;
 
 	if (argc < 2) {
@@ -861,14 +1014,16 @@ static int restart_main(const char *sock, int argc, char **argv)
 			dir = argv[i] + 9;
 		} else if (strcasecmp(argv[i], "StickToNodes") == 0) {
 			stick = true;
+		} else if (strcasecmp(argv[i], "AllowRoot") == 0) {
+			allow_root = true;
 		} else {
 			fprintf(stderr, "scheckpoint: restart: invalid option "
 				"'%s' (ImageDir=<absolute dir>, "
-				"StickToNodes)\n", argv[i]);
+				"StickToNodes, AllowRoot)\n", argv[i]);
 			return EXIT_USAGE;
 		}
 	}
-	return restart(sock, argv[1], dir, stick);
+	return restart(sock, argv[1], dir, stick, allow_root);
 }
 
 int main(int argc, char **argv)

@@ -450,6 +450,45 @@ static void test_build_process_image(void **state)
 	write_expect_mode(f->fd, &m, 0400);
 }
 
+/* manifest_read_file hands out the bytes it checked: a file swapped or
+ * changed after manifest_verify is refused, not used. */
+static void test_read_file(void **state)
+{
+	struct fixture *f = *state;
+	struct manifest m = { 0 };
+	char err[256], *buf;
+	size_t len;
+
+	populate(f->fd);
+	assert_int_equal(manifest_build(f->fd, &m, err, sizeof(err)), 0);
+	assert_int_equal(manifest_read_file(f->fd, &m, "a", 64, &buf, &len,
+					    err, sizeof(err)), 0);
+	assert_int_equal(len, 5);
+	assert_string_equal(buf, "hello");
+	free(buf);
+	assert_int_equal(manifest_read_file(f->fd, &m, "a", 4, &buf, &len,
+					    err, sizeof(err)), -1);
+	assert_int_equal(errno, E2BIG);
+	assert_null(buf);
+	assert_int_equal(manifest_read_file(f->fd, &m, "nope", 64, &buf,
+					    &len, err, sizeof(err)), -1);
+	assert_int_equal(errno, ENOENT);
+	/* the same size, other bytes: the owner swapped the file */
+	assert_int_equal(chmod(f->dir, 0755), 0);
+	assert_int_equal(unlinkat(f->fd, "a", 0), 0);
+	tmpdir_put(f->fd, "a", "HELLO");
+	assert_int_equal(manifest_read_file(f->fd, &m, "a", 64, &buf, &len,
+					    err, sizeof(err)), -1);
+	assert_int_equal(errno, EBADMSG);
+	assert_non_null(strstr(err, "a: checksum mismatch"));
+	/* a link in its place is not followed */
+	assert_int_equal(unlinkat(f->fd, "a", 0), 0);
+	assert_int_equal(symlinkat("sub/b", f->fd, "a"), 0);
+	assert_int_equal(manifest_read_file(f->fd, &m, "a", 64, &buf, &len,
+					    err, sizeof(err)), -1);
+	manifest_free(&m);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, tmpdir_setup, tmpdir_teardown)
 
 int main(void)
@@ -458,6 +497,7 @@ int main(void)
 		T(test_build),
 		T(test_build_keeps_modes),
 		T(test_build_process_image),
+		T(test_read_file),
 		T(test_verify_corrupt),
 		T(test_verify_size),
 		T(test_verify_removed),
