@@ -346,10 +346,10 @@ static json_t *files_json(const struct manifest *m)
 	return a;
 }
 
-static char *manifest_json(const struct manifest *m)
+char *manifest_format(const struct manifest *m)
 {
 	json_t *o, *files;
-	char *s;
+	char *s, *nl;
 
 	files = files_json(m);
 	if (!files)
@@ -363,7 +363,10 @@ static char *manifest_json(const struct manifest *m)
 		return NULL;
 	s = json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
 	json_decref(o);
-	return s;
+	if (s && asprintf(&nl, "%s\n", s) < 0)
+		nl = NULL;
+	free(s);
+	return nl;
 }
 
 int manifest_write_all(int fd, const char *buf, size_t len)
@@ -404,7 +407,7 @@ int manifest_write(int dirfd, const struct manifest *m, char *err,
 
 	if (!m || !manifest_ok(m))
 		return errprintf(err, errlen, EINVAL, "incomplete manifest");
-	s = manifest_json(m);
+	s = manifest_format(m);
 	if (!s) {
 		errprintf(err, errlen, ENOMEM, "cannot encode the manifest");
 		goto out;
@@ -418,7 +421,6 @@ int manifest_write(int dirfd, const struct manifest *m, char *err,
 		    O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0 || fchmod(fd, mode) < 0 ||
 	    manifest_write_all(fd, s, strlen(s)) < 0 ||
-	    manifest_write_all(fd, "\n", 1) < 0 ||
 	    fsync(fd) < 0 || fsync(dirfd) < 0) {
 		errsys(err, errlen, "write", MANIFEST_NAME);
 		goto out;
@@ -621,12 +623,9 @@ static int parse_manifest(json_t *o, struct manifest *m, char *err,
 
 int manifest_read(int dirfd, struct manifest *m, char *err, size_t errlen)
 {
-	struct manifest t = { 0 };
-	json_error_t je;
-	json_t *o = NULL;
 	char *buf;
 	size_t len;
-	int rc = -1, saved;
+	int rc, saved;
 
 	if (!m) {
 		errno = EINVAL;
@@ -635,6 +634,21 @@ int manifest_read(int dirfd, struct manifest *m, char *err, size_t errlen)
 	buf = slurp(dirfd, &len, err, errlen);
 	if (!buf)
 		return -1;
+	rc = manifest_parse(buf, len, m, err, errlen);
+	saved = errno;
+	free(buf);
+	errno = saved;
+	return rc;
+}
+
+int manifest_parse(const char *buf, size_t len, struct manifest *m,
+		   char *err, size_t errlen)
+{
+	struct manifest t = { 0 };
+	json_error_t je;
+	json_t *o = NULL;
+	int rc = -1, saved;
+
 	o = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
 	if (!o) {
 		errprintf(err, errlen, EINVAL, "%s: line %d: %s", MANIFEST_NAME,
@@ -650,7 +664,6 @@ out:
 	if (rc < 0)
 		manifest_free(&t);
 	json_decref(o);
-	free(buf);
 	errno = saved;
 	return rc;
 }

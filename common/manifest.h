@@ -58,6 +58,15 @@ int manifest_write(int dirfd, const struct manifest *m, char *err,
  * duplicate paths, bad hex are EINVAL).  At most 64 MiB. */
 int manifest_read(int dirfd, struct manifest *m, char *err, size_t errlen);
 
+/* The same for the len bytes of buf (a manifest.json from elsewhere: an
+ * offsite store).  Every path is relative, without "." or ".." or an
+ * empty component. */
+int manifest_parse(const char *buf, size_t len, struct manifest *m,
+		   char *err, size_t errlen);
+
+/* m as manifest.json holds it, newline-terminated (malloc'ed), or NULL. */
+char *manifest_format(const struct manifest *m);
+
 /* Check every listed file: regular, same size, same XXH3-128; and that
  * no other regular file is present.  0, or -1 EBADMSG with the reason. */
 int manifest_verify(int dirfd, const struct manifest *m, char *err,

@@ -234,6 +234,12 @@ int offsite_append_segment(char *buf, size_t len, const char *seg)
 	size_t used = strlen(buf);
 	const unsigned char *p;
 
+	/* Nothing a server or libcurl would read as "here" or "up". */
+	if (!*seg || strcmp(seg, ".") == 0 || strcmp(seg, "..") == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+
 	for (p = (const unsigned char *)seg; *p; p++) {
 		if (used + (unreserved(*p) ? 1 : 3) >= len) {
 			errno = ENAMETOOLONG;
@@ -263,21 +269,22 @@ static int append_raw(char *buf, size_t len, const char *s)
 	return 0;
 }
 
-/* Each '/'-separated component of path, encoded, '/' between. */
+/* Each '/'-separated component of path, encoded, '/' between (an empty
+ * component, as in "a//b" or "/a", is refused like "." and ".."). */
 static int append_path(char *buf, size_t len, const char *path)
 {
-	char *copy = strdup(path), *save = NULL, *c;
-	int rc = 0, first = 1;
+	char *copy = strdup(path), *c, *slash;
+	int rc = 0;
 
 	if (!copy)
 		return -1;
-	for (c = strtok_r(copy, "/", &save); c && rc == 0;
-	     c = strtok_r(NULL, "/", &save)) {
-		if (!first)
-			rc = append_raw(buf, len, "/");
-		if (rc == 0)
-			rc = offsite_append_segment(buf, len, c);
-		first = 0;
+	for (c = copy; rc == 0; c = slash + 1) {
+		if ((slash = strchr(c, '/')))
+			*slash = '\0';
+		rc = offsite_append_segment(buf, len, c);
+		if (rc < 0 || !slash)
+			break;
+		rc = append_raw(buf, len, "/");
 	}
 	free(copy);
 	return rc;

@@ -64,13 +64,15 @@ int offsite_creds_read(const char *path, enum offsite_kind kind,
 void offsite_creds_free(struct offsite_creds *cr);
 
 /* Percent-encode one path segment (RFC 3986 unreserved bytes stay) and
- * append it to buf (of len bytes, NUL-terminated).  0/-1 ENAMETOOLONG. */
+ * append it to buf (of len bytes, NUL-terminated).  0/-1 ENAMETOOLONG;
+ * an empty segment, "." and ".." are EINVAL (no URL can climb). */
 int offsite_append_segment(char *buf, size_t len, const char *seg);
 
 /* base/<user>/<job>/<name>/ then, with seq > 0, "<seq>/", then path (a
  * manifest path: each component encoded, '/' kept), or, with path NULL,
  * nothing more (a collection URL ending in '/').  A trailing '/' of base
- * is dropped.  malloc'ed, or NULL with errno. */
+ * is dropped.  No segment after base may be empty, "." or ".." (EINVAL).
+ * malloc'ed, or NULL with errno. */
 char *offsite_url(const char *base, const char *user, uint32_t job,
 		  const char *name, uint64_t seq, const char *path);
 

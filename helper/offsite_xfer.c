@@ -99,6 +99,9 @@ static void begin(struct xfer *x, const char *url)
 	x->dstlen = 0;
 	x->got = 0;
 	ccurl.easy_setopt(h, CURLOPT_URL, url);
+	/* The path as built: libcurl must not squash "/../" (offsite_url
+	 * refuses dot segments; this is the second lock). */
+	ccurl.easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
 	ccurl.easy_setopt(h, CURLOPT_ERRORBUFFER, x->cerr);
 	ccurl.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	ccurl.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -413,19 +416,27 @@ out:
 }
 
 /* An image no longer listed: its manifest first (so that it reads as
- * incomplete at once), then its files (S3: as its manifest lists them)
- * or its collection (WebDAV). */
+ * incomplete at once), then its files (S3: as its manifest lists them,
+ * when that manifest parses strictly: its paths are the store's word,
+ * and the store is not trusted more than a user) or its collection
+ * (WebDAV). */
 static void delete_image(struct xfer *x, const struct names *n, uint64_t seq)
 {
 	char err[1024], *url = url_of(n, seq, MANIFEST_NAME), *f;
-	json_t *o = NULL, *files, *v;
+	struct manifest m = { 0 };
+	bool listed = false;
 	size_t i;
 
 	if (!url)
 		return;
 	if (offsite_kind == OFFSITE_S3 &&
-	    get(x, url, -1, 64 << 20, err, sizeof(err)) == 0)
-		o = json_loadb(x->dst, x->dstlen, 0, NULL);
+	    get(x, url, -1, 64 << 20, err, sizeof(err)) == 0) {
+		listed = manifest_parse(x->dst, x->dstlen, &m, err,
+					sizeof(err)) == 0;
+		if (!listed)
+			log_msg(LOG_WARNING, "offsite: %s: %s; only the "
+				"manifest is deleted", url, err);
+	}
 	if (simple(x, "DELETE", url, 404, err, sizeof(err)) < 0)
 		log_msg(LOG_WARNING, "offsite: %s", err);
 	free(url);
@@ -436,17 +447,14 @@ static void delete_image(struct xfer *x, const struct names *n, uint64_t seq)
 		free(url);
 		return;
 	}
-	files = json_object_get(o, "files");
-	json_array_foreach(files, i, v) {
-		const char *p = json_string_value(json_object_get(v, "path"));
-
-		if (!p || !(f = url_of(n, seq, p)))
+	for (i = 0; listed && i < m.nfiles; i++) {
+		if (!(f = url_of(n, seq, m.files[i].path)))
 			continue;
 		if (simple(x, "DELETE", f, 404, err, sizeof(err)) < 0)
 			log_msg(LOG_WARNING, "offsite: %s", err);
 		free(f);
 	}
-	json_decref(o);
+	manifest_free(&m);
 }
 
 /* The parent directory of the image and its last component. */
@@ -479,9 +487,12 @@ static int upload(struct xfer *x, const struct offsite_job *j,
 {
 	struct manifest m = { 0 };
 	uint64_t *dropped = NULL;
+	char *text = NULL, *url = NULL;
 	size_t i, nd = 0;
 	int rc = -1;
 
+	/* The manifest is read once: what goes to the store is what was
+	 * checked here, whatever the user does to the file meanwhile. */
 	if (manifest_read(imgfd, &m, err, errlen) < 0)
 		return -1;
 	if (m.job != j->job || m.step != j->id) {
@@ -495,8 +506,12 @@ static int upload(struct xfer *x, const struct offsite_job *j,
 				   errlen) < 0)
 			goto out;
 	/* Last: an image without its manifest is incomplete. */
-	if (put_image_file(x, n, m.seq, imgfd, MANIFEST_NAME, err,
-			   errlen) < 0 ||
+	if (!(text = manifest_format(&m)) ||
+	    !(url = url_of(n, m.seq, MANIFEST_NAME))) {
+		snprintf(err, errlen, "%s: %s", MANIFEST_NAME, strerror(errno));
+		goto out;
+	}
+	if (put_mem(x, url, text, strlen(text), err, errlen) < 0 ||
 	    update_index(x, n, m.seq, j->keep, &dropped, &nd, err,
 			 errlen) < 0)
 		goto out;
@@ -509,6 +524,8 @@ static int upload(struct xfer *x, const struct offsite_job *j,
 	json_object_set_new(rep, "deleted", json_integer((json_int_t)nd));
 	rc = 0;
 out:
+	free(text);
+	free(url);
 	free(dropped);
 	manifest_free(&m);
 	return rc;

@@ -20,7 +20,9 @@
 #     them only when botocore's signer computes the same signature
 #     (sigv4-check.py, through auth_request); with a wrong secret every
 #     request is refused, nothing is stored, the job and its local image
-#     are unharmed and checkpoint.log says the copy failed.
+#     are unharmed and checkpoint.log says the copy failed; a stored
+#     manifest whose path climbs into another user's part of the store
+#     deletes nothing there.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 PATH=$PATH:/usr/sbin:/sbin
 command -v nginx >/dev/null 2>&1 || { echo "1..0 # SKIP nginx is not installed"; exit 77; }
@@ -285,6 +287,24 @@ left=$(find "$remote/1" -type f 2>/dev/null)
 dels=$(grep -o "DELETE /s3/bucket/$CKPT_USER/$j/$j.ckpt/1/[^ ]* 20[04]" "$NG/s3.log" | awk '{print $2}' | sed 's|.*/1/||' | tr '\n' ' ')
 [[ $dels == "manifest.json "* ]] || fail "s3: deletes of seq 1 in this order: $dels"
 ok "s3: seq 1 deleted object by object, manifest first ($dels)"
+# A manifest on the store whose path climbs out of the job's part of it
+# (issue 13, finding 2): when its seq is dropped, nothing of another user
+# is deleted; the manifest is refused and only it goes.
+victim=$NG/data/s3/bucket/$CKPT_OTHER/9/9.ckpt/1/count
+mkdir -p "${victim%/*}" && echo theirs >"$victim"
+chown -R --reference="$remote" "$NG/data/s3/bucket/$CKPT_OTHER"
+climb="../../../../$CKPT_OTHER/9/9.ckpt/1/count"
+forged=$(jq --arg p "$climb" '.files += [{"path": $p, "size": 7, "xxh3": "0123456789abcdef0123456789abcdef"}]' \
+	"$remote/2/manifest.json") || fail "cannot forge seq 2's manifest"
+printf '%s\n' "$forged" >"$remote/2/manifest.json"
+msg=$(as_user "$SCHECKPOINT" create "$j" 2>&1) || fail "scheckpoint create: $msg"
+wait_for 20 remote_has 4 || fail "s3: seq 4 not uploaded"
+[ "$(jq -c .seqs "$remote/index.json")" = "[3,4]" ] || fail "s3 index: $(cat "$remote/index.json")"
+[ -f "$victim" ] || fail "$CKPT_OTHER's object deleted through seq 2's manifest: $(grep DELETE "$NG/s3.log" | tail -n 3)"
+wait_for 10 grep -q "offsite: .*/2/manifest.json: .*invalid path '$climb'" "$CLUSTER_DIR/slurmckptd.log" ||
+	fail "the forged manifest is not reported: $(grep offsite "$CLUSTER_DIR/slurmckptd.log" | tail -n 3)"
+grep -q "DELETE /s3/bucket/$CKPT_USER/$j/$j.ckpt/2/manifest.json 20[04]" "$NG/s3.log" || fail "s3: seq 2's manifest not deleted"
+ok "s3: a stored manifest that climbs ($climb) is refused: $CKPT_OTHER's object is still there"
 
 # Requeued, its image only on the store: fetched back, with signed GETs.
 wait_for 10 grep -q '^tick=2$' "$out" || fail "s3: the app does not count: $(tail -n 3 "$out")"

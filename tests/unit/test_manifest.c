@@ -489,6 +489,52 @@ static void test_read_file(void **state)
 	manifest_free(&m);
 }
 
+/* A manifest from elsewhere (an offsite store) parses as strictly as one
+ * on disk, and what is formatted is what parses back. */
+static void test_parse(void **state)
+{
+	static const char *const bad[] = {
+		"../../other/1/1.ckpt/1/count", "a/../b", "./a", "a//b",
+		"/abs",
+	};
+	struct manifest m = { 0 }, r = { 0 };
+	char err[256], *text, *evil;
+	size_t i;
+
+	(void)state;
+	fill(&m);
+	m.nfiles = 1;
+	m.files = calloc(1, sizeof(*m.files));
+	assert_non_null(m.files);
+	m.files[0].path = strdup("sub/f");
+	m.files[0].size = 5;
+	hex_of("hello", m.files[0].xxh3);
+	text = manifest_format(&m);
+	assert_non_null(text);
+	assert_int_equal(text[strlen(text) - 1], '\n');
+	assert_int_equal(manifest_parse(text, strlen(text), &r, err,
+					sizeof(err)), 0);
+	assert_int_equal(r.nfiles, 1);
+	assert_string_equal(r.files[0].path, "sub/f");
+	manifest_free(&r);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		free(m.files[0].path);
+		m.files[0].path = strdup(bad[i]);
+		free(text);
+		text = manifest_format(&m);
+		assert_non_null(text);
+		assert_int_equal(manifest_parse(text, strlen(text), &r, err,
+						sizeof(err)), -1);
+		assert_int_equal(errno, EINVAL);
+		assert_non_null(strstr(err, "invalid path"));
+	}
+	evil = text;
+	assert_int_equal(manifest_parse(evil, strlen(evil) / 2, &r, err,
+					sizeof(err)), -1);
+	free(text);
+	manifest_free(&m);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, tmpdir_setup, tmpdir_teardown)
 
 int main(void)
@@ -498,6 +544,7 @@ int main(void)
 		T(test_build_keeps_modes),
 		T(test_build_process_image),
 		T(test_read_file),
+		cmocka_unit_test(test_parse),
 		T(test_verify_corrupt),
 		T(test_verify_size),
 		T(test_verify_removed),

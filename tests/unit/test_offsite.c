@@ -64,6 +64,34 @@ static void test_url(void **state)
 	assert_null(offsite_url("http://h", "u", 1, "n", 1, ""));
 }
 
+/* No URL climbs out of the user's part of the store: a dot segment or an
+ * empty one (which a server may collapse) anywhere after base is refused,
+ * in a manifest path, the user or the image name. */
+static void test_url_no_climb(void **state)
+{
+	static const char *const paths[] = {
+		"..", ".", "../../../other/1/1.ckpt/1/count", "a/../../b",
+		"a/./b", "a//b", "/abs", "a/", "x/..",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		errno = 0;
+		assert_null(offsite_url("http://h/x", "u", 1, "1.ckpt", 1,
+					paths[i]));
+		assert_int_equal(errno, EINVAL);
+	}
+	assert_null(offsite_url("http://h/x", "..", 1, "1.ckpt", 1, "f"));
+	assert_null(offsite_url("http://h/x", "u", 1, "..", 1, "f"));
+	assert_null(offsite_url("http://h/x", "u", 1, ".", 0, NULL));
+	/* dots inside a name are only names */
+	char *u = offsite_url("http://h/x", "u", 1, "1.ckpt", 1, "..a/b..");
+	assert_non_null(u);
+	assert_string_equal(u, "http://h/x/u/1/1.ckpt/1/..a/b..");
+	free(u);
+}
+
 static void test_url_too_long(void **state)
 {
 	char *path = malloc(OFFSITE_URL_MAX), *u;
@@ -267,6 +295,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_url),
 		cmocka_unit_test(test_url_too_long),
+		cmocka_unit_test(test_url_no_climb),
 		cmocka_unit_test(test_conf_check),
 		cmocka_unit_test_setup_teardown(test_creds, tmpdir_setup,
 						tmpdir_teardown),
