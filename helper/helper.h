@@ -256,6 +256,9 @@ void flush_step_gone(const struct step *s);
 void flush_shutdown(void);
 
 /* privsep.c */
+/* Become uid/gid with the user's groups and no capability, not dumpable
+ * before, during and after the change (whatever fs.suid_dumpable says):
+ * no process of the user can trace the caller or read its memory. */
 int privsep_become(uid_t uid, gid_t gid, char *err, size_t errlen);
 /* In the daemon, before forking a worker for uid: look the user's groups
  * up once a minute, not in every worker. */

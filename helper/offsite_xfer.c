@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <syslog.h>
@@ -769,15 +768,9 @@ static int become(const struct offsite_job *j, struct offsite_creds *cr,
 	    offsite_creds_read(hconf.offsite.credentials, offsite_kind, cr,
 			       err, errlen) < 0)
 		return -1;
-	if (privsep_become(j->uid, j->gid, err, errlen) < 0)
-		return -1;
-	/* Not traceable by the user, whose uid this is now: the
-	 * credentials are in this memory. */
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
-		snprintf(err, errlen, "PR_SET_DUMPABLE: %s", strerror(errno));
-		return -1;
-	}
-	return 0;
+	/* Not traceable by the user, whose uid this is now (privsep_become
+	 * sees to it): the credentials are in this memory. */
+	return privsep_become(j->uid, j->gid, err, errlen);
 }
 
 static void note_failure(const struct offsite_job *j, int basefd,

@@ -125,7 +125,16 @@ void privsep_prefetch(uid_t uid, gid_t gid)
 	cache = c;
 }
 
-int privsep_become(uid_t uid, gid_t gid, char *err, size_t errlen)
+/* Become uid/gid with the user's groups, never traceable by the user on
+ * the way.  Not dumpable before the change; but the change itself sets
+ * dumpability to fs.suid_dumpable (1 on some sites), so the permitted
+ * capabilities are kept across it (PR_SET_KEEPCAPS): a process of the
+ * user cannot trace one whose capabilities are not a subset of its own.
+ * Not dumpable again, and only then are they dropped (all of them, or all
+ * but CAP_CHECKPOINT_RESTORE, permitted and inheritable, with keep_ckpt):
+ * dropping capabilities leaves dumpability alone. */
+static int become(uid_t uid, gid_t gid, bool keep_ckpt, char *err,
+		  size_t errlen)
 {
 	struct groups *c = cached(uid, gid, mono_sec());
 	gid_t *looked_up = NULL;
@@ -141,12 +150,25 @@ int privsep_become(uid_t uid, gid_t gid, char *err, size_t errlen)
 	} else {
 		groups = looked_up;
 	}
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 ||
+	    prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) {
+		free(looked_up);
+		snprintf(err, errlen, "prctl: %s", strerror(errno));
+		return -1;
+	}
 	rc = setgroups((size_t)n, groups);
 	free(looked_up);
 	if (rc < 0 || setresgid(gid, gid, gid) < 0 ||
 	    setresuid(uid, uid, uid) < 0) {
 		snprintf(err, errlen, "cannot become uid %u gid %u: %s",
 			 (unsigned)uid, (unsigned)gid, strerror(errno));
+		return -1;
+	}
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 ||
+	    caps_ckpt_restore(keep_ckpt, keep_ckpt, false) < 0 ||
+	    prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) {
+		snprintf(err, errlen, "cannot drop capabilities: %s",
+			 strerror(errno));
 		return -1;
 	}
 	if (getresuid(&r, &e, &s) < 0 || r != uid || e != uid || s != uid ||
@@ -159,6 +181,11 @@ int privsep_become(uid_t uid, gid_t gid, char *err, size_t errlen)
 	return 0;
 }
 
+int privsep_become(uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+	return become(uid, gid, false, err, errlen);
+}
+
 /* privsep_become, keeping CAP_CHECKPOINT_RESTORE (only that one)
  * permitted and inheritable, not effective: what "criu dump
  * --unprivileged" needs to dump the user's own processes, and nothing
@@ -167,19 +194,7 @@ int privsep_become(uid_t uid, gid_t gid, char *err, size_t errlen)
  * a subset of theirs. */
 int privsep_become_ckpt(uid_t uid, gid_t gid, char *err, size_t errlen)
 {
-	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) {
-		snprintf(err, errlen, "PR_SET_KEEPCAPS: %s", strerror(errno));
-		return -1;
-	}
-	if (privsep_become(uid, gid, err, errlen) < 0)
-		return -1;
-	if (caps_ckpt_restore(true, true, false) < 0 ||
-	    prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) {
-		snprintf(err, errlen, "cannot keep CAP_CHECKPOINT_RESTORE: %s",
-			 strerror(errno));
-		return -1;
-	}
-	return 0;
+	return become(uid, gid, true, err, errlen);
 }
 
 /* In a child of privsep_become_ckpt's process, just before execve: the

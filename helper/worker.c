@@ -108,10 +108,8 @@ static __attribute__((noreturn)) void child_main(struct step *s,
 	 * of credentials, which clears it). */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 		_exit(1);
-	/* A leader holds requests sealed as root (peer.c): the user must
-	 * not read its memory, whatever fs.suid_dumpable says. */
-	if (!part && s->nnodes > 1 && prctl(PR_SET_DUMPABLE, 0) < 0)
-		_exit(1);
+	/* privsep_become left it not dumpable: a leader holds requests
+	 * sealed as root (peer.c), which the user must not read. */
 	if (part)
 		_exit(peer_part_run(s, out) < 0 ? 1 : 0);
 	_exit(cooperate_run(s, reason, image_dir, out) < 0 ? 1 : 0);
