@@ -484,9 +484,11 @@ static void prefix_err(const char *path, unsigned lineno, char *err,
 	}
 }
 
+/* With secret, an error never quotes the file (a value, or a line that
+ * may be one) and the line buffer is wiped. */
 static int parse_stream(const struct kv_key *table, bool *seen, FILE *f,
-			const char *path, struct kv_batch *b, char *err,
-			size_t errlen)
+			const char *path, bool secret, struct kv_batch *b,
+			char *err, size_t errlen)
 {
 	char *line = NULL, *p;
 	size_t cap = 0;
@@ -503,6 +505,11 @@ static int parse_stream(const struct kv_key *table, bool *seen, FILE *f,
 		if (!v)
 			goto out;
 		if (parse_line(table, seen, p, v, err, errlen) < 0) {
+			if (secret && err && errlen)
+				snprintf(err, errlen, "not key=value with a "
+					 "known key, each once, and a valid "
+					 "value (the line is not shown: it may "
+					 "hold a secret)");
 			prefix_err(path, lineno, err, errlen);
 			goto out;
 		}
@@ -515,12 +522,14 @@ static int parse_stream(const struct kv_key *table, bool *seen, FILE *f,
 	}
 	rc = 0;
 out:
+	if (secret && line)
+		explicit_bzero(line, cap);
 	free(line);
 	return rc;
 }
 
-int kv_parse_file(const struct kv_key *table, void *obj, const char *path,
-		  char *err, size_t errlen)
+static int parse_file(const struct kv_key *table, void *obj,
+		      const char *path, bool secret, char *err, size_t errlen)
 {
 	struct kv_batch b = { 0 };
 	FILE *f = NULL;
@@ -540,7 +549,7 @@ int kv_parse_file(const struct kv_key *table, void *obj, const char *path,
 	seen = calloc(table_len(table) + 1, sizeof(*seen));
 	if (!seen)
 		goto out;
-	if (parse_stream(table, seen, f, path, &b, err, errlen) < 0)
+	if (parse_stream(table, seen, f, path, secret, &b, err, errlen) < 0)
 		goto out;
 	batch_store(table, obj, &b);
 	rc = 0;
@@ -551,6 +560,18 @@ out:
 	fclose(f);
 	errno = saved;
 	return rc;
+}
+
+int kv_parse_file(const struct kv_key *table, void *obj, const char *path,
+		  char *err, size_t errlen)
+{
+	return parse_file(table, obj, path, false, err, errlen);
+}
+
+int kv_parse_secrets(const struct kv_key *table, void *obj,
+		     const char *path, char *err, size_t errlen)
+{
+	return parse_file(table, obj, path, true, err, errlen);
 }
 
 void kv_free(const struct kv_key *table, void *obj)

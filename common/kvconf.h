@@ -40,6 +40,11 @@ int kv_parse_argv(const struct kv_key *table, void *obj, int argc,
 int kv_parse_file(const struct kv_key *table, void *obj, const char *path,
 		  char *err, size_t errlen);
 
+/* kv_parse_file for a file of secrets (credentials): an error names the
+ * line but never quotes it, nor any value. */
+int kv_parse_secrets(const struct kv_key *table, void *obj,
+		     const char *path, char *err, size_t errlen);
+
 /* Free the KV_STRING/KV_PATH fields of obj (sets them to NULL). */
 void kv_free(const struct kv_key *table, void *obj);
 

@@ -181,7 +181,7 @@ int offsite_creds_read(const char *path, enum offsite_kind kind,
 		return -1;
 	/* The file checked is the file parsed. */
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	if (kv_parse_file(cred_keys, &tmp, proc, why, sizeof(why)) < 0) {
+	if (kv_parse_secrets(cred_keys, &tmp, proc, why, sizeof(why)) < 0) {
 		p = strncmp(why, proc, strlen(proc)) == 0 ?
 		    why + strlen(proc) : why;
 		errprintf(err, errlen, EINVAL, "offsite_credentials %s%s%s",

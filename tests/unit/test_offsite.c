@@ -213,6 +213,23 @@ static void test_creds(void **state)
 	assert_non_null(strstr(err, ":3:"));
 	assert_non_null(strstr(err, "creds"));
 	assert_null(strstr(err, "/proc/self"));
+	/* A malformed line, a repeated key, a bad value: the error names
+	 * the line, never what it holds (it goes to the daemon's log). */
+	p = put_creds(f, "access_key=AK\nsecret_key wJalrXUtnFEMI\n", 0600);
+	assert_int_equal(offsite_creds_read(p, OFFSITE_S3, &cr, err,
+					    sizeof(err)), -1);
+	assert_non_null(strstr(err, ":2:"));
+	assert_null(strstr(err, "wJalrXUtnFEMI"));
+	p = put_creds(f, "user=u\npassword=hunter2\npassword=hunter3\n",
+		      0600);
+	assert_int_equal(offsite_creds_read(p, OFFSITE_WEBDAV, &cr, err,
+					    sizeof(err)), -1);
+	assert_non_null(strstr(err, ":3:"));
+	assert_null(strstr(err, "hunter"));
+	p = put_creds(f, "user=u\npassword=\n", 0600);
+	assert_int_equal(offsite_creds_read(p, OFFSITE_WEBDAV, &cr, err,
+					    sizeof(err)), -1);
+	assert_non_null(strstr(err, ":2:"));
 }
 
 static void test_index(void **state)
