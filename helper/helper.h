@@ -255,6 +255,11 @@ int flush_open_local(const struct step *s, char *err, size_t errlen);
 void flush_step_gone(const struct step *s);
 void flush_shutdown(void);
 
+/* A gid that stands for the user's primary group, looked up (as root, in
+ * a child: never in the event loop) where the user's identity is taken:
+ * the restart fetch's, whose connection's gid may be another's. */
+#define USER_PRIMARY_GID ((gid_t)-1)
+
 /* privsep.c */
 /* Become uid/gid with the user's groups and no capability, not dumpable
  * before, during and after the change (whatever fs.suid_dumpable says):

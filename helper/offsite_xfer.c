@@ -770,7 +770,8 @@ static int become(const struct offsite_job *j, struct offsite_creds *cr,
 		return -1;
 	/* Not traceable by the user, whose uid this is now (privsep_become
 	 * sees to it): the credentials are in this memory. */
-	return privsep_become(j->uid, j->gid, err, errlen);
+	return privsep_become(j->uid, j->gid == USER_PRIMARY_GID ?
+			      pw.pw_gid : j->gid, err, errlen);
 }
 
 static void note_failure(const struct offsite_job *j, int basefd,

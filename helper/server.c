@@ -479,8 +479,12 @@ static int fetch_start(struct conn *c, const struct ckpt_msg *m,
  * fetched, as that user, into the directory they name. */
 static int on_restart_fetch(struct conn *c, const struct ckpt_msg *m)
 {
+	/* The user's own groups, not the connection's effective gid (a
+	 * set-group-id program's): the transfer looks the primary group up,
+	 * as root, before it becomes the user (not here: no lookup that may
+	 * block in the event loop). */
 	struct step t = { .job = m->job, .id = CKPT_STEP_BATCH,
-			  .uid = c->cred.uid, .gid = c->cred.gid,
+			  .uid = c->cred.uid, .gid = USER_PRIMARY_GID,
 			  .dir = m->dir };
 
 	if (c->cred.uid == 0)

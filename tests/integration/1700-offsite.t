@@ -233,9 +233,16 @@ other=$(as_other "$SCHECKPOINT" restart "$j" ImageDir="$CLUSTER_WORK" 2>&1) &&
 	fail "restart of $CKPT_USER's job $j by $CKPT_OTHER succeeded: $other"
 echo "$other" | grep -q "none fetched from the offsite store: .*/$CKPT_OTHER/$j/$j.ckpt/index.json: HTTP status 404" ||
 	fail "restart by $CKPT_OTHER: $other"
-msg=$(as_user "$SCHECKPOINT" restart "$j" ImageDir="$ckdir" 2>&1) || fail "scheckpoint restart $j: $msg"
+# The user runs it with another effective group (as a set-group-id
+# program would): the fetch is still done with the user's own groups.
+ogroup=$(id -gn "$CKPT_OTHER")
+msg=$(cd "$CLUSTER_WORK" && runuser -u "$CKPT_USER" -g "$ogroup" -- "$SCHECKPOINT" restart "$j" ImageDir="$ckdir" 2>&1) ||
+	fail "scheckpoint restart $j: $msg"
 echo "$msg" | grep -q "seq $seq of job $j fetched from the offsite store into $ckdir/$j.ckpt" ||
 	fail "restart does not say it fetched seq $seq: $msg"
+fgroup=$(stat -c %G "$ckdir/$j.ckpt")
+[ "$fgroup" = "$(id -gn "$CKPT_USER")" ] ||
+	fail "the restart run with group $ogroup fetched an image of group $fgroup, not $CKPT_USER's own"
 j2=$(echo "$msg" | sed -n 's/^Submitted batch job \([0-9]*\)$/\1/p')
 [ -n "$j2" ] || fail "restart submitted no job: $msg"
 image_verify "$ckdir/$j.ckpt" || fail "the fetched image does not verify"
@@ -243,7 +250,7 @@ state=$(job_wait_done "$j2" 120) || fail "restarted job $j2 did not finish"
 [ "$state" = COMPLETED ] || fail "job $j2 ended $state: $(tail -n 5 "$out")"
 [ "$(grep '^start=' "$out" | tail -n 1)" = "start=$count" ] ||
 	fail "job $j2 did not resume at $count: $(grep -E 'start=|restart_dir' "$out" | tail -n 3)"
-ok "ended job $j, directory lost: scheckpoint restart fetched seq $seq and job $j2 resumed at $count; $CKPT_OTHER finds none of theirs: $(echo "$other" | cut -c1-200)"
+ok "ended job $j, directory lost: scheckpoint restart (run with group $ogroup) fetched seq $seq as $CKPT_USER:$fgroup and job $j2 resumed at $count; $CKPT_OTHER finds none of theirs: $(echo "$other" | cut -c1-200)"
 
 # ----------------------------------------------------- s3: SigV4 ----------
 printf 'access_key=%s\nsecret_key=%s\n' "$S3_ACCESS" "$S3_SECRET" >"$creds"
