@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "errbuf.h"
+#include "escape.h"
 #include "image.h"
 #include "proto.h"
 
@@ -913,7 +914,7 @@ int image_find_newest(int basefd, const char *name, char *out, size_t outlen,
 
 int image_log(int basefd, const char *text)
 {
-	char stamp[32], *line = NULL, *p;
+	char stamp[32], *line = NULL, *safe = NULL;
 	struct stat st;
 	struct tm tm;
 	time_t now = time(NULL);
@@ -925,12 +926,14 @@ int image_log(int basefd, const char *text)
 		errno = EINVAL;
 		return -1;
 	}
-	len = asprintf(&line, "%s %s\n", stamp, text);
+	/* One event, one line; no escape sequence for whoever reads it. */
+	if (!(safe = malloc(4 * strlen(text) + 1)))
+		return -1;
+	escape_ctl(safe, 4 * strlen(text) + 1, text, strlen(text), false);
+	len = asprintf(&line, "%s %s\n", stamp, safe);
+	free(safe);
 	if (len < 0)
 		return -1;
-	for (p = line; p < line + len - 1; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';	/* one event, one line */
 	/* O_NONBLOCK: a FIFO planted by the user must not block the open. */
 	fd = openat(basefd, IMAGE_LOG_NAME, O_WRONLY | O_APPEND | O_CREAT |
 		    O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);

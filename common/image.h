@@ -86,7 +86,8 @@ int image_find_newest(int basefd, const char *name, char *out, size_t outlen,
 		      struct manifest *m, char *skipped, size_t skippedlen);
 
 /* Append one line "<ISO-8601 time> <text>\n" to checkpoint.log (created
- * 0644, O_APPEND|O_NOFOLLOW|O_NONBLOCK), with a single write().  Anything
+ * 0644, O_APPEND|O_NOFOLLOW|O_NONBLOCK), with a single write(); control
+ * characters of text (a newline too) are written escaped (escape.h).  Anything
  * but a regular file there (a FIFO the user made) is EINVAL, at once. */
 int image_log(int basefd, const char *text);
 

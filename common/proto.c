@@ -100,16 +100,21 @@ bool proto_method_name_ok(const char *name)
 	       name[0] != '-';
 }
 
+/* A control character (logs and terminals would show it raw)? */
+static bool has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
 bool proto_trigger_ok(const char *path)
 {
-	size_t n = strlen(path), i;
+	size_t n = strlen(path);
 
-	if (n < 1 || n > CKPT_TRIGGER_MAX || path[n - 1] == '/')
-		return false;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)path[i] < 0x20 || path[i] == 0x7f)
-			return false;
-	return true;
+	return n >= 1 && n <= CKPT_TRIGGER_MAX && path[n - 1] != '/' &&
+	       !has_control(path);
 }
 
 static int check_register(const struct ckpt_msg *m, char *err, size_t errlen)
@@ -143,18 +148,18 @@ static int check_register(const struct ckpt_msg *m, char *err, size_t errlen)
 	if (m->exit_code < 0 || m->exit_code > EXIT_CODE_MAX)
 		return errprintf(err, errlen, EINVAL, "invalid exit_code %d (0..%d)",
 			    m->exit_code, EXIT_CODE_MAX);
-	if (!m->dir || m->dir[0] != '/')
-		return errprintf(err, errlen, EINVAL, "dir '%s' is not an absolute path",
-			    m->dir ? m->dir : "");
+	if (!m->dir || m->dir[0] != '/' || has_control(m->dir))
+		return errprintf(err, errlen, EINVAL, "dir is not an absolute "
+				 "path of printable characters");
 	if (!m->node || !m->node[0])
 		return errprintf(err, errlen, EINVAL, "missing node name");
 	if (m->method && !proto_method_name_ok(m->method))
 		return errprintf(err, errlen, EINVAL, "invalid method name");
 	if (m->trigger && !proto_trigger_ok(m->trigger))
 		return errprintf(err, errlen, EINVAL, "invalid trigger file");
-	if (m->local && m->local[0] != '/')
-		return errprintf(err, errlen, EINVAL, "local '%s' is not an "
-				 "absolute path", m->local);
+	if (m->local && (m->local[0] != '/' || has_control(m->local)))
+		return errprintf(err, errlen, EINVAL, "local is not an absolute "
+				 "path of printable characters");
 	return 0;
 }
 
@@ -163,8 +168,6 @@ static int check_register(const struct ckpt_msg *m, char *err, size_t errlen)
  * there (the tasks still stage in their SLURM_CHECKPOINT_DIR). */
 static int check_image_dir(const struct ckpt_msg *m, char *err, size_t errlen)
 {
-	const char *p;
-
 	if (!m->dir)
 		return 0;
 	if (m->op != CKPT_OP_LIST && m->op != CKPT_OP_CREATE &&
@@ -175,10 +178,9 @@ static int check_image_dir(const struct ckpt_msg *m, char *err, size_t errlen)
 	if (m->dir[0] != '/' || strlen(m->dir) >= PATH_MAX)
 		return errprintf(err, errlen, EINVAL, "ImageDir must be an "
 				 "absolute path");
-	for (p = m->dir; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return errprintf(err, errlen, EINVAL, "ImageDir has a "
-					 "control character");
+	if (has_control(m->dir))
+		return errprintf(err, errlen, EINVAL, "ImageDir has a "
+				 "control character");
 	return 0;
 }
 

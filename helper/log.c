@@ -1,6 +1,9 @@
 /* log.c - slurmckptd logs to stderr (the journal under systemd), one line
  * per event, with the syslog priority as a "<N>" prefix that journald
- * understands when JOURNAL_STREAM is set, and a time stamp otherwise. */
+ * understands when JOURNAL_STREAM is set, and a time stamp otherwise.
+ * Messages carry what users chose (paths, file names): every control
+ * character is escaped, so that no message forges a line or reaches a
+ * terminal as an escape sequence. */
 #include "config.h"
 
 #include <stdarg.h>
@@ -9,6 +12,7 @@
 #include <syslog.h>
 #include <time.h>
 
+#include "escape.h"
 #include "helper.h"
 
 static int max_prio = LOG_NOTICE;
@@ -28,10 +32,11 @@ void log_msg(int prio, const char *fmt, ...)
 		"emerg", "alert", "crit", "error",
 		"warning", "notice", "info", "debug",
 	};
-	char stamp[32];
+	char stamp[32], text[4096], safe[4 * sizeof(text)];
 	struct tm tm;
 	time_t now;
 	va_list ap;
+	int n;
 
 	if (prio > max_prio)
 		return;
@@ -44,7 +49,12 @@ void log_msg(int prio, const char *fmt, ...)
 		fprintf(stderr, "%s slurmckptd: %s: ", stamp, names[prio & 7]);
 	}
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	n = vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	if (n < 0)
+		n = 0;
+	else if ((size_t)n >= sizeof(text))
+		n = sizeof(text) - 1;
+	fprintf(stderr, "%s\n", escape_ctl(safe, sizeof(safe), text,
+					      (size_t)n, false));
 }

@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +61,35 @@ static const struct verb {
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
 
 static bool json_out;
+
+/* What scheckpoint prints for people carries names users chose (paths,
+ * file names, messages about them): stdout (but JSON, which jansson
+ * escapes) and stderr go through this, which escapes control characters,
+ * so that nothing printed is a terminal escape sequence. */
+static ssize_t escaped_write(void *cookie, const char *buf, size_t n)
+{
+	char safe[4 * 1024 + 1];
+	size_t i, k;
+
+	for (i = 0; i < n; i += k) {
+		k = n - i < 1024 ? n - i : 1024;
+		escape_ctl(safe, sizeof(safe), buf + i, k, true);
+		if (manifest_write_all((int)(intptr_t)cookie, safe,
+				       strlen(safe)) < 0)
+			return -1;
+	}
+	return (ssize_t)n;
+}
+
+static FILE *escaped(int fd, int mode)
+{
+	cookie_io_functions_t io = { .write = escaped_write };
+	FILE *f = fopencookie((void *)(intptr_t)fd, "w", io);
+
+	if (f)
+		setvbuf(f, NULL, mode, BUFSIZ);
+	return f;
+}
 
 static void usage(FILE *f)
 {
@@ -254,7 +284,7 @@ static int ask_local(const char *sock, const struct ckpt_msg *m,
 		     struct ckpt_msg *r, long max_wait, char *text,
 		     size_t len)
 {
-	char err[512];
+	char err[512] = "";
 	int fd, rc = -1, saved;
 
 	if ((fd = proto_connect(sock, (int)max_wait)) < 0) {
@@ -264,8 +294,17 @@ static int ask_local(const char *sock, const struct ckpt_msg *m,
 		errno = saved;
 		return -1;
 	}
-	if (proto_send(fd, m, -1) < 0 ||
-	    (rc = proto_recv(fd, r, NULL, err, sizeof(err))) <= 0) {
+	if (proto_send(fd, m, -1) < 0) {
+		saved = errno;
+		/* EINVAL: proto_encode found the request invalid */
+		snprintf(text, len, "cannot send the request: %s",
+			 saved == EINVAL ? "it is not valid (a path with a "
+			 "control character?)" : strerror(saved));
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	if ((rc = proto_recv(fd, r, NULL, err, sizeof(err))) <= 0) {
 		saved = rc == 0 ? EPIPE : errno;
 		if (rc < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			snprintf(text, len, "no answer within MaxWait=%ld s "
@@ -1039,6 +1078,7 @@ int main(int argc, char **argv)
 	const struct verb *v = NULL;
 	const char *dir = NULL;
 	long max_wait = 0;
+	FILE *f;
 	size_t i;
 	int c;
 
@@ -1053,6 +1093,10 @@ int main(int argc, char **argv)
 	}
 	if (!sock || !*sock)
 		sock = CKPT_SOCKET_DEFAULT;
+	if ((f = escaped(STDERR_FILENO, _IONBF)))
+		stderr = f;
+	if (!json_out && (f = escaped(STDOUT_FILENO, _IOLBF)))
+		stdout = f;
 	if (argc - optind < 1) {
 		usage(stderr);
 		return EXIT_USAGE;

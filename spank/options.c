@@ -106,7 +106,16 @@ long options_exit_code(void)
 static int check_dir(const char *what, const char *arg, int remote, int mode)
 {
 	struct stat st;
+	const char *c;
 
+	/* It reaches logs and terminals (slurmckptd's, scheckpoint's). */
+	for (c = arg; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+			slurm_error(PFX "%s: a path with a control character "
+				    "(byte 0x%02x) is refused", what,
+				    (unsigned char)*c);
+			return -1;
+		}
 	if (arg[0] != '/') {
 		slurm_error(PFX "%s '%s' is not an absolute path", what, arg);
 		return -1;

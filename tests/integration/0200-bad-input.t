@@ -1,7 +1,8 @@
 #!/bin/bash
 # 0200-bad-input: sbatch/srun reject bad --checkpoint/--checkpoint-dir input
 # (and SLURM_CHECKPOINT) with "checkpoint: <message>", exit != 0 and nothing
-# submitted; a good interval is accepted.  The site minimum is 1:00 here.
+# submitted (directories whose names hold control characters too); a good
+# interval is accepted.  The site minimum is 1:00 here.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-${0%/*}/../..}/tests/integration/cluster.sh" || exit 99
 
@@ -36,6 +37,13 @@ reject "missing --checkpoint-dir" "no such file|exist" \
 	sbatch --checkpoint=5:00 --checkpoint-dir="$CLUSTER_DIR/nonexistent" --wrap true
 reject "unwritable --checkpoint-dir" "permission|writ" \
 	sbatch --checkpoint=5:00 --checkpoint-dir="$rootdir" --wrap true
+# A directory whose name holds a control character (it exists: only the
+# name is at fault) would reach logs and terminals.
+escdir=$(user_dir "$CLUSTER_DIR/ckpt"$'\033]0;owned\007')
+reject "--checkpoint-dir with an escape sequence" "control character" \
+	sbatch --checkpoint=5:00 --checkpoint-dir="$escdir" --wrap true
+reject "--restart-dir with a newline" "control character" \
+	sbatch --checkpoint=5:00 --restart-dir="$(user_dir "$CLUSTER_DIR/old"$'\n'"x")" --wrap true
 reject "relative --restart-dir" "absolute" \
 	sbatch --checkpoint=5:00 --restart-dir=old --wrap true
 reject "SLURM_CHECKPOINT=abc" "invalid|interval" \

@@ -4,6 +4,8 @@
 #   a FIFO                -> the commit fails naming it (and does not block on it)
 #   a FIFO named "p\n<forged log line>" -> the same, and neither
 #                            checkpoint.log nor the helper's log gets a forged line
+#   a FIFO named with terminal escapes -> the same; checkpoint.log, the
+#                            helper's log and scheckpoint show it escaped
 #   100,000 more files    -> the commit fails: more than MANIFEST_MAX_FILES
 #   a name with a newline -> committed; the manifest lists it exactly
 #   checkpoint.log a FIFO -> committed at once; the worker does not block on it
@@ -41,6 +43,7 @@ bad_create() {
 	echo "$1" >"$mode"
 	msg=$(ckcreate "$j" 2>&1)
 	rc=$?
+	printf '%s\n' "$msg" >"$CLUSTER_WORK/bad_create.msg"
 	msg=$(echo "$msg" | tr '\n' ' ')
 	[ $rc -ne 124 ] || fail "$1: no reply within 60 s (helper blocked?)"
 	[ $rc -eq 1 ] || fail "$1: create exit $rc (want 1): $msg"
@@ -61,6 +64,22 @@ grep -q 'seq=999' "$ckdir/checkpoint.log" && ! grep -q '^2000-01-01T00:00:00Z' "
 grep -q '^2000-01-01T00:00:00Z' "$CLUSTER_DIR/slurmckptd.log" &&
 	fail "a newline in a file name forged a line in the helper's log: $(grep -B1 '^2000-01-01' "$CLUSTER_DIR/slurmckptd.log")"
 ok "a newline in a file name starts no new line in checkpoint.log or the helper's log"
+bad_create fifoesc "p.*(FIFO|not a regular file|unexpected file type)"
+# no_escape <file> <what>: no ESC byte in file, and what (grep -E) is
+no_escape() {
+	grep -q $'\033' "$1" && fail "a terminal escape is in $1: $(grep $'\033' "$1" | cat -v | head -n 2)"
+	grep -qE "$2" "$1" || fail "$1 does not show /$2/: $(tail -n 2 "$1" | cat -v)"
+}
+for f in "$ckdir/checkpoint.log" "$CLUSTER_DIR/slurmckptd.log" "$CLUSTER_WORK/bad_create.msg"; do
+	no_escape "$f" 'p(.|\\x1b)]0;owned'
+done
+# A path with escapes that scheckpoint itself reports (the helper refuses
+# it: an ImageDir= with a control character is not a valid request).
+escdir=$CLUSTER_WORK/$'esc\033]0;owned\007dir'
+msg=$(as_user "$SCHECKPOINT" restart 999999 ImageDir="$escdir" 2>&1)
+printf '%s\n' "$msg" >"$CLUSTER_WORK/restart.msg"
+no_escape "$CLUSTER_WORK/restart.msg" 'esc\\x1b]0;owned\\x07dir'
+ok "names with terminal escapes (a file's, an ImageDir=) are shown escaped by checkpoint.log, the helper's log and scheckpoint: $(head -n 1 "$CLUSTER_WORK/restart.msg")"
 bad_create many:100000 ".*(100000|too many|Argument list too long)"
 
 echo newline >"$mode"

@@ -256,6 +256,8 @@ static void test_register_fields(void **state)
 		"\"trigger\":\"dir/\"", "\"trigger\":1",
 		"\"nnodes\":0", "\"nodeid\":3", "\"nodeid\":-1",
 		"\"local\":\"rel\"", "\"local\":1",
+		"\"dir\":\"/d\\u001b]0;x\\u0007\"", "\"dir\":\"/d\\nx\"",
+		"\"local\":\"/l\\u007f\"",
 	};
 	const char *tmpl = "{\"v\":1,\"op\":\"register\",\"job\":5,"
 		"\"step\":0,\"uid\":1,\"gid\":1,\"ntasks\":1,\"interval\":0,"

@@ -10,6 +10,7 @@
 #   newline       "count" and a file whose name holds a newline
 #   fifonl        "count" and a FIFO whose name holds a newline and a forged
 #                 checkpoint.log line
+#   fifoesc       "count" and a FIFO whose name holds terminal escapes
 #   many:<n>      "count" and <n> empty files in "many/"
 #   swap:<dir>    "count", then the staging directory is moved aside and a
 #                 symlink to <dir> put in its place; the acknowledgement is
@@ -27,6 +28,7 @@ ckpt() {
 	fifo) mkfifo "$d/pipe" ;;
 	fifonl) mkfifo "$d/p
 2000-01-01T00:00:00Z $SLURM_JOB_ID.batch seq=999 committed" ;;
+	fifoesc) mkfifo "$d/p$(printf '\033]0;owned\007\033[2J')" ;;
 	newline) echo x >"$d/a
 b" ;;
 	many:*) python3 -c '
