@@ -260,6 +260,15 @@ void flush_shutdown(void);
  * the restart fetch's, whose connection's gid may be another's. */
 #define USER_PRIMARY_GID ((gid_t)-1)
 
+/* subtree.c: fork() for a command that must not outlive its caller.
+ * Returns 0 in the command's process (its own session; exec it), the pid
+ * of its guardian in the caller (-1 on error), which stands for the
+ * command: waitpid() gives the command's status, and the guardian kills
+ * everything the command started when the command ends, on
+ * subtree_stop(), and when the caller dies. */
+pid_t subtree_fork(void);
+void subtree_stop(pid_t guardian);
+
 /* privsep.c */
 /* Become uid/gid with the user's groups and no capability, not dumpable
  * before, during and after the change (whatever fs.suid_dumpable says):

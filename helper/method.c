@@ -347,7 +347,8 @@ static void keep_tail(char *out, size_t outlen, size_t *used,
 
 /* Run cmd with env in its own session (cwd cwdfd unless -1), stdout and
  * stderr into a pipe whose tail is kept in out; at most timeout seconds,
- * then its session is killed.  Returns the wait status, or -1 with err. */
+ * then it is stopped.  Whatever it starts dies with it, and with this
+ * process (subtree.c).  Returns the wait status, or -1 with err. */
 static int run(const char *cmd, char *const env[], int cwdfd, long timeout,
 	       char *out, size_t outlen, char *err, size_t errlen)
 {
@@ -378,7 +379,7 @@ static int run_argv(char *const argv[], char *const env[], int cwdfd,
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		return -1;
 	}
-	pid = fork();
+	pid = subtree_fork();
 	if (pid < 0) {
 		snprintf(err, errlen, "fork: %s", strerror(errno));
 		close(pipefd[0]);
@@ -389,7 +390,7 @@ static int run_argv(char *const argv[], char *const env[], int cwdfd,
 		int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
 		if (nul < 0 || dup2(nul, 0) < 0 || dup2(pipefd[1], 1) < 0 ||
-		    dup2(pipefd[1], 2) < 0 || setsid() < 0 ||
+		    dup2(pipefd[1], 2) < 0 ||
 		    (cwdfd >= 0 && fchdir(cwdfd) < 0) ||
 		    (ambient && privsep_ambient_ckpt() < 0))
 			_exit(127);
@@ -434,8 +435,11 @@ static int run_argv(char *const argv[], char *const env[], int cwdfd,
 			done = 1;
 	}
 	if (!done) {
-		kill(-pid, SIGKILL);
-		kill(pid, SIGKILL);
+		/* The guardian kills the command and all it started; it does
+		 * not linger, but should it, it is killed. */
+		subtree_stop(pid);
+		if (poll(&p[1], 1, 5000) != 1)
+			kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);
 		if (ms <= 0)
 			snprintf(err, errlen, "%s did not finish within %ld s",
