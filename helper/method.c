@@ -69,45 +69,104 @@ static const struct kv_key method_keys[] = {
 
 static struct method *methods;
 
-/* Root's and nobody else's to change: owned by root, not writable by
- * group or others, and the same for the directory holding it. */
-static int trusted(const char *path, bool want_exec, char *err,
-		   size_t errlen)
+/* Only root may change what this is: owned by root and writable by
+ * nobody else, or (a directory) sticky, where nobody else may replace
+ * root's entries (/tmp). */
+static bool roots(const struct stat *st)
 {
-	char dir[PATH_MAX], *slash;
-	struct stat st;
+	return st->st_uid == 0 && (!(st->st_mode & (S_IWGRP | S_IWOTH)) ||
+				   (S_ISDIR(st->st_mode) &&
+				    (st->st_mode & S_ISVTX)));
+}
 
-	if (lstat(path, &st) < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_uid != 0 ||
-	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
+/* A command file fit to run: regular, root's, writable by nobody else;
+ * executable by all users when want_exec. */
+static int file_ok(const char *path, const struct stat *st, bool want_exec,
+		   char *err, size_t errlen)
+{
+	if (!S_ISREG(st->st_mode) || st->st_uid != 0 ||
+	    (st->st_mode & (S_IWGRP | S_IWOTH))) {
 		snprintf(err, errlen, "%s: must be a regular file owned by "
 			 "root and writable by nobody else", path);
 		return -1;
 	}
-	if (want_exec && !(st.st_mode & S_IXOTH)) {
+	if (want_exec && !(st->st_mode & S_IXOTH)) {
 		snprintf(err, errlen, "%s: must be executable by all users",
 			 path);
 		return -1;
 	}
+	return 0;
+}
+
+/* Every directory from / down to path's (path is canonical: no link, no
+ * "." or ".."): root's alone. */
+static int ancestors_ok(const char *path, char *err, size_t errlen)
+{
+	char dir[PATH_MAX], *slash;
+	struct stat st;
+
 	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir)) {
 		snprintf(err, errlen, "%s: path too long", path);
 		return -1;
 	}
-	slash = strrchr(dir, '/');
-	if (slash == dir)
-		slash[1] = '\0';
-	else if (slash)
+	for (slash = dir; (slash = strchr(slash, '/')); slash++) {
 		*slash = '\0';
-	if (stat(dir, &st) < 0 || st.st_uid != 0 ||
-	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		snprintf(err, errlen, "%s: its directory %s must be owned by "
-			 "root and writable by nobody else", path, dir);
-		return -1;
+		if (lstat(slash == dir ? "/" : dir, &st) < 0 ||
+		    !S_ISDIR(st.st_mode) || !roots(&st)) {
+			snprintf(err, errlen, "%s: its directory %s must be "
+				 "owned by root and writable by nobody else",
+				 path, slash == dir ? "/" : dir);
+			return -1;
+		}
+		*slash = '/';
 	}
 	return 0;
+}
+
+/* At load: *path made canonical (realpath), then the file and every
+ * directory above it checked.  What runs later is checked again, on the
+ * descriptor that is executed (exec_trusted). */
+static int trusted(char **path, bool want_exec, char *err, size_t errlen)
+{
+	struct stat st;
+	char *real;
+
+	if (!(real = realpath(*path, NULL))) {
+		snprintf(err, errlen, "%s: %s", *path, strerror(errno));
+		return -1;
+	}
+	if (lstat(real, &st) < 0 || file_ok(*path, &st, want_exec, err,
+					     errlen) < 0 ||
+	    ancestors_ok(real, err, errlen) < 0) {
+		free(real);
+		return -1;
+	}
+	free(*path);
+	*path = real;
+	return 0;
+}
+
+/* In a command's process: run argv[0] if it is still fit to run, through
+ * the descriptor that was checked (no second lookup by name).  Returns
+ * only on failure, with err. */
+static void exec_trusted(char *const argv[], char *const env[], char *err,
+			 size_t errlen)
+{
+	struct stat st;
+	int fd;
+
+	if (ancestors_ok(argv[0], err, errlen) < 0)
+		return;
+	/* Not close-on-exec: a script's interpreter reads it as /dev/fd/N. */
+	fd = open(argv[0], O_RDONLY | O_NOFOLLOW);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		snprintf(err, errlen, "%s: %s", argv[0], strerror(errno));
+		return;
+	}
+	if (file_ok(argv[0], &st, true, err, errlen) < 0)
+		return;
+	fexecve(fd, argv, env);
+	snprintf(err, errlen, "cannot run %s: %s", argv[0], strerror(errno));
 }
 
 static void method_free(struct method *m)
@@ -180,7 +239,7 @@ static int load_one(const char *dir, const char *file, char *err,
 {
 	char path[PATH_MAX], why[512], said[OUTPUT_MAX] = "";
 	size_t len = strlen(file) - strlen(SUFFIX);
-	char *const *cmd;
+	char **cmd, *real;
 	struct method *m;
 	size_t i;
 
@@ -204,9 +263,13 @@ static int load_one(const char *dir, const char *file, char *err,
 			 "[a-z0-9_-]; \"signal\" is built in)", path, m->name);
 		goto fail;
 	}
-	if (trusted(path, false, err, errlen) < 0 ||
-	    kv_parse_file(method_keys, m, path, err, errlen) < 0)
+	if (!(real = strdup(path)) ||
+	    trusted(&real, false, err, errlen) < 0 ||
+	    kv_parse_file(method_keys, m, real, err, errlen) < 0) {
+		free(real);
 		goto fail;
+	}
+	free(real);
 	if (!m->checkpoint == !m->criu) {
 		snprintf(err, errlen, "%s: one of checkpoint= and criu= is "
 			 "required", path);
@@ -214,7 +277,7 @@ static int load_one(const char *dir, const char *file, char *err,
 	}
 	cmd = &m->checkpoint;
 	for (i = 0; i < 5; i++)
-		if (cmd[i] && trusted(cmd[i], true, err, errlen) < 0)
+		if (cmd[i] && trusted(&cmd[i], true, err, errlen) < 0)
 			goto fail;
 	if ((m->criu && criu_check(m, said, sizeof(said), why,
 				   sizeof(why)) < 0) ||
@@ -394,8 +457,8 @@ static int run_argv(char *const argv[], char *const env[], int cwdfd,
 		    (cwdfd >= 0 && fchdir(cwdfd) < 0) ||
 		    (ambient && privsep_ambient_ckpt() < 0))
 			_exit(127);
-		execve(cmd, argv, env);
-		dprintf(2, "cannot run %s: %s\n", cmd, strerror(errno));
+		exec_trusted(argv, env, buf, sizeof(buf));
+		dprintf(2, "%s\n", buf);
 		_exit(127);
 	}
 	close(pipefd[1]);

@@ -25,7 +25,7 @@ chmod 644 "$mdir"/*.method
 helper_stop
 CKPT_HELPER_CONF="method_dir=$mdir"
 helper_start || fail "slurmckptd did not start with method_dir=$mdir"
-wait_for 10 grep -qs "method broken is not available on this node: /bin/false exited 1" \
+wait_for 10 grep -qsE "method broken is not available on this node: (/usr)?/bin/false exited 1" \
 	"$CLUSTER_DIR/slurmckptd.log" || fail "broken method not reported: $(tail -n 5 "$CLUSTER_DIR/slurmckptd.log")"
 grep -q "method freeze: checkpoint=$mdir/bin/freeze-copy.* (check: frobnicator 1.2.3)" \
 	"$CLUSTER_DIR/slurmckptd.log" ||
@@ -100,3 +100,30 @@ msg=$(timeout 10 "$CLUSTER_DIR/bin/slurmckptd" -f "$CLUSTER_DIR/bad.conf" \
 echo "$msg" | grep -q "loose.method: must be a regular file owned by root and writable by nobody else" ||
 	fail "unclear message: $msg"
 ok "slurmckptd refuses a method file others may write: $(echo "$msg" | tail -n1)"
+
+# Every directory above a method file or command is root's alone (issue
+# 13, finding 9): one that others may write stops the daemon.
+open=$CLUSTER_DIR/open
+mkdir -p "$open/m" && chmod 0777 "$open" && chmod 0755 "$open/m"
+printf 'checkpoint=%s\n' "$mdir/bin/freeze-copy" >"$open/m/deep.method"
+chmod 644 "$open/m/deep.method"
+printf 'method_dir=%s\n' "$open/m" >"$CLUSTER_DIR/open.conf"
+msg=$(timeout 10 "$CLUSTER_DIR/bin/slurmckptd" -f "$CLUSTER_DIR/open.conf" \
+	-s "$CLUSTER_DIR/open.sock" 2>&1) && fail "slurmckptd started with a method under a directory others may write"
+echo "$msg" | grep -q "deep.method: its directory $open must be owned by root and writable by nobody else" ||
+	fail "unclear message: $msg"
+ok "slurmckptd refuses a method below a directory others may write: $(echo "$msg" | tail -n1)"
+
+# What runs is checked when it runs, on the descriptor executed: a
+# command that others may write by then is not run.
+j=$(submit --checkpoint=0 --checkpoint-method=freeze --checkpoint-dir="$ckdir" \
+	--chdir="$CLUSTER_WORK" -o "$CLUSTER_WORK/late.out" "$APPS/plaincount.sh" 120) || fail "sbatch failed"
+job_wait_state "$j" RUNNING 20 || fail "job $j did not start"
+chmod o+w "$mdir/bin/freeze-copy"
+msg=$(as_user "$SCHECKPOINT" create "$j" 2>&1) && fail "a checkpoint ran a command others may write: $msg"
+chmod o-w "$mdir/bin/freeze-copy"
+echo "$msg" | grep -q "freeze-copy: must be a regular file owned by root and writable by nobody else" ||
+	fail "unclear message: $msg"
+msg2=$(as_user "$SCHECKPOINT" create "$j" 2>&1) || fail "create after chmod o-w: $msg2"
+scancel "$j"
+ok "a command made writable by others after the start is not run ($msg); once fixed it is: $msg2"
