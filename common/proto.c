@@ -163,6 +163,22 @@ static int check_register(const struct ckpt_msg *m, char *err, size_t errlen)
 	return 0;
 }
 
+/* to=: a node name as Slurm's (printable, no blank or '/', not empty,
+ * at most 64 characters). */
+static int check_to(const struct ckpt_msg *m, char *err, size_t errlen)
+{
+	const char *p;
+
+	if (!m->to)
+		return 0;
+	for (p = m->to; *p; p++)
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == '/')
+			break;
+	if (!*m->to || *p || p - m->to > 64)
+		return errprintf(err, errlen, EINVAL, "to= is not a node name");
+	return 0;
+}
+
 /* ImageDir= of a request: absolute, printable, shorter than PATH_MAX;
  * list reads images there, create, vacate and requeue commit the image
  * there (the tasks still stage in their SLURM_CHECKPOINT_DIR). */
@@ -224,7 +240,8 @@ static int check_reply(const struct ckpt_msg *m, char *err, size_t errlen)
 static int check_msg(const struct ckpt_msg *m, char *err, size_t errlen)
 {
 	if (proto_op_is_request(m->op)) {
-		if (check_ids(m, err, errlen) < 0)
+		if (check_ids(m, err, errlen) < 0 ||
+		    check_to(m, err, errlen) < 0)
 			return -1;
 		return check_image_dir(m, err, errlen);
 	}
@@ -236,11 +253,18 @@ static int check_msg(const struct ckpt_msg *m, char *err, size_t errlen)
 	case CKPT_OP_TASK:
 	case CKPT_OP_UNREGISTER:
 	case CKPT_OP_EXIT:
+		return check_ids(m, err, errlen);
 	case CKPT_OP_PREPARE:
 	case CKPT_OP_ABORT:
-		return check_ids(m, err, errlen);
-	case CKPT_OP_FETCH:
+		if (m->dir)
+			return errprintf(err, errlen, EINVAL, "a peer message "
+					 "has no dir");
 		if (check_ids(m, err, errlen) < 0)
+			return -1;
+		return check_to(m, err, errlen);
+	case CKPT_OP_FETCH:
+		if (check_ids(m, err, errlen) < 0 ||
+		    check_to(m, err, errlen) < 0)
 			return -1;
 		return check_image_dir(m, err, errlen);
 	case CKPT_OP_REPLY:
@@ -261,9 +285,10 @@ static json_t *pack_msg(const struct ckpt_msg *m)
 
 	/* job, step, ImageDir= (FETCH: the directory of a restart) */
 	if (proto_op_is_request(m->op) || m->op == CKPT_OP_FETCH)
-		return json_pack("{s:i, s:s, s:I, s:I, s:s*}", "v", v,
+		return json_pack("{s:i, s:s, s:I, s:I, s:s*, s:s*}", "v", v,
 				 "op", op, "job", (json_int_t)m->job,
-				 "step", (json_int_t)m->step, "dir", m->dir);
+				 "step", (json_int_t)m->step, "dir", m->dir,
+				 "to", m->to);
 	switch (m->op) {
 	case CKPT_OP_REGISTER:
 		return json_pack("{s:i, s:s, s:I, s:I, s:I, s:I, s:I, s:I,"
@@ -298,11 +323,14 @@ static json_t *pack_msg(const struct ckpt_msg *m)
 				 "task", (json_int_t)m->task,
 				 "status", m->status);
 	case CKPT_OP_UNREGISTER:
-	case CKPT_OP_PREPARE:
-	case CKPT_OP_ABORT:
 		return json_pack("{s:i, s:s, s:I, s:I}", "v", v, "op", op,
 				 "job", (json_int_t)m->job,
 				 "step", (json_int_t)m->step);
+	case CKPT_OP_PREPARE:
+	case CKPT_OP_ABORT:
+		return json_pack("{s:i, s:s, s:I, s:I, s:s*}", "v", v,
+				 "op", op, "job", (json_int_t)m->job,
+				 "step", (json_int_t)m->step, "to", m->to);
 	default:
 		break;
 	}
@@ -385,16 +413,18 @@ static int unpack_request(json_t *o, struct ckpt_msg *m, char *err,
 {
 	json_error_t je;
 	json_int_t job, step, v;
-	const char *op, *dir = NULL;
+	const char *op, *dir = NULL, *to = NULL;
 
-	if (json_unpack_ex(o, &je, 0, "{s:I, s:s, s:I, s:I, s?:s !}", "v", &v,
-			   "op", &op, "job", &job, "step", &step,
-			   "dir", &dir) < 0)
+	if (json_unpack_ex(o, &je, 0, "{s:I, s:s, s:I, s:I, s?:s, s?:s !}",
+			   "v", &v, "op", &op, "job", &job, "step", &step,
+			   "dir", &dir, "to", &to) < 0)
 		return errprintf(err, errlen, EINVAL, "%s message: %s",
 				 op_names[m->op], je.text);
 	if (to_u32(job, &m->job) < 0 || to_u32(step, &m->step) < 0)
 		return errprintf(err, errlen, EINVAL, "job/step %lld.%lld out "
 				 "of range", (long long)job, (long long)step);
+	if (to && strdup_field(to, &m->to) < 0)
+		return -1;
 	return dir ? strdup_field(dir, &m->dir) : 0;
 }
 
@@ -520,10 +550,11 @@ static int unpack_msg(json_t *o, struct ckpt_msg *m, char *err, size_t errlen)
 		m->status = (int)status;
 		return 0;
 	case CKPT_OP_UNREGISTER:
-	case CKPT_OP_PREPARE:
-	case CKPT_OP_ABORT:
 		return unpack_ids(o, "{s:I, s:s, s:I, s:I !}", m, NULL, err,
 				  errlen);
+	case CKPT_OP_PREPARE:
+	case CKPT_OP_ABORT:
+		return unpack_request(o, m, err, errlen);
 	case CKPT_OP_REPLY:
 		return unpack_reply(o, m, err, errlen);
 	default:
@@ -604,6 +635,7 @@ void proto_msg_clear(struct ckpt_msg *m)
 	free(m->restart);
 	free(m->criu);
 	free(m->info);
+	free(m->to);
 	memset(m, 0, sizeof(*m));
 }
 

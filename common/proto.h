@@ -87,6 +87,10 @@ struct ckpt_msg {
 				 * the plugin runs to restore its tasks */
 	char *info;		/* requests but CREATE: a JSON object (its
 				 * compact text) with what was asked */
+	char *to;		/* requests and peer messages: the node
+				 * they are for (required over TCP, where
+				 * the MUNGE credential binds it: one
+				 * taken on the way is no good elsewhere) */
 };
 
 /* A checkpoint method's name: 1 to CKPT_METHOD_NAME_MAX of [a-z0-9_-],

@@ -79,10 +79,11 @@ static struct peer *peers;	/* [1 .. nnodes-1] */
 static uint32_t npeers;
 static char lead_err[1024];	/* no part can be asked: why */
 
-static char *seal(const struct step *s, enum ckpt_op op, char *err,
-		  size_t errlen)
+static char *seal(const struct step *s, enum ckpt_op op, const char *node,
+		  char *err, size_t errlen)
 {
-	struct ckpt_msg m = { .op = op, .job = s->job, .step = s->id };
+	struct ckpt_msg m = { .op = op, .job = s->job, .step = s->id,
+			      .to = (char *)node };
 	char *payload = proto_encode(&m), *cred = NULL;
 	munge_ctx_t ctx = munge_ctx_create();
 	munge_err_t e = EMUNGE_SNAFU;
@@ -170,9 +171,9 @@ void peer_leader_connect(const struct step *s)
 		p->node = nodes[k];
 		nodes[k] = NULL;
 		p->fd = -1;
-		if (!(p->prepare = seal(s, CKPT_OP_PREPARE, p->err,
+		if (!(p->prepare = seal(s, CKPT_OP_PREPARE, p->node, p->err,
 					sizeof(p->err))) ||
-		    !(p->abort = seal(s, CKPT_OP_ABORT, p->err,
+		    !(p->abort = seal(s, CKPT_OP_ABORT, p->node, p->err,
 				      sizeof(p->err))))
 			continue;
 		p->fd = dial(p->node, p->err, sizeof(p->err));
@@ -601,6 +602,11 @@ void peer_request(int fd, uid_t uid, const struct ckpt_msg *m)
 		       "or the SlurmUser) may send peer requests");
 	} else if (!s || !step_is_follower(s)) {
 		answer(fd, ENOENT, "no follower's part of that step here");
+	} else if (!m->to || !s->node || strcmp(m->to, s->node) != 0) {
+		log_msg(LOG_NOTICE, "peer request for %s refused: it is for "
+			"node %s, the part here is node %s's", label,
+			m->to ? m->to : "?", s->node ? s->node : "?");
+		answer(fd, EACCES, "this request is for another node");
 	} else if (m->op == CKPT_OP_PREPARE) {
 		if (pending_find(m->job, m->step) || s->worker)
 			answer(fd, EALREADY, "a part is already in progress");

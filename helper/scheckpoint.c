@@ -386,9 +386,33 @@ static char *munge_wrap(const char *payload, const char *msock, char *text,
 	return cred;
 }
 
-/* One request to the helper of node over TCP, in a MUNGE credential. */
-static int ask_node(const char *node, const char *payload, const char *msock,
-		    long max_wait, struct ckpt_msg *r, char *text, size_t len)
+static int ask_node_payload(const char *node, const char *payload,
+			    const char *msock, long max_wait,
+			    struct ckpt_msg *r, char *text, size_t len);
+
+/* One request to the helper of node over TCP, in a MUNGE credential,
+ * bound to that node (to=): no good if replayed to another. */
+static int ask_node(const char *node, const struct ckpt_msg *m,
+		    const char *msock, long max_wait, struct ckpt_msg *r,
+		    char *text, size_t len)
+{
+	struct ckpt_msg bound = *m;
+	char *payload;
+	int rc;
+
+	bound.to = (char *)node;
+	if (!(payload = proto_encode(&bound))) {
+		snprintf(text, len, "%s", strerror(errno));
+		return -1;
+	}
+	rc = ask_node_payload(node, payload, msock, max_wait, r, text, len);
+	free(payload);
+	return rc;
+}
+
+static int ask_node_payload(const char *node, const char *payload,
+			    const char *msock, long max_wait,
+			    struct ckpt_msg *r, char *text, size_t len)
 {
 	long port = proto_port_of(getenv("SLURM_CHECKPOINT_PORTS"), node);
 	char addr[256], err[512], *cred = NULL, *buf = NULL;
@@ -436,34 +460,28 @@ out:
 static int ask_remote(const struct ckpt_msg *m, struct ckpt_msg *r,
 		      long max_wait, char *text, size_t len)
 {
-	char **nodes = NULL, *batch = NULL, *payload = NULL, *msock = NULL;
+	char **nodes = NULL, *batch = NULL, *msock = NULL;
 	int rc = -1;
 	size_t i;
 
 	sched_init();
 	if (sched_job_nodes(m->job, &nodes, &batch, text, len) < 0)
 		goto out;
-	if (!(payload = proto_encode(m))) {
-		snprintf(text, len, "%s", strerror(errno));
-		goto out;
-	}
 	msock = munge_socket();
 	if (m->step == CKPT_STEP_BATCH || m->step == CKPT_STEP_ALL) {
-		rc = ask_node(batch ? batch : nodes[0], payload, msock,
-			      max_wait, r, text, len);
+		rc = ask_node(batch ? batch : nodes[0], m, msock, max_wait, r,
+			      text, len);
 		goto out;
 	}
 	for (i = 0; nodes[i]; i++) {
 		if (i)
 			proto_msg_clear(r);
-		rc = ask_node(nodes[i], payload, msock, max_wait, r, text,
-			      len);
+		rc = ask_node(nodes[i], m, msock, max_wait, r, text, len);
 		if (rc < 0 || r->ok || r->err != ENOENT)
 			break;
 	}
 out:
 	sched_nodes_free(nodes, batch);
-	free(payload);
 	free(msock);
 	return rc;
 }

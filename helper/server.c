@@ -274,7 +274,23 @@ static int request_targets(struct conn *c, const struct ckpt_msg *m,
 			   struct step **targets, size_t max, size_t *n,
 			   int *rc)
 {
+	size_t i, k;
+
 	*n = create_targets(m, targets, max);
+	/* Over TCP: only the steps registered for the node the request
+	 * names (a request sealed for another node is no good here). */
+	for (i = k = 0; c->tcp && i < *n; i++)
+		if (targets[i]->node && strcmp(targets[i]->node, m->to) == 0)
+			targets[k++] = targets[i];
+	if (c->tcp && k < *n && !(*n = k)) {
+		log_msg(LOG_NOTICE, "TCP request for job %u refused: it is for "
+			"node %s, not a node of its steps here", m->job,
+			m->to);
+		*rc = reply_err(c, EACCES, "this request is for node %s: no "
+				"step of job %u registered for that node is "
+				"here", m->to, m->job);
+		return -1;
+	}
 	/* A step over several nodes answers at its node index 0 only:
 	 * scheckpoint goes on to the next node of the job. */
 	if (*n == 0 && m->step != CKPT_STEP_ALL &&

@@ -110,6 +110,15 @@ static void tconn_request(struct tconn *t)
 		       "requests come over TCP");
 		return;
 	}
+	/* Bound to a node (inside the credential): a request taken on its
+	 * way to one node is refused by every other (server.c, peer.c);
+	 * munged refuses it a second time on its own node. */
+	if (!m.to) {
+		proto_msg_clear(&m);
+		refuse(t, EACCES, "a request over TCP must name the node it "
+		       "is for");
+		return;
+	}
 	log_msg(LOG_INFO, "TCP request from %s, uid %u", t->peer,
 		(unsigned)uid);
 	/* The reply is written in one go; the client reads it at once. */

@@ -79,10 +79,25 @@ printf 'MUNGE:AAAAgarbage:' >"$CLUSTER_WORK/bad"
 msg=$(raw "$CLUSTER_WORK/bad" 2>&1)
 echo "$msg" | grep -q '^authentication failed' || fail "bad credential: $msg"
 ok "bad credential refused: $msg"
-req=$(printf '{"v":1,"op":"show","job":%s,"step":4294967295}' "$j")
-as_user munge -S "$CLUSTER_DIR/munge/munged.sock" -s "$req" -o "$CLUSTER_WORK/cred" ||
+# A request is bound to the node it is for (to=, inside the credential):
+# one without, or one for another node (taken on its way there), is no
+# good here.
+sealed() { # sealed <file> <json>: a fresh credential of ckptuser's
+	as_user munge -S "$CLUSTER_DIR/munge/munged.sock" -s "$2" -o "$1" &&
+		chmod 0644 "$1"
+}
+sealed "$CLUSTER_WORK/unbound" "$(printf '{"v":1,"op":"show","job":%s,"step":4294967295}' "$j")" ||
 	fail "munge could not encode"
-chmod 0644 "$CLUSTER_WORK/cred"
+msg=$(raw "$CLUSTER_WORK/unbound" 2>&1)
+echo "$msg" | grep -q 'must name the node it is for' || fail "a request naming no node: $msg"
+ok "a credential naming no node is refused: $msg"
+sealed "$CLUSTER_WORK/elsewhere" "$(printf '{"v":1,"op":"show","job":%s,"step":4294967295,"to":"c1"}' "$j")" ||
+	fail "munge could not encode"
+msg=$(raw "$CLUSTER_WORK/elsewhere" 2>&1)
+echo "$msg" | grep -q 'this request is for node c1' || fail "a request for another node: $msg"
+ok "a credential for node c1 is refused where job $j's step is c2's: $msg"
+req=$(printf '{"v":1,"op":"show","job":%s,"step":4294967295,"to":"c2"}' "$j")
+sealed "$CLUSTER_WORK/cred" "$req" || fail "munge could not encode"
 msg=$(raw "$CLUSTER_WORK/cred" 2>&1)
 [ "$msg" = ok ] || fail "a fresh credential was refused: $msg"
 msg=$(raw "$CLUSTER_WORK/cred" 2>&1)

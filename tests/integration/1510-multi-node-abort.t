@@ -57,7 +57,7 @@ for k in 0 1 2; do cnt[$k]=$(cat "$img/node.$k/count.$k"); done
 ok "from the follower's node with SLURM_CHECKPOINT_PORTS, the leader committed seq $seq: $msg"
 
 # A user's credential is not a helper's.
-req=$(printf '{"v":1,"op":"prepare","job":%s,"step":0}' "$j")
+req=$(printf '{"v":1,"op":"prepare","job":%s,"step":0,"to":"%s"}' "$j" "${host[1]}")
 as_user munge -S "$CLUSTER_DIR/munge/munged.sock" -s "$req" -o "$CLUSTER_WORK/cred" ||
 	fail "munge could not encode"
 chmod 0644 "$CLUSTER_WORK/cred"

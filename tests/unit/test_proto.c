@@ -289,6 +289,41 @@ static void test_register_fields(void **state)
 	}
 }
 
+/* to=, the node a request over TCP is for: a node name, round-tripped. */
+static void test_to(void **state)
+{
+	static const char *const bad[] = {
+		"{\"v\":1,\"op\":\"show\",\"job\":5,\"step\":0,\"to\":\"\"}",
+		"{\"v\":1,\"op\":\"show\",\"job\":5,\"step\":0,\"to\":\"a/b\"}",
+		"{\"v\":1,\"op\":\"show\",\"job\":5,\"step\":0,\"to\":\"a b\"}",
+		"{\"v\":1,\"op\":\"prepare\",\"job\":5,\"step\":0,\"to\":1}",
+		"{\"v\":1,\"op\":\"prepare\",\"job\":5,\"step\":0,\"dir\":\"/d\"}",
+	};
+	struct ckpt_msg m = { .op = CKPT_OP_PREPARE, .job = 5, .step = 0,
+			      .to = "c7" }, r;
+	char err[256], *s;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (proto_decode(bad[i], strlen(bad[i]), &r, err,
+				 sizeof(err)) != -1)
+			fail_msg("accepted: %s", bad[i]);
+	s = proto_encode(&m);
+	assert_non_null(s);
+	assert_int_equal(proto_decode(s, strlen(s), &r, err, sizeof(err)), 0);
+	assert_string_equal(r.to, "c7");
+	proto_msg_clear(&r);
+	free(s);
+	m.op = CKPT_OP_VACATE;
+	s = proto_encode(&m);
+	assert_non_null(s);
+	assert_int_equal(proto_decode(s, strlen(s), &r, err, sizeof(err)), 0);
+	assert_string_equal(r.to, "c7");
+	proto_msg_clear(&r);
+	free(s);
+}
+
 static void test_encode_bad(void **state)
 {
 	struct ckpt_msg m = reg();
@@ -481,6 +516,7 @@ int main(void)
 		cmocka_unit_test(test_step_encoding),
 		cmocka_unit_test(test_decode_bad),
 		cmocka_unit_test(test_register_fields),
+		cmocka_unit_test(test_to),
 		cmocka_unit_test(test_encode_bad),
 		cmocka_unit_test(test_socket_fd),
 		cmocka_unit_test(test_socket_bad),
