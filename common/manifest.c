@@ -349,7 +349,7 @@ static json_t *files_json(const struct manifest *m)
 char *manifest_format(const struct manifest *m)
 {
 	json_t *o, *files;
-	char *s, *nl;
+	char *s, *nl = NULL;
 
 	files = files_json(m);
 	if (!files)

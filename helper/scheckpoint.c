@@ -417,7 +417,7 @@ static int ask_node_payload(const char *node, const char *payload,
 	long port = proto_port_of(getenv("SLURM_CHECKPOINT_PORTS"), node);
 	char addr[256], err[512], *cred = NULL, *buf = NULL;
 	size_t blen = 0;
-	int fd = -1, rc = -1;
+	int fd = -1, rc = -1, got = -1;
 
 	if (!port) {
 		snprintf(text, len, "no slurmckptd port known for node %s "
@@ -429,8 +429,11 @@ static int ask_node_payload(const char *node, const char *payload,
 	    (fd = tcp_connect(node, addr, port, max_wait, text, len)) < 0)
 		goto out;
 	if (proto_frame_send(fd, cred, strlen(cred)) < 0 ||
-	    proto_frame_recv(fd, &buf, &blen) <= 0) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
+	    (got = proto_frame_recv(fd, &buf, &blen)) <= 0) {
+		if (got == 0)	/* end of file: errno says nothing */
+			snprintf(text, len, "slurmckptd on node %s closed the "
+				 "connection without an answer", node);
+		else if (errno == EAGAIN || errno == EWOULDBLOCK)
 			snprintf(text, len, "no answer within MaxWait=%ld s "
 				 "(a checkpoint may still complete)", max_wait);
 		else
