@@ -35,6 +35,10 @@ declare -A SRCS=(
 	[fuzz_plugstack]="ckptconf.c kvconf.c timefmt.c proto.c errbuf.c"
 	[fuzz_proto]="proto.c errbuf.c"
 	[fuzz_manifest]="manifest.c errbuf.c"
+	[fuzz_manifest_parse]="manifest.c errbuf.c"
+	[fuzz_frame]="proto.c errbuf.c"
+	[fuzz_index]="offsite.c kvconf.c timefmt.c errbuf.c"
+	[fuzz_kvconf]="kvconf.c timefmt.c"
 )
 targets=${FUZZ_TARGETS:-$(cd "$here" && ls fuzz_*.c | sed 's/\.c$//' | tr '\n' ' ')}
 
