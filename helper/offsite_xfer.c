@@ -99,8 +99,11 @@ static void begin(struct xfer *x, const char *url)
 	x->got = 0;
 	ccurl.easy_setopt(h, CURLOPT_URL, url);
 	/* The path as built: libcurl must not squash "/../" (offsite_url
-	 * refuses dot segments; this is the second lock). */
-	ccurl.easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
+	 * refuses dot segments; this is the second lock).  libcurl 8.x
+	 * refuses it with SigV4, whose canonical request has the path
+	 * normalized: there the first lock is the one. */
+	if (offsite_kind != OFFSITE_S3)
+		ccurl.easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
 	ccurl.easy_setopt(h, CURLOPT_ERRORBUFFER, x->cerr);
 	ccurl.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	ccurl.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
