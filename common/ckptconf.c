@@ -212,8 +212,9 @@ int ckpt_expand_socket(const char *tmpl, const char *node, char *out,
 {
 	long len;
 
+	/* A node name is one path component, never "." or "..". */
 	if (!tmpl || !node || !out || tmpl[0] != '/' || !*node ||
-	    strchr(node, '/')) {
+	    node[0] == '.' || strchr(node, '/')) {
 		errno = EINVAL;
 		return -1;
 	}

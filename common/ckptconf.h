@@ -41,7 +41,8 @@ int ckpt_expand_dir(const char *tmpl, const char *user, uid_t uid,
 		    uint32_t job, char **out);
 
 /* Expand a socket= path: %n the node name (several slurmd on one host,
- * one slurmckptd each), %% a '%'; any other %x is EINVAL.  Into out
+ * one slurmckptd each), %% a '%'; any other %x, or a node name that is
+ * not one path component ('/', a leading '.'), is EINVAL.  Into out
  * (ENAMETOOLONG when it does not fit). */
 int ckpt_expand_socket(const char *tmpl, const char *node, char *out,
 		       size_t outlen);

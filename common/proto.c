@@ -673,6 +673,8 @@ int proto_connect(const char *path, int timeout_s)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct timeval tv = { .tv_sec = timeout_s };
+	struct ucred peer;
+	socklen_t plen = sizeof(peer);
 	int fd, saved;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
@@ -686,10 +688,18 @@ int proto_connect(const char *path, int timeout_s)
 	if ((timeout_s > 0 &&
 	     (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
 	      setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)) ||
-	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &plen) < 0) {
 		saved = errno;
 		close(fd);
 		errno = saved;
+		return -1;
+	}
+	/* slurmckptd runs as root: a socket another user listens on (in a
+	 * directory they could write) is theirs, and so would its replies be. */
+	if (peer.uid != 0 && peer.uid != geteuid()) {
+		close(fd);
+		errno = EPERM;
 		return -1;
 	}
 	return fd;

@@ -122,7 +122,8 @@ void proto_msg_clear(struct ckpt_msg *m);
 /* Connect to the Unix socket at path (SOCK_SEQPACKET, close-on-exec);
  * with timeout_s > 0, sends and receives on it time out after that many
  * seconds.  Returns the fd, or -1 with errno (ENAMETOOLONG for a path
- * that does not fit a socket address). */
+ * that does not fit a socket address; EPERM when the listener is neither
+ * root nor the caller: not slurmckptd). */
 /* A node's slurmckptd TCP port in a map "<port>" (every node) or
  * "<node>:<port>,<node>:<port>..." (SLURM_CHECKPOINT_PORTS of scheckpoint,
  * peer_ports= of slurmckptd); 0 when none is known or it is no port. */

@@ -88,8 +88,4 @@ int restore_limit_caps(void);
 void restore_drop_caps(void);
 int restore_criu(spank_t sp, const char *image, uint32_t task);
 
-/* slurmver.c: the n-th (from 0) host of a Slurm host list ("c[1-3]") into
- * buf; false when the list has fewer hosts or cannot be parsed. */
-bool hostlist_nth(const char *list, uint32_t n, char *buf, size_t len);
-
 #endif

@@ -56,13 +56,14 @@ static int resolve_dir(spank_t sp, uid_t uid)
 static bool refused;		/* the helper answered no (not: no helper) */
 
 /* The helper restarted since the step registered (it re-adopts the step
- * from its saved state): the connection is dead, open a new one. */
+ * from its saved state): the connection is dead, open a new one, to the
+ * socket registered with (socket= expanded for this node). */
 static bool reconnect(void)
 {
 	if (errno != EPIPE && errno != ECONNRESET && errno != ENOTCONN)
 		return false;
 	close(conn);
-	conn = proto_connect(conf.socket, HELPER_TIMEOUT_S);
+	conn = proto_connect(step.sock, HELPER_TIMEOUT_S);
 	return conn >= 0;
 }
 
@@ -110,30 +111,16 @@ static int helper_call(const struct ckpt_msg *m, int passfd, char *err,
 	return rc;
 }
 
-/* A step's node: its node list (SLURM_STEP_NODELIST, from srun) at this
- * node's index.  SLURMD_NODENAME in a step's environment is the batch
- * host's when srun runs in a batch script: with several slurmd on one
- * host, every node of the step would take the batch host's socket. */
-static bool step_node_name(spank_t sp, char *buf, size_t len)
-{
-	char list[8192];
-
-	if (step.id == SLURM_BATCH_SCRIPT ||
-	    spank_getenv(sp, "SLURM_STEP_NODELIST", list, sizeof(list)) !=
-	    ESPANK_SUCCESS)
-		return false;
-	return hostlist_nth(list, step.nodeid, buf, len);
-}
-
-static void node_name(spank_t sp, char *buf, size_t len)
+/* This node's name: slurmstepd's own SLURMD_NODENAME, which it sets in
+ * its process environment from slurmd's configuration before any plugin
+ * runs (every release since 22.05).  Never the job's environment
+ * (spank_getenv): the user writes that one, and the name chooses the
+ * socket root connects to and the local= directory root makes.  The
+ * host name when slurmstepd set none. */
+static void node_name(char *buf, size_t len)
 {
 	const char *env = getenv("SLURMD_NODENAME");
 
-	if (step_node_name(sp, buf, len))
-		return;
-	if (spank_getenv(sp, "SLURMD_NODENAME", buf, (int)len) ==
-	    ESPANK_SUCCESS)
-		return;
 	if (env && *env) {
 		snprintf(buf, len, "%s", env);
 		return;
@@ -168,7 +155,7 @@ static int fill_register(spank_t sp, struct ckpt_msg *m, char *node,
 	}
 	if (resolve_dir(sp, uid) < 0)
 		return -1;
-	node_name(sp, node, nodelen);
+	node_name(node, nodelen);
 	local_resolve(uid, gid, node);
 	*m = (struct ckpt_msg){
 		.op = CKPT_OP_REGISTER, .job = step.job, .step = step.id,
@@ -240,7 +227,9 @@ int remote_register(spank_t sp)
 	}
 	conn = proto_connect(sock, HELPER_TIMEOUT_S);
 	if (conn < 0) {
-		snprintf(err, sizeof(err), "%s: %s", sock, strerror(errno));
+		snprintf(err, sizeof(err), "%s: %s", sock, errno == EPERM ?
+			 "not root's socket: not slurmckptd" :
+			 strerror(errno));
 		return register_failed(node, err);
 	}
 	if (helper_call(&m, -1, err, sizeof(err)) < 0)

@@ -393,6 +393,11 @@ static void test_expand_socket(void **state)
 	}
 	assert_int_equal(ckpt_expand_socket("/a/%n", "a/b", out, sizeof(out)),
 			 -1);
+	/* a node name never climbs: not "..", not "." */
+	assert_int_equal(ckpt_expand_socket("/a/%n", "..", out, sizeof(out)),
+			 -1);
+	assert_int_equal(ckpt_expand_socket("/a/%n", ".", out, sizeof(out)),
+			 -1);
 	assert_int_equal(ckpt_expand_socket("/a/%n", "c2", out, 4), -1);
 	assert_int_equal(errno, ENAMETOOLONG);
 }
