@@ -27,6 +27,10 @@
  *    so the kernel lets it set no other credentials and open nothing
  *    the user cannot; an image the user forged gives them at most a
  *    process of their own holding CAP_CHECKPOINT_RESTORE, never root.
+ *    Not even that: criu leaves the restored tree stopped
+ *    (--leave-stopped), and a tree in which any thread holds a
+ *    capability (no dump the daemon took does) is killed before it
+ *    runs; a clean one is continued (check_tree).
  *    No file of the user's is opened by root.
  *  - CRIU restores the dumped bounding set, and dropping a capability
  *    from it needs CAP_SETPCAP, unless the process had no_new_privs:
@@ -39,12 +43,14 @@
  * See slurmckptd(8), METHODS. */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/capability.h>
 #include <linux/close_range.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,7 +122,8 @@ static int run_criu(const char *dir, const char *work)
 	char store[2][PATH_MAX + 16];
 	char *argv[24] = { step.criu, "restore", "--unprivileged", "-D",
 			   (char *)dir, "-W", (char *)work, "-o",
-			   "restore.log", "--shell-job", "-d" };
+			   "restore.log", "--shell-job", "-d",
+			   "--leave-stopped" };
 	int status;
 	pid_t pid;
 
@@ -126,7 +133,7 @@ static int run_criu(const char *dir, const char *work)
 	if (pid == 0) {
 		/* slurmstepd's descriptors stay out of criu */
 		close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
-		inherit_args(argv, 11, store);
+		inherit_args(argv, 12, store);
 		if (caps_ckpt_restore(true, true, true) < 0 ||
 		    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE,
 			  CAP_CHECKPOINT_RESTORE, 0, 0) < 0) {
@@ -183,6 +190,110 @@ static pid_t first_child(void)
 		return -1;
 	buf[r] = '\0';
 	return (pid_t)strtol(buf, NULL, 10);
+}
+
+#define TREE_MAX 4096	/* processes of a restored tree that are checked */
+
+struct tree {
+	pid_t pid[TREE_MAX];
+	size_t n;
+};
+
+/* The pids listed in a children file (/proc/<pid>/task/<tid>/children),
+ * added to t unless there already. */
+static void add_children(struct tree *t, const char *path)
+{
+	char buf[4096], *p, *end;
+	ssize_t r;
+	size_t i;
+	long v;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	r = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (r <= 0)
+		return;
+	buf[r] = '\0';
+	for (p = buf; t->n < TREE_MAX; p = end) {
+		v = strtol(p, &end, 10);
+		if (end == p || v <= 0)
+			break;
+		for (i = 0; i < t->n && t->pid[i] != (pid_t)v; i++)
+			;
+		if (i == t->n)
+			t->pid[t->n++] = (pid_t)v;
+	}
+}
+
+/* Whether a thread's status shows a capability in its inheritable,
+ * permitted, effective or ambient set (into why when it does). */
+static bool holds_caps(const char *status, pid_t pid, char *why,
+		       size_t whylen)
+{
+	char line[256], *v;
+	bool held = false;
+	FILE *f;
+
+	if (!(f = fopen(status, "re")))
+		return false;	/* gone: it holds nothing */
+	while (!held && fgets(line, sizeof(line), f)) {
+		/* CapInh, CapPrm, CapEff, CapAmb; CapBnd is only a limit */
+		if (strncmp(line, "Cap", 3) != 0 ||
+		    strncmp(line, "CapBnd", 6) == 0 || !(v = strchr(line, ':')))
+			continue;
+		if (strtoull(v + 1, NULL, 16) != 0) {
+			line[strcspn(line, "\n")] = '\0';
+			snprintf(why, whylen, "restored process %ld holds "
+				 "capabilities (%s)", (long)pid, line);
+			held = true;
+		}
+	}
+	fclose(f);
+	return held;
+}
+
+/* criu left the restored tree stopped.  A dump slurmckptd took holds no
+ * capability (the task had none); one that does was forged to keep
+ * criu's CAP_CHECKPOINT_RESTORE.  Every thread of every process of the
+ * tree is checked before any of it runs; then all resume, or all are
+ * killed.  0, or -1 with why. */
+static int check_tree(char *why, size_t whylen)
+{
+	static struct tree t;
+	char path[96];
+	struct dirent *e;
+	bool bad = false;
+	size_t i;
+	DIR *d;
+
+	t.n = 0;
+	add_children(&t, "/proc/thread-self/children");
+	for (i = 0; i < t.n && !bad; i++) {
+		snprintf(path, sizeof(path), "/proc/%ld/task", (long)t.pid[i]);
+		if (!(d = opendir(path)))
+			continue;
+		while (!bad && (e = readdir(d))) {
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "/proc/%ld/task/%.20s/%s",
+				 (long)t.pid[i], e->d_name, "status");
+			bad = holds_caps(path, t.pid[i], why, whylen);
+			snprintf(path, sizeof(path), "/proc/%ld/task/%.20s/%s",
+				 (long)t.pid[i], e->d_name, "children");
+			add_children(&t, path);
+		}
+		closedir(d);
+	}
+	if (!bad && t.n == TREE_MAX) {
+		snprintf(why, whylen, "more than %d restored processes",
+			 TREE_MAX);
+		bad = true;
+	}
+	for (i = 0; i < t.n; i++)
+		kill(t.pid[i], bad ? SIGKILL : SIGCONT);
+	return bad ? -1 : 0;
 }
 
 static volatile pid_t restored;
@@ -289,6 +400,15 @@ int restore_criu(spank_t sp, const char *image, uint32_t task)
 		return -1;
 	}
 	root = first_child();
+	if (check_tree(why, sizeof(why)) < 0) {
+		fprintf(stderr, PFX "%s: task %u not restored from %s: %s, "
+			"which no dump by slurmckptd has: the restored "
+			"processes were killed before they ran\n", step.label,
+			task, dir, why);
+		while (waitpid(-1, &status, 0) > 0 || errno == EINTR)
+			;
+		return -1;
+	}
 	fprintf(stderr, PFX "%s: task %u restored from %s (pid %ld)\n",
 		step.label, task, dir, (long)root);
 	stand_in(root);

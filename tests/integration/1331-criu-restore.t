@@ -34,23 +34,6 @@ run_to_dump() {
 	[ -s "$img/criu.0/pstree.img" ] || fail "no criu images in $img: $(ls -R "$img")"
 }
 
-# job_caps <job>: the job's pids on this node, or why one of them holds
-# a capability or lacks no_new_privs.
-job_caps() {
-	local p pids caps
-	pids=$(scontrol listpids "$1" 2>/dev/null | awk '$1 ~ /^[0-9]+$/ { print $1 }')
-	[ -n "$pids" ] || { echo "scontrol listpids $1: no pids"; return 1; }
-	for p in $pids; do
-		[ -r "/proc/$p/status" ] || continue
-		caps=$(awk '/^Cap(Inh|Prm|Eff|Amb):/ { printf "%s", $2 }' "/proc/$p/status")
-		if [ -n "$(echo "$caps" | tr -d 0)" ] || ! grep -q '^NoNewPrivs:.*1' "/proc/$p/status"; then
-			echo "pid $p of job $1: $(grep -E '^(Cap|NoNewPrivs)' "/proc/$p/status" | tr '\n' ' ')"
-			return 1
-		fi
-	done
-	echo $pids
-}
-
 # The dump, a requeue, and the restore inside the step.
 out=$CLUSTER_WORK/mem.out
 run_to_dump "$out"

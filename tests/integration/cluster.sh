@@ -674,6 +674,23 @@ cluster_stop() {
 	return "$rc"
 }
 
+# job_caps <job>: the job's pids on this node, or why one of them holds
+# a capability or lacks no_new_privs (the criu= method's tasks have it).
+job_caps() {
+	local p pids caps
+	pids=$(scontrol listpids "$1" 2>/dev/null | awk '$1 ~ /^[0-9]+$/ { print $1 }')
+	[ -n "$pids" ] || { echo "scontrol listpids $1: no pids"; return 1; }
+	for p in $pids; do
+		[ -r "/proc/$p/status" ] || continue
+		caps=$(awk '/^Cap(Inh|Prm|Eff|Amb):/ { printf "%s", $2 }' "/proc/$p/status")
+		if [ -n "$(echo "$caps" | tr -d 0)" ] || ! grep -q '^NoNewPrivs:.*1' "/proc/$p/status"; then
+			echo "pid $p of job $1: $(grep -E '^(Cap|NoNewPrivs)' "/proc/$p/status" | tr '\n' ' ')"
+			return 1
+		fi
+	done
+	echo $pids
+}
+
 # ------------------------------------------------------------- checkpoints --
 # images <dir> <name>: the committed images of <name> (e.g. 42.ckpt) in <dir>,
 # newest first (the bare name is the newest, then .<seq> descending).
