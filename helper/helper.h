@@ -220,6 +220,11 @@ int cooperate_part(const struct step *s, int partfd, bool *uncaught,
  * and copied into partfd, node.<k> of basefd's N.partial. */
 int cooperate_part_staged(const struct step *s, int basefd, int partfd,
 			  bool *uncaught, char *err, size_t errlen);
+/* report.c: a child's report, len bytes of buf, decoded into r, which
+ * points into the returned object; NULL (r says "malformed") when it is
+ * no JSON.  Anything unexpected is a failure; part: a follower's part. */
+json_t *worker_report_parse(const char *buf, size_t len, bool part,
+			    struct ckpt_result *r);
 
 /* peer.c: the two-phase commit of a step over several nodes.  Node index
  * 0 (the leader) runs the step's checkpoints: its worker connects to

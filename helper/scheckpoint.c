@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -35,6 +34,7 @@
 #include "ckptconf.h"
 #include "escape.h"
 #include "image.h"
+#include "jobspec.h"
 #include "manifest.h"
 #include "proto.h"
 #include "sched.h"
@@ -525,36 +525,6 @@ static int request(const char *sock, const struct verb *v, const char *id,
 }
 
 /* --------------------------------------------------------- restart ----- */
-struct args {
-	char **v;
-	size_t n;
-	bool oom;
-};
-
-static void arg(struct args *a, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void arg(struct args *a, const char *fmt, ...)
-{
-	char **v;
-	va_list ap;
-	int rc;
-
-	if (a->oom || !(v = realloc(a->v, (a->n + 2) * sizeof(*v)))) {
-		a->oom = true;
-		return;
-	}
-	a->v = v;
-	va_start(ap, fmt);
-	rc = vasprintf(&a->v[a->n], fmt, ap);
-	va_end(ap);
-	if (rc < 0) {
-		a->oom = true;
-		return;
-	}
-	a->v[++a->n] = NULL;
-}
-
 /* The saved job of an image: its record and its batch script, the very
  * bytes that were checked against the manifest. */
 struct saved_job {
@@ -573,7 +543,6 @@ static int load_image(const char *image, struct saved_job *sv, char *text,
 {
 	struct manifest m = { 0 };
 	char err[512], *buf = NULL;
-	json_error_t je;
 	size_t blen;
 	int fd, rc = -1;
 
@@ -602,10 +571,8 @@ static int load_image(const char *image, struct saved_job *sv, char *text,
 			snprintf(text, len, "image %s: %s", image, err);
 		goto out;
 	}
-	if (!(sv->job = json_loadb(buf, blen, 0, &je)) ||
-	    !json_is_object(sv->job)) {
-		snprintf(text, len, "%s/%s: %s", image, IMAGE_JOB_NAME,
-			 sv->job ? "not an object" : je.text);
+	if (!(sv->job = jobspec_parse(buf, blen, err, sizeof(err)))) {
+		snprintf(text, len, "%s/%s: %s", image, IMAGE_JOB_NAME, err);
 		goto out;
 	}
 	rc = 0;
@@ -619,59 +586,6 @@ out:
 	manifest_free(&m);
 	close(fd);
 	return rc;
-}
-
-/* sbatch's options from the saved job (the script goes on its input). */
-static void sbatch_args(struct args *a, json_t *job, const char *image,
-			bool stick)
-{
-	const char *out = str(job, "std_out"), *e = str(job, "std_err");
-	const char *in = str(job, "std_in");
-	json_int_t iv = num(job, "checkpoint");
-
-	arg(a, "sbatch");
-	arg(a, "--parsable");
-	if (*str(job, "name"))
-		arg(a, "--job-name=%s", str(job, "name"));
-	if (*str(job, "partition"))
-		arg(a, "--partition=%s", str(job, "partition"));
-	if (num(job, "time_limit") > 0)
-		arg(a, "--time=%lld", (long long)num(job, "time_limit"));
-	if (num(job, "num_nodes") > 0)
-		arg(a, "--nodes=%lld", (long long)num(job, "num_nodes"));
-	if (num(job, "num_tasks") > 0)
-		arg(a, "--ntasks=%lld", (long long)num(job, "num_tasks"));
-	if (stick && *str(job, "nodes"))
-		arg(a, "--nodelist=%s", str(job, "nodes"));
-	if (*str(job, "work_dir"))
-		arg(a, "--chdir=%s", str(job, "work_dir"));
-	/* The output goes on where it was (legacy restart forced append). */
-	if (*out)
-		arg(a, "--output=%s", out);
-	else
-		arg(a, "--output=%s/slurm-%lld.out", str(job, "work_dir"),
-		    (long long)num(job, "job_id"));
-	if (*e && strcmp(e, out) != 0)
-		arg(a, "--error=%s", e);
-	if (*in && strcmp(in, "/dev/null") != 0)
-		arg(a, "--input=%s", in);
-	arg(a, "--open-mode=append");
-	if (json_is_true(json_object_get(job, "requeue")))
-		arg(a, "--requeue");
-	arg(a, "--checkpoint=%lld:%02lld", (long long)(iv / 60),
-	    (long long)(iv % 60));
-	if (*str(job, "checkpoint_dir"))
-		arg(a, "--checkpoint-dir=%s", str(job, "checkpoint_dir"));
-	if (*str(job, "checkpoint_method") &&
-	    strcmp(str(job, "checkpoint_method"), "signal") != 0)
-		arg(a, "--checkpoint-method=%s", str(job, "checkpoint_method"));
-	if (*str(job, "checkpoint_trigger"))
-		arg(a, "--checkpoint-trigger=%s",
-		    str(job, "checkpoint_trigger"));
-	if (json_object_get(job, "checkpoint_exit_code"))
-		arg(a, "--checkpoint-exit-code=%lld",
-		    (long long)num(job, "checkpoint_exit_code"));
-	arg(a, "--restart-dir=%s", image);
 }
 
 /* Run sbatch with the script on its input; its output (--parsable:
@@ -779,8 +693,7 @@ static int submit_saved(const char *image, uint32_t jobid, const char *id,
 		print_error(errno ? errno : EIO, text);
 		return 1;
 	}
-	if ((uid_t)num(sv.job, "user_id") != getuid() ||
-	    num(sv.job, "job_id") != (json_int_t)jobid) {
+	if (!jobspec_is(sv.job, getuid(), jobid)) {
 		snprintf(text, sizeof(text), "permission denied: %s is job "
 			 "%lld of uid %lld", image,
 			 (long long)num(sv.job, "job_id"),
@@ -788,7 +701,7 @@ static int submit_saved(const char *image, uint32_t jobid, const char *id,
 		print_error(EPERM, text);
 		goto out;
 	}
-	sbatch_args(&a, sv.job, image, stick);
+	jobspec_sbatch_args(&a, sv.job, image, stick);
 	if (a.oom) {
 		print_error(ENOMEM, "out of memory");
 		goto out;
@@ -848,14 +761,14 @@ static char **owner_env(const struct passwd *pw)
 	const char *path = getenv("PATH"), *conf = getenv("SLURM_CONF");
 	struct args e = { 0 };
 
-	arg(&e, "PATH=%s", path && *path ? path : "/usr/bin:/bin");
+	args_add(&e, "PATH=%s", path && *path ? path : "/usr/bin:/bin");
 	if (conf && *conf)
-		arg(&e, "SLURM_CONF=%s", conf);
-	arg(&e, "HOME=%s", pw->pw_dir);
-	arg(&e, "USER=%s", pw->pw_name);
-	arg(&e, "LOGNAME=%s", pw->pw_name);
-	arg(&e, "SHELL=%s", pw->pw_shell && *pw->pw_shell ? pw->pw_shell :
-	    "/bin/sh");
+		args_add(&e, "SLURM_CONF=%s", conf);
+	args_add(&e, "HOME=%s", pw->pw_dir);
+	args_add(&e, "USER=%s", pw->pw_name);
+	args_add(&e, "LOGNAME=%s", pw->pw_name);
+	args_add(&e, "SHELL=%s", pw->pw_shell && *pw->pw_shell ?
+		 pw->pw_shell : "/bin/sh");
 	return e.oom ? NULL : e.v;
 }
 

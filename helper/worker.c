@@ -469,23 +469,17 @@ static int start(struct step *s, const char *reason, const char *image_dir,
 	return 0;
 }
 
-/* Decode the child's report into r, which points into the returned
- * object (or into why); anything unexpected is a failure. */
+/* Read the child's report into r, which points into the returned object
+ * (or into why); anything unexpected is a failure (report.c). */
 static json_t *read_result(struct worker *wk, int status,
 			   struct ckpt_result *r, char *why, size_t whylen)
 {
 	char buf[8192];
-	json_error_t jerr;
-	json_t *o = NULL;
-	int ok = 0, uncaught = 0;
-	json_int_t seq = 0;
+	json_t *o;
 	ssize_t n;
 
-	*r = (struct ckpt_result){ .error = "malformed report from worker",
-				   .part = wk->part };
 	n = read(wk->pipefd, buf, sizeof(buf));
-	if (n > 0)
-		o = json_loadb(buf, (size_t)n, 0, &jerr);
+	o = worker_report_parse(buf, n > 0 ? (size_t)n : 0, wk->part, r);
 	if (!o) {
 		if (WIFSIGNALED(status))
 			snprintf(why, whylen, "worker killed by signal %d",
@@ -494,18 +488,7 @@ static json_t *read_result(struct worker *wk, int status,
 			snprintf(why, whylen, "worker exited %d without a "
 				 "report", WEXITSTATUS(status));
 		r->error = why;
-		return NULL;
 	}
-	if (json_unpack_ex(o, &jerr, 0, "{s:b,s?I,s?s,s?s,s?b}", "ok", &ok,
-			   "seq", &seq, "image", &r->image, "error",
-			   &r->error, "uncaught", &uncaught) < 0)
-		return o;
-	r->part = wk->part;
-	r->ok = ok && ((r->image && seq > 0) || wk->part);
-	r->uncaught = uncaught;
-	r->seq = (uint64_t)seq;
-	if (!r->ok && !r->error)
-		r->error = "unknown error";
 	return o;
 }
 

@@ -1,7 +1,8 @@
 #!/bin/bash
 # run.sh <build-dir> - build the libFuzzer targets of tests/fuzz/ with clang
-# (-fsanitize=fuzzer,address,undefined) directly against common/*.c, out of
-# tree in <build-dir>, and run each for a bounded time.
+# (-fsanitize=fuzzer,address,undefined) directly against common/*.c (and the
+# parsers of helper/), out of tree in <build-dir>, and run each for a
+# bounded time.
 #
 #   FUZZ_SECONDS (20)   seconds per target (libFuzzer -max_total_time)
 #   FUZZ_TARGETS        the targets to run (default: all fuzz_*.c here)
@@ -29,7 +30,8 @@ cc=${CC_FUZZ:-clang}
 mkdir -p "$bdir" || exit 1
 bdir=$(cd "$bdir" && pwd)
 
-# Which of common/*.c each target needs (errbuf.c: the error texts).
+# Which of common/*.c each target needs (errbuf.c: the error texts); a path
+# with a directory is from the top of the tree.
 declare -A SRCS=(
 	[fuzz_timefmt]="timefmt.c kvconf.c errbuf.c"
 	[fuzz_plugstack]="ckptconf.c kvconf.c timefmt.c proto.c errbuf.c"
@@ -39,6 +41,8 @@ declare -A SRCS=(
 	[fuzz_frame]="proto.c errbuf.c"
 	[fuzz_index]="offsite.c kvconf.c timefmt.c errbuf.c"
 	[fuzz_kvconf]="kvconf.c timefmt.c"
+	[fuzz_jobspec]="helper/jobspec.c"
+	[fuzz_report]="helper/report.c"
 )
 targets=${FUZZ_TARGETS:-$(cd "$here" && ls fuzz_*.c | sed 's/\.c$//' | tr '\n' ' ')}
 
@@ -63,14 +67,20 @@ echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n); int LLVMFuzzer
 : >"$bdir/config.h"
 libs=$(pkg-config --cflags --libs jansson libxxhash) || skip_all "pkg-config: jansson or libxxhash missing"
 
-# build <target>: one clang invocation, sources straight from common/.
+# build <target>: one clang invocation, sources straight from common/ (or
+# helper/).
 build() {
 	local t=$1 s srcs=()
-	for s in ${SRCS[$t]:-}; do srcs+=("$top/common/$s"); done
+	for s in ${SRCS[$t]:-}; do
+		case $s in
+		*/*) srcs+=("$top/$s") ;;
+		*) srcs+=("$top/common/$s") ;;
+		esac
+	done
 	# shellcheck disable=SC2086
 	"$cc" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-fno-omit-frame-pointer -D_GNU_SOURCE -Wall -Wextra -Werror \
-		-I"$top/common" -I"$bdir" -o "$bdir/$t" "$here/$t.c" "${srcs[@]}" $libs
+		-I"$top/common" -I"$top/helper" -I"$bdir" -o "$bdir/$t" "$here/$t.c" "${srcs[@]}" $libs
 }
 
 # stat <log> <name>: one of libFuzzer's -print_final_stats=1 figures.

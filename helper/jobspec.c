@@ -1,0 +1,115 @@
+/* jobspec.c - the saved job of an image read back for "scheckpoint
+ * restart" (jobspec.h). */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jobspec.h"
+
+void args_add(struct args *a, const char *fmt, ...)
+{
+	char **v;
+	va_list ap;
+	int rc;
+
+	if (a->oom || !(v = realloc(a->v, (a->n + 2) * sizeof(*v)))) {
+		a->oom = true;
+		return;
+	}
+	a->v = v;
+	va_start(ap, fmt);
+	rc = vasprintf(&a->v[a->n], fmt, ap);
+	va_end(ap);
+	if (rc < 0) {
+		a->oom = true;
+		return;
+	}
+	a->v[++a->n] = NULL;
+}
+
+static const char *str(json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+
+	return v ? v : "";
+}
+
+static json_int_t num(json_t *o, const char *key)
+{
+	return json_integer_value(json_object_get(o, key));
+}
+
+json_t *jobspec_parse(const char *buf, size_t len, char *text, size_t tlen)
+{
+	json_error_t je;
+	json_t *job = json_loadb(buf, len, 0, &je);
+
+	if (job && json_is_object(job))
+		return job;
+	snprintf(text, tlen, "%s", job ? "not an object" : je.text);
+	json_decref(job);
+	return NULL;
+}
+
+/* Compared as JSON integers: a user_id of uid + 2^32 is not uid. */
+bool jobspec_is(json_t *job, uid_t uid, uint32_t jobid)
+{
+	return num(job, "user_id") == (json_int_t)uid &&
+	       num(job, "job_id") == (json_int_t)jobid;
+}
+
+void jobspec_sbatch_args(struct args *a, json_t *job, const char *image,
+			 bool stick)
+{
+	const char *out = str(job, "std_out"), *e = str(job, "std_err");
+	const char *in = str(job, "std_in");
+	json_int_t iv = num(job, "checkpoint");
+
+	args_add(a, "sbatch");
+	args_add(a, "--parsable");
+	if (*str(job, "name"))
+		args_add(a, "--job-name=%s", str(job, "name"));
+	if (*str(job, "partition"))
+		args_add(a, "--partition=%s", str(job, "partition"));
+	if (num(job, "time_limit") > 0)
+		args_add(a, "--time=%lld", (long long)num(job, "time_limit"));
+	if (num(job, "num_nodes") > 0)
+		args_add(a, "--nodes=%lld", (long long)num(job, "num_nodes"));
+	if (num(job, "num_tasks") > 0)
+		args_add(a, "--ntasks=%lld", (long long)num(job, "num_tasks"));
+	if (stick && *str(job, "nodes"))
+		args_add(a, "--nodelist=%s", str(job, "nodes"));
+	if (*str(job, "work_dir"))
+		args_add(a, "--chdir=%s", str(job, "work_dir"));
+	/* The output goes on where it was (legacy restart forced append). */
+	if (*out)
+		args_add(a, "--output=%s", out);
+	else
+		args_add(a, "--output=%s/slurm-%lld.out", str(job, "work_dir"),
+			 (long long)num(job, "job_id"));
+	if (*e && strcmp(e, out) != 0)
+		args_add(a, "--error=%s", e);
+	if (*in && strcmp(in, "/dev/null") != 0)
+		args_add(a, "--input=%s", in);
+	args_add(a, "--open-mode=append");
+	if (json_is_true(json_object_get(job, "requeue")))
+		args_add(a, "--requeue");
+	args_add(a, "--checkpoint=%lld:%02lld", (long long)(iv / 60),
+		 (long long)(iv % 60));
+	if (*str(job, "checkpoint_dir"))
+		args_add(a, "--checkpoint-dir=%s", str(job, "checkpoint_dir"));
+	if (*str(job, "checkpoint_method") &&
+	    strcmp(str(job, "checkpoint_method"), "signal") != 0)
+		args_add(a, "--checkpoint-method=%s",
+			 str(job, "checkpoint_method"));
+	if (*str(job, "checkpoint_trigger"))
+		args_add(a, "--checkpoint-trigger=%s",
+			 str(job, "checkpoint_trigger"));
+	if (json_object_get(job, "checkpoint_exit_code"))
+		args_add(a, "--checkpoint-exit-code=%lld",
+			 (long long)num(job, "checkpoint_exit_code"));
+	args_add(a, "--restart-dir=%s", image);
+}

@@ -1,0 +1,29 @@
+/* report.c - a worker's report decoded (worker.c reads it from the
+ * child, which ran with the job user's credentials). */
+#include "config.h"
+
+#include "helper.h"
+
+json_t *worker_report_parse(const char *buf, size_t len, bool part,
+			    struct ckpt_result *r)
+{
+	json_error_t jerr;
+	json_t *o;
+	int ok = 0, uncaught = 0;
+	json_int_t seq = 0;
+
+	*r = (struct ckpt_result){ .error = "malformed report from worker",
+				   .part = part };
+	if (!(o = json_loadb(buf, len, 0, &jerr)))
+		return NULL;
+	if (json_unpack_ex(o, &jerr, 0, "{s:b,s?I,s?s,s?s,s?b}", "ok", &ok,
+			   "seq", &seq, "image", &r->image, "error",
+			   &r->error, "uncaught", &uncaught) < 0)
+		return o;
+	r->ok = ok && ((r->image && seq > 0) || part);
+	r->uncaught = uncaught;
+	r->seq = (uint64_t)seq;
+	if (!r->ok && !r->error)
+		r->error = "unknown error";
+	return o;
+}
