@@ -24,6 +24,37 @@ struct watch {
 
 int loop_add(struct watch *w, uint32_t events);
 void loop_del(struct watch *w);
+/* The monotonic clock in milliseconds. */
+long long loop_now_ms(void);
+/* A timer of the loop: a timerfd watch made at set-up (never when
+ * descriptors may have run out); set to fire once in ms (0: disarmed);
+ * its ready() calls loop_timer_ack(). */
+int loop_timer_add(struct watch *t, void (*ready)(struct watch *w,
+						   uint32_t events));
+void loop_timer_set(struct watch *t, long long ms);
+void loop_timer_ack(struct watch *t);
+void loop_timer_del(struct watch *t);
+
+/* A listening socket (server.c, tcp.c).  accept() level-triggered at
+ * EMFILE or ENFILE would wake the loop again at once: the listener leaves
+ * the loop for a moment instead (LISTEN_BACKOFF_MS), said once in the log
+ * when it begins and once when accepting works again. */
+struct listener {
+	struct watch w;		/* the listening socket */
+	struct watch backoff;	/* back in the loop when it fires */
+	const char *name;	/* for the log */
+	unsigned pauses;	/* back-offs since the last accept */
+	long long paused_at;
+	bool out;		/* out of the loop until backoff fires */
+};
+#define LISTEN_BATCH 32		/* accepts per wake-up of the loop */
+int listener_add(struct listener *l, int fd, const char *name,
+		 void (*ready)(struct watch *w, uint32_t events));
+/* After accept() failed: 1 to try again, 0 to return to the loop (none
+ * waiting, or paused). */
+int listener_failed(struct listener *l);
+void listener_accepted(struct listener *l);
+void listener_del(struct listener *l);
 
 struct helper_conf {
 	char *socket;
@@ -36,6 +67,11 @@ struct helper_conf {
 	char *peer_ports;	/* "<port>" or "<node>:<port>,...": the
 				 * followers' ports (peer.c); NULL: port */
 	struct offsite_conf offsite;	/* offsite_* keys (offsite.c) */
+	/* One user, one host: clients the daemon does not wait for. */
+	long idle_timeout;	/* s: before the credential (tcp.c), and
+				 * a non-root client between requests */
+	long max_user_conns;	/* connections of one non-root uid */
+	long max_host_conns;	/* unauthenticated, of one address */
 };
 extern struct helper_conf hconf;
 

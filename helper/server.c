@@ -1,6 +1,10 @@
 /* server.c - the Unix socket: registrations from slurmstepd (root only,
  * by SO_PEERCRED), and requests from scheckpoint (the job's owner or
- * root).  One SOCK_SEQPACKET packet is one message. */
+ * root).  One SOCK_SEQPACKET packet is one message.  A client other than
+ * root (here, or over TCP once authenticated) counts against its uid's
+ * max_user_connections and is closed once idle_timeout passes with no
+ * request of it in progress; root's connections (slurmstepd's, one per
+ * step) are neither counted nor timed. */
 #include "config.h"
 
 #include <errno.h>
@@ -19,8 +23,24 @@
 #include "helper.h"
 #include "image.h"
 
+#define DROP_LOG_S 10		/* at most one line per uid per 10 s */
+#define IDLE_SWEEP_MS 250	/* the idle timer fires at most this often */
+
+/* A uid other than root: its connections, and those refused or closed
+ * idle since the last line about them. */
+struct user {
+	struct user *next;
+	uid_t uid;
+	unsigned long conns;
+	unsigned refused, idle;
+	long long logged;	/* the last line (loop_now_ms), or 0 */
+};
+
 struct conn {
 	struct watch w;
+	struct conn *prev, *next;	/* clients: not root's */
+	struct user *user;	/* NULL: root's, never capped or timed */
+	long long idle_since;	/* with no request in progress */
 	bool tcp;		/* one request over TCP, replied in a frame */
 	struct ucred cred;
 	struct step *step;	/* the step this connection registered */
@@ -38,8 +58,79 @@ struct waiter {
 	char errors[4096];
 };
 
-static struct watch listener = { .fd = -1 };
+static struct listener listener = { .w.fd = -1, .backoff.fd = -1 };
+static struct watch idle_timer = { .fd = -1 };
+static bool idle_armed;
+static struct conn *clients;
+static struct user *users;
 static char *sock_path;
+
+static int reply_err(struct conn *c, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* ------------------------------------------------ users and idle time */
+
+static struct user *user_get(uid_t uid)
+{
+	struct user *u;
+
+	for (u = users; u; u = u->next)
+		if (u->uid == uid)
+			return u;
+	if ((u = calloc(1, sizeof(*u)))) {
+		u->uid = uid;
+		u->next = users;
+		users = u;
+	}
+	return u;
+}
+
+/* A user once logged is kept: its next line waits out DROP_LOG_S. */
+static void user_put(struct user *u)
+{
+	struct user **p;
+
+	if (--u->conns || u->logged)
+		return;
+	for (p = &users; *p != u; p = &(*p)->next)
+		;
+	*p = u->next;
+	free(u);
+}
+
+/* Refused and idle connections: one line per uid per DROP_LOG_S with
+ * their counts, never a line per connection. */
+static void user_dropped(struct user *u)
+{
+	long long now = loop_now_ms();
+
+	if (u->logged && now - u->logged < DROP_LOG_S * 1000)
+		return;
+	log_msg(LOG_WARNING, "uid %u: %u connection(s) refused "
+		"(max_user_connections=%ld), %u closed idle (idle_timeout=%ld "
+		"s); at most one such line per %d s", (unsigned)u->uid,
+		u->refused, hconf.max_user_conns, u->idle, hconf.idle_timeout,
+		DROP_LOG_S);
+	u->refused = u->idle = 0;
+	u->logged = now;
+}
+
+static void idle_arm(long long ms)
+{
+	loop_timer_set(&idle_timer, ms > IDLE_SWEEP_MS ? ms : IDLE_SWEEP_MS);
+	idle_armed = true;
+}
+
+/* c has no request in progress (any more): its idle time starts. */
+static void conn_idle(struct conn *c)
+{
+	c->waiter = NULL;
+	if (!c->user)
+		return;
+	c->idle_since = loop_now_ms();
+	if (!idle_armed)
+		idle_arm(hconf.idle_timeout * 1000);
+}
 
 /* A reply: a packet on the Unix socket, a frame over TCP. */
 static int conn_send(struct conn *c, const struct ckpt_msg *m)
@@ -80,7 +171,7 @@ static void waiter_reply(struct waiter *wt)
 		if (conn_send(wt->conn, &r) < 0)
 			log_msg(LOG_INFO, "client went away: %s",
 				strerror(errno));
-		wt->conn->waiter = NULL;
+		conn_idle(wt->conn);
 	}
 	free(wt);
 }
@@ -143,8 +234,50 @@ void waiter_step_done(struct waiter *wt, const struct step *s,
 		waiter_finish(wt);
 }
 
+/* After accept (or authentication, over TCP): 0, or -1 when its uid has
+ * max_user_connections already (the client is told why). */
+static int conn_admit(struct conn *c)
+{
+	struct user *u;
+
+	if (c->cred.uid == 0)
+		return 0;
+	if (!(u = user_get(c->cred.uid)))
+		return -1;
+	if (u->conns >= (unsigned long)hconf.max_user_conns) {
+		u->refused++;
+		user_dropped(u);
+		reply_err(c, EAGAIN, "uid %u has %lu connections to slurmckptd "
+			  "(max_user_connections): try again later",
+			  (unsigned)u->uid, u->conns);
+		return -1;
+	}
+	u->conns++;
+	c->user = u;
+	c->next = clients;
+	if (clients)
+		clients->prev = c;
+	clients = c;
+	return 0;
+}
+
+static void conn_leave(struct conn *c)
+{
+	if (!c->user)
+		return;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		clients = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	user_put(c->user);
+	c->user = NULL;
+}
+
 static void conn_close(struct conn *c)
 {
+	conn_leave(c);
 	if (c->step) {
 		log_msg(LOG_INFO, "step %s ended", c->step->label);
 		step_remove(c->step);
@@ -154,6 +287,33 @@ static void conn_close(struct conn *c)
 	loop_del(&c->w);
 	close(c->w.fd);
 	free(c);
+}
+
+/* The earliest idle deadline: close those past it, wait for the next. */
+static void idle_ready(struct watch *w, uint32_t events)
+{
+	long long now = loop_now_ms(), limit = hconf.idle_timeout * 1000;
+	long long next = 0, at;
+	struct conn *c, *n;
+
+	(void)events;
+	loop_timer_ack(w);
+	idle_armed = false;
+	for (c = clients; c; c = n) {
+		n = c->next;
+		if (c->waiter)
+			continue;
+		at = c->idle_since + limit;
+		if (at <= now) {
+			c->user->idle++;
+			user_dropped(c->user);
+			conn_close(c);
+		} else if (!next || at < next) {
+			next = at;
+		}
+	}
+	if (next)
+		idle_arm(next - now);
 }
 
 static const char *op_label(enum ckpt_op op)
@@ -171,8 +331,6 @@ static const char *op_label(enum ckpt_op op)
 	}
 }
 
-static int reply_err(struct conn *c, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 
 static int reply_err(struct conn *c, int err, const char *fmt, ...)
 {
@@ -380,7 +538,7 @@ static void list_done(void *arg, bool ok, int err, const char *text)
 		if (conn_send(wt->conn, &r) < 0)
 			log_msg(LOG_INFO, "client went away: %s",
 				strerror(errno));
-		wt->conn->waiter = NULL;
+		conn_idle(wt->conn);
 	}
 	free(wt);
 }
@@ -462,7 +620,7 @@ static void fetch_done(void *arg, bool ok, int err, const char *text,
 		if (conn_send(wt->conn, &r) < 0)
 			log_msg(LOG_INFO, "client went away: %s",
 				strerror(errno));
-		wt->conn->waiter = NULL;
+		conn_idle(wt->conn);
 	}
 	free(wt);
 }
@@ -641,35 +799,55 @@ static void conn_ready(struct watch *w, uint32_t events)
 	if (pidfd >= 0)
 		close(pidfd);
 	proto_msg_clear(&m);
+	if (!c->waiter)
+		conn_idle(c);
+}
+
+static void conn_accept(int fd)
+{
+	socklen_t len = sizeof(struct ucred);
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (!c || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred,
+			     &len) < 0) {
+		log_msg(LOG_ERR, "accept: %s", strerror(errno));
+		free(c);
+		close(fd);
+		return;
+	}
+	c->w.fd = fd;
+	c->w.ready = conn_ready;
+	if (conn_admit(c) < 0) {
+		close(fd);
+		free(c);
+		return;
+	}
+	if (loop_add(&c->w, EPOLLIN) < 0) {
+		log_msg(LOG_ERR, "epoll: %s", strerror(errno));
+		conn_leave(c);
+		close(fd);
+		free(c);
+		return;
+	}
+	conn_idle(c);
 }
 
 static void listener_ready(struct watch *w, uint32_t events)
 {
-	socklen_t len = sizeof(struct ucred);
-	struct conn *c;
-	int fd;
+	int fd, n;
 
 	(void)events;
-	while ((fd = accept4(w->fd, NULL, NULL,
-			     SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
-		c = calloc(1, sizeof(*c));
-		if (!c || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred,
-				     &len) < 0) {
-			log_msg(LOG_ERR, "accept: %s", strerror(errno));
-			free(c);
-			close(fd);
+	/* A batch, then the rest of the loop: a flood of connections does
+	 * not keep it here. */
+	for (n = 0; n < LISTEN_BATCH; n++) {
+		fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0 && listener_failed(&listener))
 			continue;
-		}
-		c->w.fd = fd;
-		c->w.ready = conn_ready;
-		if (loop_add(&c->w, EPOLLIN) < 0) {
-			log_msg(LOG_ERR, "epoll: %s", strerror(errno));
-			close(fd);
-			free(c);
-		}
+		if (fd < 0)
+			return;
+		listener_accepted(&listener);
+		conn_accept(fd);
 	}
-	if (errno != EAGAIN && errno != EWOULDBLOCK)
-		log_msg(LOG_ERR, "accept: %s", strerror(errno));
 }
 
 void server_tcp_request(int fd, uid_t uid, const struct ckpt_msg *m)
@@ -689,13 +867,21 @@ void server_tcp_request(int fd, uid_t uid, const struct ckpt_msg *m)
 	if (loop_add(&c->w, EPOLLIN | EPOLLRDHUP) < 0) {
 		log_msg(LOG_ERR, "epoll: %s", strerror(errno));
 		close(fd);
+	if (conn_admit(c) < 0) {
+		close(fd);
 		free(c);
 		return;
+	}
+		free(c);
+		return;
+		conn_leave(c);
 	}
 	on_message(c, (struct ckpt_msg *)m, &(int){ -1 });
 }
 
 /* Refuse to take over the socket of a helper that is still running;
+	if (!c->waiter)
+		conn_idle(c);
  * remove a stale one left by a helper that died. */
 static int clear_stale(const struct sockaddr_un *sa)
 {
@@ -746,9 +932,11 @@ int server_listen(const char *path)
 			close(fd);
 		return -1;
 	}
-	listener.fd = fd;
-	listener.ready = listener_ready;
-	if (!(sock_path = strdup(path)) || loop_add(&listener, EPOLLIN) < 0) {
+	if (!(sock_path = strdup(path)) ||
+	    loop_timer_add(&idle_timer, idle_ready) < 0 ||
+	    listener_add(&listener, fd, "the socket", listener_ready) < 0) {
+		log_msg(LOG_ERR, "socket %s: %s", path, strerror(errno));
+		loop_timer_del(&idle_timer);
 		close(fd);
 		return -1;
 	}
@@ -757,11 +945,10 @@ int server_listen(const char *path)
 
 void server_close(void)
 {
-	if (listener.fd < 0)
+	if (listener.w.fd < 0)
 		return;
-	loop_del(&listener);
-	close(listener.fd);
-	listener.fd = -1;
+	listener_del(&listener);
+	loop_timer_del(&idle_timer);
 	if (unlink(sock_path) < 0)
 		log_msg(LOG_WARNING, "unlink %s: %s", sock_path,
 			strerror(errno));

@@ -6,7 +6,12 @@
  * The request then goes to server.c like one from the Unix socket, and
  * the reply comes back as one frame of JSON.  Another slurmckptd's PREPARE
  * and ABORT for a step over several nodes go to peer.c, which refuses a
- * credential that is not root's or the SlurmUser's. */
+ * credential that is not root's or the SlurmUser's.  Until its frame is
+ * in, a connection is anybody's: it has idle_timeout seconds from its
+ * accept, and one address holds at most max_host_connections of the
+ * TCP_CONNS_MAX; at either limit the oldest that sent nothing goes, so
+ * that idle connections lock nobody out.  Once authenticated, it counts
+ * against its uid's max_user_connections (server.c). */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -27,9 +32,16 @@
 #include "helper.h"
 
 #define TCP_CONNS_MAX 64	/* unauthenticated connections at once */
+#define DROP_LOG_S 10		/* at most one line per 10 s about them */
 
+/* A connection until its credential is in: closed after idle_timeout
+ * (from its accept, not from its last byte), or for a newer one when
+ * its address has max_host_connections, or all have TCP_CONNS_MAX. */
 struct tconn {
 	struct watch w;
+	struct tconn *prev, *next;	/* in the order they came */
+	struct in6_addr addr;
+	long long since;	/* accepted at (loop_now_ms) */
 	char peer[64];
 	unsigned char hdr[4];
 	size_t got;		/* bytes of header + body read */
@@ -37,17 +49,67 @@ struct tconn {
 	char *body;
 };
 
-static struct watch listener = { .fd = -1 };
+static struct listener listener = { .w.fd = -1, .backoff.fd = -1 };
+static struct watch idle_timer = { .fd = -1 };
+static struct tconn *oldest, *newest;
 static int nconns;
+static unsigned dropped;	/* closed unauthenticated, not yet logged */
+static long long dropped_logged;
 
 static void tconn_free(struct tconn *t, bool close_fd)
 {
+	if (t->prev)
+		t->prev->next = t->next;
+	else
+		oldest = t->next;
+	if (t->next)
+		t->next->prev = t->prev;
+	else
+		newest = t->prev;
 	loop_del(&t->w);
 	if (close_fd)
 		close(t->w.fd);
 	free(t->body);
 	free(t);
 	nconns--;
+}
+
+/* A connection closed before it sent its credential (from peer):
+ * counted, and the count logged once per DROP_LOG_S, not a line per
+ * connection. */
+static void dropped_one(const char *peer)
+{
+	long long now = loop_now_ms();
+
+	dropped++;
+	if (dropped_logged && now - dropped_logged < DROP_LOG_S * 1000)
+		return;
+	log_msg(LOG_WARNING, "TCP: %u connection(s) closed without a "
+		"credential (idle_timeout=%ld s, max_host_connections=%ld, %d "
+		"in all), the last from %s; at most one such line per %d s",
+		dropped, hconf.idle_timeout, hconf.max_host_conns,
+		TCP_CONNS_MAX, peer, DROP_LOG_S);
+	dropped = 0;
+	dropped_logged = now;
+}
+
+static void drop(struct tconn *t)
+{
+	dropped_one(t->peer);
+	tconn_free(t, true);
+}
+
+/* The oldest connection's deadline: the timer fires then. */
+static void idle_ready(struct watch *w, uint32_t events)
+{
+	long long now = loop_now_ms(), limit = hconf.idle_timeout * 1000;
+
+	(void)events;
+	loop_timer_ack(w);
+	while (oldest && now - oldest->since >= limit)
+		drop(oldest);
+	if (oldest)
+		loop_timer_set(w, oldest->since + limit - now);
 }
 
 static void refuse(struct tconn *t, int err, const char *text)
@@ -185,37 +247,90 @@ static void tconn_ready(struct watch *w, uint32_t events)
 	}
 }
 
+/* Nothing has come on t yet that the loop has not read: it waits idle. */
+static bool waiting_idle(const struct tconn *t)
+{
+	char c;
+
+	return recv(t->w.fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) < 0 &&
+	       (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+/* Room for one more from addr: 0 once the oldest idle connection of the
+ * address went (when it has max_host_connections) or the oldest idle one
+ * of all (when there are TCP_CONNS_MAX); -1 when none is idle.  A client
+ * that sends its credential at once is never the one that goes; one that
+ * holds connections open loses them to the next that comes. */
+static int make_room(const struct in6_addr *addr)
+{
+	struct tconn *o;
+	long n = 0;
+
+	for (o = oldest; o; o = o->next)
+		n += IN6_ARE_ADDR_EQUAL(&o->addr, addr);
+	if (n < hconf.max_host_conns && nconns < TCP_CONNS_MAX)
+		return 0;
+	for (o = oldest; o; o = o->next)
+		if ((n < hconf.max_host_conns ||
+		     IN6_ARE_ADDR_EQUAL(&o->addr, addr)) && waiting_idle(o)) {
+			drop(o);
+			return 0;
+		}
+	return -1;
+}
+
+static void tconn_add(int fd, const struct sockaddr_in6 *sa)
+{
+	struct tconn *t = calloc(1, sizeof(*t));
+	char peer[64];
+
+	if (!inet_ntop(AF_INET6, &sa->sin6_addr, peer, sizeof(peer)))
+		snprintf(peer, sizeof(peer), "?");
+	if (!t || make_room(&sa->sin6_addr) < 0) {
+		dropped_one(peer);
+		close(fd);
+		free(t);
+		return;
+	}
+	t->addr = sa->sin6_addr;
+	memcpy(t->peer, peer, sizeof(peer));
+	t->w.fd = fd;
+	t->w.ready = tconn_ready;
+	if (loop_add(&t->w, EPOLLIN | EPOLLRDHUP) < 0) {
+		log_msg(LOG_ERR, "epoll: %s", strerror(errno));
+		close(fd);
+		free(t);
+		return;
+	}
+	t->since = loop_now_ms();
+	t->prev = newest;
+	if (newest)
+		newest->next = t;
+	else
+		oldest = t;
+	newest = t;
+	if (nconns++ == 0)
+		loop_timer_set(&idle_timer, hconf.idle_timeout * 1000);
+}
+
 static void listener_ready(struct watch *w, uint32_t events)
 {
 	struct sockaddr_in6 sa;
-	socklen_t len = sizeof(sa);
-	struct tconn *t;
-	int fd;
+	socklen_t len;
+	int fd, n;
 
 	(void)events;
-	while ((fd = accept4(w->fd, (struct sockaddr *)&sa, &len,
-			     SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
-		if (nconns >= TCP_CONNS_MAX || !(t = calloc(1, sizeof(*t)))) {
-			log_msg(LOG_WARNING, "TCP: too many connections");
-			close(fd);
-			continue;
-		}
-		if (!inet_ntop(AF_INET6, &sa.sin6_addr, t->peer,
-			       sizeof(t->peer)))
-			snprintf(t->peer, sizeof(t->peer), "?");
-		t->w.fd = fd;
-		t->w.ready = tconn_ready;
-		nconns++;
-		if (loop_add(&t->w, EPOLLIN | EPOLLRDHUP) < 0) {
-			log_msg(LOG_ERR, "epoll: %s", strerror(errno));
-			close(fd);
-			free(t);
-			nconns--;
-		}
+	for (n = 0; n < LISTEN_BATCH; n++) {
 		len = sizeof(sa);
+		fd = accept4(w->fd, (struct sockaddr *)&sa, &len,
+			     SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0 && listener_failed(&listener))
+			continue;
+		if (fd < 0)
+			return;
+		listener_accepted(&listener);
+		tconn_add(fd, &sa);
 	}
-	if (errno != EAGAIN && errno != EWOULDBLOCK)
-		log_msg(LOG_ERR, "accept: %s", strerror(errno));
 }
 
 int tcp_listen(long port)
@@ -239,11 +354,11 @@ int tcp_listen(long port)
 			close(fd);
 		return -1;
 	}
-	listener.fd = fd;
-	listener.ready = listener_ready;
-	if (loop_add(&listener, EPOLLIN) < 0) {
+	if (loop_timer_add(&idle_timer, idle_ready) < 0 ||
+	    listener_add(&listener, fd, "the TCP port", listener_ready) < 0) {
+		log_msg(LOG_ERR, "TCP port %ld: %s", port, strerror(errno));
+		loop_timer_del(&idle_timer);
 		close(fd);
-		listener.fd = -1;
 		return -1;
 	}
 	log_msg(LOG_NOTICE, "listening on TCP port %ld (MUNGE)", port);
@@ -252,9 +367,8 @@ int tcp_listen(long port)
 
 void tcp_close(void)
 {
-	if (listener.fd < 0)
-		return;
-	loop_del(&listener);
-	close(listener.fd);
-	listener.fd = -1;
+	while (oldest)
+		tconn_free(oldest, true);
+	listener_del(&listener);
+	loop_timer_del(&idle_timer);
 }
