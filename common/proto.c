@@ -209,7 +209,7 @@ static int check_reply(const struct ckpt_msg *m, char *err, size_t errlen)
 	if (!m->ok && (m->err < 1 || m->err > ERRNO_MAX))
 		return errprintf(err, errlen, EINVAL, "invalid errno %d", m->err);
 	if (!m->ok && (!m->error || m->seq || m->image || m->restart ||
-		       m->criu || m->info))
+		       m->criu || m->criu_key || m->info))
 		return errprintf(err, errlen, EINVAL, "a failure reply needs only an error");
 	if (m->image && (m->image[0] != '/' || !m->seq))
 		return errprintf(err, errlen, EINVAL, "invalid image '%s' (seq %llu)",
@@ -220,6 +220,9 @@ static int check_reply(const struct ckpt_msg *m, char *err, size_t errlen)
 	if (m->criu && (m->criu[0] != '/' || m->image))
 		return errprintf(err, errlen, EINVAL, "invalid criu '%s'",
 			    m->criu);
+	if (m->criu_key && (m->criu_key[0] != '/' || !m->criu))
+		return errprintf(err, errlen, EINVAL, "invalid criu_key '%s'",
+				 m->criu_key);
 	if (m->info && (m->image || m->restart || m->criu))
 		return errprintf(err, errlen, EINVAL, "a reply with info has "
 				 "no image nor restart command");
@@ -342,9 +345,9 @@ static json_t *pack_msg(const struct ckpt_msg *m)
 				 "ok", 1, "seq", (json_int_t)m->seq,
 				 "image", m->image);
 	if (m->restart || m->criu)
-		return json_pack("{s:i, s:s, s:b, s:s*, s:s*}", "v", v,
+		return json_pack("{s:i, s:s, s:b, s:s*, s:s*, s:s*}", "v", v,
 				 "op", op, "ok", 1, "restart", m->restart,
-				 "criu", m->criu);
+				 "criu", m->criu, "criu_key", m->criu_key);
 	if (m->info)
 		return json_pack("{s:i, s:s, s:b, s:o}", "v", v, "op", op,
 				 "ok", 1, "info", load_object(m->info));
@@ -486,14 +489,15 @@ static int unpack_reply(json_t *o, struct ckpt_msg *m, char *err,
 	json_error_t je;
 	json_int_t seq = 0, e = 0, v;
 	const char *op, *error = NULL, *image = NULL, *restart = NULL;
-	const char *criu = NULL;
+	const char *criu = NULL, *criu_key = NULL;
 	json_t *info = NULL;
 
 	if (json_unpack_ex(o, &je, 0, "{s:I, s:s, s:b, s?:I, s?:s, s?:I, "
-			   "s?:s, s?:s, s?:s, s?:o !}", "v", &v, "op", &op,
-			   "ok", &m->ok, "err", &e, "error", &error,
-			   "seq", &seq, "image", &image, "restart", &restart,
-			   "criu", &criu, "info", &info) < 0)
+			   "s?:s, s?:s, s?:s, s?:s, s?:o !}", "v", &v,
+			   "op", &op, "ok", &m->ok, "err", &e,
+			   "error", &error, "seq", &seq, "image", &image,
+			   "restart", &restart, "criu", &criu,
+			   "criu_key", &criu_key, "info", &info) < 0)
 		return errprintf(err, errlen, EINVAL, "reply message: %s", je.text);
 	if (seq < 0 || e < 0 || e > ERRNO_MAX)
 		return errprintf(err, errlen, EINVAL, "reply message: seq or err out of "
@@ -503,7 +507,8 @@ static int unpack_reply(json_t *o, struct ckpt_msg *m, char *err,
 	if ((error && strdup_field(error, &m->error) < 0) ||
 	    (image && strdup_field(image, &m->image) < 0) ||
 	    (restart && strdup_field(restart, &m->restart) < 0) ||
-	    (criu && strdup_field(criu, &m->criu) < 0))
+	    (criu && strdup_field(criu, &m->criu) < 0) ||
+	    (criu_key && strdup_field(criu_key, &m->criu_key) < 0))
 		return -1;
 	if (info) {
 		if (!json_is_object(info))
@@ -634,6 +639,7 @@ void proto_msg_clear(struct ckpt_msg *m)
 	free(m->local);
 	free(m->restart);
 	free(m->criu);
+	free(m->criu_key);
 	free(m->info);
 	free(m->to);
 	memset(m, 0, sizeof(*m));

@@ -85,6 +85,9 @@ struct ckpt_msg {
 	char *restart;		/* REGISTER: the method's restart command */
 	char *criu;		/* REGISTER: criu of a criu= method, which
 				 * the plugin runs to restore its tasks */
+	char *criu_key;		/* REGISTER, with criu: the secret file the
+				 * MAC of each dump is keyed from
+				 * (imagemac.h), which the plugin checks */
 	char *info;		/* requests but CREATE: a JSON object (its
 				 * compact text) with what was asked */
 	char *to;		/* requests and peer messages: the node

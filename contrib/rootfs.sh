@@ -24,7 +24,7 @@ set -euo pipefail
 PACKAGES="build-essential autoconf automake libtool pkg-config make
 libslurm-dev slurm-wlm-basic-plugins-dev slurmctld slurmd slurm-client
 munge libmunge-dev
-libjansson-dev libcurl4-openssl-dev libcmocka-dev libxxhash-dev xxhash
+libjansson-dev libcurl4-openssl-dev libcmocka-dev libxxhash-dev xxhash nettle-dev
 util-linux procps psmisc iproute2 passwd jq python3 coreutils findutils grep
 sed strace criu python3-pycriu valgrind nginx openssl python3-botocore curl"
 

@@ -139,6 +139,7 @@ const struct method *method_find(const char *name);
 const char *method_name(const struct method *m);
 const char *method_restart(const struct method *m);
 const char *method_criu(const struct method *m);
+const char *method_image_key(const struct method *m);
 int method_checkpoint(const struct step *s, const struct method *m,
 		      const char *reason, int basefd, struct manifest *mf,
 		      char *err, size_t errlen);
@@ -219,6 +220,11 @@ int child_start(child_fn fn, void *arg, child_done_fn done, void *donearg,
 /* worker.c */
 
 int worker_report(int out, json_t *o);
+/* report.c: a child's report, len bytes of buf, decoded into r, which
+ * points into the returned object; NULL (r says "malformed") when it is
+ * no JSON.  Anything unexpected is a failure; part: a follower's part. */
+json_t *worker_report_parse(const char *buf, size_t len, bool part,
+			    struct ckpt_result *r);
 /* image_dir: ImageDir= of create/vacate/requeue (commit there), or NULL. */
 int worker_start(struct step *s, const char *reason, const char *image_dir,
 		 struct waiter *wt, char *err, size_t errlen);
@@ -256,11 +262,6 @@ int cooperate_part(const struct step *s, int partfd, bool *uncaught,
  * and copied into partfd, node.<k> of basefd's N.partial. */
 int cooperate_part_staged(const struct step *s, int basefd, int partfd,
 			  bool *uncaught, char *err, size_t errlen);
-/* report.c: a child's report, len bytes of buf, decoded into r, which
- * points into the returned object; NULL (r says "malformed") when it is
- * no JSON.  Anything unexpected is a failure; part: a follower's part. */
-json_t *worker_report_parse(const char *buf, size_t len, bool part,
-			    struct ckpt_result *r);
 
 /* peer.c: the two-phase commit of a step over several nodes.  Node index
  * 0 (the leader) runs the step's checkpoints: its worker connects to

@@ -32,12 +32,15 @@
 
 #include "helper.h"
 #include "image.h"
+#include "imagemac.h"
 #include "kvconf.h"
 #include "proto.h"
 
 #define SUFFIX ".method"
 #define OUTPUT_MAX 512		/* the tail of a command's output we keep */
 #define CHECK_TIMEOUT 30	/* seconds for a method's check= command */
+/* image_key= of a criu= method: a secret every node of a cluster has */
+#define IMAGE_KEY "/etc/munge/munge.key"
 
 struct method {
 	struct method *next;
@@ -47,6 +50,8 @@ struct method {
 	char *cleanup;		/* cleanup=<path>, after each checkpoint */
 	char *check;		/* check=<path>, at start-up */
 	char *criu;		/* criu=<path>: criu dumps, not checkpoint= */
+	char *image_key;	/* image_key=<path>: keys the dumps' MAC */
+	uint8_t key[IMAGEMAC_KEY_LEN];	/* derived from it (imagemac.h) */
 };
 
 /* The keys of a method file (documented in slurmckptd(8), METHODS, and
@@ -64,6 +69,9 @@ static const struct kv_key method_keys[] = {
 	{ "criu", KV_PATH, offsetof(struct method, criu), 0, 0,
 	  "the absolute path of criu, whose dumps of each task's process "
 	  "tree are the checkpoints" },
+	{ "image_key", KV_PATH, offsetof(struct method, image_key), 0, 0,
+	  "the absolute path of the secret file, the same on every node, "
+	  "that keys the MAC of criu's dumps" },
 	{ NULL, 0, 0, 0, 0, NULL },
 };
 
@@ -174,6 +182,7 @@ static void method_free(struct method *m)
 	if (!m)
 		return;
 	kv_free(method_keys, m);
+	explicit_bzero(m->key, sizeof(m->key));
 	free(m);
 }
 
@@ -279,8 +288,14 @@ static int load_one(const char *dir, const char *file, char *err,
 	for (i = 0; i < 5; i++)
 		if (cmd[i] && trusted(&cmd[i], true, err, errlen) < 0)
 			goto fail;
-	if ((m->criu && criu_check(m, said, sizeof(said), why,
-				   sizeof(why)) < 0) ||
+	if (m->criu && !m->image_key && !(m->image_key = strdup(IMAGE_KEY))) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if ((m->criu && (imagemac_key_load(m->image_key, m->key, why,
+					   sizeof(why)) < 0 ||
+			 criu_check(m, said, sizeof(said), why,
+				    sizeof(why)) < 0)) ||
 	    (m->check && run_check(m, said, sizeof(said), why,
 				   sizeof(why)) < 0)) {
 		log_msg(LOG_WARNING, "method %s is not available on this "
@@ -288,11 +303,12 @@ static int load_one(const char *dir, const char *file, char *err,
 		method_free(m);
 		return 0;
 	}
-	log_msg(LOG_INFO, "method %s: %s=%s%s%s%s%s%s", m->name,
+	log_msg(LOG_INFO, "method %s: %s=%s%s%s%s%s%s%s%s", m->name,
 		m->criu ? "criu" : "checkpoint",
 		m->criu ? m->criu : m->checkpoint, m->restart ? " restart=" : "",
 		m->restart ? m->restart : "", *said ? " (check: " : "", said,
-		*said ? ")" : "");
+		*said ? ")" : "", m->criu ? " image_key=" : "",
+		m->criu ? m->image_key : "");
 	m->next = methods;
 	methods = m;
 	return 0;
@@ -356,6 +372,11 @@ const char *method_restart(const struct method *m)
 const char *method_criu(const struct method *m)
 {
 	return m->criu;
+}
+
+const char *method_image_key(const struct method *m)
+{
+	return m->image_key;
 }
 
 void methods_free(void)
@@ -703,6 +724,10 @@ static int criu_dump(const struct step *s, const struct method *m,
 				 t->id);
 			return -1;
 		}
+		/* criu.<task>.mac: what the plugin checks before it lets
+		 * criu restore from the dump (imagemac.h). */
+		if (imagemac_write(stagefd, dir, m->key, err, errlen) < 0)
+			return -1;
 		n++;
 	}
 	if (n == 0) {

@@ -390,7 +390,10 @@ static int on_register(struct conn *c, const struct ckpt_msg *m)
 		/* The plugin runs them before each resumed task starts. */
 		struct ckpt_msg r = { .op = CKPT_OP_REPLY, .ok = 1,
 			.restart = (char *)method_restart(c->step->method),
-			.criu = (char *)method_criu(c->step->method) };
+			.criu = (char *)method_criu(c->step->method),
+			.criu_key = method_criu(c->step->method) ?
+				    (char *)method_image_key(c->step->method) :
+				    NULL };
 
 		return proto_send(c->w.fd, &r, -1);
 	}
@@ -796,11 +799,11 @@ static void conn_ready(struct watch *w, uint32_t events)
 		return;
 	}
 	on_message(c, &m, &pidfd);
+	if (!c->waiter)
+		conn_idle(c);
 	if (pidfd >= 0)
 		close(pidfd);
 	proto_msg_clear(&m);
-	if (!c->waiter)
-		conn_idle(c);
 }
 
 static void conn_accept(int fd)
@@ -864,24 +867,24 @@ void server_tcp_request(int fd, uid_t uid, const struct ckpt_msg *m)
 	c->cred.uid = uid;
 	c->cred.gid = (gid_t)-1;
 	c->cred.pid = 0;
-	if (loop_add(&c->w, EPOLLIN | EPOLLRDHUP) < 0) {
-		log_msg(LOG_ERR, "epoll: %s", strerror(errno));
-		close(fd);
 	if (conn_admit(c) < 0) {
 		close(fd);
 		free(c);
 		return;
 	}
+	if (loop_add(&c->w, EPOLLIN | EPOLLRDHUP) < 0) {
+		log_msg(LOG_ERR, "epoll: %s", strerror(errno));
+		conn_leave(c);
+		close(fd);
 		free(c);
 		return;
-		conn_leave(c);
 	}
 	on_message(c, (struct ckpt_msg *)m, &(int){ -1 });
+	if (!c->waiter)
+		conn_idle(c);
 }
 
 /* Refuse to take over the socket of a helper that is still running;
-	if (!c->waiter)
-		conn_idle(c);
  * remove a stale one left by a helper that died. */
 static int clear_stale(const struct sockaddr_un *sa)
 {

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <slurm/spank.h>
 #include "ckptconf.h"
+#include "imagemac.h"
 #include "manifest.h"
 
 #define PFX "checkpoint: "
@@ -40,6 +41,10 @@ struct step_info {
 	char *failed;		/* why registration failed: tasks refuse */
 	char *restart_cmd;	/* the method's restart command, or NULL */
 	char *criu;		/* a criu= method's criu: restore its tasks */
+	uint8_t criu_key[IMAGEMAC_KEY_LEN];	/* keys the MAC of its dumps
+						 * (imagemac.h); wiped in each
+						 * task once used */
+	bool criu_key_ok;
 	char sock[108];		/* the helper's socket (fetch.c) */
 	char *local;		/* node-local staging <local>/<uid>/<job>, or
 				 * NULL (local.c) */
@@ -86,6 +91,7 @@ int task_init_privileged(spank_t sp);
 int restore_keep_caps(void);
 int restore_limit_caps(void);
 void restore_drop_caps(void);
+void restore_wipe_key(void);
 int restore_criu(spank_t sp, const char *image, uint32_t task);
 
 #endif

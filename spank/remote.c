@@ -67,6 +67,28 @@ static bool reconnect(void)
 	return conn >= 0;
 }
 
+/* Root, at registration: the key of a criu= method's dumps' MAC, from
+ * the file the helper named; without it no dump is restored (restore.c
+ * says why). */
+static void load_criu_key(const char *path)
+{
+	char err[512];
+
+	step.criu_key_ok = false;
+	if (!path) {
+		slurm_error(PFX "step %s: slurmckptd named no image_key: its "
+			    "CRIU dumps cannot be checked, none is restored",
+			    step.label);
+		return;
+	}
+	if (imagemac_key_load(path, step.criu_key, err, sizeof(err)) < 0) {
+		slurm_error(PFX "step %s: %s: no CRIU dump is restored",
+			    step.label, err);
+		return;
+	}
+	step.criu_key_ok = true;
+}
+
 /* Send m (with passfd unless -1) and wait for the helper's reply; a
  * restart command in it goes to step.restart_cmd, criu to step.criu. */
 static int helper_call(const struct ckpt_msg *m, int passfd, char *err,
@@ -105,6 +127,7 @@ static int helper_call(const struct ckpt_msg *m, int passfd, char *err,
 			free(step.criu);
 			step.criu = r.criu;
 			r.criu = NULL;
+			load_criu_key(r.criu_key);
 		}
 	}
 	proto_msg_clear(&r);

@@ -60,6 +60,7 @@
 #include <unistd.h>
 
 #include "caps.h"
+#include "imagemac.h"
 #include "plugin.h"
 
 #define RESTORE_TRIES 3	/* criu restores, when a dumped pid is taken */
@@ -78,6 +79,13 @@ int restore_limit_caps(void)
 int restore_keep_caps(void)
 {
 	return prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
+}
+
+/* In every task: the key of the dumps' MAC is of no more use. */
+void restore_wipe_key(void)
+{
+	explicit_bzero(step.criu_key, sizeof(step.criu_key));
+	step.criu_key_ok = false;
 }
 
 /* In task_init, as the user: no capability at all, for good. */
@@ -339,6 +347,30 @@ static _Noreturn void stand_in(pid_t root)
 	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
 }
 
+/* Whether image/criu.<task>/ is a dump slurmckptd took: its MAC, in
+ * criu.<task>.mac, keyed by what no user reads (imagemac.h).  Read with
+ * the user's rights; the key is wiped from this task either way. */
+static int verify_dump(const char *image, uint32_t task, char *why,
+		       size_t whylen)
+{
+	char name[32];
+	int pfd, rc = -1;
+
+	snprintf(name, sizeof(name), "criu.%u", task);
+	if (!step.criu_key_ok)
+		snprintf(why, whylen, "its MAC cannot be checked without the "
+			 "image key (slurmd's log says why)");
+	else if ((pfd = open(image, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		snprintf(why, whylen, "%s: %s", image, strerror(errno));
+	else {
+		rc = imagemac_verify(pfd, name, step.criu_key, why, whylen) ==
+		     1 ? 0 : -1;
+		close(pfd);
+	}
+	restore_wipe_key();
+	return rc;
+}
+
 /* Restore task's tree from image/criu.<task>/.  Returns only if it
  * could not: 1 if the image holds no dump of this task (it starts from
  * the beginning), -1 with the reason on the task's stderr.  On success
@@ -358,6 +390,12 @@ int restore_criu(spank_t sp, const char *image, uint32_t task)
 			task);
 		restore_drop_caps();
 		return 1;
+	}
+	if (verify_dump(image, task, why, sizeof(why)) < 0) {
+		fprintf(stderr, PFX "%s: task %u not restored from %s: %s\n",
+			step.label, task, dir, why);
+		restore_drop_caps();
+		return -1;
 	}
 	snprintf(work, sizeof(work), "%s/%s.restore.%u", step.dir, step.name,
 		 task);

@@ -338,6 +338,7 @@ int task_init(spank_t sp)
 	rc = task_init_user(sp);
 	if (step.criu)
 		restore_drop_caps();
+	restore_wipe_key();
 	return rc;
 }
 

@@ -394,13 +394,15 @@ require_criu() {
 	"$CRIU" check >/dev/null 2>&1 || skip "criu check fails here: $("$CRIU" check 2>&1 | tail -n1)"
 }
 
-# criu_method_start: restart slurmckptd with a method "criu" (criu=$CRIU)
-# in $CLUSTER_DIR/methods (set in mdir), and wait until it is offered.
+# criu_method_start: restart slurmckptd with a method "criu" (criu=$CRIU,
+# its dumps' MAC keyed from this cluster's MUNGE key) in
+# $CLUSTER_DIR/methods (set in mdir), and wait until it is offered.
 criu_method_start() {
 	mdir=$CLUSTER_DIR/methods
 	mkdir -p "$mdir"
 	chmod 755 "$mdir"
-	echo "criu=$CRIU" >"$mdir/criu.method"
+	printf 'criu=%s\nimage_key=%s\n' "$CRIU" "$CLUSTER_DIR/munge/munge.key" \
+		>"$mdir/criu.method"
 	chmod 644 "$mdir/criu.method"
 	helper_stop
 	CKPT_HELPER_CONF="method_dir=$mdir"

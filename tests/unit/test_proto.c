@@ -53,6 +53,8 @@ static void test_roundtrip(void **state)
 		{ .op = CKPT_OP_REPLY, .ok = 1, .criu = "/opt/criu/sbin/criu" },
 		{ .op = CKPT_OP_REPLY, .ok = 1, .criu = "/usr/sbin/criu",
 		  .restart = "/etc/slurm/slurmckptd.d/restart.sh" },
+		{ .op = CKPT_OP_REPLY, .ok = 1, .criu = "/usr/sbin/criu",
+		  .criu_key = "/etc/munge/munge.key" },
 		{ .op = CKPT_OP_REPLY, .ok = 0, .err = EALREADY,
 		  .error = "checkpoint already in progress" },
 		{ .op = CKPT_OP_ABLE, .job = 42, .step = CKPT_STEP_ALL },
@@ -123,6 +125,10 @@ static void test_roundtrip(void **state)
 			assert_string_equal(out.criu, in[i].criu);
 		else
 			assert_null(out.criu);
+		if (in[i].criu_key)
+			assert_string_equal(out.criu_key, in[i].criu_key);
+		else
+			assert_null(out.criu_key);
 		if (in[i].method)
 			assert_string_equal(out.method, in[i].method);
 		else
@@ -198,6 +204,12 @@ static const char *const bad_rows[] = {
 	"{\"v\":1,\"op\":\"reply\",\"ok\":true,\"seq\":-1}",
 	"{\"v\":1,\"op\":\"reply\",\"ok\":true,\"restart\":\"rel.sh\"}",
 	"{\"v\":1,\"op\":\"reply\",\"ok\":true,\"criu\":\"criu\"}",
+	/* criu_key: absolute, and only with criu */
+	"{\"v\":1,\"op\":\"reply\",\"ok\":true,\"criu\":\"/c\","
+	"\"criu_key\":\"key\"}",
+	"{\"v\":1,\"op\":\"reply\",\"ok\":true,\"criu_key\":\"/k\"}",
+	"{\"v\":1,\"op\":\"reply\",\"ok\":false,\"err\":2,\"error\":\"x\","
+	"\"criu_key\":\"/k\"}",
 	"{\"v\":1,\"op\":\"reply\",\"ok\":false,\"err\":2,\"error\":\"x\","
 	"\"criu\":\"/c\"}",
 	"{\"v\":1,\"op\":\"reply\",\"ok\":false,\"err\":2,\"error\":\"x\","
