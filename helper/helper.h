@@ -59,6 +59,8 @@ void listener_del(struct listener *l);
 struct helper_conf {
 	char *socket;
 	long max_workers;
+	long max_user_workers;	/* of one uid: the others always find a
+				 * free worker (worker.c) */
 	long poll_interval;	/* seconds between requests to slurmctld */
 	char *method_dir;	/* <name>.method files (method.c) */
 	long port;		/* TCP port for other nodes; 0: none (tcp.c) */
@@ -119,6 +121,8 @@ struct step {
 				 * for a step re-adopted after a restart */
 	bool uncaught_noted;	/* "no task catches the signal" logged */
 	uint64_t queued;	/* waiting for a free worker since (order) */
+	const char *queued_why;	/* what for: "periodic", or a final
+				 * checkpoint's reason (jobs.c) */
 	uint64_t last_seq;
 	char *last_error;
 	bool final;		/* its checkpoint is the job's last (jobs.c) */
@@ -165,6 +169,12 @@ void step_watch_tasks(struct step *s);
 /* A connection of the plugin names a re-adopted step: it owns it now. */
 void step_attach(struct step *s, void *owner);
 void steps_rearm(void);
+/* No worker free for s now (EAGAIN from worker_start): its checkpoint for
+ * why ("periodic", or a final one of jobs.c, s->final set) waits its turn;
+ * final ones go first, and a user at max_user_workers waits for their
+ * own.  A final one that never starts (its step ends) is reported to
+ * jobs_checkpoint_done as failed. */
+void steps_enqueue(struct step *s, const char *why);
 /* The time left to the next periodic checkpoint, and setting it. */
 long step_due_in(const struct step *s);
 void step_set_due_in(struct step *s, long seconds);
@@ -229,6 +239,8 @@ json_t *worker_report_parse(const char *buf, size_t len, bool part,
 int worker_start(struct step *s, const char *reason, const char *image_dir,
 		 struct waiter *wt, char *err, size_t errlen);
 int worker_count(void);
+/* May s's user start one more checkpoint (max_user_workers)? */
+bool worker_user_may(const struct step *s);
 /* At start, before other descriptors: reserve the slots through which
  * workers get theirs (worker.c). */
 void worker_init(void);

@@ -439,6 +439,14 @@ static void final_checkpoint(struct job *j, const char *why)
 		} else if (worker_start(s, why, NULL, NULL, err, sizeof(err)) == 0) {
 			s->final = true;
 			j->pending++;
+		} else if (errno == EAGAIN && worker_count() > 0) {
+			/* No worker free (or the user has all theirs): it
+			 * waits, ahead of every periodic checkpoint. */
+			log_msg(LOG_NOTICE, "%s: %s checkpoint waits for a "
+				"worker: %s", s->label, why, err);
+			s->final = true;
+			j->pending++;
+			steps_enqueue(s, why);
 		} else {
 			j->failed++;
 			log_msg(LOG_WARNING, "job %u: %s", j->id, err);

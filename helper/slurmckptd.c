@@ -35,6 +35,10 @@ static const struct kv_key helper_keys[] = {
 	  "absolute path of the Unix socket" },
 	{ "max_workers", KV_UINT, offsetof(struct helper_conf, max_workers),
 	  1, 100000, "checkpoints in progress at once, 1..100000" },
+	{ "max_user_workers", KV_UINT,
+	  offsetof(struct helper_conf, max_user_workers), 0, 100000,
+	  "checkpoints in progress at once of one user, 0 (half of "
+	  "max_workers, at least 1)..100000" },
 	{ "poll_interval", KV_UINT,
 	  offsetof(struct helper_conf, poll_interval), 1, 3600,
 	  "seconds between requests to slurmctld, 1..3600" },
@@ -273,6 +277,9 @@ static int load_config(int argc, char **argv, int *verbosity)
 		fprintf(stderr, "slurmckptd: %s\n", err);
 		return -1;
 	}
+	if (!hconf.max_user_workers)
+		hconf.max_user_workers = hconf.max_workers > 1 ?
+					 hconf.max_workers / 2 : 1;
 	if (sock && sock[0] != '/') {
 		fprintf(stderr, "slurmckptd: -s %s: not an absolute path\n",
 			sock);

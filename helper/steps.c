@@ -63,35 +63,63 @@ static void start_periodic(struct step *s)
 	}
 	if (worker_start(s, "periodic", NULL, NULL, err, sizeof(err)) == 0)
 		return;
-	/* All max_workers busy: it starts when one is free, in turn. */
+	/* All max_workers busy, or all the user's: it starts when one is
+	 * free, in turn. */
 	if (errno == EAGAIN && worker_count() > 0) {
-		s->queued = ++queue_no;
-		nqueued++;
+		steps_enqueue(s, "periodic");
 		return;
 	}
 	record_error(s, errno, err);
 }
 
-/* A worker ended: start the periodic checkpoints waiting, oldest first. */
+void steps_enqueue(struct step *s, const char *why)
+{
+	if (!s->queued)
+		nqueued++;
+	s->queued = ++queue_no;
+	s->queued_why = why;
+}
+
+/* The one that waited longest among the final checkpoints, else among
+ * the periodic ones, of users below max_user_workers; NULL: none may. */
+static struct step *next_queued(void)
+{
+	struct step *s, *first = NULL;
+
+	for (s = steps; s; s = s->next) {
+		if (!s->queued || s->worker || !worker_user_may(s))
+			continue;
+		if (!first || (s->final && !first->final) ||
+		    (s->final == first->final && s->queued < first->queued))
+			first = s;
+	}
+	return first;
+}
+
+/* A failed final checkpoint, for jobs.c, of a step whose own never ran. */
+static void final_failed(struct step *s, const char *why)
+{
+	struct ckpt_result r = { .error = why };
+
+	jobs_checkpoint_done(s, &r, 0);
+}
+
+/* A worker ended: start the checkpoints waiting, in turn. */
 static void start_queued(void)
 {
-	struct step *s, *first;
+	struct step *first;
 	char err[512];
 
-	while (nqueued > 0 && worker_count() < hconf.max_workers) {
-		first = NULL;
-		for (s = steps; s; s = s->next)
-			if (s->queued && (!first || s->queued < first->queued))
-				first = s;
-		if (!first) {
-			nqueued = 0;
-			return;
-		}
+	while (nqueued > 0 && worker_count() < hconf.max_workers &&
+	       (first = next_queued())) {
 		first->queued = 0;
 		nqueued--;
-		if (!first->worker &&
-		    worker_start(first, "periodic", NULL, NULL, err, sizeof(err)) < 0)
-			record_error(first, errno, err);
+		if (worker_start(first, first->queued_why, NULL, NULL, err,
+				 sizeof(err)) == 0)
+			continue;
+		record_error(first, errno, err);
+		if (first->final)
+			final_failed(first, err);
 	}
 }
 
@@ -276,6 +304,9 @@ void step_remove(struct step *s)
 	if (s->queued) {
 		s->queued = 0;
 		nqueued--;
+		if (s->final)
+			final_failed(s, "the step ended before its final "
+				     "checkpoint could start");
 	}
 	jobs_step_removed(s);
 	peer_step_removed(s);

@@ -42,6 +42,22 @@ int worker_count(void)
 	return nworkers;
 }
 
+/* One user's checkpoints in flight. */
+static long user_workers(uid_t uid)
+{
+	const struct step *s;
+	long n = 0;
+
+	for (s = steps_first(); s; s = s->next)
+		n += s->worker && s->uid == uid;
+	return n;
+}
+
+bool worker_user_may(const struct step *s)
+{
+	return user_workers(s->uid) < hconf.max_user_workers;
+}
+
 void worker_cancel(struct worker *wk)
 {
 	if (syscall(SYS_pidfd_send_signal, wk->w.fd, SIGKILL, NULL, 0) < 0)
@@ -417,6 +433,15 @@ static int start(struct step *s, const char *reason, const char *image_dir,
 	if (nworkers >= hconf.max_workers) {
 		snprintf(err, errlen, "too many checkpoints in progress (%ld)",
 			 hconf.max_workers);
+		errno = EAGAIN;
+		return -1;
+	}
+	/* One user's steps that never answer cannot hold every worker:
+	 * the others' deadline and preemption checkpoints find one. */
+	if (!worker_user_may(s)) {
+		snprintf(err, errlen, "uid %u has %ld checkpoints in progress "
+			 "(max_user_workers)", (unsigned)s->uid,
+			 hconf.max_user_workers);
 		errno = EAGAIN;
 		return -1;
 	}
