@@ -29,7 +29,7 @@ start=$SECONDS
 $CC -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
 	-DHAVE_CONFIG_H -DSYSCONFDIR='"/etc"' -DLOCALSTATEDIR='"/var"' -I"$top_builddir" -I"$top_srcdir/common" -I"$top_srcdir/helper" \
 	-o "$asan/slurmckptd" $(srcs helper_slurmckptd) $(srcs common_libckpt_la) \
-	$(pkg-config --cflags --libs jansson libxxhash libcurl) -lslurm -lmunge >"$asan/build.log" 2>&1 ||
+	$(pkg-config --cflags --libs jansson libxxhash libcurl nettle) -lslurm -lmunge >"$asan/build.log" 2>&1 ||
 	fail "building the sanitized helper failed: $(tail -n 20 "$asan/build.log")"
 ok "sanitized slurmckptd built in $((SECONDS - start)) s"
 
