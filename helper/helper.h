@@ -357,6 +357,8 @@ void offsite_committed(const struct step *s, const struct ckpt_result *r);
 typedef void (*offsite_fetch_fn)(void *arg, bool ok, int err,
 				 const char *text, uint64_t seq);
 unsigned offsite_fetches_running(void);
+/* Those of one user (the uid they run as). */
+unsigned offsite_fetches_of(uint32_t uid);
 int offsite_fetch(const struct step *s, bool fresh, offsite_fetch_fn done,
 		  void *arg, char *err, size_t errlen);
 void offsite_shutdown(void);

@@ -452,6 +452,16 @@ unsigned offsite_fetches_running(void)
 	return n;
 }
 
+unsigned offsite_fetches_of(uint32_t uid)
+{
+	const struct fetch *f;
+	unsigned n = 0;
+
+	for (f = fetches; f; f = f->next)
+		n += f->running && f->job.uid == uid;
+	return n;
+}
+
 int offsite_fetch(const struct step *s, bool fresh, offsite_fetch_fn done,
 		  void *arg, char *err, size_t errlen)
 {

@@ -647,8 +647,10 @@ static int fetch_start(struct conn *c, const struct ckpt_msg *m,
 	return 0;
 }
 
-/* At most this many fetches for scheckpoint restart run at once. */
+/* At most this many fetches for scheckpoint restart run at once, and
+ * one of them per user: no user holds every slot. */
 #define RESTART_FETCHES_MAX 4
+#define RESTART_FETCHES_USER 1
 
 /* scheckpoint restart, run by a user on this node's socket, asks for the
  * batch image of an ended job of theirs that their directory does not
@@ -670,6 +672,10 @@ static int on_restart_fetch(struct conn *c, const struct ckpt_msg *m)
 				 "of the user who runs it");
 	if (c->waiter)
 		return reply_err(c, EBUSY, "a request is already in progress");
+	if (offsite_fetches_of(c->cred.uid) >= RESTART_FETCHES_USER)
+		return reply_err(c, EBUSY, "a fetch of yours from the offsite "
+				 "store is in progress: try again when it "
+				 "is done");
 	if (offsite_fetches_running() >= RESTART_FETCHES_MAX)
 		return reply_err(c, EBUSY, "%d fetches from the offsite store "
 				 "are in progress: try again later",
