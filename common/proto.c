@@ -889,21 +889,38 @@ static int read_all(int fd, char *p, size_t len)
 	return 1;
 }
 
-int proto_frame_send(int fd, const char *buf, size_t len)
+char *proto_frame_pack(const char *buf, size_t len, size_t *outlen)
 {
-	unsigned char hdr[4];
+	unsigned char *f;
 
 	if (len > CKPT_FRAME_MAX) {
 		errno = EMSGSIZE;
-		return -1;
+		return NULL;
 	}
-	hdr[0] = (unsigned char)(len >> 24);
-	hdr[1] = (unsigned char)(len >> 16);
-	hdr[2] = (unsigned char)(len >> 8);
-	hdr[3] = (unsigned char)len;
-	if (write_all(fd, (const char *)hdr, 4) < 0)
+	if (!(f = malloc(len + 4)))
+		return NULL;
+	f[0] = (unsigned char)(len >> 24);
+	f[1] = (unsigned char)(len >> 16);
+	f[2] = (unsigned char)(len >> 8);
+	f[3] = (unsigned char)len;
+	memcpy(f + 4, buf, len);
+	*outlen = len + 4;
+	return (char *)f;
+}
+
+int proto_frame_send(int fd, const char *buf, size_t len)
+{
+	size_t n;
+	char *f;
+	int rc, saved;
+
+	if (!(f = proto_frame_pack(buf, len, &n)))
 		return -1;
-	return write_all(fd, buf, len);
+	rc = write_all(fd, f, n);
+	saved = errno;
+	free(f);
+	errno = saved;
+	return rc;
 }
 
 int proto_frame_recv(int fd, char **buf, size_t *len)

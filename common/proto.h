@@ -152,6 +152,9 @@ int proto_recv(int fd, struct ckpt_msg *m, int *passfd, char *err,
  * CKPT_FRAME_MAX is EMSGSIZE. */
 #define CKPT_FRAME_MAX (4 * CKPT_MSG_MAX)
 int proto_frame_send(int fd, const char *buf, size_t len);
+/* The frame of len bytes of buf (malloc'ed, *outlen bytes), for a
+ * sender that must not block; NULL with errno (EMSGSIZE). */
+char *proto_frame_pack(const char *buf, size_t len, size_t *outlen);
 /* *buf malloc'ed and NUL-terminated; 1, 0 at end of file, -1 errno. */
 int proto_frame_recv(int fd, char **buf, size_t *len);
 

@@ -23,6 +23,7 @@ struct watch {
 };
 
 int loop_add(struct watch *w, uint32_t events);
+int loop_mod(struct watch *w, uint32_t events);
 void loop_del(struct watch *w);
 /* The monotonic clock in milliseconds. */
 long long loop_now_ms(void);

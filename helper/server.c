@@ -42,6 +42,8 @@ struct conn {
 	struct user *user;	/* NULL: root's, never capped or timed */
 	long long idle_since;	/* with no request in progress */
 	bool tcp;		/* one request over TCP, replied in a frame */
+	char *out;		/* TCP: the reply not yet sent, from outdone */
+	size_t outlen, outdone;
 	struct ucred cred;
 	struct step *step;	/* the step this connection registered */
 	struct waiter *waiter;	/* a create in progress */
@@ -133,20 +135,60 @@ static void conn_idle(struct conn *c)
 }
 
 /* A reply: a packet on the Unix socket, a frame over TCP. */
+/* Over TCP a reply is written as fast as the client reads it, the rest
+ * when the socket is writable again: the loop never waits for a slow
+ * reader (one that never reads is closed at idle_timeout).  0/-1. */
+static int conn_flush(struct conn *c)
+{
+	ssize_t n;
+
+	while (c->outdone < c->outlen) {
+		n = send(c->w.fd, c->out + c->outdone, c->outlen - c->outdone,
+			 MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return loop_mod(&c->w, EPOLLIN | EPOLLRDHUP | EPOLLOUT);
+		if (n < 0)
+			return -1;
+		c->outdone += (size_t)n;
+	}
+	free(c->out);
+	c->out = NULL;
+	c->outlen = c->outdone = 0;
+	return loop_mod(&c->w, EPOLLIN | EPOLLRDHUP);
+}
+
 static int conn_send(struct conn *c, const struct ckpt_msg *m)
 {
-	char *s;
-	int rc, saved;
+	char *s, *f, *more;
+	size_t n;
+	int saved;
 
 	if (!c->tcp)
 		return proto_send(c->w.fd, m, -1);
 	if (!(s = proto_encode(m)))
 		return -1;
-	rc = proto_frame_send(c->w.fd, s, strlen(s));
+	f = proto_frame_pack(s, strlen(s), &n);
 	saved = errno;
 	free(s);
-	errno = saved;
-	return rc;
+	if (!f) {
+		errno = saved;
+		return -1;
+	}
+	if (!c->out) {
+		c->out = f;
+		c->outlen = n;
+	} else if ((more = realloc(c->out, c->outlen + n))) {
+		memcpy(more + c->outlen, f, n);
+		c->out = more;
+		c->outlen += n;
+		free(f);
+	} else {
+		free(f);
+		return -1;
+	}
+	return conn_flush(c);
 }
 
 static void append(char *buf, size_t len, const char *text)
@@ -286,6 +328,7 @@ static void conn_close(struct conn *c)
 		c->waiter->conn = NULL;
 	loop_del(&c->w);
 	close(c->w.fd);
+	free(c->out);
 	free(c);
 }
 
@@ -787,8 +830,13 @@ static void conn_ready(struct watch *w, uint32_t events)
 	char err[512] = "";
 	int pidfd = -1, rc;
 
-	/* Over TCP: the request was read by tcp.c; what comes next is the
-	 * client's end. */
+	/* Over TCP: the request was read by tcp.c; writable, the rest of
+	 * the reply goes; anything else is the client's end. */
+	if (c->tcp && !(events & ~EPOLLOUT)) {
+		if (conn_flush(c) < 0)
+			conn_close(c);
+		return;
+	}
 	if (!(events & EPOLLIN) || c->tcp) {
 		conn_close(c);
 		return;

@@ -183,11 +183,14 @@ static void tconn_request(struct tconn *t)
 	}
 	log_msg(LOG_INFO, "TCP request from %s, uid %u", t->peer,
 		(unsigned)uid);
-	/* The reply is written in one go; the client reads it at once. */
-	fl = fcntl(t->w.fd, F_GETFL);
-	if (fl < 0 || fcntl(t->w.fd, F_SETFL, fl & ~O_NONBLOCK) < 0 ||
-	    setsockopt(t->w.fd, SOL_SOCKET, SO_SNDTIMEO, &tv,
-		       sizeof(tv)) < 0) {
+	/* A peer's answers (peer.c, from root or SlurmUser) are small and
+	 * written in one go; scheckpoint's replies, which may be large, are
+	 * written without blocking as the client reads them (server.c). */
+	if (proto_op_is_peer(m.op) &&
+	    ((fl = fcntl(t->w.fd, F_GETFL)) < 0 ||
+	     fcntl(t->w.fd, F_SETFL, fl & ~O_NONBLOCK) < 0 ||
+	     setsockopt(t->w.fd, SOL_SOCKET, SO_SNDTIMEO, &tv,
+			sizeof(tv)) < 0)) {
 		proto_msg_clear(&m);
 		refuse(t, EIO, "socket set-up failed");
 		return;
