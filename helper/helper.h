@@ -277,13 +277,14 @@ int cooperate_part_staged(const struct step *s, int basefd, int partfd,
 			  bool *uncaught, char *err, size_t errlen);
 
 /* peer.c: the two-phase commit of a step over several nodes.  Node index
- * 0 (the leader) runs the step's checkpoints: its worker connects to
- * every follower's slurmckptd (peer_leader_connect, as root, before the
- * drop to the user), stages N.partial with one node.<k> per node, sends
- * PREPARE, checkpoints node.0, and commits once every follower answered
+ * 0 (the leader) runs the step's checkpoints: its worker learns the
+ * step's nodes and seals a PREPARE and an ABORT for each follower
+ * (peer_leader_seal, as root, before the drop to the user), stages
+ * N.partial with one node.<k> per node, connects to every follower's
+ * slurmckptd and sends PREPARE at once, checkpoints node.0, and commits once every follower answered
  * PREPARED; otherwise it sends ABORT and nothing is committed. */
 bool step_is_follower(const struct step *s);
-void peer_leader_connect(const struct step *s);
+void peer_leader_seal(const struct step *s);
 int peer_leader_checkpoint(const struct step *s, int basefd,
 			   struct manifest *m, char *err, size_t errlen);
 /* A PREPARE or ABORT over TCP from uid (authenticated by tcp.c); fd is

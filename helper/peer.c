@@ -7,10 +7,11 @@
  * step).  The leader's worker
  *   1. as root, before it drops to the user: asks slurmctld for the
  *      step's nodes (in node index order), and for every follower k
- *      connects to its slurmckptd (peer_ports=, else port=) and seals a
- *      PREPARE and an ABORT request in MUNGE credentials of uid 0;
+ *      seals a PREPARE and an ABORT request in MUNGE credentials of
+ *      uid 0;
  *   2. as the user: stages N.partial with node.0 .. node.<n-1> in it,
- *      sends PREPARE to every follower, checkpoints its own tasks into
+ *      connects to every follower's slurmckptd (peer_ports=, else
+ *      port=) and sends it PREPARE at once, checkpoints its own tasks into
  *      node.0, and waits (max_wait + PEER_GRACE_S) for each follower's
  *      answer;
  *   3. commits N.partial once (one manifest over every part) only when
@@ -140,7 +141,7 @@ static int dial(const char *node, char *err, size_t errlen)
 	return fd;
 }
 
-void peer_leader_connect(const struct step *s)
+void peer_leader_seal(const struct step *s)
 {
 	char **nodes = NULL, err[512];
 	uint32_t k, n = 0;
@@ -172,11 +173,10 @@ void peer_leader_connect(const struct step *s)
 		nodes[k] = NULL;
 		p->fd = -1;
 		if (!(p->prepare = seal(s, CKPT_OP_PREPARE, p->node, p->err,
-					sizeof(p->err))) ||
-		    !(p->abort = seal(s, CKPT_OP_ABORT, p->node, p->err,
-				      sizeof(p->err))))
+					sizeof(p->err))))
 			continue;
-		p->fd = dial(p->node, p->err, sizeof(p->err));
+		p->abort = seal(s, CKPT_OP_ABORT, p->node, p->err,
+				sizeof(p->err));
 	}
 out:
 	/* nodes[k] moved into peers are NULL: free the rest by hand. */
@@ -369,8 +369,13 @@ int peer_leader_checkpoint(const struct step *s, int basefd,
 		goto out;
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += s->max_wait + PEER_GRACE_S;
+	/* Connected only now, and the PREPARE sent at once: a connection
+	 * that says nothing is the first a follower closes when one host
+	 * opens too many (tcp.c, max_host_connections). */
 	for (k = 1; k < npeers; k++)
-		if (peers[k].fd >= 0 &&
+		if (!peers[k].abort ||
+		    (peers[k].fd = dial(peers[k].node, peers[k].err,
+					sizeof(peers[k].err))) < 0 ||
 		    exchange_send(peers[k].fd, peers[k].prepare, peers[k].err,
 				  sizeof(peers[k].err)) < 0)
 			peers[k].answered = true;

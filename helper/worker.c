@@ -108,9 +108,9 @@ static __attribute__((noreturn)) void child_main(struct step *s,
 	/* restart submits the batch script again: its image keeps it. */
 	if (s->id == CKPT_STEP_BATCH)
 		cooperate_fetch_job(s);
-	/* A multi-node step's leader reaches its followers as root. */
+	/* A multi-node step's leader seals its requests as root. */
 	if (!part && s->nnodes > 1)
-		peer_leader_connect(s);
+		peer_leader_seal(s);
 	/* The criu method runs "criu dump --unprivileged" as the user. */
 	if ((s->method && method_criu(s->method) ?
 	     privsep_become_ckpt(s->uid, s->gid, err, sizeof(err)) :
