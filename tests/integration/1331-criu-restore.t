@@ -18,25 +18,9 @@ criu_method_start
 ckdir=$(user_dir "$CLUSTER_DIR/ckpt")
 N=30
 
-# run_to_dump <out>: a counter job, dumped at tick>=3; sets j, at, img.
-run_to_dump() {
-	local msg
-	j=$(submit --checkpoint=0 --checkpoint-method=criu --checkpoint-dir="$ckdir" \
-		--requeue --open-mode=append --chdir="$CLUSTER_WORK" -o "$1" \
-		--wrap "exec $APPS/memcount.sh $N") || fail "sbatch failed"
-	job_wait_state "$j" RUNNING 20 || fail "job $j did not start"
-	wait_for 10 grep -q '^tick=3$' "$1" || fail "the counter does not count: $(tail -n 3 "$1")"
-	msg=$(as_user "$SCHECKPOINT" create "$j" 2>&1) ||
-		fail "scheckpoint create: $msg; $(tail -n 5 "$CLUSTER_DIR/slurmckptd.log")"
-	at=$(sed -n 's/^tick=//p' "$1" | tail -n1)
-	img=$ckdir/$j.ckpt
-	image_verify "$img" || fail "image does not verify"
-	[ -s "$img/criu.0/pstree.img" ] || fail "no criu images in $img: $(ls -R "$img")"
-}
-
 # The dump, a requeue, and the restore inside the step.
 out=$CLUSTER_WORK/mem.out
-run_to_dump "$out"
+criu_dumped "$out" "$ckdir" "$N"
 pids=$(job_caps "$j") || fail "$pids"
 ok "job $j dumped by criu at tick=$at; its processes have no capability, and no_new_privs ($pids)"
 # A dump is the processes' memory: its owner's alone (0400/0500).
@@ -92,7 +76,7 @@ ok "job $j requeued twice, restored by criu in the step each time: counts on at 
 # A user-modified image: its manifest no longer matches, so nothing is
 # restored from it; the task says so and starts from the beginning.
 out2=$CLUSTER_WORK/mem2.out
-run_to_dump "$out2"
+criu_dumped "$out2" "$ckdir" "$N"
 core=$(ls "$img/criu.0"/core-*.img | head -n1)
 as_user sh -c "chmod u+w '$core' && printf X | dd of='$core' bs=1 seek=20 conv=notrunc 2>/dev/null" ||
 	fail "could not modify $core as $CKPT_USER"
@@ -114,7 +98,7 @@ ok "a modified image is not restored; the task starts afresh: ${why#checkpoint: 
 "${CC:-cc}" -O2 -o "$CLUSTER_DIR/bin/holdpid" "$APPS_SRC/holdpid.c" ||
 	fail "cannot build apps/holdpid.c"
 out3=$CLUSTER_WORK/mem3.out
-run_to_dump "$out3"
+criu_dumped "$out3" "$ckdir" "$N"
 held=$(ls "$img/criu.0" | sed -n 's/^core-\([0-9]*\)\.img$/\1/p' | head -n1)
 scontrol requeue "$j" || fail "scontrol requeue $j"
 _gone() { [ ! -e "/proc/$held" ]; }

@@ -26,21 +26,6 @@ criu_method_start
 ckdir=$(user_dir "$CLUSTER_DIR/ckpt")
 key=$CLUSTER_DIR/munge/munge.key
 
-# dumped <out>: a counter job, dumped by criu at tick>=3; sets j, img.
-dumped() {
-	local msg
-	j=$(submit --checkpoint=0 --checkpoint-method=criu --checkpoint-dir="$ckdir" \
-		--requeue --open-mode=append --chdir="$CLUSTER_WORK" -o "$1" \
-		--wrap "exec $APPS/memcount.sh 300") || fail "sbatch failed"
-	job_wait_state "$j" RUNNING 20 || fail "job $j did not start"
-	wait_for 10 grep -q '^tick=3$' "$1" || fail "the counter does not count: $(tail -n 3 "$1")"
-	msg=$(as_user "$SCHECKPOINT" create "$j" 2>&1) ||
-		fail "scheckpoint create: $msg; $(tail -n 5 "$CLUSTER_DIR/slurmckptd.log")"
-	img=$ckdir/$j.ckpt
-	image_verify "$img" || fail "image does not verify"
-	ls "$img/criu.0"/core-*.img >/dev/null 2>&1 || fail "no criu core images in $img: $(ls -R "$img")"
-}
-
 # mac <dir>: the MAC of a dump directory, from imagemac.h's recipe.
 mac() {
 	python3 - "$key" "$1" <<'MAC'
@@ -129,7 +114,7 @@ refused() {
 }
 
 out=$CLUSTER_WORK/mem.out
-dumped "$out"
+criu_dumped "$out" "$ckdir" 300
 want=$(mac "$img/criu.0") || fail "cannot compute the MAC of $img/criu.0"
 [ "$(cat "$img/criu.0.mac")" = "$want" ] ||
 	fail "criu.0.mac is $(cat "$img/criu.0.mac" 2>&1), the recipe gives $want"
@@ -142,7 +127,7 @@ ok "the forged dump was refused before criu ran: ${why#checkpoint: }"
 
 # A forged dump with a valid MAC (root stands in for a leaked key).
 out2=$CLUSTER_WORK/mem2.out
-dumped "$out2"
+criu_dumped "$out2" "$ckdir" 300
 forge "$img"
 mac "$img/criu.0" >"$img/criu.0.mac" || fail "cannot write criu.0.mac"
 python3 "$CLUSTER_DIR/remanifest.py" "$img" criu.0.mac || fail "cannot redo the manifest"

@@ -676,6 +676,25 @@ cluster_stop() {
 	return "$rc"
 }
 
+# criu_dumped <out> <ckdir> <N>: a job of ckptuser's with the criu method
+# (criu_method_start) whose batch script execs memcount.sh <N>, dumped by
+# scheckpoint create once it counts 3; sets j, at (its count then) and
+# img, the image verified.
+criu_dumped() {
+	local msg
+	j=$(submit --checkpoint=0 --checkpoint-method=criu --checkpoint-dir="$2" \
+		--requeue --open-mode=append --chdir="$CLUSTER_WORK" -o "$1" \
+		--wrap "exec $APPS/memcount.sh $3") || fail "sbatch failed"
+	job_wait_state "$j" RUNNING 20 || fail "job $j did not start"
+	wait_for 10 grep -q '^tick=3$' "$1" || fail "the counter does not count: $(tail -n 3 "$1")"
+	msg=$(as_user "$SCHECKPOINT" create "$j" 2>&1) ||
+		fail "scheckpoint create: $msg; $(tail -n 5 "$CLUSTER_DIR/slurmckptd.log")"
+	at=$(sed -n 's/^tick=//p' "$1" | tail -n1)
+	img=$2/$j.ckpt
+	image_verify "$img" || fail "image does not verify"
+	[ -s "$img/criu.0/pstree.img" ] || fail "no criu images in $img: $(ls -R "$img")"
+}
+
 # job_caps <job>: the job's pids on this node, or why one of them holds
 # a capability or lacks no_new_privs (the criu= method's tasks have it).
 job_caps() {
