@@ -60,7 +60,12 @@ job_wait_state "$j" RUNNING 30 || fail "job $j did not start"
 wait_for 30 commits_at_least "$ckdir" "$j.batch" 2 ||
 	fail "fewer than 2 periodic commits: $(cat "$ckdir/checkpoint.log" 2>&1)"
 ok "periodic checkpoints committed"
-msg=$(as_user timeout 30 "$SCHECKPOINT" create "$j" 2>&1) || fail "create: $msg"
+# Periodic checkpoints off first, so that no later one renames or removes
+# the created image while it is verified; a create that meets one still
+# in flight ("already in progress") is tried again.
+msg=$(as_user timeout 30 "$SCHECKPOINT" disable "$j" 2>&1) || fail "disable: $msg"
+_create() { msg=$(as_user timeout 30 "$SCHECKPOINT" create "$j" 2>&1); }
+wait_for 30 _create || fail "create: $msg"
 image_verify "$ckdir/$j.ckpt" || fail "image does not verify"
 ok "scheckpoint create: $msg"
 echo fifo >"$mode"
