@@ -22,7 +22,7 @@ fi
 mkdir -p build
 ( cd build && { [ -f config.status ] || ../configure --enable-werror >configure.out 2>&1; } &&
 	make -j2 >make.out 2>&1 ) || die "the build failed; see build/configure.out and build/make.out"
-say "built build/spank/.libs/checkpoint.so, build/helper/slurmckptd, build/helper/scheckpoint"
+say "built build/spank/.libs/checkpoint.so, build/helper/slurmckptd, build/scheckpoint/scheckpoint"
 
 export top_srcdir=$top
 export top_builddir=$top/build

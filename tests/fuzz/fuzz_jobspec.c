@@ -1,5 +1,5 @@
 /* fuzz_jobspec.c - libFuzzer target for the saved job of an image
- * (helper/jobspec.c): "scheckpoint restart" reads slurm-job.json from an
+ * (scheckpoint/jobspec.c): "scheckpoint restart" reads slurm-job.json from an
  * image its user owns (and may have rewritten) and submits it again.
  *
  * Each input is parsed as slurm-job.json; an accepted record is checked

@@ -41,7 +41,7 @@ declare -A SRCS=(
 	[fuzz_frame]="proto.c errbuf.c"
 	[fuzz_index]="offsite.c kvconf.c timefmt.c errbuf.c"
 	[fuzz_kvconf]="kvconf.c timefmt.c"
-	[fuzz_jobspec]="helper/jobspec.c"
+	[fuzz_jobspec]="scheckpoint/jobspec.c"
 	[fuzz_report]="helper/report.c"
 )
 targets=${FUZZ_TARGETS:-$(cd "$here" && ls fuzz_*.c | sed 's/\.c$//' | tr '\n' ' ')}
@@ -80,7 +80,7 @@ build() {
 	# shellcheck disable=SC2086
 	"$cc" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-fno-omit-frame-pointer -D_GNU_SOURCE -Wall -Wextra -Werror \
-		-I"$top/common" -I"$top/helper" -I"$bdir" -o "$bdir/$t" "$here/$t.c" "${srcs[@]}" $libs
+		-I"$top/common" -I"$top/helper" -I"$top/scheckpoint" -I"$bdir" -o "$bdir/$t" "$here/$t.c" "${srcs[@]}" $libs
 }
 
 # stat <log> <name>: one of libFuzzer's -print_final_stats=1 figures.

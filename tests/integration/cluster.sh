@@ -108,7 +108,7 @@ export top_srcdir top_builddir
 
 CKPT_SO_BUILT=$top_builddir/spank/.libs/checkpoint.so
 CKPTD_BUILT=$top_builddir/helper/slurmckptd
-SCKPT_BUILT=$top_builddir/helper/scheckpoint
+SCKPT_BUILT=$top_builddir/scheckpoint/scheckpoint
 APPS_SRC=$top_srcdir/tests/integration/apps
 
 # ------------------------------------------------------------------ users ---

@@ -1,0 +1,400 @@
+/* scheckpoint.c - the checkpoint command, like legacy
+ * "scontrol checkpoint <verb> <job_id>[.<step_id>] [MaxWait=<s>]",
+ * spoken to the helper on this node (or the job's, transport.c): able,
+ * create, vacate, requeue, enable, disable, error, list, show, and
+ * restart (restart.c).  Output for people like scontrol's, or --json;
+ * exit 0 done, 1 refused or failed, 2 usage. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "ckptconf.h"
+#include "escape.h"
+#include "manifest.h"
+#include "proto.h"
+#include "scheckpoint.h"
+
+#define MAXWAIT_MAX 86400
+
+static const struct verb {
+	const char *name;
+	enum ckpt_op op;
+	const char *help;
+} verbs[] = {
+	{ "able", CKPT_OP_ABLE, "is the job (step) checkpointable, since when" },
+	{ "create", CKPT_OP_CREATE, "checkpoint now, keep running" },
+	{ "vacate", CKPT_OP_VACATE, "checkpoint, then end the job (the image "
+	  "is kept)" },
+	{ "requeue", CKPT_OP_REQUEUE, "checkpoint, then requeue the job" },
+	{ "enable", CKPT_OP_ENABLE, "resume periodic checkpoints" },
+	{ "disable", CKPT_OP_DISABLE, "suspend periodic checkpoints" },
+	{ "error", CKPT_OP_ERROR, "the last checkpoint error: code and message" },
+	{ "list", CKPT_OP_LIST, "the job's images: sequence, time, size, reason" },
+	{ "show", CKPT_OP_SHOW, "the steps' checkpoint registrations" },
+};
+#define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
+
+bool json_out;
+
+/* What scheckpoint prints for people carries names users chose (paths,
+ * file names, messages about them): stdout (but JSON, which jansson
+ * escapes) and stderr go through this, which escapes control characters,
+ * so that nothing printed is a terminal escape sequence. */
+static ssize_t escaped_write(void *cookie, const char *buf, size_t n)
+{
+	char safe[4 * 1024 + 1];
+	size_t i, k;
+
+	for (i = 0; i < n; i += k) {
+		k = n - i < 1024 ? n - i : 1024;
+		escape_ctl(safe, sizeof(safe), buf + i, k, true);
+		if (manifest_write_all((int)(intptr_t)cookie, safe,
+				       strlen(safe)) < 0)
+			return -1;
+	}
+	return (ssize_t)n;
+}
+
+static FILE *escaped(int fd, int mode)
+{
+	cookie_io_functions_t io = { .write = escaped_write };
+	FILE *f = fopencookie((void *)(intptr_t)fd, "w", io);
+
+	if (f)
+		setvbuf(f, NULL, mode, BUFSIZ);
+	return f;
+}
+
+void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "Usage: scheckpoint [--json] [-s socket] <verb> "
+		"<job_id>[.<step_id>|.batch] [MaxWait=<seconds>]\n"
+		"       scheckpoint create|vacate|requeue <job_id>[.<step_id>] "
+		"[ImageDir=<dir>] [MaxWait=<seconds>]\n"
+		"       scheckpoint list <job_id>[.<step_id>] [ImageDir=<dir>]\n"
+		"       scheckpoint restart <job_id> "
+		"[ImageDir=<dir>] [StickToNodes]\n");
+	for (i = 0; i < NVERBS; i++)
+		fprintf(f, "  %-8s %s\n", verbs[i].name, verbs[i].help);
+	fprintf(f, "  %-8s %s\n", "restart", "submit an ended job again from "
+		"its image (new job id)");
+	fprintf(f, "  --json     machine-readable output\n"
+		"  -s socket  slurmckptd's socket (default "
+		"$SLURM_CHECKPOINT_SOCKET, else %s)\n"
+		"Exit status: 0 done, 1 refused or failed, 2 usage error.\n",
+		CKPT_SOCKET_DEFAULT);
+}
+
+static int parse_u32(const char *s, char **end, uint32_t *out)
+{
+	unsigned long v;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoul(s, end, 10);
+	if (errno || v >= CKPT_STEP_BATCH)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+int parse_id(const char *s, uint32_t *job, uint32_t *step)
+{
+	char *end;
+
+	if (parse_u32(s, &end, job) < 0)
+		return -1;
+	if (*end == '\0') {
+		*step = CKPT_STEP_ALL;
+		return 0;
+	}
+	if (*end++ != '.')
+		return -1;
+	if (strcmp(end, "batch") == 0) {
+		*step = CKPT_STEP_BATCH;
+		return 0;
+	}
+	if (parse_u32(end, &end, step) < 0 || *end)
+		return -1;
+	return 0;
+}
+
+static void when(json_int_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t <= 0 || !localtime_r(&tt, &tm) ||
+	    !strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm))
+		snprintf(buf, len, "None");
+}
+
+static const char *str(json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+
+	return v ? v : "";
+}
+
+static json_int_t num(json_t *o, const char *key)
+{
+	return json_integer_value(json_object_get(o, key));
+}
+
+static void print_step(enum ckpt_op op, json_t *st)
+{
+	char t1[32], t2[32];
+
+	switch (op) {
+	case CKPT_OP_ABLE:
+		when(num(st, "since"), t1, sizeof(t1));
+		printf("StepId=%s Checkpointable=Yes Since=%s\n",
+		       str(st, "step"), t1);
+		break;
+	case CKPT_OP_ERROR:
+		when(num(st, "error_time"), t1, sizeof(t1));
+		printf("StepId=%s error_code=%lld error_msg=%s Time=%s\n",
+		       str(st, "step"), (long long)num(st, "error_code"),
+		       *str(st, "error_msg") ? str(st, "error_msg") : "(null)",
+		       t1);
+		break;
+	case CKPT_OP_ENABLE:
+	case CKPT_OP_DISABLE:
+		printf("StepId=%s Periodic=%s\n", str(st, "step"),
+		       str(st, "periodic"));
+		break;
+	default:
+		when(num(st, "next_checkpoint"), t1, sizeof(t1));
+		when(num(st, "registered"), t2, sizeof(t2));
+		printf("StepId=%s Node=%s UserId=%lld Tasks=%lld\n"
+		       "   Dir=%s Method=%s Interval=%lld Periodic=%s "
+		       "NextCheckpoint=%s\n"
+		       "   LastSeq=%lld InProgress=%s Keep=%lld MaxWait=%lld "
+		       "Registered=%s\n",
+		       str(st, "step"), str(st, "node"),
+		       (long long)num(st, "uid"), (long long)num(st, "tasks"),
+		       str(st, "dir"), str(st, "method"),
+		       (long long)num(st, "interval"), str(st, "periodic"), t1,
+		       (long long)num(st, "last_seq"),
+		       json_is_true(json_object_get(st, "in_progress")) ?
+		       "Yes" : "No", (long long)num(st, "keep"),
+		       (long long)num(st, "max_wait"), t2);
+		break;
+	}
+}
+
+static int print_list(json_t *info)
+{
+	json_t *a = json_object_get(info, "images"), *e;
+	char t[32];
+	size_t i;
+
+	printf("%-6s %-19s %12s %-10s %s\n", "SEQ", "TIME", "SIZE", "REASON",
+	       "IMAGE");
+	json_array_foreach(a, i, e) {
+		when(num(e, "time"), t, sizeof(t));
+		printf("%-6lld %-19s %12lld %-10s %s\n",
+		       (long long)num(e, "seq"), t, (long long)num(e, "size"),
+		       str(e, "reason"), str(e, "image"));
+	}
+	json_array_foreach(json_object_get(info, "errors"), i, e)
+		fprintf(stderr, "scheckpoint: warning: %s\n",
+			json_string_value(e) ? json_string_value(e) : "?");
+	return 0;
+}
+
+static int print_reply(enum ckpt_op op, const char *id, const char *verb,
+		       const struct ckpt_msg *r)
+{
+	json_t *info = NULL, *st;
+	size_t i;
+
+	if (r->info && !(info = json_loads(r->info, 0, NULL))) {
+		fprintf(stderr, "scheckpoint: bad reply from slurmckptd\n");
+		return 1;
+	}
+	if (json_out) {
+		if (!info)
+			info = json_pack("{s:s,s:s,s:I,s:s}", "verb", verb,
+					 "id", id, "seq", (json_int_t)r->seq,
+					 "image", r->image ? r->image : "");
+		json_dumpf(info, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		putchar('\n');
+	} else if (op == CKPT_OP_LIST) {
+		print_list(info);
+	} else if (info) {
+		json_array_foreach(json_object_get(info, "steps"), i, st)
+			print_step(op, st);
+	} else {
+		printf("Checkpoint of %s committed: %s (seq %llu)%s\n", id,
+		       r->image ? r->image : "", (unsigned long long)r->seq,
+		       op == CKPT_OP_VACATE ? "; job ended" :
+		       op == CKPT_OP_REQUEUE ? "; job requeued" : "");
+	}
+	json_decref(info);
+	return 0;
+}
+
+void print_error(int err, const char *text)
+{
+	json_t *o;
+
+	if (json_out) {
+		o = json_pack("{s:b,s:i,s:s}", "ok", 0, "errno", err, "error",
+			      text);
+		json_dumpf(o, stdout, JSON_INDENT(2));
+		putchar('\n');
+		json_decref(o);
+	}
+	fprintf(stderr, "scheckpoint: %s\n", text);
+}
+
+static int request(const char *sock, const struct verb *v, const char *id,
+		   long max_wait, const char *dir)
+{
+	struct ckpt_msg m = { .op = v->op, .dir = (char *)dir }, r = { 0 };
+	char text[1024];
+	int rc;
+
+	if (parse_id(id, &m.job, &m.step) < 0) {
+		fprintf(stderr, "scheckpoint: invalid job id '%s': use "
+			"<job_id>, <job_id>.<step_id> or <job_id>.batch\n", id);
+		return EXIT_USAGE;
+	}
+	rc = ask_local(sock, &m, &r, max_wait, text, sizeof(text));
+	/* Not here: the job's node, when the helpers' ports are known. */
+	if (getenv("SLURM_CHECKPOINT_PORTS") &&
+	    ((rc < 0 && (errno == ENOENT || errno == ECONNREFUSED)) ||
+	     (rc > 0 && !r.ok && r.err == ENOENT))) {
+		if (rc > 0)
+			proto_msg_clear(&r);
+		rc = ask_remote(&m, &r, max_wait, text, sizeof(text));
+	}
+	if (rc < 0) {
+		print_error(errno ? errno : EIO, text);
+		return 1;
+	}
+	if (!r.ok) {
+		print_error(r.err, r.error ? r.error : strerror(r.err));
+		rc = 1;
+	} else {
+		rc = print_reply(v->op, id, v->name, &r);
+	}
+	proto_msg_clear(&r);
+	return rc;
+}
+
+/* "Key=value" options after the id, case-insensitive like scontrol. */
+static int parse_option(const char *arg, const struct verb *verb,
+			long *max_wait, const char **dir)
+{
+	char *end;
+	long v;
+
+	if (strncasecmp(arg, "MaxWait=", 8) == 0) {
+		errno = 0;
+		v = strtol(arg + 8, &end, 10);
+		if (errno || end == arg + 8 || *end || v < 1 ||
+		    v > MAXWAIT_MAX) {
+			fprintf(stderr, "scheckpoint: invalid %s (1..%d "
+				"seconds)\n", arg, MAXWAIT_MAX);
+			return -1;
+		}
+		*max_wait = v;
+		return 0;
+	}
+	if (strncasecmp(arg, "ImageDir=", 9) == 0 &&
+	    (verb->op == CKPT_OP_LIST || verb->op == CKPT_OP_CREATE ||
+	     verb->op == CKPT_OP_VACATE || verb->op == CKPT_OP_REQUEUE)) {
+		/* like --checkpoint-dir: absolute; read (list) or written
+		 * (create, vacate, requeue) by the helper with the job
+		 * owner's credentials */
+		if (arg[9] != '/') {
+			fprintf(stderr, "scheckpoint: ImageDir '%s' is not an "
+				"absolute path\n", arg + 9);
+			return -1;
+		}
+		*dir = arg + 9;
+		return 0;
+	}
+	if (strncasecmp(arg, "ImageDir=", 9) == 0 ||
+	    strcasecmp(arg, "StickToNodes") == 0) {
+		fprintf(stderr, "scheckpoint: %s is not valid for %s\n", arg,
+			verb->name);
+		return -1;
+	}
+	fprintf(stderr, "scheckpoint: unknown option '%s'\n", arg);
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *sock = getenv("SLURM_CHECKPOINT_SOCKET");
+	const struct verb *v = NULL;
+	const char *dir = NULL;
+	long max_wait = 0;
+	FILE *f;
+	size_t i;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "+s:hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'j': json_out = true; break;
+		case 's': sock = optarg; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("scheckpoint %s\n", PACKAGE_VERSION); return 0;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (!sock || !*sock)
+		sock = CKPT_SOCKET_DEFAULT;
+	if ((f = escaped(STDERR_FILENO, _IONBF)))
+		stderr = f;
+	if (!json_out && (f = escaped(STDOUT_FILENO, _IOLBF)))
+		stdout = f;
+	if (argc - optind < 1) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcasecmp(argv[optind], "restart") == 0)
+		return restart_main(sock, argc - optind, argv + optind);
+	for (i = 0; i < NVERBS; i++)
+		if (strcasecmp(argv[optind], verbs[i].name) == 0)
+			v = &verbs[i];
+	if (!v) {
+		fprintf(stderr, "scheckpoint: unknown verb '%s'\n",
+			argv[optind]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (argc - optind < 2) {
+		fprintf(stderr, "scheckpoint: %s needs a job id\n", v->name);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	for (i = (size_t)optind + 2; i < (size_t)argc; i++)
+		if (parse_option(argv[i], v, &max_wait, &dir) < 0)
+			return EXIT_USAGE;
+	return request(sock, v, argv[optind + 1], max_wait, dir);
+}

@@ -1,0 +1,40 @@
+/* scheckpoint.h - what the parts of scheckpoint share: scheckpoint.c
+ * (the verbs, their options and output), transport.c (a request to
+ * slurmckptd: this node's socket, or a node's over TCP in a MUNGE
+ * credential) and restart.c (restart: submit an ended job again from its
+ * image). */
+#ifndef CKPT_SCHECKPOINT_H
+#define CKPT_SCHECKPOINT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "proto.h"
+
+#define EXIT_USAGE 2
+
+/* --json: machine-readable output (scheckpoint.c). */
+extern bool json_out;
+
+/* scheckpoint.c */
+void usage(FILE *f);
+/* "<job>", "<job>.<step>" or "<job>.batch"; 0/-1. */
+int parse_id(const char *s, uint32_t *job, uint32_t *step);
+/* The error for people on stderr (and as JSON on stdout with --json). */
+void print_error(int err, const char *text);
+
+/* transport.c: 1 with the reply in *r, or -1 with text (errno kept).
+ * ask_local: the helper on this node, at sock; ask_remote: the helpers of
+ * the job's node(s), from slurmctld, on SLURM_CHECKPOINT_PORTS. */
+int ask_local(const char *sock, const struct ckpt_msg *m, struct ckpt_msg *r,
+	      long max_wait, char *text, size_t len);
+int ask_remote(const struct ckpt_msg *m, struct ckpt_msg *r, long max_wait,
+	       char *text, size_t len);
+
+/* restart.c: "restart <job_id> ImageDir=<dir> [StickToNodes]
+ * [AllowRoot]", argv[0] being "restart"; the exit status. */
+int restart_main(const char *sock, int argc, char **argv);
+
+#endif
