@@ -90,7 +90,7 @@ bool local_is_local(const char *path)
 	return n && strncmp(path, step.local, n) == 0 && path[n] == '/';
 }
 
-/* As the user, in the task (find_image's result rc, path, m, why). */
+/* As the user, in the task (lookup_image's result rc, path, m, why). */
 int local_prefer(int rc, char *path, size_t len, struct manifest *m,
 		 char *why, size_t whylen)
 {
@@ -99,8 +99,8 @@ int local_prefer(int rc, char *path, size_t len, struct manifest *m,
 
 	if (!step.local || opts.restart_dir)
 		return rc;
-	if (task_find_image(step.local, lpath, sizeof(lpath), &lm, lwhy,
-			    sizeof(lwhy)) < 0)
+	if (lookup_image(step.local, lpath, sizeof(lpath), &lm, lwhy,
+			 sizeof(lwhy)) < 0)
 		return rc;	/* another node, or nothing staged here */
 	/* Over several nodes a part is only as good as the image the leader
 	 * committed: the local one stands in for it, never for a newer one

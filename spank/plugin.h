@@ -81,10 +81,14 @@ int local_prefer(int rc, char *path, size_t len, struct manifest *m,
 /* Is path (from local_prefer) in the node-local directory? */
 bool local_is_local(const char *path);
 
+/* lookup.c: the image to restart from in dir (an image, or a directory
+ * of them: this step's newest that verifies) into path and m; 0, or -1
+ * with why. */
+int lookup_image(const char *dir, char *path, size_t len,
+		 struct manifest *m, char *why, size_t whylen);
+
 /* task.c */
 int task_init(spank_t sp);
-int task_find_image(const char *dir, char *path, size_t len,
-		    struct manifest *m, char *why, size_t whylen);
 int task_init_privileged(spank_t sp);
 
 /* restore.c */

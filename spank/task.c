@@ -121,44 +121,6 @@ static unsigned long restart_count(spank_t sp)
 	return strtoul(buf, NULL, 10);
 }
 
-/* dir is either an image itself (it holds a manifest) or a directory of
- * images among which this step's newest good one is chosen. */
-static int find_image(const char *dir, char *path, size_t len,
-		      struct manifest *m, char *why, size_t whylen)
-{
-	char rel[256];
-	int fd, rc;
-
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(why, whylen, "%s: %s", dir, strerror(errno));
-		return -1;
-	}
-	if (faccessat(fd, MANIFEST_NAME, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
-		rc = manifest_read(fd, m, why, whylen);
-		if (rc == 0 && (rc = manifest_verify(fd, m, why, whylen)) < 0)
-			manifest_free(m);
-		if (rc == 0)
-			snprintf(path, len, "%s", dir);
-	} else {
-		rc = image_find_newest(fd, step.name, rel, sizeof(rel), m,
-				       why, whylen);
-		if (rc == 0)
-			snprintf(path, len, "%s/%s", dir, rel);
-		else if (!why[0])
-			snprintf(why, whylen, "no image %s in %s", step.name,
-				 dir);
-	}
-	close(fd);
-	return rc;
-}
-
-int task_find_image(const char *dir, char *path, size_t len,
-		    struct manifest *m, char *why, size_t whylen)
-{
-	return find_image(dir, path, len, m, why, whylen);
-}
-
 static void note_restart(const char *path, const struct manifest *m,
 			 unsigned long count, const char *skipped)
 {
@@ -267,11 +229,11 @@ static int set_restart_env(spank_t sp, uint32_t task)
 	spank_unsetenv(sp, "SLURM_RESTART_DIR");
 	if (!opts.restart_dir && count == 0)
 		return 0;
-	if (local_prefer(find_image(dir, path, sizeof(path), &m, why,
+	if (local_prefer(lookup_image(dir, path, sizeof(path), &m, why,
 				    sizeof(why)), path, sizeof(path), &m, why,
 			 sizeof(why)) < 0 &&
 	    (opts.restart_dir || fetch_offsite(why, sizeof(why)) < 0 ||
-	     find_image(dir, path, sizeof(path), &m, why, sizeof(why)) < 0)) {
+	     lookup_image(dir, path, sizeof(path), &m, why, sizeof(why)) < 0)) {
 		fprintf(stderr, PFX "%s: no usable image in %s (%s); "
 			"starting from the beginning\n", step.label, dir, why);
 		return 0;
