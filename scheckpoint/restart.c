@@ -442,8 +442,9 @@ int restart_main(const char *sock, int argc, char **argv)
 	int i;
 
 	if (argc < 2) {
-		fprintf(stderr, "scheckpoint: restart needs a job id\n");
-		usage(stderr);
+		fprintf(stderr, "scheckpoint: restart needs a job id: "
+			"restart <job_id> ImageDir=<dir> [StickToNodes] "
+			"[AllowRoot]\n");
 		return EXIT_USAGE;
 	}
 	for (i = 2; i < argc; i++) {

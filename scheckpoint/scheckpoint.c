@@ -20,8 +20,6 @@
 #include <jansson.h>
 
 #include "ckptconf.h"
-#include "escape.h"
-#include "manifest.h"
 #include "proto.h"
 #include "scheckpoint.h"
 
@@ -45,38 +43,7 @@ static const struct verb {
 };
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
 
-bool json_out;
-
-/* What scheckpoint prints for people carries names users chose (paths,
- * file names, messages about them): stdout (but JSON, which jansson
- * escapes) and stderr go through this, which escapes control characters,
- * so that nothing printed is a terminal escape sequence. */
-static ssize_t escaped_write(void *cookie, const char *buf, size_t n)
-{
-	char safe[4 * 1024 + 1];
-	size_t i, k;
-
-	for (i = 0; i < n; i += k) {
-		k = n - i < 1024 ? n - i : 1024;
-		escape_ctl(safe, sizeof(safe), buf + i, k, true);
-		if (manifest_write_all((int)(intptr_t)cookie, safe,
-				       strlen(safe)) < 0)
-			return -1;
-	}
-	return (ssize_t)n;
-}
-
-static FILE *escaped(int fd, int mode)
-{
-	cookie_io_functions_t io = { .write = escaped_write };
-	FILE *f = fopencookie((void *)(intptr_t)fd, "w", io);
-
-	if (f)
-		setvbuf(f, NULL, mode, BUFSIZ);
-	return f;
-}
-
-void usage(FILE *f)
+static void usage(FILE *f)
 {
 	size_t i;
 
@@ -96,41 +63,6 @@ void usage(FILE *f)
 		"$SLURM_CHECKPOINT_SOCKET, else %s)\n"
 		"Exit status: 0 done, 1 refused or failed, 2 usage error.\n",
 		CKPT_SOCKET_DEFAULT);
-}
-
-static int parse_u32(const char *s, char **end, uint32_t *out)
-{
-	unsigned long v;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoul(s, end, 10);
-	if (errno || v >= CKPT_STEP_BATCH)
-		return -1;
-	*out = (uint32_t)v;
-	return 0;
-}
-
-int parse_id(const char *s, uint32_t *job, uint32_t *step)
-{
-	char *end;
-
-	if (parse_u32(s, &end, job) < 0)
-		return -1;
-	if (*end == '\0') {
-		*step = CKPT_STEP_ALL;
-		return 0;
-	}
-	if (*end++ != '.')
-		return -1;
-	if (strcmp(end, "batch") == 0) {
-		*step = CKPT_STEP_BATCH;
-		return 0;
-	}
-	if (parse_u32(end, &end, step) < 0 || *end)
-		return -1;
-	return 0;
 }
 
 static void when(json_int_t t, char *buf, size_t len)
@@ -249,20 +181,6 @@ static int print_reply(enum ckpt_op op, const char *id, const char *verb,
 	return 0;
 }
 
-void print_error(int err, const char *text)
-{
-	json_t *o;
-
-	if (json_out) {
-		o = json_pack("{s:b,s:i,s:s}", "ok", 0, "errno", err, "error",
-			      text);
-		json_dumpf(o, stdout, JSON_INDENT(2));
-		putchar('\n');
-		json_decref(o);
-	}
-	fprintf(stderr, "scheckpoint: %s\n", text);
-}
-
 static int request(const char *sock, const struct verb *v, const char *id,
 		   long max_wait, const char *dir)
 {
@@ -369,9 +287,9 @@ int main(int argc, char **argv)
 	}
 	if (!sock || !*sock)
 		sock = CKPT_SOCKET_DEFAULT;
-	if ((f = escaped(STDERR_FILENO, _IONBF)))
+	if ((f = output_escaped(STDERR_FILENO, _IONBF)))
 		stderr = f;
-	if (!json_out && (f = escaped(STDOUT_FILENO, _IOLBF)))
+	if (!json_out && (f = output_escaped(STDOUT_FILENO, _IOLBF)))
 		stdout = f;
 	if (argc - optind < 1) {
 		usage(stderr);

@@ -1,8 +1,8 @@
 /* scheckpoint.h - what the parts of scheckpoint share: scheckpoint.c
  * (the verbs, their options and output), transport.c (a request to
  * slurmckptd: this node's socket, or a node's over TCP in a MUNGE
- * credential) and restart.c (restart: submit an ended job again from its
- * image). */
+ * credential), restart.c (restart: submit an ended job again from its
+ * image), output.c and jobid.c.  scheckpoint.c is above the others. */
 #ifndef CKPT_SCHECKPOINT_H
 #define CKPT_SCHECKPOINT_H
 
@@ -15,15 +15,15 @@
 
 #define EXIT_USAGE 2
 
-/* --json: machine-readable output (scheckpoint.c). */
+/* output.c: --json (machine-readable output); a stream on fd that
+ * escapes control characters, for text meant for people; the error for
+ * people on stderr (and as JSON on stdout with --json). */
 extern bool json_out;
-
-/* scheckpoint.c */
-void usage(FILE *f);
-/* "<job>", "<job>.<step>" or "<job>.batch"; 0/-1. */
-int parse_id(const char *s, uint32_t *job, uint32_t *step);
-/* The error for people on stderr (and as JSON on stdout with --json). */
+FILE *output_escaped(int fd, int mode);
 void print_error(int err, const char *text);
+
+/* jobid.c: "<job>", "<job>.<step>" or "<job>.batch"; 0/-1. */
+int parse_id(const char *s, uint32_t *job, uint32_t *step);
 
 /* transport.c: 1 with the reply in *r, or -1 with text (errno kept).
  * ask_local: the helper on this node, at sock; ask_remote: the helpers of
