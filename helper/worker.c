@@ -42,20 +42,47 @@ int worker_count(void)
 	return nworkers;
 }
 
-/* One user's checkpoints in flight. */
-static long user_workers(uid_t uid)
-{
-	const struct step *s;
-	long n = 0;
+/* Checkpoints in flight per user, counted as nworkers is: one entry per
+ * uid that has any (the queue asks for each step it considers). */
+struct user_workers {
+	struct user_workers *next;
+	uid_t uid;
+	long n;
+};
+static struct user_workers *user_workers;
 
-	for (s = steps_first(); s; s = s->next)
-		n += s->worker && s->uid == uid;
-	return n;
+static struct user_workers **user_find(uid_t uid)
+{
+	struct user_workers **pp;
+
+	for (pp = &user_workers; *pp && (*pp)->uid != uid; pp = &(*pp)->next)
+		;
+	return pp;
+}
+
+/* d: +1 or -1.  0, or -1 (out of memory: the worker is not started). */
+static int user_count(uid_t uid, int d)
+{
+	struct user_workers **pp = user_find(uid), *u = *pp;
+
+	if (!u) {
+		if (d < 0 || !(u = calloc(1, sizeof(*u))))
+			return -1;
+		u->uid = uid;
+		*pp = u;
+	}
+	if ((u->n += d) <= 0) {
+		*pp = u->next;
+		free(u);
+	}
+	return 0;
 }
 
 bool worker_user_may(const struct step *s)
 {
-	return user_workers(s->uid) < hconf.max_user_workers;
+	const struct user_workers *u = *user_find(s->uid);
+
+	return (u ? u->n : 0) < hconf.max_user_workers;
 }
 
 void worker_cancel(struct worker *wk)
@@ -450,7 +477,8 @@ static int start(struct step *s, const char *reason, const char *image_dir,
 		errno = ESRCH;
 		return -1;
 	}
-	if (!(wk = calloc(1, sizeof(*wk)))) {
+	if (!(wk = calloc(1, sizeof(*wk))) || user_count(s->uid, 1) < 0) {
+		free(wk);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -460,6 +488,7 @@ static int start(struct step *s, const char *reason, const char *image_dir,
 			       &pidfd, err, errlen)) < 0 ||
 	    (fast > 0 &&
 	     spawn(s, reason, image_dir, part, &pid, &rfd, err, errlen) < 0)) {
+		user_count(s->uid, -1);
 		free(wk);
 		return -1;
 	}
@@ -477,6 +506,7 @@ static int start(struct step *s, const char *reason, const char *image_dir,
 		if (pidfd >= 0)
 			close(pidfd);
 		close(rfd);
+		user_count(s->uid, -1);
 		free(wk);
 		return -1;
 	}
@@ -535,6 +565,7 @@ static void worker_ready(struct watch *w, uint32_t events)
 	close(w->fd);
 	close(wk->pipefd);
 	nworkers--;
+	user_count(wk->step->uid, -1);
 	if (wk->waiter)
 		waiter_step_done(wk->waiter, wk->step, &r);
 	step_checkpoint_done(wk->step, &r);
