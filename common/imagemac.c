@@ -92,7 +92,8 @@ static void free_names(char **names, size_t n)
 }
 
 /* The names in dfd, sorted; NULL with err when anything but a regular
- * file is there. */
+ * file is there (never opened: a FIFO would hang, a device act).
+ * add_file checks again, on the descriptor it reads. */
 static char **list(int dfd, size_t *count, char *err, size_t errlen)
 {
 	char **names = NULL, **more;

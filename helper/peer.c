@@ -373,7 +373,7 @@ int peer_leader_checkpoint(const struct step *s, int basefd,
 	 * that says nothing is the first a follower closes when one host
 	 * opens too many (tcp.c, max_host_connections). */
 	for (k = 1; k < npeers; k++)
-		if (!peers[k].abort ||
+		if (!peers[k].prepare || !peers[k].abort ||
 		    (peers[k].fd = dial(peers[k].node, peers[k].err,
 					sizeof(peers[k].err))) < 0 ||
 		    exchange_send(peers[k].fd, peers[k].prepare, peers[k].err,
