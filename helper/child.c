@@ -124,7 +124,7 @@ int child_start(child_fn fn, void *arg, child_done_fn done, void *donearg,
 	if (fcntl(c->pipefd, F_SETFL, O_NONBLOCK) < 0)
 		log_msg(LOG_WARNING, "fcntl: %s", strerror(errno));
 	/* Ours and not yet reaped: the pid cannot be reused. */
-	c->w.fd = (int)syscall(SYS_pidfd_open, c->pid, 0);
+	c->w.fd = pidfd_open(c->pid);
 	c->w.ready = child_ready;
 	c->done = done;
 	c->arg = donearg;

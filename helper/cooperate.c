@@ -73,11 +73,6 @@ static void printable(char *s)
 			*s = '?';
 }
 
-static int send_signal(int pidfd, int signo)
-{
-	return (int)syscall(SYS_pidfd_send_signal, pidfd, signo, NULL, 0);
-}
-
 /* The live tasks that catch the signal; returns how many. */
 static size_t select_tasks(const struct step *s, struct asked *a)
 {
@@ -204,7 +199,7 @@ static ssize_t ask_tasks(const struct step *s, struct asked *a, size_t n,
 				return -1;
 			}
 			a[asked++] = a[i];
-		} else if (send_signal(a[i].t->w.fd, s->signo) == 0) {
+		} else if (pidfd_signal(a[i].t->w.fd, s->signo) == 0) {
 			a[asked++] = a[i];
 		}
 	}
@@ -788,7 +783,7 @@ int cooperate_run(const struct step *s, const char *reason,
 		close(basefd);
 	if (image_dirfd >= 0)
 		close(image_dirfd);
-	if (worker_report(out, o) < 0)
+	if (report_write(out, o) < 0)
 		rc = -1;
 	return rc;
 }

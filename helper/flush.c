@@ -190,7 +190,7 @@ report:
 	if (fd >= 0)
 		close(fd);
 	free(copy);
-	return worker_report(out, json_pack("{s:b,s:s}", "removed", removed,
+	return report_write(out, json_pack("{s:b,s:s}", "removed", removed,
 					    "error", err));
 }
 

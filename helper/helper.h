@@ -13,75 +13,13 @@
 
 #include <jansson.h>
 
+#include "conf.h"
+#include "log.h"
+#include "loop.h"
 #include "offsite.h"
+#include "pidfd.h"
 #include "proto.h"
-
-/* Everything in the epoll set starts with a watch. */
-struct watch {
-	int fd;
-	void (*ready)(struct watch *w, uint32_t events);
-};
-
-int loop_add(struct watch *w, uint32_t events);
-int loop_mod(struct watch *w, uint32_t events);
-void loop_del(struct watch *w);
-/* The monotonic clock in milliseconds. */
-long long loop_now_ms(void);
-/* A timer of the loop: a timerfd watch made at set-up (never when
- * descriptors may have run out); set to fire once in ms (0: disarmed);
- * its ready() calls loop_timer_ack(). */
-int loop_timer_add(struct watch *t, void (*ready)(struct watch *w,
-						   uint32_t events));
-void loop_timer_set(struct watch *t, long long ms);
-void loop_timer_ack(struct watch *t);
-void loop_timer_del(struct watch *t);
-
-/* A listening socket (server.c, tcp.c).  accept() level-triggered at
- * EMFILE or ENFILE would wake the loop again at once: the listener leaves
- * the loop for a moment instead (LISTEN_BACKOFF_MS), said once in the log
- * when it begins and once when accepting works again. */
-struct listener {
-	struct watch w;		/* the listening socket */
-	struct watch backoff;	/* back in the loop when it fires */
-	const char *name;	/* for the log */
-	unsigned pauses;	/* back-offs since the last accept */
-	long long paused_at;
-	bool out;		/* out of the loop until backoff fires */
-};
-#define LISTEN_BATCH 32		/* accepts per wake-up of the loop */
-int listener_add(struct listener *l, int fd, const char *name,
-		 void (*ready)(struct watch *w, uint32_t events));
-/* After accept() failed: 1 to try again, 0 to return to the loop (none
- * waiting, or paused). */
-int listener_failed(struct listener *l);
-void listener_accepted(struct listener *l);
-void listener_del(struct listener *l);
-
-struct helper_conf {
-	char *socket;
-	long max_workers;
-	long max_user_workers;	/* of one uid: the others always find a
-				 * free worker (worker.c) */
-	long poll_interval;	/* seconds between requests to slurmctld */
-	char *method_dir;	/* <name>.method files (method.c) */
-	long port;		/* TCP port for other nodes; 0: none (tcp.c) */
-	char *munge_socket;	/* munged's socket; NULL: libmunge's default */
-	char *state_dir;	/* the saved state (state.c) */
-	char *peer_ports;	/* "<port>" or "<node>:<port>,...": the
-				 * followers' ports (peer.c); NULL: port */
-	struct offsite_conf offsite;	/* offsite_* keys (offsite.c) */
-	/* One user, one host: clients the daemon does not wait for. */
-	long idle_timeout;	/* s: before the credential (tcp.c), and
-				 * a non-root client between requests */
-	long max_user_conns;	/* connections of one non-root uid */
-	long max_host_conns;	/* unauthenticated, of one address */
-};
-extern struct helper_conf hconf;
-
-/* log.c */
-void log_init(int verbosity);
-void log_msg(int prio, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+#include "report.h"
 
 struct step;
 
@@ -158,10 +96,6 @@ int step_add_task(struct step *s, uint32_t id, int pidfd, char *err,
 		  size_t errlen);
 struct step *step_find(uint32_t job, uint32_t id);
 struct step *steps_first(void);
-/* The pid behind a pidfd (/proc/self/fdinfo); -1 once it has exited. */
-pid_t pidfd_pid(int pidfd);
-/* Is the process behind a pidfd still alive (signal 0)? */
-bool pidfd_alive(int pidfd);
 /* A step re-adopted from the saved state (no owner): watch its tasks'
  * pidfds, and drop it when the last one has exited. */
 int step_restore_task(struct step *s, uint32_t id, pid_t pid,
@@ -180,18 +114,6 @@ void steps_enqueue(struct step *s, const char *why);
 long step_due_in(const struct step *s);
 void step_set_due_in(struct step *s, long seconds);
 void steps_shutdown(void);
-
-/* The outcome of one checkpoint, as a worker reports it. */
-struct ckpt_result {
-	bool ok;
-	bool uncaught;		/* no task catches the signal: not an image
-				 * that failed, a step that cannot make one */
-	bool part;		/* a follower's part of a multi-node step
-				 * (peer.c): nothing committed here */
-	uint64_t seq;
-	const char *image;
-	const char *error;
-};
 
 /* A client waiting for the outcome of checkpoints it asked for
  * (server.c); told of each step's outcome by the worker. */
@@ -221,7 +143,7 @@ void state_flush(void);
 void state_shutdown(void);
 
 /* child.c: fn runs in a child (with only its report pipe, out, open) and
- * writes one JSON object with worker_report(); done runs in the loop
+ * writes one JSON object with report_write(); done runs in the loop
  * with it (NULL if none) and the child's wait status. */
 typedef int (*child_fn)(void *arg, int out);
 typedef void (*child_done_fn)(void *arg, json_t *report, int status);
@@ -230,12 +152,6 @@ int child_start(child_fn fn, void *arg, child_done_fn done, void *donearg,
 
 /* worker.c */
 
-int worker_report(int out, json_t *o);
-/* report.c: a child's report, len bytes of buf, decoded into r, which
- * points into the returned object; NULL (r says "malformed") when it is
- * no JSON.  Anything unexpected is a failure; part: a follower's part. */
-json_t *worker_report_parse(const char *buf, size_t len, bool part,
-			    struct ckpt_result *r);
 /* image_dir: ImageDir= of create/vacate/requeue (commit there), or NULL. */
 int worker_start(struct step *s, const char *reason, const char *image_dir,
 		 struct waiter *wt, char *err, size_t errlen);

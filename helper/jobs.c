@@ -188,13 +188,13 @@ static int poll_child(void *arg, int out)
 	for (j = jobs; j; j = j->next)
 		n++;
 	if (!(sj = calloc(n ? n : 1, sizeof(*sj))))
-		return worker_report(out, json_pack("{s:b,s:s}", "ok", 0,
+		return report_write(out, json_pack("{s:b,s:s}", "ok", 0,
 						    "error", "out of memory"));
 	for (j = jobs, i = 0; j; j = j->next, i++)
 		sj[i].id = j->id;
 	sched_init();
 	if (sched_jobs(&t, &unchanged, sj, n, err, sizeof(err)) < 0)
-		return worker_report(out, json_pack("{s:b,s:s}", "ok", 0,
+		return report_write(out, json_pack("{s:b,s:s}", "ok", 0,
 						    "error", err));
 	list = json_array();
 	for (i = 0; list && !unchanged && i < n; i++)
@@ -206,7 +206,7 @@ static int poll_child(void *arg, int out)
 	o = json_pack("{s:b,s:b,s:I,s:o*}", "ok", 1, "unchanged", unchanged,
 		      "since", (json_int_t)t, "jobs", list);
 	free(sj);
-	return worker_report(out, o);
+	return report_write(out, o);
 }
 
 static void take_job(json_t *e)
@@ -362,7 +362,7 @@ static int act_child(void *arg, int out)
 				 strerror(errno));
 		close(basefd);
 	}
-	return worker_report(out, json_pack("{s:s,s:s,s:s}", "action", action,
+	return report_write(out, json_pack("{s:s,s:s,s:s}", "action", action,
 					    "text", text, "log_error", err));
 }
 

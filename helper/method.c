@@ -484,7 +484,7 @@ static int run_argv(char *const argv[], char *const env[], int cwdfd,
 	}
 	close(pipefd[1]);
 	/* Our child, not yet reaped: the pid cannot have been reused. */
-	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	pidfd = pidfd_open(pid);
 	if (pidfd < 0) {
 		snprintf(err, errlen, "pidfd_open: %s", strerror(errno));
 		kill(pid, SIGKILL);

@@ -859,7 +859,7 @@ out:
 		ccurl.easy_cleanup(x.c);
 	free(x.dst);
 	offsite_creds_free(&cr);
-	if (worker_report(out, rep) < 0)
+	if (report_write(out, rep) < 0)
 		rc = -1;
 	return rc;
 }
@@ -904,6 +904,6 @@ int offsite_xfer_run(void *arg, int out)
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 report:
-	return worker_report(out, json_pack("{s:b,s:s,s:i}", "ok", 0,
+	return report_write(out, json_pack("{s:b,s:s,s:i}", "ok", 0,
 					    "error", err, "err", ETIMEDOUT));
 }

@@ -492,7 +492,7 @@ int peer_part_run(const struct step *s, int out)
 		close(basefd);
 	if (fd >= 0)
 		close(fd);
-	if (worker_report(out, rc == 0 ?
+	if (report_write(out, rc == 0 ?
 			  json_pack("{s:b}", "ok", 1) :
 			  json_pack("{s:b,s:s}", "ok", 0, "error", err)) < 0)
 		rc = -1;

@@ -1,11 +1,28 @@
-/* report.c - a worker's report decoded (worker.c reads it from the
- * child, which ran with the job user's credentials). */
+/* report.c - a child's report: written by the child, and a worker's
+ * decoded (worker.c reads it from the child, which ran with the job
+ * user's credentials). */
 #include "config.h"
 
-#include "helper.h"
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
-json_t *worker_report_parse(const char *buf, size_t len, bool part,
-			    struct ckpt_result *r)
+#include "report.h"
+
+int report_write(int out, json_t *o)
+{
+	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	int rc = 0;
+
+	if (!s || write(out, s, strlen(s)) < 0)
+		rc = -1;
+	free(s);
+	json_decref(o);
+	return rc;
+}
+
+json_t *report_parse(const char *buf, size_t len, bool part,
+		     struct ckpt_result *r)
 {
 	json_error_t jerr;
 	json_t *o;

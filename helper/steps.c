@@ -319,54 +319,6 @@ void step_remove(struct step *s)
 	state_changed(true);
 }
 
-/* The pid behind a pidfd (its fdinfo), and a process's start time in
- * clock ticks since boot (field 22 of /proc/<pid>/stat): with the pid,
- * what tells one process from a later one that reused the pid. */
-pid_t pidfd_pid(int pidfd)
-{
-	char path[64], line[256];
-	long pid = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
-	if (!(f = fopen(path, "re")))
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Pid: %ld", &pid) == 1)
-			break;
-	fclose(f);
-	return pid > 0 ? (pid_t)pid : -1;
-}
-
-static int proc_start_time(pid_t pid, unsigned long long *start)
-{
-	char path[64], buf[2048], *p;
-	int field;
-	size_t n;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (!(f = fopen(path, "re")))
-		return -1;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	/* The command name (field 2) may hold spaces and parentheses. */
-	if (!(p = strrchr(buf, ')')))
-		return -1;
-	for (field = 2; *p && field < 22; p++)
-		if (*p == ' ')
-			field++;
-	if (field != 22 || sscanf(p, "%llu", start) != 1)
-		return -1;
-	return 0;
-}
-
-bool pidfd_alive(int pidfd)
-{
-	return syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) == 0;
-}
-
 int step_add_task(struct step *s, uint32_t id, int pidfd, char *err,
 		  size_t errlen)
 {
@@ -407,7 +359,7 @@ int step_restore_task(struct step *s, uint32_t id, pid_t pid,
 	char err[256];
 	int fd;
 
-	fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	fd = pidfd_open(pid);
 	if (fd < 0)
 		return -1;
 	/* The pidfd names whoever has the pid now; that is our task only if

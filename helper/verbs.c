@@ -35,7 +35,7 @@ static int slurm_user_child(void *arg, int out)
 	(void)arg;
 	sched_init();
 	ok = sched_slurm_user(&uid, err, sizeof(err)) == 0;
-	return worker_report(out, json_pack("{s:b,s:I,s:s}", "ok", ok,
+	return report_write(out, json_pack("{s:b,s:I,s:s}", "ok", ok,
 					    "uid", (json_int_t)uid,
 					    "error", err));
 }
@@ -234,7 +234,7 @@ static int list_child(void *arg, int out)
 
 	if (privsep_become(r->steps[0].uid, r->steps[0].gid, err,
 			   sizeof(err)) < 0)
-		return worker_report(out, json_pack("{s:o,s:[s]}", "images",
+		return report_write(out, json_pack("{s:o,s:[s]}", "images",
 						    images, "errors", err));
 	for (i = 0; i < r->n; i++) {
 		basefd = open(r->steps[i].dir, O_RDONLY | O_DIRECTORY |
@@ -248,7 +248,7 @@ static int list_child(void *arg, int out)
 			 errors);
 		close(basefd);
 	}
-	return worker_report(out, json_pack("{s:o,s:o}", "images", images,
+	return report_write(out, json_pack("{s:o,s:o}", "images", images,
 					    "errors", errors));
 }
 
@@ -321,7 +321,7 @@ static int act_child(void *arg, int out)
 		rc = sched_cancel(r->job, err, sizeof(err));
 	else
 		rc = sched_requeue(r->job, false, err, sizeof(err));
-	return worker_report(out, json_pack("{s:b,s:s}", "ok", rc == 0,
+	return report_write(out, json_pack("{s:b,s:s}", "ok", rc == 0,
 					    "error", err));
 }
 

@@ -87,22 +87,9 @@ bool worker_user_may(const struct step *s)
 
 void worker_cancel(struct worker *wk)
 {
-	if (syscall(SYS_pidfd_send_signal, wk->w.fd, SIGKILL, NULL, 0) < 0)
+	if (pidfd_signal(wk->w.fd, SIGKILL) < 0)
 		log_msg(LOG_ERR, "cannot stop worker %d: %s", (int)wk->pid,
 			strerror(errno));
-}
-
-/* In the child: write the report (and release it).  0/-1. */
-int worker_report(int out, json_t *o)
-{
-	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-	int rc = 0;
-
-	if (!s || write(out, s, strlen(s)) < 0)
-		rc = -1;
-	free(s);
-	json_decref(o);
-	return rc;
 }
 
 static __attribute__((noreturn)) void child_main(struct step *s,
@@ -128,7 +115,7 @@ static __attribute__((noreturn)) void child_main(struct step *s,
 			keep[n++] = t->w.fd;
 	}
 	if (!keep || privsep_close_fds(keep, n) < 0) {
-		worker_report(out, json_pack("{s:b,s:s}", "ok", 0, "error",
+		report_write(out, json_pack("{s:b,s:s}", "ok", 0, "error",
 					    "cannot close descriptors"));
 		_exit(1);
 	}
@@ -142,7 +129,7 @@ static __attribute__((noreturn)) void child_main(struct step *s,
 	if ((s->method && method_criu(s->method) ?
 	     privsep_become_ckpt(s->uid, s->gid, err, sizeof(err)) :
 	     privsep_become(s->uid, s->gid, err, sizeof(err))) < 0) {
-		worker_report(out, json_pack("{s:b,s:s}", "ok", 0, "error",
+		report_write(out, json_pack("{s:b,s:s}", "ok", 0, "error",
 					    err));
 		_exit(1);
 	}
@@ -494,7 +481,7 @@ static int start(struct step *s, const char *reason, const char *image_dir,
 	}
 	/* The child is ours and not yet reaped: its pid cannot be reused. */
 	if (fast > 0)
-		pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+		pidfd = pidfd_open(pid);
 	wk->w.fd = pidfd;
 	wk->w.ready = worker_ready;
 	if (pidfd < 0 || loop_add(&wk->w, EPOLLIN) < 0) {
@@ -534,7 +521,7 @@ static json_t *read_result(struct worker *wk, int status,
 	ssize_t n;
 
 	n = read(wk->pipefd, buf, sizeof(buf));
-	o = worker_report_parse(buf, n > 0 ? (size_t)n : 0, wk->part, r);
+	o = report_parse(buf, n > 0 ? (size_t)n : 0, wk->part, r);
 	if (!o) {
 		if (WIFSIGNALED(status))
 			snprintf(why, whylen, "worker killed by signal %d",

@@ -1,5 +1,5 @@
 /* fuzz_report.c - libFuzzer target for the worker's report decoder
- * (worker_report_parse in helper/report.c): slurmckptd reads the report
+ * (report_parse in helper/report.c): slurmckptd reads the report
  * from a child that ran with the job user's credentials.
  *
  * Each input is decoded twice, as a step's report and as a follower's
@@ -75,7 +75,7 @@ static void one(const uint8_t *data, size_t size, bool part)
 	json_t *o, *model;
 
 	memset(&r, 0x5a, sizeof(r));	/* all of it must be set */
-	o = worker_report_parse((const char *)data, size, part, &r);
+	o = report_parse((const char *)data, size, part, &r);
 	model = json_loadb((const char *)data, size, 0, NULL);
 	if (r.part != part || !r.error || !o != !model)
 		abort();

@@ -1,0 +1,115 @@
+/* conf.c - the keys of slurmckptd.conf, their limits and defaults. */
+#include "config.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "kvconf.h"
+#include "ckptconf.h"
+
+#define METHOD_DIR_DEFAULT SYSCONFDIR "/slurm/slurmckptd.d"
+#define STATE_DIR_DEFAULT LOCALSTATEDIR "/lib/slurm-checkpoint"
+
+struct helper_conf hconf;
+
+static const struct kv_key helper_keys[] = {
+	{ "socket", KV_PATH, offsetof(struct helper_conf, socket), 0, 0,
+	  "absolute path of the Unix socket" },
+	{ "max_workers", KV_UINT, offsetof(struct helper_conf, max_workers),
+	  1, 100000, "checkpoints in progress at once, 1..100000" },
+	{ "max_user_workers", KV_UINT,
+	  offsetof(struct helper_conf, max_user_workers), 0, 100000,
+	  "checkpoints in progress at once of one user, 0 (half of "
+	  "max_workers, at least 1)..100000" },
+	{ "poll_interval", KV_UINT,
+	  offsetof(struct helper_conf, poll_interval), 1, 3600,
+	  "seconds between requests to slurmctld, 1..3600" },
+	{ "method_dir", KV_PATH, offsetof(struct helper_conf, method_dir),
+	  0, 0, "absolute path of the directory of <name>.method files" },
+	{ "port", KV_UINT, offsetof(struct helper_conf, port), 0, 65535,
+	  "TCP port for scheckpoint from other nodes, 0 (off)..65535" },
+	{ "munge_socket", KV_PATH, offsetof(struct helper_conf, munge_socket),
+	  0, 0, "absolute path of munged's socket" },
+	{ "state_dir", KV_PATH, offsetof(struct helper_conf, state_dir),
+	  0, 0, "absolute path of the directory of the saved state" },
+	{ "peer_ports", KV_STRING, offsetof(struct helper_conf, peer_ports),
+	  0, 0, "the other nodes' slurmckptd ports: <port> or "
+	  "<node>:<port>,..." },
+	{ "offsite_url", KV_STRING, offsetof(struct helper_conf, offsite.url),
+	  0, 0, "http:// or https:// URL of the offsite store" },
+	{ "offsite_kind", KV_STRING,
+	  offsetof(struct helper_conf, offsite.kind), 0, 0, "webdav or s3" },
+	{ "offsite_credentials", KV_PATH,
+	  offsetof(struct helper_conf, offsite.credentials), 0, 0,
+	  "absolute path of a root-only credentials file" },
+	{ "offsite_ca_file", KV_PATH,
+	  offsetof(struct helper_conf, offsite.ca_file), 0, 0,
+	  "absolute path of a CA certificate bundle" },
+	{ "offsite_ca_path", KV_PATH,
+	  offsetof(struct helper_conf, offsite.ca_path), 0, 0,
+	  "absolute path of a directory of CA certificates" },
+	{ "offsite_region", KV_STRING,
+	  offsetof(struct helper_conf, offsite.region), 0, 0,
+	  "the S3 region that SigV4 signs for" },
+	{ "offsite_max_rate", KV_UINT,
+	  offsetof(struct helper_conf, offsite.max_rate), 0, 100000000000L,
+	  "bytes per second per transfer, 0 (no limit).." },
+	{ "offsite_max_uploads", KV_UINT,
+	  offsetof(struct helper_conf, offsite.max_uploads), 1, 64,
+	  "uploads at once, 1..64" },
+	{ "offsite_timeout", KV_UINT,
+	  offsetof(struct helper_conf, offsite.timeout), 10, 840,
+	  "seconds for the transfer of one image, 10..840" },
+	{ "idle_timeout", KV_UINT,
+	  offsetof(struct helper_conf, idle_timeout), 1, 3600,
+	  "seconds a client may stay idle (TCP: until its credential "
+	  "is in), 1..3600" },
+	{ "max_user_connections", KV_UINT,
+	  offsetof(struct helper_conf, max_user_conns), 1, 100000,
+	  "connections at once of one user other than root, 1..100000" },
+	{ "max_host_connections", KV_UINT,
+	  offsetof(struct helper_conf, max_host_conns), 1, 64,
+	  "TCP connections not yet authenticated from one address, 1..64" },
+	{ NULL, 0, 0, 0, 0, NULL },
+};
+
+int conf_load(const char *path, bool given, const char *sock, char *err,
+	      size_t errlen)
+{
+	hconf.max_workers = 64;
+	hconf.poll_interval = 10;
+	hconf.idle_timeout = 10;
+	hconf.max_user_conns = 512;
+	hconf.max_host_conns = 8;
+	if ((given || access(path, F_OK) == 0) &&
+	    kv_parse_file(helper_keys, &hconf, path, err, errlen) < 0)
+		return -1;
+	if (!hconf.max_user_workers)
+		hconf.max_user_workers = hconf.max_workers > 1 ?
+					 hconf.max_workers / 2 : 1;
+	if (sock && sock[0] != '/') {
+		snprintf(err, errlen, "-s %s: not an absolute path", sock);
+		return -1;
+	}
+	if (sock || !hconf.socket) {
+		free(hconf.socket);
+		hconf.socket = strdup(sock ? sock : CKPT_SOCKET_DEFAULT);
+	}
+	if (!hconf.method_dir)
+		hconf.method_dir = strdup(METHOD_DIR_DEFAULT);
+	if (!hconf.state_dir)
+		hconf.state_dir = strdup(STATE_DIR_DEFAULT);
+	if (hconf.socket && hconf.method_dir && hconf.state_dir)
+		return 0;
+	snprintf(err, errlen, "out of memory");
+	return -1;
+}
+
+void conf_free(void)
+{
+	kv_free(helper_keys, &hconf);
+}
