@@ -16,7 +16,11 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "helper.h"
+#include "child.h"
+#include "log.h"
+#include "loop.h"
+#include "pidfd.h"
+#include "privsep.h"
 
 #define REPORT_MAX (1 << 20)
 

@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include "conf.h"
-#include "kvconf.h"
 #include "ckptconf.h"
 
 #define METHOD_DIR_DEFAULT SYSCONFDIR "/slurm/slurmckptd.d"

@@ -20,7 +20,7 @@ struct helper_conf {
 	char *state_dir;	/* the saved state (state.c) */
 	char *peer_ports;	/* "<port>" or "<node>:<port>,...": the
 				 * followers' ports (peer.c); NULL: port */
-	struct offsite_conf offsite;	/* offsite_* keys (offsite.c) */
+	struct offsite_conf offsite;	/* offsite_* keys (offsite_loop.c) */
 	/* One user, one host: clients the daemon does not wait for. */
 	long idle_timeout;	/* s: before the credential (tcp.c), and
 				 * a non-root client between requests */

@@ -2,7 +2,7 @@
  * has the job user's credentials: create the staging directory, signal
  * the tasks that catch the checkpoint signal (through their pidfds), wait
  * for each one's ".done.<task>" file (inotify, bounded by max_wait), then
- * commit the image.  A failure removes the staging directory only: the
+ * commit the image (run.c).  A failure removes the staging directory only: the
  * previous image is never touched.  With a trigger file
  * (--checkpoint-trigger), the request is that file, created in each
  * task's working directory (or at its absolute path) instead of the
@@ -27,13 +27,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <jansson.h>
-
-#include "helper.h"
+#include "cooperate.h"
 #include "image.h"
 #include "kvconf.h"
-#include "manifest.h"
-#include "sched.h"
+#include "localstage_flush.h"
+#include "log.h"
+#include "pidfd.h"
+#include "run.h"
+#include "steps.h"
 
 #define TRIGGER_POLL_MS 200	/* how often a trigger file is looked at */
 
@@ -66,13 +67,6 @@ static bool catches(pid_t pid, int signo)
  * byte but '/' and NUL: control characters are shown as '?', so that the
  * message stays one line in the helper's log, checkpoint.log and on the
  * terminal of scheckpoint (a newline in a name must not forge a line). */
-static void printable(char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			*s = '?';
-}
-
 /* The live tasks that catch the signal; returns how many. */
 static size_t select_tasks(const struct step *s, struct asked *a)
 {
@@ -340,137 +334,6 @@ static int watch_staging(int stagefd, char *err, size_t errlen)
 	return ifd;
 }
 
-/* The job's submission, fetched from slurmctld as root before the worker
- * drops to the user (slurm_job_batch_script wants root or the owner),
- * then written as the user into the image, for "scheckpoint restart". */
-static json_t *saved_job;
-static char *saved_script;
-
-void cooperate_fetch_job(const struct step *s)
-{
-	char err[512];
-
-	if (sched_job_save(s->job, &saved_job, &saved_script, err,
-			   sizeof(err)) < 0) {
-		log_msg(LOG_WARNING, "%s: the job is not saved with its "
-			"image (no scheckpoint restart): %s", s->label, err);
-		return;
-	}
-	json_object_set_new(saved_job, "checkpoint",
-			    json_integer((json_int_t)s->interval));
-	json_object_set_new(saved_job, "checkpoint_dir", json_string(s->dir));
-	json_object_set_new(saved_job, "checkpoint_method",
-			    json_string(s->method ? method_name(s->method) :
-					"signal"));
-	if (s->trigger)
-		json_object_set_new(saved_job, "checkpoint_trigger",
-				    json_string(s->trigger));
-	if (s->exit_code >= 0)
-		json_object_set_new(saved_job, "checkpoint_exit_code",
-				    json_integer(s->exit_code));
-}
-
-static int write_file(int dirfd, const char *name, const char *text,
-		      char *err, size_t errlen)
-{
-	int fd;
-
-	if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
-		goto fail;
-	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-		    O_CLOEXEC, 0600);
-	if (fd < 0)
-		goto fail;
-	if (manifest_write_all(fd, text, strlen(text)) < 0 || fsync(fd) < 0) {
-		close(fd);
-		goto fail;
-	}
-	if (close(fd) < 0)
-		goto fail;
-	return 0;
-fail:
-	snprintf(err, errlen, "%s: %s", name, strerror(errno));
-	return -1;
-}
-
-/* ImageDir= of this checkpoint (create, vacate, requeue), opened by
- * cooperate_run before the tasks are asked; -1: none. */
-static int image_dirfd = -1;
-
-/* ImageDir= as the user: created like a checkpoint directory, and
- * writable by the user (nothing is written into it here). */
-static int open_image_dir(const char *dir, char *err, size_t errlen)
-{
-	char why[512];
-	int fd;
-
-	if ((fd = image_open_base(dir, why, sizeof(why))) < 0) {
-		snprintf(err, errlen, "ImageDir=%s: %s", dir, why);
-		return -1;
-	}
-	if (faccessat(fd, ".", W_OK | X_OK, AT_EACCESS) < 0) {
-		snprintf(err, errlen, "ImageDir=%s: not writable by uid %u: "
-			 "%s", dir, (unsigned)geteuid(), strerror(errno));
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* The staging directory into ImageDir= (a rename, or a copy across
- * filesystems), numbered after the images there. */
-static int move_to_image_dir(const struct step *s, int basefd,
-			     struct manifest *m, char *err, size_t errlen)
-{
-	if (image_move(basefd, image_dirfd, s->name, err, errlen) < 0)
-		return -1;
-	m->seq = image_next_seq(image_dirfd, s->name);
-	return 0;
-}
-
-/* The saved job into N.partial (so that the manifest covers it), then
- * the commit.  Failing to save it is no reason to lose the image. */
-int cooperate_commit(const struct step *s, int basefd, struct manifest *m,
-		     char *err, size_t errlen)
-{
-	char staging[80], why[512] = "", *js;
-	int fd;
-
-	if (image_dirfd >= 0) {
-		if (move_to_image_dir(s, basefd, m, err, errlen) < 0)
-			return -1;
-		basefd = image_dirfd;
-	}
-
-	if (saved_job && saved_script) {
-		snprintf(staging, sizeof(staging), "%s%s", s->name,
-			 IMAGE_STAGING_SUFFIX);
-		fd = openat(basefd, staging, O_RDONLY | O_DIRECTORY |
-			    O_NOFOLLOW | O_CLOEXEC);
-		js = json_dumps(saved_job, JSON_INDENT(2) | JSON_SORT_KEYS);
-		if (fd < 0)
-			snprintf(why, sizeof(why), "%s: %s", staging,
-				 strerror(errno));
-		else if (!js)
-			snprintf(why, sizeof(why), "out of memory");
-		else if (write_file(fd, IMAGE_JOB_NAME, js, why,
-				    sizeof(why)) == 0)
-			write_file(fd, IMAGE_SCRIPT_NAME, saved_script, why,
-				   sizeof(why));
-		free(js);
-		if (fd >= 0)
-			close(fd);
-		if (why[0])
-			log_msg(LOG_WARNING, "%s: the job is not saved with "
-				"its image: %s", s->label, why);
-	}
-	return image_commit(basefd, s->name, m, s->keep, err, errlen);
-}
-
-/* Node-local staging (flush.c): the times of the checkpoint in flight,
- * request to last acknowledgement and the flush, for the report. */
-static long paused_ms = -1, flush_ms = -1;
-
 static long ms_since(const struct timespec *t0)
 {
 	struct timespec t1;
@@ -482,45 +345,49 @@ static long ms_since(const struct timespec *t0)
 
 /* The tasks have all answered and go on computing: say so, with the
  * time they were paused (request to last acknowledgement). */
-static void note_released(const struct step *s, int basefd, uint64_t seq)
+static void note_released(const struct ckpt_run *r, int basefd,
+			  uint64_t seq)
 {
+	const struct step *s = r->s;
 	char line[1024];
 
-	if (s->local && image_dirfd < 0) {
+	if (s->local && r->image_dirfd < 0) {
 		log_msg(LOG_INFO, "%s: tasks released after %ld ms, flushing "
-			"%s to %s", s->label, paused_ms, s->local, s->dir);
+			"%s to %s", s->label, r->paused_ms, s->local, s->dir);
 		snprintf(line, sizeof(line), "%s seq=%" PRIu64 " tasks released"
 			 " paused=%ldms staged in %.512s, flushing", s->label,
-			 seq, paused_ms, s->local);
+			 seq, r->paused_ms, s->local);
 	} else {
 		snprintf(line, sizeof(line), "%s seq=%" PRIu64 " tasks released"
-			 " paused=%ldms", s->label, seq, paused_ms);
+			 " paused=%ldms", s->label, seq, r->paused_ms);
 	}
 	image_log(basefd, line);
 }
 
 /* The tasks answered into the local staging: commit it there, then
  * flush it to the shared directory under the same seq. */
-static int commit_local(const struct step *s, int lbase, int basefd,
+static int commit_local(struct ckpt_run *r, int lbase, int basefd,
 			struct manifest *m, char *err, size_t errlen)
 {
+	const struct step *s = r->s;
 	struct timespec t1;
 	char line[256];
 
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	if (cooperate_commit(s, lbase, m, err, errlen) < 0 ||
+	if (run_commit(r, lbase, m, err, errlen) < 0 ||
 	    flush_image(s, lbase, basefd, NULL, m, err, errlen) < 0)
 		return -1;
-	flush_ms = ms_since(&t1);
+	r->flush_ms = ms_since(&t1);
 	snprintf(line, sizeof(line), "%s seq=%" PRIu64 " flushed paused=%ldms "
-		 "flush=%ldms", s->label, m->seq, paused_ms, flush_ms);
+		 "flush=%ldms", s->label, m->seq, r->paused_ms, r->flush_ms);
 	image_log(basefd, line);
 	return 0;
 }
 
-int cooperate_part(const struct step *s, int partfd, bool *uncaught,
+int cooperate_part(struct ckpt_run *r, int partfd, bool *uncaught,
 		   char *err, size_t errlen)
 {
+	const struct step *s = r->s;
 	struct asked *a = NULL;
 	const struct task *t;
 	struct timespec t0;
@@ -555,7 +422,7 @@ int cooperate_part(const struct step *s, int partfd, bool *uncaught,
 	n = (size_t)asked;
 	rc = wait_acks(s, partfd, ifd, a, n, err, errlen);
 	if (rc == 0)
-		paused_ms = ms_since(&t0);
+		r->paused_ms = ms_since(&t0);
 out:
 	if (a)
 		triggers_remove(a, n);
@@ -565,9 +432,10 @@ out:
 	return rc;
 }
 
-int cooperate_part_staged(const struct step *s, int basefd, int partfd,
+int cooperate_part_staged(struct ckpt_run *r, int basefd, int partfd,
 			  bool *uncaught, char *err, size_t errlen)
 {
+	const struct step *s = r->s;
 	struct manifest lm = { .job = s->job, .step = s->id,
 			       .process_image = s->method != NULL };
 	char part[32], line[256];
@@ -577,11 +445,11 @@ int cooperate_part_staged(const struct step *s, int basefd, int partfd,
 	uint64_t seq;
 
 	if (!s->local)
-		return cooperate_part(s, partfd, uncaught, err, errlen);
+		return cooperate_part(r, partfd, uncaught, err, errlen);
 	if ((lbase = flush_open_local(s, err, errlen)) < 0)
 		return -1;
 	if ((lstage = image_stage(lbase, s->name, err, errlen)) < 0 ||
-	    cooperate_part(s, lstage, uncaught, err, errlen) < 0)
+	    cooperate_part(r, lstage, uncaught, err, errlen) < 0)
 		goto out;
 	/* The seq the leader will commit (only it commits there). */
 	lm.seq = image_next_seq(lbase, s->name);
@@ -589,7 +457,7 @@ int cooperate_part_staged(const struct step *s, int basefd, int partfd,
 		lm.seq = seq;
 	lm.reason = "part";
 	lm.node = s->node;
-	note_released(s, basefd, lm.seq);
+	note_released(r, basefd, lm.seq);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	snprintf(part, sizeof(part), "node.%u", s->nodeid);
 	if (image_commit(lbase, s->name, &lm, s->keep, err, errlen) < 0)
@@ -597,10 +465,10 @@ int cooperate_part_staged(const struct step *s, int basefd, int partfd,
 	committed = true;
 	if (flush_image(s, lbase, basefd, part, &lm, err, errlen) < 0)
 		goto out;
-	flush_ms = ms_since(&t1);
+	r->flush_ms = ms_since(&t1);
 	snprintf(line, sizeof(line), "%s seq=%" PRIu64 " %s flushed "
-		 "paused=%ldms flush=%ldms", s->label, lm.seq, part, paused_ms,
-		 flush_ms);
+		 "paused=%ldms flush=%ldms", s->label, lm.seq, part,
+		 r->paused_ms, r->flush_ms);
 	image_log(basefd, line);
 	rc = 0;
 out:
@@ -622,9 +490,10 @@ out:
  * node-local staging (s->local) the tasks write into the local
  * directory; without ImageDir= the image is committed there and flushed
  * to the shared directory after the tasks were released. */
-static int checkpoint(const struct step *s, int basefd, struct manifest *m,
-		      bool *uncaught, char *err, size_t errlen)
+int cooperate_checkpoint(struct ckpt_run *r, int basefd, struct manifest *m,
+			 bool *uncaught, char *err, size_t errlen)
 {
+	const struct step *s = r->s;
 	const struct task *t;
 	int stagefd, rc = -1, lbase = -1, stagebase = basefd;
 	bool any = false;
@@ -649,16 +518,16 @@ static int checkpoint(const struct step *s, int basefd, struct manifest *m,
 	stagefd = image_stage(stagebase, s->name, err, errlen);
 	if (stagefd < 0)
 		goto out;
-	if (cooperate_part(s, stagefd, uncaught, err, errlen) == 0) {
+	if (cooperate_part(r, stagefd, uncaught, err, errlen) == 0) {
 		m->seq = image_next_seq(stagebase, s->name);
-		if (lbase >= 0 && image_dirfd < 0 &&
+		if (lbase >= 0 && r->image_dirfd < 0 &&
 		    (seq = image_next_seq(basefd, s->name)) > m->seq)
 			m->seq = seq;
-		note_released(s, basefd, m->seq);
-		if (lbase >= 0 && image_dirfd < 0)
-			rc = commit_local(s, lbase, basefd, m, err, errlen);
+		note_released(r, basefd, m->seq);
+		if (lbase >= 0 && r->image_dirfd < 0)
+			rc = commit_local(r, lbase, basefd, m, err, errlen);
 		else
-			rc = cooperate_commit(s, stagebase, m, err, errlen);
+			rc = run_commit(r, stagebase, m, err, errlen);
 	}
 	close(stagefd);
 out:
@@ -668,7 +537,7 @@ out:
 		image_discard(lbase, s->name, NULL, 0);
 	if (lbase >= 0)
 		close(lbase);
-	/* cooperate_run leaves the staging of an uncaught step alone. */
+	/* engine_run leaves the staging of an uncaught step alone. */
 	if (rc < 0 && *uncaught && lbase < 0) {
 		char why[512];
 
@@ -677,113 +546,3 @@ out:
 	return rc;
 }
 
-/* Checkpoint-and-exit: a task wrote its state into the staging
- * directory and exited with the exit code; commit what it left there
- * (there is nobody to ask). */
-static int commit_staged(const struct step *s, int basefd,
-			 struct manifest *m, char *err, size_t errlen)
-{
-	char staging[80];
-	struct dirent *e;
-	bool any = false;
-	DIR *d;
-	int fd;
-
-	snprintf(staging, sizeof(staging), "%s%s", s->name,
-		 IMAGE_STAGING_SUFFIX);
-	fd = openat(basefd, staging, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-		    O_CLOEXEC);
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		snprintf(err, errlen, "exited with the checkpoint exit code, "
-			 "but %s cannot be read: %s", staging, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	while (!any && (e = readdir(d)))
-		any = strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
-		      strncmp(e->d_name, ".done.", 6);
-	closedir(d);
-	if (!any) {
-		snprintf(err, errlen, "exited with the checkpoint exit code, "
-			 "but left %s empty", staging);
-		return -1;
-	}
-	m->seq = image_next_seq(basefd, s->name);
-	return cooperate_commit(s, basefd, m, err, errlen);
-}
-
-int cooperate_run(const struct step *s, const char *reason,
-		  const char *imgdir, int out)
-{
-	struct manifest m = { .job = s->job, .step = s->id,
-			      .process_image = s->method != NULL };
-	char err[1024] = "", line[1200], image[4352];
-	bool uncaught = false, exited = strcmp(reason, "exit-code") == 0;
-	json_t *o;
-	int basefd, rc = -1;
-
-	m.reason = (char *)reason;
-	m.node = s->node;
-	basefd = image_open_base(s->dir, err, sizeof(err));
-	if (basefd >= 0 && imgdir &&
-	    (image_dirfd = open_image_dir(imgdir, err, sizeof(err))) < 0) {
-		/* nothing asked, nothing staged */
-	} else if (basefd >= 0 && exited)
-		rc = commit_staged(s, basefd, &m, err, sizeof(err));
-	else if (basefd >= 0 && s->nnodes > 1)
-		rc = peer_leader_checkpoint(s, basefd, &m, err, sizeof(err));
-	else if (basefd >= 0 && s->method)
-		rc = method_checkpoint(s, s->method, reason, basefd, &m, err,
-				       sizeof(err));
-	else if (basefd >= 0)
-		rc = checkpoint(s, basefd, &m, &uncaught, err, sizeof(err));
-	if (rc == 0) {
-		snprintf(image, sizeof(image), "%s/%s",
-			 imgdir ? imgdir : s->dir, s->name);
-		/* The step's own log says where this image went. */
-		if (imgdir) {
-			snprintf(line, sizeof(line), "%s seq=%" PRIu64
-				 " committed to ImageDir %.*s reason=%s",
-				 s->label, m.seq, 1024, image, reason);
-			image_log(basefd, line);
-		}
-		o = json_pack("{s:b,s:I,s:s,s:I,s:I}", "ok", 1, "seq",
-			      (json_int_t)m.seq, "image", image, "files",
-			      (json_int_t)m.nfiles, "bytes",
-			      (json_int_t)manifest_bytes(&m));
-		if (o && paused_ms >= 0)
-			json_object_set_new(o, "paused_ms",
-					    json_integer(paused_ms));
-		if (o && flush_ms >= 0)
-			json_object_set_new(o, "flush_ms",
-					    json_integer(flush_ms));
-	} else {
-		printable(err);
-		/* The state an exited task left is all there is: keep it. */
-		if (basefd >= 0 && !uncaught && !exited)
-			image_discard(basefd, s->name, line, sizeof(line));
-		if (image_dirfd >= 0)
-			image_discard(image_dirfd, s->name, line,
-				      sizeof(line));
-		/* A step that cannot checkpoint is noted once, not at every
-		 * interval. */
-		if (basefd >= 0 && !(uncaught && s->uncaught_noted)) {
-			snprintf(line, sizeof(line), "%s failed: %s", s->label,
-				 err);
-			image_log(basefd, line);
-		}
-		o = json_pack("{s:b,s:s,s:b}", "ok", 0, "error", err,
-			      "uncaught", uncaught);
-	}
-	m.reason = NULL;
-	m.node = NULL;
-	manifest_free(&m);
-	if (basefd >= 0)
-		close(basefd);
-	if (image_dirfd >= 0)
-		close(image_dirfd);
-	if (report_write(out, o) < 0)
-		rc = -1;
-	return rc;
-}

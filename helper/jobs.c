@@ -19,9 +19,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "helper.h"
+#include "child.h"
+#include "conf.h"
 #include "image.h"
+#include "jobs.h"
+#include "log.h"
+#include "loop.h"
+#include "periodic.h"
+#include "privsep.h"
+#include "report.h"
 #include "sched.h"
+#include "state.h"
+#include "steps.h"
+#include "worker.h"
 
 enum phase {
 	RUNNING,		/* nothing done yet in this run */
@@ -436,7 +446,7 @@ static void final_checkpoint(struct job *j, const char *why)
 		if (s->worker) {	/* the one in flight will do */
 			s->final = true;
 			j->pending++;
-		} else if (worker_start(s, why, NULL, NULL, err, sizeof(err)) == 0) {
+		} else if (worker_start(s, why, NULL, NULL, NULL, err, sizeof(err)) == 0) {
 			s->final = true;
 			j->pending++;
 		} else if (errno == EAGAIN && worker_count() > 0) {
@@ -446,7 +456,7 @@ static void final_checkpoint(struct job *j, const char *why)
 				"worker: %s", s->label, why, err);
 			s->final = true;
 			j->pending++;
-			steps_enqueue(s, why);
+			periodic_enqueue(s, why);
 		} else {
 			j->failed++;
 			log_msg(LOG_WARNING, "job %u: %s", j->id, err);
@@ -458,7 +468,7 @@ static void final_checkpoint(struct job *j, const char *why)
 
 /* ------------------------------------------------------ from steps.c */
 
-void jobs_step_added(const struct step *s)
+static void step_added(struct step *s)
 {
 	struct job *j = job_find(s->job);
 
@@ -497,7 +507,7 @@ void jobs_step_added(const struct step *s)
 	}
 }
 
-void jobs_step_removed(const struct step *s)
+static void step_removed(struct step *s)
 {
 	struct job *j = job_find(s->job);
 
@@ -510,11 +520,14 @@ void jobs_step_removed(const struct step *s)
 	poll_rearm();
 }
 
-void jobs_checkpoint_done(struct step *s, const struct ckpt_result *r,
-			  long took)
+static void checkpoint_done(struct step *s, const struct ckpt_result *r,
+			    long took)
 {
 	struct job *j = job_find(s->job);
 	bool final = s->final;
+
+	if (r->part)
+		return;
 
 	s->final = false;
 	if (!j)
@@ -560,7 +573,7 @@ void jobs_task_exit(struct step *s, uint32_t task, int status)
 		act(j);
 		return;
 	}
-	if (worker_start(s, "exit-code", NULL, NULL, err, sizeof(err)) < 0) {
+	if (worker_start(s, "exit-code", NULL, NULL, NULL, err, sizeof(err)) < 0) {
 		log_msg(LOG_WARNING, "%s: %s", s->label, err);
 		j->failed++;
 		act(j);
@@ -575,7 +588,7 @@ void jobs_task_exit(struct step *s, uint32_t task, int status)
 /* What of a job survives the helper's restart (the rest comes from its
  * steps and from slurmctld).  A final checkpoint or requeue that was in
  * progress is not: it is done again. */
-json_t *jobs_state_save(void)
+static json_t *state_save(void)
 {
 	json_t *a = json_array();
 	struct job *j;
@@ -591,7 +604,7 @@ json_t *jobs_state_save(void)
 	return a;
 }
 
-void jobs_state_load(json_t *a)
+static void state_load(json_t *a)
 {
 	json_int_t id, longest, restarts, preempt;
 	int done;
@@ -613,6 +626,12 @@ void jobs_state_load(json_t *a)
 	}
 }
 
+static struct step_listener listener = {
+	.added = step_added,
+	.removed = step_removed,
+	.done = checkpoint_done,
+};
+
 int jobs_init(void)
 {
 	poll_timer.fd = timerfd_create(CLOCK_MONOTONIC,
@@ -624,8 +643,10 @@ int jobs_init(void)
 	poll_timer.ready = poll_ready;
 	deadline_timer.ready = deadline_ready;
 	if (loop_add(&poll_timer, EPOLLIN) < 0 ||
-	    loop_add(&deadline_timer, EPOLLIN) < 0)
+	    loop_add(&deadline_timer, EPOLLIN) < 0 ||
+	    state_section("jobs", state_save, state_load) < 0)
 		return -1;
+	steps_listen(&listener);
 	return 0;
 }
 

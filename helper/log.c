@@ -13,7 +13,7 @@
 #include <time.h>
 
 #include "escape.h"
-#include "helper.h"
+#include "log.h"
 
 static int max_prio = LOG_NOTICE;
 static int journal;

@@ -30,11 +30,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "helper.h"
 #include "image.h"
 #include "imagemac.h"
 #include "kvconf.h"
-#include "proto.h"
+#include "log.h"
+#include "method.h"
+#include "pidfd.h"
+#include "privsep.h"
+#include "run.h"
+#include "steps.h"
+#include "subtree.h"
 
 #define SUFFIX ".method"
 #define OUTPUT_MAX 512		/* the tail of a command's output we keep */
@@ -357,6 +362,20 @@ const struct method *method_find(const char *name)
 		if (strcmp(m->name, name) == 0)
 			return m;
 	return NULL;
+}
+
+int method_lookup(const char *name, const char *node,
+		  const struct method **m, char *err, size_t errlen)
+{
+	*m = NULL;
+	if (!name || strcmp(name, "signal") == 0)
+		return 0;
+	if ((*m = method_find(name)))
+		return 0;
+	snprintf(err, errlen, "checkpoint method '%s' is not available on "
+		 "node %s", name, node ? node : "?");
+	errno = ENOENT;
+	return -1;
 }
 
 const char *method_name(const struct method *m)
@@ -740,10 +759,11 @@ static int criu_dump(const struct step *s, const struct method *m,
 /* A checkpoint by the step's method: stage, run the checkpoint command,
  * commit what it left.  The clean-up command runs afterwards either way.
  * Runs as the job's user (in the worker). */
-int method_checkpoint(const struct step *s, const struct method *m,
-		      const char *reason, int basefd, struct manifest *mf,
-		      char *err, size_t errlen)
+int method_checkpoint(struct ckpt_run *r, const struct method *m, int basefd,
+		      struct manifest *mf, char *err, size_t errlen)
 {
+	const struct step *s = r->s;
+	const char *reason = r->reason;
 	char out[OUTPUT_MAX], why[512];
 	char **env;
 	int stagefd, status, rc = -1;
@@ -765,10 +785,10 @@ int method_checkpoint(const struct step *s, const struct method *m,
 	close(stagefd);
 	if (status == 0 && m->criu) {
 		mf->seq = image_next_seq(basefd, s->name);
-		rc = cooperate_commit(s, basefd, mf, err, errlen);
+		rc = run_commit(r, basefd, mf, err, errlen);
 	} else if (describe(status, m->checkpoint, out, err, errlen) == 0) {
 		mf->seq = image_next_seq(basefd, s->name);
-		rc = cooperate_commit(s, basefd, mf, err, errlen);
+		rc = run_commit(r, basefd, mf, err, errlen);
 	}
 	if (m->cleanup) {
 		env = method_env(s, m, reason, rc == 0 ? "committed" : "failed");

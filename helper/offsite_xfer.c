@@ -22,12 +22,16 @@
 
 #include <jansson.h>
 
-#include "helper.h"
-#include "image.h"
-#include "manifest.h"
-#include "offsite.h"
+#include "conf.h"
 #include "curl.h"
+#include "image.h"
+#include "log.h"
 #include "offsite_xfer.h"
+#include "privsep.h"
+#include "report.h"
+#include "steps.h"
+
+enum offsite_kind offsite_kind = OFFSITE_NONE;
 
 #define FETCH_INFIX ".fetch"	/* N.fetch.<k>.partial: node index k's fetch */
 

@@ -1,4 +1,4 @@
-/* offsite_xfer.h - between offsite.c (in the event loop: who copies
+/* offsite_xfer.h - between offsite_loop.c (in the event loop: who copies
  * what, and when) and offsite_xfer.c (in a child, with the user's
  * credentials: the HTTP transfers, through libcurl). */
 #ifndef CKPT_OFFSITE_XFER_H

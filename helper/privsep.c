@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "caps.h"
-#include "helper.h"
+#include "privsep.h"
 
 static int cmp_int(const void *a, const void *b)
 {

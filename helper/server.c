@@ -20,8 +20,22 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "helper.h"
+#include "access.h"
+#include "conf.h"
 #include "image.h"
+#include "jobs.h"
+#include "log.h"
+#include "loop.h"
+#include "method.h"
+#include "offsite_loop.h"
+#include "periodic.h"
+#include "privsep.h"
+#include "report.h"
+#include "server.h"
+#include "state.h"
+#include "steps.h"
+#include "verbs.h"
+#include "worker.h"
 
 #define DROP_LOG_S 10		/* at most one line per uid per 10 s */
 #define IDLE_SWEEP_MS 250	/* the idle timer fires at most this often */
@@ -254,9 +268,11 @@ static void waiter_finish(struct waiter *wt)
 	waiter_reply(wt);
 }
 
-void waiter_step_done(struct waiter *wt, const struct step *s,
-		      const struct ckpt_result *r)
+/* A worker this waiter started has ended (worker_done_fn). */
+static void waiter_step_done(void *arg, const struct step *s,
+			     const struct ckpt_result *r)
 {
+	struct waiter *wt = arg;
 	char text[4352];
 
 	if (r->ok) {
@@ -412,6 +428,7 @@ static void replace_stale(uint32_t job, uint32_t id)
 
 static int on_register(struct conn *c, const struct ckpt_msg *m)
 {
+	const struct method *meth;
 	char err[512];
 
 	if (c->cred.uid != 0)
@@ -420,7 +437,8 @@ static int on_register(struct conn *c, const struct ckpt_msg *m)
 	if (c->step)
 		return reply_err(c, EALREADY, "already registered");
 	replace_stale(m->job, m->step);
-	c->step = step_add(m, err, sizeof(err));
+	if (method_lookup(m->method, m->node, &meth, err, sizeof(err)) == 0)
+		c->step = step_add(m, meth, err, sizeof(err));
 	if (!c->step)
 		return reply_err(c, errno, "%s", err);
 	c->step->owner = c;
@@ -513,7 +531,7 @@ static int request_targets(struct conn *c, const struct ckpt_msg *m,
 		return -1;
 	}
 	/* Every step of a job belongs to the job's owner. */
-	if (!verbs_may_act(c->cred.uid, targets[0]->uid)) {
+	if (!access_may_act(c->cred.uid, targets[0]->uid)) {
 		log_msg(LOG_NOTICE, "uid %u refused: %s of job %u",
 			(unsigned)c->cred.uid, op_label(m->op), m->job);
 		*rc = reply_err(c, EPERM, "permission denied: job %u belongs "
@@ -556,7 +574,8 @@ static int on_create(struct conn *c, const struct ckpt_msg *m)
 		return reply_err(c, ENOMEM, "out of memory");
 	wt->whole_job = m->step == CKPT_STEP_ALL;
 	for (i = 0; i < n; i++) {
-		if (worker_start(targets[i], op_label(m->op), m->dir, wt,
+		if (worker_start(targets[i], op_label(m->op), m->dir,
+				 waiter_step_done, wt,
 				 err, sizeof(err))) {
 			wt->failed++;
 			wt->err = errno;
@@ -635,7 +654,7 @@ static int on_query(struct conn *c, const struct ckpt_msg *m)
 		json_array_append_new(a, verbs_step_info(targets[i], m->op));
 	}
 	if (m->op == CKPT_OP_ENABLE || m->op == CKPT_OP_DISABLE) {
-		steps_rearm();
+		periodic_rearm();
 		state_changed(false);
 	}
 	o = json_pack("{s:I,s:o}", "job", (json_int_t)m->job, "steps", a);
@@ -648,7 +667,7 @@ static int on_query(struct conn *c, const struct ckpt_msg *m)
 	return rc;
 }
 
-/* fetch: the step's newest image, from the offsite store (offsite.c). */
+/* fetch: the step's newest image, from the offsite store (offsite_loop.c). */
 static void fetch_done(void *arg, bool ok, int err, const char *text,
 		       uint64_t seq)
 {
@@ -745,7 +764,7 @@ static int on_fetch(struct conn *c, const struct ckpt_msg *m)
 	if (!s)
 		return reply_err(c, ENOENT, "step %u.%u is not registered on "
 				 "this node", m->job, m->step);
-	if (!verbs_may_act(c->cred.uid, s->uid))
+	if (!access_may_act(c->cred.uid, s->uid))
 		return reply_err(c, EPERM, "permission denied: job %u belongs "
 				 "to another user", m->job);
 	if (c->waiter)

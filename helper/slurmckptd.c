@@ -20,11 +20,23 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "access.h"
 #include "ckptconf.h"
 #include "conf.h"
-#include "helper.h"
+#include "jobs.h"
+#include "localstage_gone.h"
 #include "log.h"
 #include "loop.h"
+#include "method.h"
+#include "offsite_loop.h"
+#include "peer.h"
+#include "periodic.h"
+#include "readopt.h"
+#include "server.h"
+#include "state.h"
+#include "steps.h"
+#include "tcp.h"
+#include "worker.h"
 
 static struct watch sigw = { .fd = -1 };
 
@@ -125,18 +137,22 @@ int main(int argc, char **argv)
 	umask(022);
 	raise_nofile();
 	worker_init();
-	if (methods_load(hconf.method_dir, err, sizeof(err)) < 0 ||
-	    offsite_init(err, sizeof(err)) < 0) {
+	if (methods_load(hconf.method_dir, err, sizeof(err)) < 0) {
 		log_msg(LOG_ERR, "%s", err);
 		goto out;
 	}
-	if (loop_init() < 0 || signals_init() < 0 || steps_init() < 0 ||
-	    jobs_init() < 0) {
+	/* What reacts to a step's events, in this order: its periodic
+	 * checkpoints, the saved state, its job, the other nodes of its
+	 * step, its node-local staging, the offsite store. */
+	if (loop_init() < 0 || signals_init() < 0 || periodic_init() < 0 ||
+	    readopt_init() < 0 || jobs_init() < 0 || peer_init() < 0 ||
+	    localstage_gone_init() < 0) {
 		log_msg(LOG_ERR, "cannot set up the event loop: %s",
 			strerror(errno));
 		goto out;
 	}
-	if (state_init(err, sizeof(err)) < 0) {
+	if (offsite_init(err, sizeof(err)) < 0 ||
+	    state_init(err, sizeof(err)) < 0) {
 		log_msg(LOG_ERR, "%s", err);
 		goto out;
 	}
@@ -144,7 +160,7 @@ int main(int argc, char **argv)
 	    state_recover() < 0)
 		goto out;
 	log_msg(LOG_NOTICE, "started, listening on %s", hconf.socket);
-	verbs_init();
+	access_init();
 	rc = loop_run() < 0 ? 1 : 0;
 	tcp_close();
 	server_close();
@@ -152,8 +168,9 @@ out:
 	/* Saved as it is now: the steps are re-adopted at the next start. */
 	state_shutdown();
 	steps_shutdown();
+	periodic_shutdown();
 	worker_shutdown();
-	flush_shutdown();
+	localstage_gone_shutdown();
 	jobs_shutdown();
 	methods_free();
 	offsite_shutdown();

@@ -1,6 +1,6 @@
-/* steps.c - the steps registered on this node, and the one timerfd that
- * wakes the helper for the earliest periodic checkpoint (disarmed when no
- * step has an interval: an idle helper never wakes up). */
+/* steps.c - the steps registered on this node: add, find, remove,
+ * iterate, and the listeners told of each step's events (periodic.c,
+ * jobs.c, peer.c, offsite_loop.c, localstage_gone.c). */
 #include "config.h"
 
 #include <errno.h>
@@ -10,167 +10,34 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/syscall.h>
-#include <sys/timerfd.h>
 #include <syslog.h>
 #include <unistd.h>
 
-#include "helper.h"
 #include "image.h"
+#include "log.h"
+#include "loop.h"
+#include "pidfd.h"
+#include "report.h"
+#include "state.h"
+#include "steps.h"
 
 static struct step *steps;
-static struct watch timer = { .fd = -1 };
+static struct step_listener *listeners, **listeners_end = &listeners;
 
-static struct timespec now_mono(void)
+void steps_listen(struct step_listener *l)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts;
+	l->next = NULL;
+	*listeners_end = l;
+	listeners_end = &l->next;
 }
 
-static bool before(struct timespec a, struct timespec b)
-{
-	return a.tv_sec < b.tv_sec ||
-	       (a.tv_sec == b.tv_sec && a.tv_nsec < b.tv_nsec);
-}
-
-static void record_error(struct step *s, int code, const char *error)
-{
-	char *e = strdup(error);
-
-	if (e) {
-		free(s->last_error);
-		s->last_error = e;
-		s->last_errno = code > 0 ? code : EIO;
-		s->last_error_time = time(NULL);
-		state_changed(false);
-	}
-	log_msg(LOG_WARNING, "checkpoint of %s failed: %s", s->label, error);
-}
-
-static uint64_t queue_no;	/* order of the periodic checkpoints waiting */
-static unsigned long nqueued;	/* how many wait: none, no scan */
-
-static void start_periodic(struct step *s)
-{
-	char err[512];
-
-	if (s->worker || s->queued) {
-		log_msg(LOG_INFO, "%s: previous checkpoint still %s, "
-			"interval skipped", s->label,
-			s->worker ? "running" : "waiting for a worker");
-		return;
-	}
-	if (worker_start(s, "periodic", NULL, NULL, err, sizeof(err)) == 0)
-		return;
-	/* All max_workers busy, or all the user's: it starts when one is
-	 * free, in turn. */
-	if (errno == EAGAIN && worker_count() > 0) {
-		steps_enqueue(s, "periodic");
-		return;
-	}
-	record_error(s, errno, err);
-}
-
-void steps_enqueue(struct step *s, const char *why)
-{
-	if (!s->queued)
-		nqueued++;
-	s->queued = ++queue_no;
-	s->queued_why = why;
-}
-
-/* The one that waited longest among the final checkpoints, else among
- * the periodic ones, of users below max_user_workers; NULL: none may. */
-static struct step *next_queued(void)
-{
-	struct step *s, *first = NULL;
-
-	for (s = steps; s; s = s->next) {
-		if (!s->queued || s->worker || !worker_user_may(s))
-			continue;
-		if (!first || (s->final && !first->final) ||
-		    (s->final == first->final && s->queued < first->queued))
-			first = s;
-	}
-	return first;
-}
-
-/* A failed final checkpoint, for jobs.c, of a step whose own never ran. */
-static void final_failed(struct step *s, const char *why)
-{
-	struct ckpt_result r = { .error = why };
-
-	jobs_checkpoint_done(s, &r, 0);
-}
-
-/* A worker ended: start the checkpoints waiting, in turn. */
-static void start_queued(void)
-{
-	struct step *first;
-	char err[512];
-
-	while (nqueued > 0 && worker_count() < hconf.max_workers &&
-	       (first = next_queued())) {
-		first->queued = 0;
-		nqueued--;
-		if (worker_start(first, first->queued_why, NULL, NULL, err,
-				 sizeof(err)) == 0)
-			continue;
-		record_error(first, errno, err);
-		if (first->final)
-			final_failed(first, err);
-	}
-}
-
-static void timer_ready(struct watch *w, uint32_t events)
-{
-	struct timespec now = now_mono();
-	struct step *s, *next;
-	uint64_t ticks;
-
-	(void)events;
-	if (read(w->fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
-		log_msg(LOG_ERR, "timerfd: %s", strerror(errno));
-	for (s = steps; s; s = next) {
-		next = s->next;
-		/* disabled: scheckpoint disable (enable sets due anew) */
-		if (s->interval <= 0 || s->disabled || step_is_follower(s) ||
-		    before(now, s->due))
-			continue;
-		while (!before(now, s->due))
-			s->due.tv_sec += s->interval;
-		start_periodic(s);
-	}
-	steps_rearm();
-	state_changed(false);
-}
-
-int steps_init(void)
-{
-	timer.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (timer.fd < 0)
-		return -1;
-	timer.ready = timer_ready;
-	return loop_add(&timer, EPOLLIN);
-}
-
-void steps_rearm(void)
-{
-	struct itimerspec its = { { 0, 0 }, { 0, 0 } };
-	bool any = false;
-	struct step *s;
-
-	for (s = steps; s; s = s->next) {
-		if (s->interval <= 0 || s->disabled || step_is_follower(s))
-			continue;
-		if (!any || before(s->due, its.it_value))
-			its.it_value = s->due;
-		any = true;
-	}
-	if (timerfd_settime(timer.fd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
-		log_msg(LOG_ERR, "timerfd_settime: %s", strerror(errno));
-}
+#define NOTIFY(event, ...)						\
+	do {								\
+		struct step_listener *l_;				\
+		for (l_ = listeners; l_; l_ = l_->next)			\
+			if (l_->event)					\
+				l_->event(__VA_ARGS__);			\
+	} while (0)
 
 static int check_register(const struct ckpt_msg *m, char *err, size_t errlen)
 {
@@ -192,22 +59,13 @@ static int check_register(const struct ckpt_msg *m, char *err, size_t errlen)
 	return -1;
 }
 
-struct step *step_add(const struct ckpt_msg *m, char *err, size_t errlen)
+struct step *step_add(const struct ckpt_msg *m, const struct method *meth,
+		      char *err, size_t errlen)
 {
 	struct step *s;
 
-	const struct method *meth = NULL;
-
 	if (check_register(m, err, errlen) < 0)
 		return NULL;
-	if (m->method && strcmp(m->method, "signal") != 0 &&
-	    !(meth = method_find(m->method))) {
-		snprintf(err, errlen, "checkpoint method '%s' is not "
-			 "available on node %s", m->method,
-			 m->node ? m->node : "?");
-		errno = ENOENT;
-		return NULL;
-	}
 	if (m->nnodes > 1 && (meth || m->exit_code)) {
 		snprintf(err, errlen, "a step over %u nodes checkpoints "
 			 "cooperatively only: %s is not supported there",
@@ -255,12 +113,9 @@ struct step *step_add(const struct ckpt_msg *m, char *err, size_t errlen)
 	s->exit_code = m->exit_code;
 	s->method = meth;
 	image_label(s->job, s->id, s->label, sizeof(s->label));
-	s->due = now_mono();
-	s->due.tv_sec += s->interval;
 	s->next = steps;
 	steps = s;
-	steps_rearm();
-	jobs_step_added(s);
+	NOTIFY(added, s);
 	state_changed(true);
 	return s;
 }
@@ -301,21 +156,11 @@ void step_remove(struct step *s)
 			break;
 		}
 	}
-	if (s->queued) {
-		s->queued = 0;
-		nqueued--;
-		if (s->final)
-			final_failed(s, "the step ended before its final "
-				     "checkpoint could start");
-	}
-	jobs_step_removed(s);
-	peer_step_removed(s);
-	flush_step_gone(s);
+	NOTIFY(removed, s);
 	if (s->worker)
 		s->gone = true;
 	else
 		step_free(s);
-	steps_rearm();
 	state_changed(true);
 }
 
@@ -436,25 +281,6 @@ void step_attach(struct step *s, void *owner)
 	log_msg(LOG_INFO, "step %s: slurmstepd reconnected", s->label);
 }
 
-long step_due_in(const struct step *s)
-{
-	struct timespec now = now_mono();
-
-	return s->due.tv_sec > now.tv_sec ? (long)(s->due.tv_sec - now.tv_sec)
-					  : 0;
-}
-
-void step_set_due_in(struct step *s, long seconds)
-{
-	if (seconds < 0)
-		seconds = 0;
-	if (seconds > s->interval)
-		seconds = s->interval;
-	s->due = now_mono();
-	s->due.tv_sec += seconds;
-	steps_rearm();
-}
-
 struct step *step_find(uint32_t job, uint32_t id)
 {
 	struct step *s;
@@ -470,40 +296,16 @@ struct step *steps_first(void)
 	return steps;
 }
 
-void step_checkpoint_done(struct step *s, const struct ckpt_result *r)
+void steps_done(struct step *s, const struct ckpt_result *r, long took)
 {
-	struct timespec now = now_mono();
-
-	s->worker = NULL;
-	if (r->part) {
-		peer_part_done(s, r);
-		if (!r->ok)
-			record_error(s, EIO, r->error);
-		goto out;
-	}
-	jobs_checkpoint_done(s, r, (long)(now.tv_sec - s->started.tv_sec));
-	state_changed(false);
-	if (r->ok) {
-		offsite_committed(s, r);
-		s->last_seq = r->seq;
-		log_msg(LOG_NOTICE, "checkpoint of %s committed: %s (seq %llu)",
-			s->label, r->image, (unsigned long long)r->seq);
-	} else if (r->uncaught && s->uncaught_noted) {
-		log_msg(LOG_DEBUG, "%s: %s", s->label, r->error);
-	} else {
-		s->uncaught_noted |= r->uncaught;
-		record_error(s, r->uncaught ? ENOTSUP : EIO, r->error);
-	}
-out:
-	if (s->gone)
+	NOTIFY(done, s, r, took);
+	/* removed while its worker ran */
+	if (s->gone && !s->worker)
 		step_free(s);
-	start_queued();
 }
 
 void steps_shutdown(void)
 {
 	while (steps)
 		step_remove(steps);
-	if (timer.fd >= 0)
-		close(timer.fd);
 }

@@ -22,7 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "helper.h"
+#include "subtree.h"
 
 /* SIGKILL every child of this process; true when one was found. */
 static bool kill_children(pid_t self)

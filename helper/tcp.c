@@ -29,7 +29,12 @@
 
 #include <munge.h>
 
-#include "helper.h"
+#include "conf.h"
+#include "log.h"
+#include "loop.h"
+#include "peer.h"
+#include "server.h"
+#include "tcp.h"
 
 #define TCP_CONNS_MAX 64	/* unauthenticated connections at once */
 #define DROP_LOG_S 10		/* at most one line per 10 s about them */

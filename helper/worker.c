@@ -24,14 +24,27 @@
 
 #include <jansson.h>
 
-#include "helper.h"
+#include "conf.h"
+#include "engine.h"
+#include "log.h"
+#include "loop.h"
+#include "method.h"
+#include "peer_worker.h"
+#include "pidfd.h"
+#include "privsep.h"
+#include "report.h"
+#include "run.h"
+#include "state.h"
+#include "steps.h"
+#include "worker.h"
 
 struct worker {
 	struct watch w;		/* the child's pidfd */
 	pid_t pid;
 	int pipefd;
 	struct step *step;
-	struct waiter *waiter;
+	worker_done_fn done;	/* told first, then the step's listeners */
+	void *done_arg;
 	bool part;		/* a follower's part (peer.c) */
 };
 
@@ -85,6 +98,20 @@ bool worker_user_may(const struct step *s)
 	return (u ? u->n : 0) < hconf.max_user_workers;
 }
 
+void worker_record_error(struct step *s, int code, const char *error)
+{
+	char *e = strdup(error);
+
+	if (e) {
+		free(s->last_error);
+		s->last_error = e;
+		s->last_errno = code > 0 ? code : EIO;
+		s->last_error_time = time(NULL);
+		state_changed(false);
+	}
+	log_msg(LOG_WARNING, "checkpoint of %s failed: %s", s->label, error);
+}
+
 void worker_cancel(struct worker *wk)
 {
 	if (pidfd_signal(wk->w.fd, SIGKILL) < 0)
@@ -97,6 +124,7 @@ static __attribute__((noreturn)) void child_main(struct step *s,
 						 const char *image_dir, int out,
 						 pid_t parent, bool part)
 {
+	struct ckpt_run r;
 	char err[512];
 	struct task *t;
 	size_t n = 1;
@@ -119,9 +147,11 @@ static __attribute__((noreturn)) void child_main(struct step *s,
 					    "cannot close descriptors"));
 		_exit(1);
 	}
+	run_init(&r, s, reason);
 	/* restart submits the batch script again: its image keeps it. */
 	if (s->id == CKPT_STEP_BATCH)
-		cooperate_fetch_job(s);
+		run_fetch_job(&r, s->method ? method_name(s->method) :
+			      "signal");
 	/* A multi-node step's leader seals its requests as root. */
 	if (!part && s->nnodes > 1)
 		peer_leader_seal(s);
@@ -141,8 +171,8 @@ static __attribute__((noreturn)) void child_main(struct step *s,
 	/* privsep_become left it not dumpable: a leader holds requests
 	 * sealed as root (peer.c), which the user must not read. */
 	if (part)
-		_exit(peer_part_run(s, out) < 0 ? 1 : 0);
-	_exit(cooperate_run(s, reason, image_dir, out) < 0 ? 1 : 0);
+		_exit(peer_part_run(&r, out) < 0 ? 1 : 0);
+	_exit(engine_run(&r, image_dir, out) < 0 ? 1 : 0);
 }
 
 /* Spawning a worker without copying the daemon's descriptors.  With a
@@ -418,21 +448,23 @@ static int spawn(struct step *s, const char *reason, const char *image_dir,
 static void worker_ready(struct watch *w, uint32_t events);
 
 static int start(struct step *s, const char *reason, const char *image_dir,
-		 bool part, struct waiter *wt, char *err, size_t errlen);
+		 bool part, worker_done_fn done, void *arg, char *err,
+		 size_t errlen);
 
 int worker_start(struct step *s, const char *reason, const char *image_dir,
-		 struct waiter *wt, char *err, size_t errlen)
+		 worker_done_fn done, void *arg, char *err, size_t errlen)
 {
-	return start(s, reason, image_dir, false, wt, err, errlen);
+	return start(s, reason, image_dir, false, done, arg, err, errlen);
 }
 
 int worker_start_part(struct step *s, char *err, size_t errlen)
 {
-	return start(s, "part", NULL, true, NULL, err, errlen);
+	return start(s, "part", NULL, true, NULL, NULL, err, errlen);
 }
 
 static int start(struct step *s, const char *reason, const char *image_dir,
-		 bool part, struct waiter *wt, char *err, size_t errlen)
+		 bool part, worker_done_fn done, void *arg, char *err,
+		 size_t errlen)
 {
 	struct worker *wk;
 	pid_t pid;
@@ -500,7 +532,8 @@ static int start(struct step *s, const char *reason, const char *image_dir,
 	wk->pid = pid;
 	wk->pipefd = rfd;
 	wk->step = s;
-	wk->waiter = wt;
+	wk->done = done;
+	wk->done_arg = arg;
 	wk->part = part;
 	s->worker = wk;
 	clock_gettime(CLOCK_MONOTONIC, &s->started);
@@ -534,6 +567,31 @@ static json_t *read_result(struct worker *wk, int status,
 	return o;
 }
 
+/* The outcome on the step (its last seq or error, said in the log),
+ * then to the step's listeners. */
+static void checkpoint_done(struct step *s, const struct ckpt_result *r)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	s->worker = NULL;
+	if (r->part) {
+		if (!r->ok)
+			worker_record_error(s, EIO, r->error);
+	} else if (r->ok) {
+		s->last_seq = r->seq;
+		state_changed(false);
+		log_msg(LOG_NOTICE, "checkpoint of %s committed: %s (seq %llu)",
+			s->label, r->image, (unsigned long long)r->seq);
+	} else if (r->uncaught && s->uncaught_noted) {
+		log_msg(LOG_DEBUG, "%s: %s", s->label, r->error);
+	} else {
+		s->uncaught_noted |= r->uncaught;
+		worker_record_error(s, r->uncaught ? ENOTSUP : EIO, r->error);
+	}
+	steps_done(s, r, (long)(now.tv_sec - s->started.tv_sec));
+}
+
 static void worker_ready(struct watch *w, uint32_t events)
 {
 	struct worker *wk = (struct worker *)w;
@@ -553,9 +611,9 @@ static void worker_ready(struct watch *w, uint32_t events)
 	close(wk->pipefd);
 	nworkers--;
 	user_count(wk->step->uid, -1);
-	if (wk->waiter)
-		waiter_step_done(wk->waiter, wk->step, &r);
-	step_checkpoint_done(wk->step, &r);
+	if (wk->done)
+		wk->done(wk->done_arg, wk->step, &r);
+	checkpoint_done(wk->step, &r);
 	json_decref(o);
 	free(wk);
 }

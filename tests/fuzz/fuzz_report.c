@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "helper.h"
+#include "report.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,4 +1,4 @@
-/* offsite.c - in the event loop: copy each committed image to the
+/* offsite_loop.c - in the event loop: copy each committed image to the
  * offsite store in the background, one upload per step at a time and at
  * most offsite_max_uploads at once (a commit while its step's upload
  * runs is copied when that one ends: the newest image only), and fetch
@@ -20,16 +20,20 @@
 
 #include <jansson.h>
 
-#include "helper.h"
-#include "offsite.h"
+#include "child.h"
+#include "conf.h"
 #include "curl.h"
+#include "log.h"
+#include "offsite_loop.h"
 #include "offsite_xfer.h"
+#include "report.h"
+#include "state.h"
+#include "steps.h"
 
 #define FETCH_ANSWER_KEPT_S 60
 #define TIMEOUT_DEFAULT 600
 #define UPLOADS_DEFAULT 2
 
-enum offsite_kind offsite_kind = OFFSITE_NONE;
 
 struct upload {
 	struct upload *next;
@@ -130,11 +134,23 @@ static int curl_check(enum offsite_kind kind, char *err, size_t errlen)
 	return -1;
 }
 
+static void committed(struct step *s, const struct ckpt_result *r,
+		      long took);
+static json_t *state_save(void);
+static void state_load(json_t *a);
+
+static struct step_listener listener = { .done = committed };
+
 int offsite_init(char *err, size_t errlen)
 {
 	struct offsite_creds cr = { 0 };
 	enum offsite_kind kind;
 
+	if (state_section("offsite", state_save, state_load) < 0) {
+		snprintf(err, errlen, "offsite: %s", strerror(errno));
+		return -1;
+	}
+	steps_listen(&listener);
 	if (offsite_conf_check(&hconf.offsite, &kind, err, errlen) < 0)
 		return -1;
 	if (kind == OFFSITE_NONE)
@@ -255,12 +271,14 @@ static void start_pending(void)
 	}
 }
 
-void offsite_committed(const struct step *s, const struct ckpt_result *r)
+static void committed(struct step *s, const struct ckpt_result *r,
+		      long took)
 {
 	struct upload *u;
 	char *image;
 
-	if (!offsite_enabled() || !r->ok || !r->image)
+	(void)took;
+	if (!offsite_enabled() || !r->ok || r->part || !r->image)
 		return;
 	if (!(image = strdup(r->image)))
 		return;
@@ -294,7 +312,7 @@ void offsite_committed(const struct step *s, const struct ckpt_result *r)
  * each is made again, whole, at the next start.  One that had ended
  * before the state was last saved is made again too; the store then
  * holds the same image twice over, which is harmless. */
-json_t *offsite_state_save(void)
+static json_t *state_save(void)
 {
 	json_t *a = json_array();
 	const struct upload *u;
@@ -317,7 +335,7 @@ json_t *offsite_state_save(void)
 	return a;
 }
 
-void offsite_state_load(json_t *a)
+static void state_load(json_t *a)
 {
 	json_int_t job, id, uid, gid, keep, seq;
 	const char *name, *label, *image;

@@ -1,0 +1,147 @@
+/* engine.c - one checkpoint, in a worker that has the job user's
+ * credentials: ImageDir= opened, then the step's way of checkpointing
+ * (a checkpoint exit code: commit what the task left; a step over
+ * several nodes: the leader's two-phase commit, peer_worker.c; a method:
+ * method.c; else the cooperative protocol, cooperate.c), and one report
+ * to the daemon of what happened. */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cooperate.h"
+#include "engine.h"
+#include "image.h"
+#include "method.h"
+#include "peer_worker.h"
+#include "report.h"
+#include "run.h"
+#include "steps.h"
+
+/* Control characters of an error text (a user's file names) as '?'. */
+static void printable(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
+/* Checkpoint-and-exit: a task wrote its state into the staging
+ * directory and exited with the exit code; commit what it left there
+ * (there is nobody to ask). */
+static int commit_staged(struct ckpt_run *r, int basefd,
+			 struct manifest *m, char *err, size_t errlen)
+{
+	const struct step *s = r->s;
+	char staging[80];
+	struct dirent *e;
+	bool any = false;
+	DIR *d;
+	int fd;
+
+	snprintf(staging, sizeof(staging), "%s%s", s->name,
+		 IMAGE_STAGING_SUFFIX);
+	fd = openat(basefd, staging, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		snprintf(err, errlen, "exited with the checkpoint exit code, "
+			 "but %s cannot be read: %s", staging, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	while (!any && (e = readdir(d)))
+		any = strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+		      strncmp(e->d_name, ".done.", 6);
+	closedir(d);
+	if (!any) {
+		snprintf(err, errlen, "exited with the checkpoint exit code, "
+			 "but left %s empty", staging);
+		return -1;
+	}
+	m->seq = image_next_seq(basefd, s->name);
+	return run_commit(r, basefd, m, err, errlen);
+}
+
+int engine_run(struct ckpt_run *r, const char *imgdir, int out)
+{
+	const struct step *s = r->s;
+	const char *reason = r->reason;
+	struct manifest m = { .job = s->job, .step = s->id,
+			      .process_image = s->method != NULL };
+	char err[1024] = "", line[1200], image[4352];
+	bool uncaught = false, exited = strcmp(reason, "exit-code") == 0;
+	json_t *o;
+	int basefd, rc = -1;
+
+	m.reason = (char *)reason;
+	m.node = s->node;
+	basefd = image_open_base(s->dir, err, sizeof(err));
+	if (basefd >= 0 && imgdir &&
+	    run_open_image_dir(r, imgdir, err, sizeof(err)) < 0) {
+		/* nothing asked, nothing staged */
+	} else if (basefd >= 0 && exited)
+		rc = commit_staged(r, basefd, &m, err, sizeof(err));
+	else if (basefd >= 0 && s->nnodes > 1)
+		rc = peer_leader_checkpoint(r, basefd, &m, err, sizeof(err));
+	else if (basefd >= 0 && s->method)
+		rc = method_checkpoint(r, s->method, basefd, &m, err,
+				       sizeof(err));
+	else if (basefd >= 0)
+		rc = cooperate_checkpoint(r, basefd, &m, &uncaught, err,
+					  sizeof(err));
+	if (rc == 0) {
+		snprintf(image, sizeof(image), "%s/%s",
+			 imgdir ? imgdir : s->dir, s->name);
+		/* The step's own log says where this image went. */
+		if (imgdir) {
+			snprintf(line, sizeof(line), "%s seq=%" PRIu64
+				 " committed to ImageDir %.*s reason=%s",
+				 s->label, m.seq, 1024, image, reason);
+			image_log(basefd, line);
+		}
+		o = json_pack("{s:b,s:I,s:s,s:I,s:I}", "ok", 1, "seq",
+			      (json_int_t)m.seq, "image", image, "files",
+			      (json_int_t)m.nfiles, "bytes",
+			      (json_int_t)manifest_bytes(&m));
+		if (o && r->paused_ms >= 0)
+			json_object_set_new(o, "r->paused_ms",
+					    json_integer(r->paused_ms));
+		if (o && r->flush_ms >= 0)
+			json_object_set_new(o, "r->flush_ms",
+					    json_integer(r->flush_ms));
+	} else {
+		printable(err);
+		/* The state an exited task left is all there is: keep it. */
+		if (basefd >= 0 && !uncaught && !exited)
+			image_discard(basefd, s->name, line, sizeof(line));
+		if (r->image_dirfd >= 0)
+			image_discard(r->image_dirfd, s->name, line,
+				      sizeof(line));
+		/* A step that cannot checkpoint is noted once, not at every
+		 * interval. */
+		if (basefd >= 0 && !(uncaught && s->uncaught_noted)) {
+			snprintf(line, sizeof(line), "%s failed: %s", s->label,
+				 err);
+			image_log(basefd, line);
+		}
+		o = json_pack("{s:b,s:s,s:b}", "ok", 0, "error", err,
+			      "uncaught", uncaught);
+	}
+	m.reason = NULL;
+	m.node = NULL;
+	manifest_free(&m);
+	if (basefd >= 0)
+		close(basefd);
+	run_free(r);
+	if (report_write(out, o) < 0)
+		rc = -1;
+	return rc;
+}
