@@ -8,8 +8,6 @@
 
 SPANK_PLUGIN(checkpoint, 1);
 
-struct ckpt_conf conf;
-
 int slurm_spank_init(spank_t sp, int ac, char **av)
 {
 	char err[256];

@@ -14,8 +14,6 @@
 #include "proto.h"
 #include "timefmt.h"
 
-struct ckpt_opts opts = { .exit_code = -1, .local = -1 };
-
 static const char *const opt_names[] = {
 	[OPT_INTERVAL] = "checkpoint",
 	[OPT_DIR] = "checkpoint-dir",

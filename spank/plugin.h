@@ -50,6 +50,7 @@ struct step_info {
 				 * NULL (local.c) */
 };
 
+/* state.c */
 extern struct ckpt_conf conf;
 extern struct step_info step;
 extern struct ckpt_opts opts;

@@ -23,7 +23,6 @@
 #define HELPER_TIMEOUT_S 30
 
 static int conn = -1;		/* open for the step's lifetime */
-struct step_info step;
 
 
 static int resolve_dir(spank_t sp, uid_t uid)
