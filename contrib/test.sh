@@ -206,6 +206,9 @@ for d in $dirs; do
 		*)
 			fail=$((fail + 1))
 			failed_tests="$failed_tests $name(${res:-no result})"
+			# What CI shows of a failure is this output only.
+			echo "==== $name: the last 80 lines of its log"
+			tail -n 80 "${trs%.trs}.log" 2>/dev/null
 			;;
 		esac
 	done < <(find "$d" -name '*.trs' | sort)
