@@ -35,23 +35,20 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <munge.h>
-
 #include "conf.h"
 #include "cooperate.h"
 #include "image.h"
+#include "nodelink.h"
 #include "peer_worker.h"
 #include "report.h"
 #include "run.h"
@@ -86,33 +83,15 @@ static char *seal(const struct step *s, enum ckpt_op op, const char *node,
 {
 	struct ckpt_msg m = { .op = op, .job = s->job, .step = s->id,
 			      .to = (char *)node };
-	char *payload = proto_encode(&m), *cred = NULL;
-	munge_ctx_t ctx = munge_ctx_create();
-	munge_err_t e = EMUNGE_SNAFU;
 
-	if (payload && ctx &&
-	    (!hconf.munge_socket ||
-	     munge_ctx_set(ctx, MUNGE_OPT_SOCKET, hconf.munge_socket) ==
-	     EMUNGE_SUCCESS))
-		e = munge_encode(&cred, ctx, payload, (int)strlen(payload));
-	if (e != EMUNGE_SUCCESS) {
-		snprintf(err, errlen, "MUNGE: %s", munge_strerror(e));
-		free(cred);
-		cred = NULL;
-	}
-	if (ctx)
-		munge_ctx_destroy(ctx);
-	free(payload);
-	return cred;
+	return nodelink_seal(&m, hconf.munge_socket, err, errlen);
 }
 
 static int dial(const char *node, char *err, size_t errlen)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
-	struct timeval tv = { .tv_sec = PEER_IO_S };
 	long port = proto_port_of(hconf.peer_ports, node);
-	char addr[256], ports[16];
-	int fd, e;
+	char why[512];
+	int fd;
 
 	if (!port)
 		port = hconf.port;
@@ -121,24 +100,8 @@ static int dial(const char *node, char *err, size_t errlen)
 			 "(peer_ports=, port=)");
 		return -1;
 	}
-	sched_node_addr(node, addr, sizeof(addr));
-	snprintf(ports, sizeof(ports), "%ld", port);
-	if ((e = getaddrinfo(addr, ports, &hints, &ai)) != 0) {
-		snprintf(err, errlen, "%s: %s", addr, gai_strerror(e));
-		return -1;
-	}
-	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
-	    connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-		snprintf(err, errlen, "slurmckptd at %s:%s: %s", addr, ports,
-			 strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(ai);
+	if ((fd = nodelink_dial(node, port, PEER_IO_S, why, sizeof(why))) < 0)
+		snprintf(err, errlen, "slurmckptd at %s", why);
 	return fd;
 }
 
@@ -186,10 +149,10 @@ out:
 	free(nodes);
 }
 
-/* Send a sealed request on fd and read the answer: 0 ok, -1 with err. */
+/* Send a sealed request on fd, and read its answer: 0 ok, -1 with err. */
 static int exchange_send(int fd, const char *cred, char *err, size_t errlen)
 {
-	if (proto_frame_send(fd, cred, strlen(cred)) < 0) {
+	if (nodelink_send(fd, cred) < 0) {
 		snprintf(err, errlen, "send: %s", strerror(errno));
 		return -1;
 	}
@@ -198,25 +161,13 @@ static int exchange_send(int fd, const char *cred, char *err, size_t errlen)
 
 static int exchange_recv(int fd, char *err, size_t errlen)
 {
-	char *buf = NULL, why[512];
 	struct ckpt_msg r;
-	size_t len = 0;
 	int rc;
 
-	rc = proto_frame_recv(fd, &buf, &len);
-	if (rc <= 0) {
-		snprintf(err, errlen, "%s", rc == 0 ? "its slurmckptd closed "
-			 "the connection" : strerror(errno));
-		free(buf);
-		return -1;
-	}
-	rc = proto_decode(buf, len, &r, why, sizeof(why));
-	free(buf);
-	if (rc < 0 || r.op != CKPT_OP_REPLY) {
-		snprintf(err, errlen, "bad answer: %s", rc < 0 ? why : "not a "
-			 "reply");
+	if ((rc = nodelink_reply(fd, &r, err, errlen)) <= 0) {
 		if (rc == 0)
-			proto_msg_clear(&r);
+			snprintf(err, errlen, "its slurmckptd closed the "
+				 "connection");
 		return -1;
 	}
 	rc = r.ok ? 0 : -1;

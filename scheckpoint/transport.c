@@ -4,16 +4,12 @@
 #include "config.h"
 
 #include <errno.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
-#include <munge.h>
-
+#include "nodelink.h"
 #include "proto.h"
 #include "sched.h"
 #include "scheckpoint.h"
@@ -71,91 +67,15 @@ static char *munge_socket(void)
 	return sched_munge_socket();
 }
 
-/* A TCP connection to addr:port, with max_wait as its send and receive
- * timeouts.  fd, or -1 with text. */
-static int tcp_connect(const char *node, const char *addr, long port,
-		       long max_wait, char *text, size_t len)
-{
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
-	struct timeval tv = { .tv_sec = max_wait };
-	char ports[16];
-	int fd, e;
-
-	snprintf(ports, sizeof(ports), "%ld", port);
-	if ((e = getaddrinfo(addr, ports, &hints, &ai)) != 0) {
-		snprintf(text, len, "node %s (%s): %s", node, addr,
-			 gai_strerror(e));
-		return -1;
-	}
-	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 ||
-	    (max_wait > 0 &&
-	     (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
-	      setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)) ||
-	    connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-		snprintf(text, len, "slurmckptd on node %s (%s:%s): %s", node,
-			 addr, ports, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(ai);
-	return fd;
-}
-
-/* payload in a MUNGE credential (malloc'ed), or NULL with text. */
-static char *munge_wrap(const char *payload, const char *msock, char *text,
-			size_t len)
-{
-	munge_ctx_t ctx = munge_ctx_create();
-	char *cred = NULL;
-	munge_err_t e;
-
-	if (!ctx || (msock && munge_ctx_set(ctx, MUNGE_OPT_SOCKET, msock) !=
-		     EMUNGE_SUCCESS)) {
-		snprintf(text, len, "MUNGE: cannot set up a context");
-	} else if ((e = munge_encode(&cred, ctx, payload,
-				     (int)strlen(payload))) != EMUNGE_SUCCESS) {
-		snprintf(text, len, "MUNGE: %s", munge_strerror(e));
-		free(cred);
-		cred = NULL;
-	}
-	if (ctx)
-		munge_ctx_destroy(ctx);
-	return cred;
-}
-
-static int ask_node_payload(const char *node, const char *payload,
-			    const char *msock, long max_wait,
-			    struct ckpt_msg *r, char *text, size_t len);
-
 /* One request to the helper of node over TCP, in a MUNGE credential,
  * bound to that node (to=): no good if replayed to another. */
 static int ask_node(const char *node, const struct ckpt_msg *m,
 		    const char *msock, long max_wait, struct ckpt_msg *r,
 		    char *text, size_t len)
 {
-	struct ckpt_msg bound = *m;
-	char *payload;
-	int rc;
-
-	bound.to = (char *)node;
-	if (!(payload = proto_encode(&bound))) {
-		snprintf(text, len, "%s", strerror(errno));
-		return -1;
-	}
-	rc = ask_node_payload(node, payload, msock, max_wait, r, text, len);
-	free(payload);
-	return rc;
-}
-
-static int ask_node_payload(const char *node, const char *payload,
-			    const char *msock, long max_wait,
-			    struct ckpt_msg *r, char *text, size_t len)
-{
 	long port = proto_port_of(getenv("SLURM_CHECKPOINT_PORTS"), node);
-	char addr[256], err[512], *cred = NULL, *buf = NULL;
-	size_t blen = 0;
+	struct ckpt_msg bound = *m;
+	char why[512], *cred = NULL;
 	int fd = -1, rc = -1, got = -1;
 
 	if (!port) {
@@ -163,12 +83,16 @@ static int ask_node_payload(const char *node, const char *payload,
 			 "(SLURM_CHECKPOINT_PORTS)", node);
 		return -1;
 	}
-	sched_node_addr(node, addr, sizeof(addr));
-	if (!(cred = munge_wrap(payload, msock, text, len)) ||
-	    (fd = tcp_connect(node, addr, port, max_wait, text, len)) < 0)
+	bound.to = (char *)node;
+	if (!(cred = nodelink_seal(&bound, msock, text, len)))
+		return -1;
+	if ((fd = nodelink_dial(node, port, max_wait > 0 ? max_wait : 0, why,
+				sizeof(why))) < 0) {
+		snprintf(text, len, "slurmckptd on node %s at %s", node, why);
 		goto out;
-	if (proto_frame_send(fd, cred, strlen(cred)) < 0 ||
-	    (got = proto_frame_recv(fd, &buf, &blen)) <= 0) {
+	}
+	if (nodelink_send(fd, cred) < 0 ||
+	    (got = nodelink_reply(fd, r, why, sizeof(why))) <= 0) {
 		if (got == 0)	/* end of file: errno says nothing */
 			snprintf(text, len, "slurmckptd on node %s closed the "
 				 "connection without an answer", node);
@@ -177,14 +101,7 @@ static int ask_node_payload(const char *node, const char *payload,
 				 "(a checkpoint may still complete)", max_wait);
 		else
 			snprintf(text, len, "slurmckptd on node %s: %s", node,
-				 strerror(errno));
-		goto out;
-	}
-	if (proto_decode(buf, blen, r, err, sizeof(err)) < 0 ||
-	    r->op != CKPT_OP_REPLY) {
-		proto_msg_clear(r);
-		snprintf(text, len, "slurmckptd on node %s: bad reply: %s",
-			 node, err);
+				 errno == EPROTO ? why : strerror(errno));
 		goto out;
 	}
 	rc = 1;
@@ -192,7 +109,6 @@ out:
 	if (fd >= 0)
 		close(fd);
 	free(cred);
-	free(buf);
 	return rc;
 }
 
