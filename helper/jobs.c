@@ -446,7 +446,8 @@ static void final_checkpoint(struct job *j, const char *why)
 		if (s->worker) {	/* the one in flight will do */
 			s->final = true;
 			j->pending++;
-		} else if (worker_start(s, why, NULL, NULL, NULL, err, sizeof(err)) == 0) {
+		} else if (worker_start(s, why, NULL, NULL, NULL, err,
+					sizeof(err)) == 0) {
 			s->final = true;
 			j->pending++;
 		} else if (errno == EAGAIN && worker_count() > 0) {
@@ -573,7 +574,8 @@ void jobs_task_exit(struct step *s, uint32_t task, int status)
 		act(j);
 		return;
 	}
-	if (worker_start(s, "exit-code", NULL, NULL, NULL, err, sizeof(err)) < 0) {
+	if (worker_start(s, "exit-code", NULL, NULL, NULL, err,
+			 sizeof(err)) < 0) {
 		log_msg(LOG_WARNING, "%s: %s", s->label, err);
 		j->failed++;
 		act(j);

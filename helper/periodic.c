@@ -51,7 +51,8 @@ static void start_periodic(struct step *s)
 			s->worker ? "running" : "waiting for a worker");
 		return;
 	}
-	if (worker_start(s, "periodic", NULL, NULL, NULL, err, sizeof(err)) == 0)
+	if (worker_start(s, "periodic", NULL, NULL, NULL, err,
+			 sizeof(err)) == 0)
 		return;
 	/* All max_workers busy, or all the user's: it starts when one is
 	 * free, in turn. */
@@ -110,13 +111,14 @@ static void start_queued(void)
 	       (first = next_queued())) {
 		first->queued = 0;
 		nqueued--;
-		if (worker_start(first, first->queued_why, NULL, NULL, NULL, err,
-				 sizeof(err)) == 0)
+		if (worker_start(first, first->queued_why, NULL, NULL, NULL,
+				 err, sizeof(err)) == 0)
 			continue;
 		worker_record_error(first, errno, err);
 		if (first->final)
 			final_failed(first, err);
 	}
+	running = false;
 }
 
 static void timer_ready(struct watch *w, uint32_t events)
