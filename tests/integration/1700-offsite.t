@@ -102,6 +102,8 @@ s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(16); held = []
 while True:
 	held.append(s.accept()[0])' "$stall_port" </dev/null >/dev/null 2>&1 &
 stall_pid=$!
+_stalling() { [ -n "$(ss -Hltn "sport = :$stall_port")" ]; }
+wait_for 60 _stalling || fail "the stalling server does not listen on port $stall_port"
 OFFSITE_TIMEOUT=10 offsite_conf "http://127.0.0.1:$stall_port/dav"
 restart_helper "http://127.0.0.1:$stall_port/dav"
 ckdir=$(user_dir "$CLUSTER_WORK/ckpt-stall")

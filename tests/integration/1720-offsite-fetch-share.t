@@ -17,6 +17,10 @@ s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(16); held = []
 while True:
 	held.append(s.accept()[0])' "$stall_port" </dev/null >/dev/null 2>&1 &
 stall_pid=$!
+# Python may take seconds to start on a busy machine: a fetch before it
+# listens fails at once instead of hanging.
+_stalling() { [ -n "$(ss -Hltn "sport = :$stall_port")" ]; }
+wait_for 60 _stalling || fail "the stalling server does not listen on port $stall_port"
 creds=$CLUSTER_DIR/offsite.cred
 printf 'user=ckpt\npassword=x\n' >"$creds"
 chmod 0600 "$creds"
