@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "child.h"
+#include "errbuf.h"
 #include "log.h"
 #include "loop.h"
 #include "pidfd.h"
@@ -104,8 +105,8 @@ int child_start(child_fn fn, void *arg, child_done_fn done, void *donearg,
 	int p[2] = { -1, -1 };
 
 	if (!c || pipe2(p, O_CLOEXEC) < 0) {
-		snprintf(err, errlen, "cannot start a child: %s",
-			 strerror(errno));
+		errprintf(err, errlen, errno, "cannot start a child: %s",
+			  strerror(errno));
 		free(c);
 		return -1;
 	}
@@ -115,7 +116,7 @@ int child_start(child_fn fn, void *arg, child_done_fn done, void *donearg,
 		log_msg(LOG_DEBUG, "F_SETPIPE_SZ: %s", strerror(errno));
 	c->pid = fork();
 	if (c->pid < 0) {
-		snprintf(err, errlen, "fork: %s", strerror(errno));
+		errprintf(err, errlen, errno, "fork: %s", strerror(errno));
 		goto fail;
 	}
 	if (c->pid == 0) {
@@ -133,8 +134,8 @@ int child_start(child_fn fn, void *arg, child_done_fn done, void *donearg,
 	c->done = done;
 	c->arg = donearg;
 	if (c->w.fd < 0 || loop_add(&c->w, EPOLLIN) < 0) {
-		snprintf(err, errlen, "cannot watch a child: %s",
-			 strerror(errno));
+		errprintf(err, errlen, errno, "cannot watch a child: %s",
+			  strerror(errno));
 		kill(c->pid, SIGKILL);
 		waitpid(c->pid, NULL, 0);
 		if (c->w.fd >= 0)

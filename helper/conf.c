@@ -1,14 +1,16 @@
 /* conf.c - the keys of slurmckptd.conf, their limits and defaults. */
 #include "config.h"
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "conf.h"
 #include "ckptconf.h"
+#include "conf.h"
+#include "errbuf.h"
 
 #define METHOD_DIR_DEFAULT SYSCONFDIR "/slurm/slurmckptd.d"
 #define STATE_DIR_DEFAULT LOCALSTATEDIR "/lib/slurm-checkpoint"
@@ -90,10 +92,9 @@ int conf_load(const char *path, bool given, const char *sock, char *err,
 	if (!hconf.max_user_workers)
 		hconf.max_user_workers = hconf.max_workers > 1 ?
 					 hconf.max_workers / 2 : 1;
-	if (sock && sock[0] != '/') {
-		snprintf(err, errlen, "-s %s: not an absolute path", sock);
-		return -1;
-	}
+	if (sock && sock[0] != '/')
+		return errprintf(err, errlen, errno,
+				 "-s %s: not an absolute path", sock);
 	if (sock || !hconf.socket) {
 		free(hconf.socket);
 		hconf.socket = strdup(sock ? sock : CKPT_SOCKET_DEFAULT);
@@ -104,8 +105,7 @@ int conf_load(const char *path, bool given, const char *sock, char *err,
 		hconf.state_dir = strdup(STATE_DIR_DEFAULT);
 	if (hconf.socket && hconf.method_dir && hconf.state_dir)
 		return 0;
-	snprintf(err, errlen, "out of memory");
-	return -1;
+	return errprintf(err, errlen, ENOMEM, "out of memory");
 }
 
 void conf_free(void)

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "cooperate.h"
+#include "errbuf.h"
 #include "image.h"
 #include "kvconf.h"
 #include "localstage_flush.h"
@@ -111,19 +112,16 @@ static int trigger_dir(const struct step *s, struct asked *a, char *err,
 		snprintf(path, sizeof(path), "/proc/%d/cwd", (int)pid);
 		a->tname = s->trigger;
 	}
-	if (pid <= 0) {
-		snprintf(err, errlen, "task %u ended", a->t->id);
-		return -1;
-	}
+	if (pid <= 0)
+		return errprintf(err, errlen, ESRCH, "task %u ended", a->t->id);
 	a->tdir = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (a->tdir < 0) {
-		snprintf(err, errlen, "trigger file %.512s of task %u: %s",
-			 s->trigger, a->t->id, strerror(errno));
-		return -1;
-	}
+	if (a->tdir < 0)
+		return errprintf(err, errlen, errno,
+				 "trigger file %.512s of task %u: %s",
+				 s->trigger, a->t->id, strerror(errno));
 	/* Still alive now, so the directory was this task's. */
 	if (!pidfd_alive(a->t->w.fd)) {
-		snprintf(err, errlen, "task %u ended", a->t->id);
+		errprintf(err, errlen, ESRCH, "task %u ended", a->t->id);
 		close(a->tdir);
 		a->tdir = -1;
 		return -1;
@@ -145,9 +143,11 @@ static int trigger_create(const struct step *s, struct asked *a, char *err,
 	fd = openat(a->tdir, a->tname, O_WRONLY | O_CREAT | O_NOFOLLOW |
 		    O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0644);
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "cannot create trigger file %.512s for task "
-			 "%u: %s", s->trigger, a->t->id,
-			 fd < 0 ? strerror(errno) : "not a regular file");
+		errprintf(err, errlen, errno,
+			  "cannot create trigger file %.512s for task "
+			  "%u: %s",
+			  s->trigger, a->t->id,
+			  fd < 0 ? strerror(errno) : "not a regular file");
 		if (fd >= 0)
 			close(fd);
 		close(a->tdir);
@@ -267,21 +267,20 @@ static int wait_round(int ifd, int stagefd, struct asked *a, size_t n,
 	if (a[0].tdir >= 0 && ms > TRIGGER_POLL_MS)
 		ms = TRIGGER_POLL_MS;
 	if (poll(p, n + 1, (int)(ms > INT_MAX ? INT_MAX : ms)) < 0 &&
-	    errno != EINTR) {
-		snprintf(err, errlen, "poll: %s", strerror(errno));
-		return -1;
-	}
+	    errno != EINTR)
+		return errprintf(err, errlen, errno, "poll: %s",
+				 strerror(errno));
 	while (p[0].revents && read(ifd, buf, sizeof(buf)) > 0)
 		;
 	for (i = 0; i < n; i++) {
 		if (!(p[i + 1].revents & POLLIN))
 			continue;
 		a[i].exited = true;
-		if (!acked(stagefd, &a[i])) {
-			snprintf(err, errlen, "task %u exited before "
-				 "acknowledging", a[i].t->id);
-			return -1;
-		}
+		if (!acked(stagefd, &a[i]))
+			return errprintf(err, errlen, errno,
+					 "task %u exited before "
+					 "acknowledging",
+					 a[i].t->id);
 	}
 	return 0;
 }
@@ -295,17 +294,17 @@ static int wait_acks(const struct step *s, int stagefd, int ifd,
 	int rc = -1;
 	long ms;
 
-	if (!p) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	if (!p)
+		return errprintf(err, errlen, ENOMEM, "out of memory");
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += s->max_wait;
 	while (!all_acked(stagefd, a, n)) {
 		if ((ms = ms_left(&deadline)) <= 0) {
 			missing(stagefd, a, n, which, sizeof(which));
-			snprintf(err, errlen, "task %s did not acknowledge "
-				 "within %ld s", which, s->max_wait);
+			errprintf(err, errlen, errno,
+				  "task %s did not acknowledge "
+				  "within %ld s",
+				  which, s->max_wait);
 			goto out;
 		}
 		if (wait_round(ifd, stagefd, a, n, p, ms, err, errlen) < 0)
@@ -326,7 +325,7 @@ static int watch_staging(int stagefd, char *err, size_t errlen)
 	if (ifd < 0 || inotify_add_watch(ifd, path, IN_CREATE | IN_MOVED_TO |
 					 IN_ATTRIB | IN_CLOSE_WRITE |
 					 IN_ONLYDIR) < 0) {
-		snprintf(err, errlen, "inotify: %s", strerror(errno));
+		errprintf(err, errlen, errno, "inotify: %s", strerror(errno));
 		if (ifd >= 0)
 			close(ifd);
 		return -1;
@@ -398,12 +397,14 @@ int cooperate_part(struct ckpt_run *r, int partfd, bool *uncaught,
 	for (t = s->tasks; t; t = t->next)
 		n++;
 	if (!(a = calloc(n ? n : 1, sizeof(*a)))) {
-		snprintf(err, errlen, "out of memory");
+		errprintf(err, errlen, ENOMEM, "out of memory");
 		goto out;
 	}
 	if ((n = select_tasks(s, a)) == 0) {
-		snprintf(err, errlen, "not checkpointable: no task of %s "
-			 "catches SIG%s", s->label, signal_name(s->signo));
+		errprintf(err, errlen, errno,
+			  "not checkpointable: no task of %s "
+			  "catches SIG%s",
+			  s->label, signal_name(s->signo));
 		*uncaught = true;
 		goto out;
 	}
@@ -414,8 +415,8 @@ int cooperate_part(struct ckpt_run *r, int partfd, bool *uncaught,
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if ((asked = ask_tasks(s, a, n, err, errlen)) <= 0) {
 		if (asked == 0)
-			snprintf(err, errlen, "every task of %s ended",
-				 s->label);
+			errprintf(err, errlen, ESRCH, "every task of %s ended",
+				  s->label);
 		n = 0;
 		goto out;
 	}
@@ -506,8 +507,10 @@ int cooperate_checkpoint(struct ckpt_run *r, int basefd, struct manifest *m,
 		any = pid > 0 && (s->trigger || catches(pid, s->signo));
 	}
 	if (!any) {
-		snprintf(err, errlen, "not checkpointable: no task of %s "
-			 "catches SIG%s", s->label, signal_name(s->signo));
+		errprintf(err, errlen, errno,
+			  "not checkpointable: no task of %s "
+			  "catches SIG%s",
+			  s->label, signal_name(s->signo));
 		*uncaught = true;
 		return -1;
 	}

@@ -2,19 +2,21 @@
 #include "config.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <stdio.h>
 
 #include "curl.h"
+#include "errbuf.h"
 
 struct ckpt_curl ccurl;
 
-#define SYM(field, name)                                                  \
-	do {                                                              \
-		if (!(*(void **)&ccurl.field = dlsym(h, name))) {         \
-			snprintf(err, errlen, "%s: no %s", CKPT_CURL_SONAME, \
-				 name);                                   \
-			return -1;                                        \
-		}                                                         \
+#define SYM(field, name)                                                       \
+	do {                                                                   \
+		if (!(*(void **)&ccurl.field = dlsym(h, name))) {              \
+			errprintf(err, errlen, ENOSYS, "%s: no %s",            \
+				  CKPT_CURL_SONAME, name);                     \
+			return -1;                                             \
+		}                                                              \
 	} while (0)
 
 int ckpt_curl_load(char *err, size_t errlen)
@@ -26,9 +28,8 @@ int ckpt_curl_load(char *err, size_t errlen)
 		return 0;
 	if (!(h = dlopen(CKPT_CURL_SONAME, RTLD_NOW | RTLD_LOCAL))) {
 		why = dlerror();
-		snprintf(err, errlen, "cannot load %s: %s", CKPT_CURL_SONAME,
-			 why ? why : "unknown error");
-		return -1;
+		return errprintf(err, errlen, ELIBACC, "cannot load %s: %s",
+				 CKPT_CURL_SONAME, why ? why : "unknown error");
 	}
 	SYM(global_init, "curl_global_init");
 	SYM(easy_init, "curl_easy_init");
@@ -40,9 +41,7 @@ int ckpt_curl_load(char *err, size_t errlen)
 	SYM(easy_strerror, "curl_easy_strerror");
 	SYM(slist_append, "curl_slist_append");
 	SYM(slist_free_all, "curl_slist_free_all");
-	if (ccurl.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		snprintf(err, errlen, "curl_global_init failed");
-		return -1;
-	}
+	if (ccurl.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return errprintf(err, errlen, EIO, "curl_global_init failed");
 	return 0;
 }

@@ -18,6 +18,7 @@
 
 #include "cooperate.h"
 #include "engine.h"
+#include "errbuf.h"
 #include "image.h"
 #include "method.h"
 #include "peer_worker.h"
@@ -51,8 +52,10 @@ static int commit_staged(struct ckpt_run *r, int basefd,
 	fd = openat(basefd, staging, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 		    O_CLOEXEC);
 	if (fd < 0 || !(d = fdopendir(fd))) {
-		snprintf(err, errlen, "exited with the checkpoint exit code, "
-			 "but %s cannot be read: %s", staging, strerror(errno));
+		errprintf(err, errlen, errno,
+			  "exited with the checkpoint exit code, "
+			  "but %s cannot be read: %s",
+			  staging, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -61,11 +64,11 @@ static int commit_staged(struct ckpt_run *r, int basefd,
 		any = strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
 		      strncmp(e->d_name, ".done.", 6);
 	closedir(d);
-	if (!any) {
-		snprintf(err, errlen, "exited with the checkpoint exit code, "
-			 "but left %s empty", staging);
-		return -1;
-	}
+	if (!any)
+		return errprintf(err, errlen, errno,
+				 "exited with the checkpoint exit code, "
+				 "but left %s empty",
+				 staging);
 	m->seq = image_next_seq(basefd, s->name);
 	return run_commit(r, basefd, m, err, errlen);
 }

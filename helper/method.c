@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "errbuf.h"
 #include "image.h"
 #include "imagemac.h"
 #include "kvconf.h"
@@ -98,16 +99,14 @@ static int file_ok(const char *path, const struct stat *st, bool want_exec,
 		   char *err, size_t errlen)
 {
 	if (!S_ISREG(st->st_mode) || st->st_uid != 0 ||
-	    (st->st_mode & (S_IWGRP | S_IWOTH))) {
-		snprintf(err, errlen, "%s: must be a regular file owned by "
-			 "root and writable by nobody else", path);
-		return -1;
-	}
-	if (want_exec && !(st->st_mode & S_IXOTH)) {
-		snprintf(err, errlen, "%s: must be executable by all users",
-			 path);
-		return -1;
-	}
+	    (st->st_mode & (S_IWGRP | S_IWOTH)))
+		return errprintf(err, errlen, errno,
+				 "%s: must be a regular file owned by "
+				 "root and writable by nobody else",
+				 path);
+	if (want_exec && !(st->st_mode & S_IXOTH))
+		return errprintf(err, errlen, errno,
+				 "%s: must be executable by all users", path);
 	return 0;
 }
 
@@ -118,19 +117,18 @@ static int ancestors_ok(const char *path, char *err, size_t errlen)
 	char dir[PATH_MAX], *slash;
 	struct stat st;
 
-	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir)) {
-		snprintf(err, errlen, "%s: path too long", path);
-		return -1;
-	}
+	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
+		return errprintf(err, errlen, ENAMETOOLONG, "%s: path too long",
+				 path);
 	for (slash = dir; (slash = strchr(slash, '/')); slash++) {
 		*slash = '\0';
 		if (lstat(slash == dir ? "/" : dir, &st) < 0 ||
-		    !S_ISDIR(st.st_mode) || !roots(&st)) {
-			snprintf(err, errlen, "%s: its directory %s must be "
-				 "owned by root and writable by nobody else",
-				 path, slash == dir ? "/" : dir);
-			return -1;
-		}
+		    !S_ISDIR(st.st_mode) || !roots(&st))
+			return errprintf(err, errlen, errno,
+					 "%s: its directory %s must be "
+					 "owned by root and writable by nobody "
+					 "else",
+					 path, slash == dir ? "/" : dir);
 		*slash = '/';
 	}
 	return 0;
@@ -144,10 +142,9 @@ static int trusted(char **path, bool want_exec, char *err, size_t errlen)
 	struct stat st;
 	char *real;
 
-	if (!(real = realpath(*path, NULL))) {
-		snprintf(err, errlen, "%s: %s", *path, strerror(errno));
-		return -1;
-	}
+	if (!(real = realpath(*path, NULL)))
+		return errprintf(err, errlen, errno, "%s: %s", *path,
+				 strerror(errno));
 	if (lstat(real, &st) < 0 || file_ok(*path, &st, want_exec, err,
 					     errlen) < 0 ||
 	    ancestors_ok(real, err, errlen) < 0) {
@@ -173,13 +170,15 @@ static void exec_trusted(char *const argv[], char *const env[], char *err,
 	/* Not close-on-exec: a script's interpreter reads it as /dev/fd/N. */
 	fd = open(argv[0], O_RDONLY | O_NOFOLLOW);
 	if (fd < 0 || fstat(fd, &st) < 0) {
-		snprintf(err, errlen, "%s: %s", argv[0], strerror(errno));
+		errprintf(err, errlen, errno, "%s: %s", argv[0],
+			  strerror(errno));
 		return;
 	}
 	if (file_ok(argv[0], &st, true, err, errlen) < 0)
 		return;
 	fexecve(fd, argv, env);
-	snprintf(err, errlen, "cannot run %s: %s", argv[0], strerror(errno));
+	errprintf(err, errlen, errno, "cannot run %s: %s", argv[0],
+		  strerror(errno));
 }
 
 static void method_free(struct method *m)
@@ -257,24 +256,23 @@ static int load_one(const char *dir, const char *file, char *err,
 	struct method *m;
 	size_t i;
 
-	if (len < 1 || len > CKPT_METHOD_NAME_MAX) {
-		snprintf(err, errlen, "%s/%s: the name of a method has 1 to "
-			 "%d characters", dir, file, CKPT_METHOD_NAME_MAX);
-		return -1;
-	}
+	if (len < 1 || len > CKPT_METHOD_NAME_MAX)
+		return errprintf(err, errlen, errno,
+				 "%s/%s: the name of a method has 1 to "
+				 "%d characters",
+				 dir, file, CKPT_METHOD_NAME_MAX);
 	if (snprintf(path, sizeof(path), "%s/%s", dir, file) >=
-	    (int)sizeof(path)) {
-		snprintf(err, errlen, "%s/%s: path too long", dir, file);
-		return -1;
-	}
-	if (!(m = calloc(1, sizeof(*m)))) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	    (int)sizeof(path))
+		return errprintf(err, errlen, ENAMETOOLONG,
+				 "%s/%s: path too long", dir, file);
+	if (!(m = calloc(1, sizeof(*m))))
+		return errprintf(err, errlen, ENOMEM, "out of memory");
 	memcpy(m->name, file, len);
 	if (!proto_method_name_ok(m->name) || strcmp(m->name, "signal") == 0) {
-		snprintf(err, errlen, "%s: '%s' cannot be a method's name (use "
-			 "[a-z0-9_-]; \"signal\" is built in)", path, m->name);
+		errprintf(err, errlen, errno,
+			  "%s: '%s' cannot be a method's name (use "
+			  "[a-z0-9_-]; \"signal\" is built in)",
+			  path, m->name);
 		goto fail;
 	}
 	if (!(real = strdup(path)) ||
@@ -285,8 +283,10 @@ static int load_one(const char *dir, const char *file, char *err,
 	}
 	free(real);
 	if (!m->checkpoint == !m->criu) {
-		snprintf(err, errlen, "%s: one of checkpoint= and criu= is "
-			 "required", path);
+		errprintf(err, errlen, errno,
+			  "%s: one of checkpoint= and criu= is "
+			  "required",
+			  path);
 		goto fail;
 	}
 	cmd = &m->checkpoint;
@@ -294,7 +294,7 @@ static int load_one(const char *dir, const char *file, char *err,
 		if (cmd[i] && trusted(&cmd[i], true, err, errlen) < 0)
 			goto fail;
 	if (m->criu && !m->image_key && !(m->image_key = strdup(IMAGE_KEY))) {
-		snprintf(err, errlen, "out of memory");
+		errprintf(err, errlen, ENOMEM, "out of memory");
 		goto fail;
 	}
 	if ((m->criu && (imagemac_key_load(m->image_key, m->key, why,
@@ -333,13 +333,15 @@ int methods_load(const char *dir, char *err, size_t errlen)
 	if (!(d = opendir(dir))) {
 		if (errno == ENOENT)
 			return 0;	/* no methods but "signal" */
-		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
-		return -1;
+		return errprintf(err, errlen, errno, "%s: %s", dir,
+				 strerror(errno));
 	}
 	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0 ||
 	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		snprintf(err, errlen, "%s: must be a directory owned by root "
-			 "and writable by nobody else", dir);
+		errprintf(err, errlen, errno,
+			  "%s: must be a directory owned by root "
+			  "and writable by nobody else",
+			  dir);
 		closedir(d);
 		return -1;
 	}
@@ -372,10 +374,10 @@ int method_lookup(const char *name, const char *node,
 		return 0;
 	if ((*m = method_find(name)))
 		return 0;
-	snprintf(err, errlen, "checkpoint method '%s' is not available on "
-		 "node %s", name, node ? node : "?");
-	errno = ENOENT;
-	return -1;
+	return errprintf(err, errlen, ENOENT,
+			 "checkpoint method '%s' is not available on "
+			 "node %s",
+			 name, node ? node : "?");
 }
 
 const char *method_name(const struct method *m)
@@ -478,13 +480,12 @@ static int run_argv(char *const argv[], char *const env[], int cwdfd,
 	ssize_t r;
 
 	out[0] = '\0';
-	if (pipe2(pipefd, O_CLOEXEC) < 0) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
-		return -1;
-	}
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return errprintf(err, errlen, errno, "pipe: %s",
+				 strerror(errno));
 	pid = subtree_fork();
 	if (pid < 0) {
-		snprintf(err, errlen, "fork: %s", strerror(errno));
+		errprintf(err, errlen, errno, "fork: %s", strerror(errno));
 		close(pipefd[0]);
 		close(pipefd[1]);
 		return -1;
@@ -505,7 +506,8 @@ static int run_argv(char *const argv[], char *const env[], int cwdfd,
 	/* Our child, not yet reaped: the pid cannot have been reused. */
 	pidfd = pidfd_open(pid);
 	if (pidfd < 0) {
-		snprintf(err, errlen, "pidfd_open: %s", strerror(errno));
+		errprintf(err, errlen, errno, "pidfd_open: %s",
+			  strerror(errno));
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		close(pipefd[0]);
@@ -524,7 +526,8 @@ static int run_argv(char *const argv[], char *const env[], int cwdfd,
 		if (poll(p, 2, (int)(ms > INT_MAX ? INT_MAX : ms)) < 0) {
 			if (errno == EINTR)
 				continue;
-			snprintf(err, errlen, "poll: %s", strerror(errno));
+			errprintf(err, errlen, errno, "poll: %s",
+				  strerror(errno));
 			break;
 		}
 		if (p[0].revents) {
@@ -545,8 +548,9 @@ static int run_argv(char *const argv[], char *const env[], int cwdfd,
 			kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);
 		if (ms <= 0)
-			snprintf(err, errlen, "%s did not finish within %ld s",
-				 cmd, timeout);
+			errprintf(err, errlen, errno,
+				  "%s did not finish within %ld s", cmd,
+				  timeout);
 		status = -1;
 	} else if (p[0].fd >= 0) {
 		/* What it wrote just before exiting; its own children may
@@ -641,11 +645,11 @@ static int describe(int status, const char *cmd, char *out, char *err,
 		return -1;	/* err says why */
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
-	snprintf(err, errlen, "%s %s %d%s%s", cmd,
-		 WIFEXITED(status) ? "exited" : "was killed by signal",
-		 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
-		 *last_line(out) ? ": " : "", last_line(out));
-	return -1;
+	return errprintf(err, errlen, errno, "%s %s %d%s%s", cmd,
+			 WIFEXITED(status) ? "exited" : "was killed by signal",
+			 WIFEXITED(status) ? WEXITSTATUS(status)
+					   : WTERMSIG(status),
+			 *last_line(out) ? ": " : "", last_line(out));
 }
 
 /* The first error line of criu's log, in dfd, into err. */
@@ -667,7 +671,7 @@ static void criu_error(int dfd, char *err, size_t errlen)
 		return;
 	if ((nl = strchr(e, '\n')))
 		*nl = '\0';
-	snprintf(err, errlen, "criu dump: %s", last_line(e));
+	errprintf(err, errlen, EIO, "criu dump: %s", last_line(e));
 }
 
 /* What to dump for the task whose pid is pid: the task, or, if the
@@ -725,11 +729,11 @@ static int criu_dump(const struct step *s, const struct method *m,
 		snprintf(pid, sizeof(pid), "%ld", dump_root(p));
 		snprintf(dir, sizeof(dir), "criu.%u", t->id);
 		if (mkdirat(stagefd, dir, 0700) < 0 ||
-		    (dfd = openat(stagefd, dir, O_RDONLY | O_DIRECTORY |
-				  O_NOFOLLOW | O_CLOEXEC)) < 0) {
-			snprintf(err, errlen, "%s: %s", dir, strerror(errno));
-			return -1;
-		}
+		    (dfd = openat(stagefd, dir,
+				  O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+					  O_CLOEXEC)) < 0)
+			return errprintf(err, errlen, errno, "%s: %s", dir,
+					 strerror(errno));
 		status = run_argv(argv, envp, dfd, s->max_wait, true, out,
 				  sizeof(out), err, errlen);
 		if (describe(status, "criu dump", out, err, errlen) < 0) {
@@ -738,21 +742,19 @@ static int criu_dump(const struct step *s, const struct method *m,
 			return -1;
 		}
 		close(dfd);
-		if (!pidfd_alive(t->w.fd)) {
-			snprintf(err, errlen, "task %u ended during its dump",
-				 t->id);
-			return -1;
-		}
+		if (!pidfd_alive(t->w.fd))
+			return errprintf(err, errlen, errno,
+					 "task %u ended during its dump",
+					 t->id);
 		/* criu.<task>.mac: what the plugin checks before it lets
 		 * criu restore from the dump (imagemac.h). */
 		if (imagemac_write(stagefd, dir, m->key, err, errlen) < 0)
 			return -1;
 		n++;
 	}
-	if (n == 0) {
-		snprintf(err, errlen, "every task of %s ended", s->label);
-		return -1;
-	}
+	if (n == 0)
+		return errprintf(err, errlen, ESRCH, "every task of %s ended",
+				 s->label);
 	return 0;
 }
 
@@ -772,7 +774,7 @@ int method_checkpoint(struct ckpt_run *r, const struct method *m, int basefd,
 	if (stagefd < 0)
 		return -1;
 	if (!(env = method_env(s, m, reason, NULL))) {
-		snprintf(err, errlen, "out of memory");
+		errprintf(err, errlen, ENOMEM, "out of memory");
 		close(stagefd);
 		return -1;
 	}
@@ -799,7 +801,7 @@ int method_checkpoint(struct ckpt_run *r, const struct method *m, int basefd,
 		    rc == 0) {
 			/* The image is committed: the clean-up's failure is
 			 * the admin's to see, not a failed checkpoint. */
-			snprintf(err, errlen, "%s", why);
+			errprintf(err, errlen, errno, "%s", why);
 		}
 	}
 	return rc;

@@ -16,6 +16,7 @@
 
 #include <munge.h>
 
+#include "errbuf.h"
 #include "nodelink.h"
 #include "proto.h"
 #include "sched.h"
@@ -28,13 +29,13 @@ char *nodelink_seal(const struct ckpt_msg *m, const char *msock, char *err,
 	munge_err_t e;
 
 	if (!payload) {
-		snprintf(err, errlen, "%s", strerror(errno));
+		errprintf(err, errlen, errno, "%s", strerror(errno));
 	} else if (!ctx || (msock && munge_ctx_set(ctx, MUNGE_OPT_SOCKET,
 						   msock) != EMUNGE_SUCCESS)) {
-		snprintf(err, errlen, "MUNGE: cannot set up a context");
+		errprintf(err, errlen, EIO, "MUNGE: cannot set up a context");
 	} else if ((e = munge_encode(&cred, ctx, payload,
 				     (int)strlen(payload))) != EMUNGE_SUCCESS) {
-		snprintf(err, errlen, "MUNGE: %s", munge_strerror(e));
+		errprintf(err, errlen, errno, "MUNGE: %s", munge_strerror(e));
 		free(cred);
 		cred = NULL;
 	}
@@ -54,18 +55,16 @@ int nodelink_dial(const char *node, long port, long timeout_s, char *err,
 
 	sched_node_addr(node, addr, sizeof(addr));
 	snprintf(ports, sizeof(ports), "%ld", port);
-	if ((e = getaddrinfo(addr, ports, &hints, &ai)) != 0) {
-		snprintf(err, errlen, "%s:%s: %s", addr, ports,
-			 gai_strerror(e));
-		return -1;
-	}
+	if ((e = getaddrinfo(addr, ports, &hints, &ai)) != 0)
+		return errprintf(err, errlen, errno, "%s:%s: %s", addr, ports,
+				 gai_strerror(e));
 	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
 	    connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-		snprintf(err, errlen, "%s:%s: %s", addr, ports,
-			 strerror(errno));
+		errprintf(err, errlen, errno, "%s:%s: %s", addr, ports,
+			  strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		fd = -1;
@@ -89,7 +88,7 @@ int nodelink_reply(int fd, struct ckpt_msg *r, char *err, size_t errlen)
 	if (rc <= 0) {
 		e = errno;
 		if (rc < 0)
-			snprintf(err, errlen, "%s", strerror(e));
+			errprintf(err, errlen, errno, "%s", strerror(e));
 		free(buf);
 		errno = e;
 		return rc;
@@ -101,10 +100,7 @@ int nodelink_reply(int fd, struct ckpt_msg *r, char *err, size_t errlen)
 		snprintf(why, sizeof(why), "not a reply");
 		rc = -1;
 	}
-	if (rc < 0) {
-		snprintf(err, errlen, "bad reply: %s", why);
-		errno = EPROTO;
-		return -1;
-	}
+	if (rc < 0)
+		return errprintf(err, errlen, EPROTO, "bad reply: %s", why);
 	return 1;
 }

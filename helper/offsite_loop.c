@@ -23,6 +23,7 @@
 #include "child.h"
 #include "conf.h"
 #include "curl.h"
+#include "errbuf.h"
 #include "log.h"
 #include "offsite_loop.h"
 #include "offsite_xfer.h"
@@ -78,17 +79,16 @@ static int sigv4_check(char *err, size_t errlen)
 	CURL *c = ccurl.easy_init();
 	CURLcode rc;
 
-	if (!c) {
-		snprintf(err, errlen, "offsite: curl_easy_init failed");
-		return -1;
-	}
+	if (!c)
+		return errprintf(err, errlen, errno,
+				 "offsite: curl_easy_init failed");
 	rc = ccurl.easy_setopt(c, CURLOPT_AWS_SIGV4, "aws:amz:us-east-1:s3");
 	ccurl.easy_cleanup(c);
-	if (rc != CURLE_OK) {
-		snprintf(err, errlen, "offsite_kind=s3: this libcurl cannot "
-			 "sign with AWS SigV4: %s", ccurl.easy_strerror(rc));
-		return -1;
-	}
+	if (rc != CURLE_OK)
+		return errprintf(err, errlen, errno,
+				 "offsite_kind=s3: this libcurl cannot "
+				 "sign with AWS SigV4: %s",
+				 ccurl.easy_strerror(rc));
 	return 0;
 }
 
@@ -102,11 +102,10 @@ static int curl_check(enum offsite_kind kind, char *err, size_t errlen)
 	ssize_t n;
 	pid_t pid;
 
-	if (pipe2(p, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
-		snprintf(err, errlen, "offsite: cannot try libcurl: %s",
-			 strerror(errno));
-		return -1;
-	}
+	if (pipe2(p, O_CLOEXEC) < 0 || (pid = fork()) < 0)
+		return errprintf(err, errlen, errno,
+				 "offsite: cannot try libcurl: %s",
+				 strerror(errno));
 	if (pid == 0) {
 		close(p[0]);
 		if (ckpt_curl_load(why, sizeof(why)) == 0 &&
@@ -122,16 +121,14 @@ static int curl_check(enum offsite_kind kind, char *err, size_t errlen)
 	why[n > 0 ? n : 0] = '\0';
 	close(p[0]);
 	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR) {
-			snprintf(err, errlen, "offsite: waitpid: %s",
-				 strerror(errno));
-			return -1;
-		}
+		if (errno != EINTR)
+			return errprintf(err, errlen, errno,
+					 "offsite: waitpid: %s",
+					 strerror(errno));
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
-	snprintf(err, errlen, "offsite: %s", why[0] ? why :
-		 "the libcurl check failed");
-	return -1;
+	return errprintf(err, errlen, errno, "offsite: %s",
+			 why[0] ? why : "the libcurl check failed");
 }
 
 static void committed(struct step *s, const struct ckpt_result *r,
@@ -146,10 +143,9 @@ int offsite_init(char *err, size_t errlen)
 	struct offsite_creds cr = { 0 };
 	enum offsite_kind kind;
 
-	if (state_section("offsite", state_save, state_load) < 0) {
-		snprintf(err, errlen, "offsite: %s", strerror(errno));
-		return -1;
-	}
+	if (state_section("offsite", state_save, state_load) < 0)
+		return errprintf(err, errlen, errno, "offsite: %s",
+				 strerror(errno));
 	steps_listen(&listener);
 	if (offsite_conf_check(&hconf.offsite, &kind, err, errlen) < 0)
 		return -1;
@@ -486,15 +482,11 @@ int offsite_fetch(const struct step *s, bool fresh, offsite_fetch_fn done,
 	struct asker *a;
 	struct fetch *f;
 
-	if (!offsite_enabled()) {
-		snprintf(err, errlen, "no offsite store is configured");
-		errno = ENOTSUP;
-		return -1;
-	}
-	if (!(a = calloc(1, sizeof(*a)))) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	if (!offsite_enabled())
+		return errprintf(err, errlen, ENOTSUP,
+				 "no offsite store is configured");
+	if (!(a = calloc(1, sizeof(*a))))
+		return errprintf(err, errlen, ENOMEM, "out of memory");
 	a->done = done;
 	a->arg = arg;
 	/* fresh: not an answer given before, only one still to come. */
@@ -520,7 +512,7 @@ int offsite_fetch(const struct step *s, bool fresh, offsite_fetch_fn done,
 	    child_start(offsite_xfer_run, &f->job, fetch_done, f, err,
 			errlen) < 0) {
 		if (f && !f->job.dir)
-			snprintf(err, errlen, "out of memory");
+			errprintf(err, errlen, ENOMEM, "out of memory");
 		free(a);
 		if (f)
 			free(f->job.dir);

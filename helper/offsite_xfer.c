@@ -24,6 +24,7 @@
 
 #include "conf.h"
 #include "curl.h"
+#include "errbuf.h"
 #include "image.h"
 #include "log.h"
 #include "offsite_xfer.h"
@@ -155,19 +156,18 @@ static int perform(struct xfer *x, const char *what, const char *url,
 	rc = ccurl.easy_perform(x->c);
 	*status = 0;
 	ccurl.easy_getinfo(x->c, CURLINFO_RESPONSE_CODE, status);
-	if (rc != CURLE_OK) {
-		snprintf(err, errlen, "%s %s: %s", what, url,
-			 x->cerr[0] ? x->cerr : ccurl.easy_strerror(rc));
-		errno = EIO;
-		return -1;
-	}
+	if (rc != CURLE_OK)
+		return errprintf(err, errlen, EIO, "%s %s: %s", what, url,
+				 x->cerr[0] ? x->cerr
+					    : ccurl.easy_strerror(rc));
 	return 0;
 }
 
 static int bad_status(const char *what, const char *url, long status,
 		      char *err, size_t errlen)
 {
-	snprintf(err, errlen, "%s %s: HTTP status %ld", what, url, status);
+	errprintf(err, errlen, EIO, "%s %s: HTTP status %ld", what, url,
+		  status);
 	errno = status == 404 ? ENOENT : status == 401 || status == 403 ?
 		EACCES : EIO;
 	return -1;
@@ -182,8 +182,8 @@ static int put_fd(struct xfer *x, const char *url, int fd, uint64_t size,
 
 	if (!f) {
 		close(fd);
-		snprintf(err, errlen, "fdopen: %s", strerror(errno));
-		return -1;
+		return errprintf(err, errlen, errno, "fdopen: %s",
+				 strerror(errno));
 	}
 	begin(x, url);
 	ccurl.easy_setopt(x->c, CURLOPT_UPLOAD, 1L);
@@ -230,10 +230,8 @@ static int get(struct xfer *x, const char *url, int fd, size_t max,
 	x->dst = fd < 0 ? malloc(max + 1) : NULL;
 	x->dstmax = max;
 	x->dstfd = fd;
-	if (fd < 0 && !x->dst) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	if (fd < 0 && !x->dst)
+		return errprintf(err, errlen, ENOMEM, "out of memory");
 	rc = perform(x, "GET", url, &status, err, errlen);
 	if (rc == 0 && status != 200)
 		return bad_status("GET", url, status, err, errlen);
@@ -364,15 +362,14 @@ static int put_image_file(struct xfer *x, const struct names *n,
 
 	fd = manifest_open_file(imgfd, path);
 	if (fd < 0 || fstat(fd, &st) < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		errprintf(err, errlen, errno, "%s: %s", path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
 	}
 	if (!(url = url_of(n, seq, path))) {
 		close(fd);
-		snprintf(err, errlen, "%s: URL too long", path);
-		return -1;
+		return errprintf(err, errlen, errno, "%s: URL too long", path);
 	}
 	rc = put_fd(x, url, fd, (uint64_t)st.st_size, err, errlen);
 	free(url);
@@ -406,7 +403,7 @@ static int update_index(struct xfer *x, const struct names *n, uint64_t seq,
 	if (!grown || !*dropped) {
 		free(grown ? grown : seqs);
 		seqs = NULL;
-		snprintf(err, errlen, "out of memory");
+		errprintf(err, errlen, ENOMEM, "out of memory");
 		goto out;
 	}
 	seqs = grown;
@@ -473,8 +470,8 @@ static int open_image(const char *image, int *basefd, char *err,
 	*basefd = -1;
 	if (!copy || !(slash = strrchr(copy, '/')) || slash == copy) {
 		free(copy);
-		snprintf(err, errlen, "bad image path %s", image);
-		return -1;
+		return errprintf(err, errlen, errno, "bad image path %s",
+				 image);
 	}
 	*slash = '\0';
 	*basefd = open(copy, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -482,7 +479,7 @@ static int open_image(const char *image, int *basefd, char *err,
 		fd = openat(*basefd, slash + 1, O_RDONLY | O_DIRECTORY |
 			    O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		snprintf(err, errlen, "%s: %s", image, strerror(errno));
+		errprintf(err, errlen, errno, "%s: %s", image, strerror(errno));
 	free(copy);
 	return fd;
 }
@@ -502,7 +499,8 @@ static int upload(struct xfer *x, const struct offsite_job *j,
 	if (manifest_read(imgfd, &m, err, errlen) < 0)
 		return -1;
 	if (m.job != j->job || m.step != j->id) {
-		snprintf(err, errlen, "the image is of %u.%u", m.job, m.step);
+		errprintf(err, errlen, errno, "the image is of %u.%u", m.job,
+			  m.step);
 		goto out;
 	}
 	if (make_collections(x, n, m.seq, &m, err, errlen) < 0)
@@ -514,7 +512,8 @@ static int upload(struct xfer *x, const struct offsite_job *j,
 	/* Last: an image without its manifest is incomplete. */
 	if (!(text = manifest_format(&m)) ||
 	    !(url = url_of(n, m.seq, MANIFEST_NAME))) {
-		snprintf(err, errlen, "%s: %s", MANIFEST_NAME, strerror(errno));
+		errprintf(err, errlen, errno, "%s: %s", MANIFEST_NAME,
+			  strerror(errno));
 		goto out;
 	}
 	if (put_mem(x, url, text, strlen(text), err, errlen) < 0 ||
@@ -575,15 +574,14 @@ static int get_file(struct xfer *x, const char *url, int stagefd,
 {
 	int fd = create_file(stagefd, path), rc;
 
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
+	if (fd < 0)
+		return errprintf(err, errlen, errno, "%s: %s", path,
+				 strerror(errno));
 	rc = get(x, url, fd, 0, err, errlen);
 	/* Read-only, and the owner's alone: the store does not keep the
 	 * modes the application gave its files. */
 	if (rc == 0 && (fsync(fd) < 0 || fchmod(fd, 0400) < 0)) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		errprintf(err, errlen, errno, "%s: %s", path, strerror(errno));
 		rc = -1;
 	}
 	close(fd);
@@ -643,15 +641,12 @@ static int publish_fetched(int basefd, const struct offsite_job *j,
 		if ((errno == EEXIST || errno == ENOTEMPTY) &&
 		    same_seq(basefd, target, seq))
 			return 1;	/* the caller discards its own copy */
-		snprintf(err, errlen, "%s -> %s: %s", partial, target,
-			 strerror(errno));
-		return -1;
+		return errprintf(err, errlen, errno, "%s -> %s: %s", partial,
+				 target, strerror(errno));
 	}
-	if (fsync(basefd) < 0) {
-		snprintf(err, errlen, "%s: fsync: %s", j->name,
-			 strerror(errno));
-		return -1;
-	}
+	if (fsync(basefd) < 0)
+		return errprintf(err, errlen, errno, "%s: fsync: %s", j->name,
+				 strerror(errno));
 	return 0;
 }
 
@@ -676,8 +671,10 @@ static int fetch_one(struct xfer *x, const struct offsite_job *j,
 	    manifest_read(stagefd, &m, err, errlen) < 0)
 		goto out;
 	if (m.job != j->job || m.step != j->id || m.seq != seq) {
-		snprintf(err, errlen, "seq %" PRIu64 ": its manifest is of "
-			 "%u.%u seq %" PRIu64, seq, m.job, m.step, m.seq);
+		errprintf(err, errlen, errno,
+			  "seq %" PRIu64 ": its manifest is of "
+			  "%u.%u seq %" PRIu64,
+			  seq, m.job, m.step, m.seq);
 		goto out;
 	}
 	for (i = 0; i < m.nfiles; i++) {
@@ -699,8 +696,8 @@ static int fetch_one(struct xfer *x, const struct offsite_job *j,
 	}
 out:
 	if (rc < 0 && !err[0])
-		snprintf(err, errlen, "seq %" PRIu64 ": %s", seq,
-			 strerror(errno));
+		errprintf(err, errlen, errno, "seq %" PRIu64 ": %s", seq,
+			  strerror(errno));
 	free(url);
 	manifest_free(&m);
 	close(stagefd);
@@ -734,9 +731,10 @@ static int fetch(struct xfer *x, const struct offsite_job *j,
 			 why[0] ? "; " : "", one);
 	}
 	if (i == (size_t)-1) {
-		snprintf(err, errlen, "no complete image of %s in the offsite "
-			 "store%s%s", j->name, why[0] ? ": " : "", why);
-		errno = ENOENT;
+		errprintf(err, errlen, ENOENT,
+			  "no complete image of %s in the offsite "
+			  "store%s%s",
+			  j->name, why[0] ? ": " : "", why);
 		goto out;
 	}
 	free(url);
@@ -766,10 +764,9 @@ static int become(const struct offsite_job *j, struct offsite_creds *cr,
 	struct passwd pw, *res = NULL;
 	char buf[16384];
 
-	if (getpwuid_r(j->uid, &pw, buf, sizeof(buf), &res) != 0 || !res) {
-		snprintf(err, errlen, "unknown uid %u", (unsigned)j->uid);
-		return -1;
-	}
+	if (getpwuid_r(j->uid, &pw, buf, sizeof(buf), &res) != 0 || !res)
+		return errprintf(err, errlen, errno, "unknown uid %u",
+				 (unsigned)j->uid);
 	snprintf(user, ulen, "%s", pw.pw_name);
 	if (hconf.offsite.credentials &&
 	    offsite_creds_read(hconf.offsite.credentials, offsite_kind, cr,

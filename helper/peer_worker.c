@@ -47,6 +47,7 @@
 
 #include "conf.h"
 #include "cooperate.h"
+#include "errbuf.h"
 #include "image.h"
 #include "nodelink.h"
 #include "peer_worker.h"
@@ -95,13 +96,12 @@ static int dial(const char *node, char *err, size_t errlen)
 
 	if (!port)
 		port = hconf.port;
-	if (!port) {
-		snprintf(err, errlen, "no slurmckptd port known for it "
-			 "(peer_ports=, port=)");
-		return -1;
-	}
+	if (!port)
+		return errprintf(err, errlen, errno,
+				 "no slurmckptd port known for it "
+				 "(peer_ports=, port=)");
 	if ((fd = nodelink_dial(node, port, PEER_IO_S, why, sizeof(why))) < 0)
-		snprintf(err, errlen, "slurmckptd at %s", why);
+		errprintf(err, errlen, errno, "slurmckptd at %s", why);
 	return fd;
 }
 
@@ -152,10 +152,9 @@ out:
 /* Send a sealed request on fd, and read its answer: 0 ok, -1 with err. */
 static int exchange_send(int fd, const char *cred, char *err, size_t errlen)
 {
-	if (nodelink_send(fd, cred) < 0) {
-		snprintf(err, errlen, "send: %s", strerror(errno));
-		return -1;
-	}
+	if (nodelink_send(fd, cred) < 0)
+		return errprintf(err, errlen, errno, "send: %s",
+				 strerror(errno));
 	return 0;
 }
 
@@ -166,13 +165,15 @@ static int exchange_recv(int fd, char *err, size_t errlen)
 
 	if ((rc = nodelink_reply(fd, &r, err, errlen)) <= 0) {
 		if (rc == 0)
-			snprintf(err, errlen, "its slurmckptd closed the "
-				 "connection");
+			errprintf(err, errlen, errno,
+				  "its slurmckptd closed the "
+				  "connection");
 		return -1;
 	}
 	rc = r.ok ? 0 : -1;
 	if (!r.ok)
-		snprintf(err, errlen, "%s", r.error ? r.error : "failed");
+		errprintf(err, errlen, errno, "%s",
+			  r.error ? r.error : "failed");
 	proto_msg_clear(&r);
 	return rc;
 }
@@ -287,16 +288,15 @@ static int make_parts(const struct step *s, int stagefd, char *err,
 
 	for (k = 0; k < s->nnodes; k++) {
 		snprintf(name, sizeof(name), "node.%u", k);
-		if (mkdirat(stagefd, name, 0700) < 0) {
-			snprintf(err, errlen, "%s%s/%s: %s", s->name,
-				 IMAGE_STAGING_SUFFIX, name, strerror(errno));
-			return -1;
-		}
+		if (mkdirat(stagefd, name, 0700) < 0)
+			return errprintf(err, errlen, errno, "%s%s/%s: %s",
+					 s->name, IMAGE_STAGING_SUFFIX, name,
+					 strerror(errno));
 	}
 	fd = openat(stagefd, "node.0", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 		    O_CLOEXEC);
 	if (fd < 0)
-		snprintf(err, errlen, "node.0: %s", strerror(errno));
+		errprintf(err, errlen, errno, "node.0: %s", strerror(errno));
 	return fd;
 }
 
@@ -312,11 +312,10 @@ int peer_leader_checkpoint(struct ckpt_run *r, int basefd,
 	int stagefd = -1, partfd = -1, rc = -1;
 	uint32_t k;
 
-	if (lead_err[0] || npeers != s->nnodes) {
-		snprintf(err, errlen, "%s", lead_err[0] ? lead_err :
-			 "the followers are unknown");
-		return -1;
-	}
+	if (lead_err[0] || npeers != s->nnodes)
+		return errprintf(err, errlen, errno, "%s",
+				 lead_err[0] ? lead_err
+					     : "the followers are unknown");
 	if ((stagefd = image_stage(basefd, s->name, err, errlen)) < 0 ||
 	    (partfd = make_parts(s, stagefd, err, errlen)) < 0)
 		goto out;
@@ -364,19 +363,18 @@ static int seal_part(int partfd, int depth, char *err, size_t errlen)
 	DIR *d;
 
 	if (depth > PART_DEPTH_MAX || (dfd = dup(partfd)) < 0 ||
-	    !(d = fdopendir(dfd))) {
-		snprintf(err, errlen, "part: %s", depth > PART_DEPTH_MAX ?
-			 "too deep" : strerror(errno));
-		return -1;
-	}
+	    !(d = fdopendir(dfd)))
+		return errprintf(err, errlen, errno, "part: %s",
+				 depth > PART_DEPTH_MAX ? "too deep"
+							: strerror(errno));
 	rewinddir(d);
 	while (rc == 0 && (e = readdir(d))) {
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
 		if (depth == 0 && !strncmp(e->d_name, ".done.", 6)) {
 			if (unlinkat(partfd, e->d_name, 0) < 0) {
-				snprintf(err, errlen, "%s: %s", e->d_name,
-					 strerror(errno));
+				errprintf(err, errlen, errno, "%s: %s",
+					  e->d_name, strerror(errno));
 				rc = -1;
 			}
 			continue;
@@ -391,14 +389,14 @@ static int seal_part(int partfd, int depth, char *err, size_t errlen)
 			rc = -1;
 		}
 		if (rc < 0 && !err[0])
-			snprintf(err, errlen, "%s: %s", e->d_name,
-				 strerror(errno));
+			errprintf(err, errlen, errno, "%s: %s", e->d_name,
+				  strerror(errno));
 		if (fd >= 0)
 			close(fd);
 	}
 	closedir(d);
 	if (rc == 0 && fsync(partfd) < 0) {
-		snprintf(err, errlen, "fsync: %s", strerror(errno));
+		errprintf(err, errlen, errno, "fsync: %s", strerror(errno));
 		rc = -1;
 	}
 	return rc;
@@ -422,8 +420,8 @@ static int open_part(const struct step *s, char *err, size_t errlen)
 	    (mkdirat(stagefd, name, 0700) < 0 && errno != EEXIST) ||
 	    (fd = openat(stagefd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 			 O_CLOEXEC)) < 0)
-		snprintf(err, errlen, "%s/%s/%s: %s", s->dir, staging,
-			 stagefd < 0 ? "" : name, strerror(errno));
+		errprintf(err, errlen, errno, "%s/%s/%s: %s", s->dir, staging,
+			  stagefd < 0 ? "" : name, strerror(errno));
 	if (stagefd >= 0)
 		close(stagefd);
 	close(basefd);

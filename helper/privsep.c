@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "caps.h"
+#include "errbuf.h"
 #include "privsep.h"
 
 static int cmp_int(const void *a, const void *b)
@@ -33,26 +34,22 @@ static int user_groups(uid_t uid, gid_t gid, gid_t **out, int *n,
 	gid_t *g = NULL, *ng;
 	int count = 32;
 
-	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) != 0 || !res) {
-		snprintf(err, errlen, "unknown uid %u", (unsigned)uid);
-		errno = ENOENT;
-		return -1;
-	}
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) != 0 || !res)
+		return errprintf(err, errlen, ENOENT, "unknown uid %u",
+				 (unsigned)uid);
 	for (;;) {
 		if (!(ng = realloc(g, sizeof(*g) * (size_t)count))) {
 			free(g);
-			snprintf(err, errlen, "out of memory");
-			return -1;
+			return errprintf(err, errlen, ENOMEM, "out of memory");
 		}
 		g = ng;
 		if (getgrouplist(pw.pw_name, gid, g, &count) >= 0)
 			break;
 		if (count > 65536) {
 			free(g);
-			snprintf(err, errlen, "too many groups for uid %u",
-				 (unsigned)uid);
-			errno = E2BIG;
-			return -1;
+			return errprintf(err, errlen, E2BIG,
+					 "too many groups for uid %u",
+					 (unsigned)uid);
 		}
 	}
 	*out = g;
@@ -153,31 +150,27 @@ static int become(uid_t uid, gid_t gid, bool keep_ckpt, char *err,
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 ||
 	    prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) {
 		free(looked_up);
-		snprintf(err, errlen, "prctl: %s", strerror(errno));
-		return -1;
+		return errprintf(err, errlen, errno, "prctl: %s",
+				 strerror(errno));
 	}
 	rc = setgroups((size_t)n, groups);
 	free(looked_up);
 	if (rc < 0 || setresgid(gid, gid, gid) < 0 ||
-	    setresuid(uid, uid, uid) < 0) {
-		snprintf(err, errlen, "cannot become uid %u gid %u: %s",
-			 (unsigned)uid, (unsigned)gid, strerror(errno));
-		return -1;
-	}
+	    setresuid(uid, uid, uid) < 0)
+		return errprintf(err, errlen, errno,
+				 "cannot become uid %u gid %u: %s",
+				 (unsigned)uid, (unsigned)gid, strerror(errno));
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 ||
 	    caps_ckpt_restore(keep_ckpt, keep_ckpt, false) < 0 ||
-	    prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) {
-		snprintf(err, errlen, "cannot drop capabilities: %s",
-			 strerror(errno));
-		return -1;
-	}
+	    prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+		return errprintf(err, errlen, errno,
+				 "cannot drop capabilities: %s",
+				 strerror(errno));
 	if (getresuid(&r, &e, &s) < 0 || r != uid || e != uid || s != uid ||
-	    (uid != 0 && setuid(0) == 0)) {
-		snprintf(err, errlen, "privileges not dropped to uid %u",
-			 (unsigned)uid);
-		errno = EPERM;
-		return -1;
-	}
+	    (uid != 0 && setuid(0) == 0))
+		return errprintf(err, errlen, EPERM,
+				 "privileges not dropped to uid %u",
+				 (unsigned)uid);
 	return 0;
 }
 

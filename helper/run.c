@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "errbuf.h"
 #include "image.h"
 #include "log.h"
 #include "run.h"
@@ -82,8 +83,7 @@ static int write_file(int dirfd, const char *name, const char *text,
 		goto fail;
 	return 0;
 fail:
-	snprintf(err, errlen, "%s: %s", name, strerror(errno));
-	return -1;
+	return errprintf(err, errlen, errno, "%s: %s", name, strerror(errno));
 }
 
 /* ImageDir= as the user: created like a checkpoint directory, and
@@ -94,13 +94,14 @@ int run_open_image_dir(struct ckpt_run *r, const char *dir, char *err,
 	char why[512];
 	int fd;
 
-	if ((fd = image_open_base(dir, why, sizeof(why))) < 0) {
-		snprintf(err, errlen, "ImageDir=%s: %s", dir, why);
-		return -1;
-	}
+	if ((fd = image_open_base(dir, why, sizeof(why))) < 0)
+		return errprintf(err, errlen, errno, "ImageDir=%s: %s", dir,
+				 why);
 	if (faccessat(fd, ".", W_OK | X_OK, AT_EACCESS) < 0) {
-		snprintf(err, errlen, "ImageDir=%s: not writable by uid %u: "
-			 "%s", dir, (unsigned)geteuid(), strerror(errno));
+		errprintf(err, errlen, errno,
+			  "ImageDir=%s: not writable by uid %u: "
+			  "%s",
+			  dir, (unsigned)geteuid(), strerror(errno));
 		close(fd);
 		return -1;
 	}

@@ -17,6 +17,7 @@
 #include <slurm/slurm.h>
 #include <slurm/slurm_errno.h>
 
+#include "errbuf.h"
 #include "sched.h"
 
 #define REQUEUE_TRIES 20	/* x 0.5 s while the job changes state */
@@ -93,7 +94,7 @@ static int slurm_err(char *err, size_t errlen, const char *what)
 {
 	int e = errno;
 
-	snprintf(err, errlen, "%s: %s", what, slurm_strerror(e));
+	errprintf(err, errlen, errno, "%s: %s", what, slurm_strerror(e));
 	errno = e == ESLURM_INVALID_JOB_ID ? ENOENT : EIO;
 	return -1;
 }
@@ -150,11 +151,9 @@ int sched_job(uint32_t id, struct sched_job *job, char *err, size_t errlen)
 	if (msg->record_count > 0)
 		copy_job(&msg->job_array[0], job);
 	slurm_free_job_info_msg(msg);
-	if (!job->found) {
-		snprintf(err, errlen, "job %u is not known to slurmctld", id);
-		errno = ENOENT;
-		return -1;
-	}
+	if (!job->found)
+		return errprintf(err, errlen, ENOENT,
+				 "job %u is not known to slurmctld", id);
 	return 0;
 }
 
@@ -246,7 +245,7 @@ int sched_job_save(uint32_t id, json_t **info, char **script, char *err,
 	if (slurm_load_job(&msg, job_ref(id), SHOW_ALL) != SLURM_SUCCESS)
 		return slurm_err(err, errlen, "slurm_load_job");
 	if (msg->record_count < 1 || !msg->job_array[0].batch_flag) {
-		snprintf(err, errlen, "job %u has no batch script", id);
+		errprintf(err, errlen, errno, "job %u has no batch script", id);
 		slurm_free_job_info_msg(msg);
 		errno = ENOENT;
 		return -1;
@@ -270,13 +269,11 @@ int sched_job_save(uint32_t id, json_t **info, char **script, char *err,
 			  "batch_host", nonull(j->batch_host),
 			  "requeue", j->requeue != 0);
 	slurm_free_job_info_msg(msg);
-	if (!*info) {
-		snprintf(err, errlen, "out of memory");
-		errno = ENOMEM;
-		return -1;
-	}
+	if (!*info)
+		return errprintf(err, errlen, ENOMEM, "out of memory");
 	if (!(f = open_memstream(script, &len))) {
-		snprintf(err, errlen, "open_memstream: %s", strerror(errno));
+		errprintf(err, errlen, errno, "open_memstream: %s",
+			  strerror(errno));
 		goto fail;
 	}
 	rc = slurm_job_batch_script(f, job_ref(id));
@@ -316,8 +313,8 @@ int sched_job_nodes(uint32_t id, char ***nodes, char **batch_host,
 	j = &jm->job_array[0];
 	if (!j->nodes || !*j->nodes ||
 	    !(hl = slurm_hostlist_create(j->nodes))) {
-		snprintf(err, errlen, "job %u is not running on any node", id);
-		errno = ESRCH;
+		errprintf(err, errlen, ESRCH,
+			  "job %u is not running on any node", id);
 		goto out;
 	}
 	if (!(v = calloc((size_t)slurm_hostlist_count(hl) + 1, sizeof(*v))))
@@ -336,8 +333,7 @@ int sched_job_nodes(uint32_t id, char ***nodes, char **batch_host,
 	rc = 0;
 	goto out;
 nomem:
-	snprintf(err, errlen, "%s", strerror(ENOMEM));
-	errno = ENOMEM;
+	errprintf(err, errlen, ENOMEM, "%s", strerror(ENOMEM));
 out:
 	sched_nodes_free(v, NULL);
 	if (hl)
@@ -394,13 +390,11 @@ int sched_step_nodes(uint32_t job, uint32_t step, char ***nodes, char *err,
 	}
 	if (r->job_step_count < 1 || !r->job_steps[0].nodes ||
 	    !*r->job_steps[0].nodes) {
-		snprintf(err, errlen, "%s: slurmctld knows no nodes of it",
-			 what);
-		errno = ESRCH;
+		errprintf(err, errlen, ESRCH,
+			  "%s: slurmctld knows no nodes of it", what);
 	} else if (!(*nodes = expand_nodes(r->job_steps[0].nodes))) {
-		snprintf(err, errlen, "%s: nodes '%s': %s", what,
-			 r->job_steps[0].nodes, strerror(ENOMEM));
-		errno = ENOMEM;
+		errprintf(err, errlen, ENOMEM, "%s: nodes '%s': %s", what,
+			  r->job_steps[0].nodes, strerror(ENOMEM));
 	} else {
 		rc = 0;
 	}

@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "conf.h"
+#include "errbuf.h"
 #include "log.h"
 #include "loop.h"
 #include "manifest.h"
@@ -197,22 +198,19 @@ int state_init(char *err, size_t errlen)
 {
 	struct stat st;
 
-	if (mkdir(hconf.state_dir, 0700) < 0 && errno != EEXIST) {
-		snprintf(err, errlen, "state_dir %s: %s", hconf.state_dir,
-			 strerror(errno));
-		return -1;
-	}
+	if (mkdir(hconf.state_dir, 0700) < 0 && errno != EEXIST)
+		return errprintf(err, errlen, errno, "state_dir %s: %s",
+				 hconf.state_dir, strerror(errno));
 	state_fd = open(hconf.state_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 		     O_CLOEXEC);
-	if (state_fd < 0 || fstat(state_fd, &st) < 0) {
-		snprintf(err, errlen, "state_dir %s: %s", hconf.state_dir,
-			 strerror(errno));
-		return -1;
-	}
+	if (state_fd < 0 || fstat(state_fd, &st) < 0)
+		return errprintf(err, errlen, errno, "state_dir %s: %s",
+				 hconf.state_dir, strerror(errno));
 	if (st.st_uid != geteuid() || (st.st_mode & 022)) {
-		snprintf(err, errlen, "state_dir %s: must be owned by uid %u "
-			 "and writable by it alone", hconf.state_dir,
-			 (unsigned)geteuid());
+		errprintf(err, errlen, errno,
+			  "state_dir %s: must be owned by uid %u "
+			  "and writable by it alone",
+			  hconf.state_dir, (unsigned)geteuid());
 		close(state_fd);
 		state_fd = -1;
 		errno = EPERM;
@@ -220,10 +218,9 @@ int state_init(char *err, size_t errlen)
 	}
 	timer.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	timer.ready = timer_ready;
-	if (timer.fd < 0 || loop_add(&timer, EPOLLIN) < 0) {
-		snprintf(err, errlen, "state timer: %s", strerror(errno));
-		return -1;
-	}
+	if (timer.fd < 0 || loop_add(&timer, EPOLLIN) < 0)
+		return errprintf(err, errlen, errno, "state timer: %s",
+				 strerror(errno));
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "errbuf.h"
 #include "image.h"
 #include "log.h"
 #include "loop.h"
@@ -54,9 +55,7 @@ static int check_register(const struct ckpt_msg *m, char *err, size_t errlen)
 		why = "bad signal";
 	if (!why)
 		return 0;
-	snprintf(err, errlen, "%s", why);
-	errno = EINVAL;
-	return -1;
+	return errprintf(err, errlen, EINVAL, "%s", why);
 }
 
 struct step *step_add(const struct ckpt_msg *m, const struct method *meth,
@@ -67,18 +66,19 @@ struct step *step_add(const struct ckpt_msg *m, const struct method *meth,
 	if (check_register(m, err, errlen) < 0)
 		return NULL;
 	if (m->nnodes > 1 && (meth || m->exit_code)) {
-		snprintf(err, errlen, "a step over %u nodes checkpoints "
-			 "cooperatively only: %s is not supported there",
-			 m->nnodes, meth ? "a checkpoint method" :
-			 "a checkpoint exit code");
-		errno = ENOTSUP;
+		errprintf(err, errlen, ENOTSUP,
+			  "a step over %u nodes checkpoints "
+			  "cooperatively only: %s is not supported there",
+			  m->nnodes,
+			  meth ? "a checkpoint method"
+			       : "a checkpoint exit code");
 		return NULL;
 	}
 	if (meth && m->trigger) {
-		snprintf(err, errlen, "a trigger file asks a cooperating "
-			 "program; method '%s' takes its checkpoints itself",
-			 m->method);
-		errno = EINVAL;
+		errprintf(err, errlen, EINVAL,
+			  "a trigger file asks a cooperating "
+			  "program; method '%s' takes its checkpoints itself",
+			  m->method);
 		return NULL;
 	}
 	s = calloc(1, sizeof(*s));
@@ -87,7 +87,7 @@ struct step *step_add(const struct ckpt_msg *m, const struct method *meth,
 	    (m->trigger && !(s->trigger = strdup(m->trigger))) ||
 	    (m->local && !(s->local = strdup(m->local))) ||
 	    image_name(m->job, m->step, s->name, sizeof(s->name)) < 0) {
-		snprintf(err, errlen, "out of memory");
+		errprintf(err, errlen, ENOMEM, "out of memory");
 		if (s) {
 			free(s->dir);
 			free(s->node);
@@ -170,16 +170,12 @@ int step_add_task(struct step *s, uint32_t id, int pidfd, char *err,
 	struct task *t;
 
 	for (t = s->tasks; t; t = t->next) {
-		if (t->id == id) {
-			snprintf(err, errlen, "task %u already registered", id);
-			errno = EEXIST;
-			return -1;
-		}
+		if (t->id == id)
+			return errprintf(err, errlen, EEXIST,
+					 "task %u already registered", id);
 	}
-	if (!(t = calloc(1, sizeof(*t)))) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	if (!(t = calloc(1, sizeof(*t))))
+		return errprintf(err, errlen, ENOMEM, "out of memory");
 	t->id = id;
 	t->w.fd = pidfd;
 	t->step = s;

@@ -1,6 +1,6 @@
 /* verbs.c - what scheckpoint's verbs need beyond the loop: the steps'
- * registrations as JSON, the list of a job's images (read in a child with the user's
- * credentials, never root's), and the end of vacate and requeue (a child
+ * registrations as JSON, the list of a job's images (read in a child
+ * with the user's credentials, never root's), and the end of vacate and requeue (a child
  * that asks slurmctld to cancel or requeue the job: sched.c blocks). */
 #include "config.h"
 
@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "child.h"
+#include "errbuf.h"
 #include "log.h"
 #include "manifest.h"
 #include "method.h"
@@ -222,10 +223,8 @@ int verbs_list(const struct step *const *steps, size_t n, const char *dir,
 	size_t i, k;
 
 	r = calloc(1, sizeof(*r) + n * sizeof(r->steps[0]));
-	if (!r) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	if (!r)
+		return errprintf(err, errlen, ENOMEM, "out of memory");
 	r->done = done;
 	r->arg = arg;
 	r->op = CKPT_OP_LIST;
@@ -242,8 +241,7 @@ int verbs_list(const struct step *const *steps, size_t n, const char *dir,
 			continue;
 		if (!(r->steps[r->n].dir = strdup(d))) {
 			req_free(r);
-			snprintf(err, errlen, "out of memory");
-			return -1;
+			return errprintf(err, errlen, ENOMEM, "out of memory");
 		}
 		snprintf(r->steps[r->n].name, sizeof(r->steps[r->n].name),
 			 "%s", steps[i]->name);
@@ -298,10 +296,8 @@ int verbs_act(uint32_t job, enum ckpt_op op, verbs_done_fn done, void *arg,
 {
 	struct verbs_req *r = calloc(1, sizeof(*r));
 
-	if (!r) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	if (!r)
+		return errprintf(err, errlen, ENOMEM, "out of memory");
 	r->done = done;
 	r->arg = arg;
 	r->job = job;

@@ -26,6 +26,7 @@
 
 #include "conf.h"
 #include "engine.h"
+#include "errbuf.h"
 #include "log.h"
 #include "loop.h"
 #include "method.h"
@@ -349,12 +350,11 @@ static int spawn_fast(struct step *s, const char *reason,
 		n++;
 	if (placeholder < 0 || n > MAX_PASSED || (i = slot_free()) < 0)
 		return 1;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-		snprintf(err, errlen, "socketpair: %s", strerror(errno));
-		return -1;
-	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return errprintf(err, errlen, errno, "socketpair: %s",
+				 strerror(errno));
 	if (pipe2(p, O_CLOEXEC) < 0) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		errprintf(err, errlen, errno, "pipe: %s", strerror(errno));
 		close(sv[0]);
 		close(sv[1]);
 		return -1;
@@ -371,8 +371,8 @@ static int spawn_fast(struct step *s, const char *reason,
 		fds[n++] = t->w.fd;
 	if (sendmsg(sv[0], &mh, MSG_NOSIGNAL) != 1 ||
 	    dup3(sv[1], slot_fd[i], O_CLOEXEC) < 0) {
-		snprintf(err, errlen, "cannot pass descriptors: %s",
-			 strerror(errno));
+		errprintf(err, errlen, errno, "cannot pass descriptors: %s",
+			  strerror(errno));
 		close(sv[0]);
 		close(sv[1]);
 		close(p[0]);
@@ -388,7 +388,7 @@ static int spawn_fast(struct step *s, const char *reason,
 	slot_sock[i] = sv[0];
 	if (r < 0 && (errno == EAGAIN || errno == ENOMEM)) {
 		/* fork() would fail too: this checkpoint fails. */
-		snprintf(err, errlen, "clone3: %s", strerror(errno));
+		errprintf(err, errlen, errno, "clone3: %s", strerror(errno));
 		slot_release(i);
 		close(p[0]);
 		return -1;
@@ -424,13 +424,12 @@ static int spawn(struct step *s, const char *reason, const char *image_dir,
 	pid_t parent = getpid();
 	int p[2];
 
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
-		return -1;
-	}
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return errprintf(err, errlen, errno, "pipe: %s",
+				 strerror(errno));
 	*pid = fork();
 	if (*pid < 0) {
-		snprintf(err, errlen, "fork: %s", strerror(errno));
+		errprintf(err, errlen, errno, "fork: %s", strerror(errno));
 		close(p[0]);
 		close(p[1]);
 		return -1;
@@ -470,36 +469,27 @@ static int start(struct step *s, const char *reason, const char *image_dir,
 	pid_t pid;
 	int rfd, pidfd, fast;
 
-	if (s->worker) {
-		snprintf(err, errlen, "checkpoint of %s already in progress",
-			 s->label);
-		errno = EALREADY;
-		return -1;
-	}
-	if (nworkers >= hconf.max_workers) {
-		snprintf(err, errlen, "too many checkpoints in progress (%ld)",
-			 hconf.max_workers);
-		errno = EAGAIN;
-		return -1;
-	}
+	if (s->worker)
+		return errprintf(err, errlen, EALREADY,
+				 "checkpoint of %s already in progress",
+				 s->label);
+	if (nworkers >= hconf.max_workers)
+		return errprintf(err, errlen, EAGAIN,
+				 "too many checkpoints in progress (%ld)",
+				 hconf.max_workers);
 	/* One user's steps that never answer cannot hold every worker:
 	 * the others' deadline and preemption checkpoints find one. */
-	if (!worker_user_may(s)) {
-		snprintf(err, errlen, "uid %u has %ld checkpoints in progress "
-			 "(max_user_workers)", (unsigned)s->uid,
-			 hconf.max_user_workers);
-		errno = EAGAIN;
-		return -1;
-	}
-	if (!s->tasks) {
-		snprintf(err, errlen, "%s has no running task", s->label);
-		errno = ESRCH;
-		return -1;
-	}
+	if (!worker_user_may(s))
+		return errprintf(err, errlen, EAGAIN,
+				 "uid %u has %ld checkpoints in progress "
+				 "(max_user_workers)",
+				 (unsigned)s->uid, hconf.max_user_workers);
+	if (!s->tasks)
+		return errprintf(err, errlen, ESRCH, "%s has no running task",
+				 s->label);
 	if (!(wk = calloc(1, sizeof(*wk))) || user_count(s->uid, 1) < 0) {
 		free(wk);
-		snprintf(err, errlen, "out of memory");
-		return -1;
+		return errprintf(err, errlen, ENOMEM, "out of memory");
 	}
 	privsep_prefetch(s->uid, s->gid);
 	pidfd = -1;
@@ -517,8 +507,8 @@ static int start(struct step *s, const char *reason, const char *image_dir,
 	wk->w.fd = pidfd;
 	wk->w.ready = worker_ready;
 	if (pidfd < 0 || loop_add(&wk->w, EPOLLIN) < 0) {
-		snprintf(err, errlen, "cannot watch worker: %s",
-			 strerror(errno));
+		errprintf(err, errlen, errno, "cannot watch worker: %s",
+			  strerror(errno));
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		slot_release_of(wk);
