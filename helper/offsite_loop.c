@@ -25,6 +25,7 @@
 #include "curl.h"
 #include "errbuf.h"
 #include "log.h"
+#include "offsite_http.h"
 #include "offsite_loop.h"
 #include "offsite_xfer.h"
 #include "report.h"

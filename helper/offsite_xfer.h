@@ -23,9 +23,6 @@ struct offsite_job {
 				 * into a staging name of its own) */
 };
 
-/* The kind of store, set by offsite_init(). */
-extern enum offsite_kind offsite_kind;
-
 /* In the child, still root: read the credentials, become the job's
  * user, do the job, and write one JSON report to out
  * ({"ok":true,"seq":..,...} or {"ok":false,"error":..,"err":..}). */
