@@ -8,7 +8,6 @@
 #include <jansson.h>
 
 #include "offsite_http.h"
-#include "offsite_xfer.h"
 
 /* Fetch the job's newest complete image into basefd (the step's
  * checkpoint directory) and commit it there; rep gets its seq and path.

@@ -10,6 +10,21 @@
 #include "curl.h"
 #include "offsite.h"
 
+/* One transfer, as offsite_loop.c asks it of a child. */
+struct offsite_job {
+	bool fetch;		/* else: an upload */
+	uint32_t job, id, uid, gid;
+	long keep;
+	char name[64];		/* <job>[.<step>].ckpt */
+	char label[32];
+	char *dir;		/* fetch: the step's checkpoint directory */
+	char *image;		/* upload: the committed image's path */
+	uint64_t seq;		/* upload: its seq */
+	uint32_t nodeid;	/* fetch: this node's index in the step
+				 * (each node of a multi-node step fetches
+				 * into a staging name of its own) */
+};
+
 /* The kind of store, set by offsite_init(). */
 extern enum offsite_kind offsite_kind;
 

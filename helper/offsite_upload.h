@@ -8,7 +8,6 @@
 #include <jansson.h>
 
 #include "offsite_http.h"
-#include "offsite_xfer.h"
 
 /* The committed image at path image: its directory's fd, and the
  * directory of its parent in *basefd.  -1 with err. */
