@@ -7,7 +7,9 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-${0%/*}/../..}/tests/integration/cluster.sh" || exit 99
 
-CKPT_MAX_WAIT=6 cluster_start 1
+# max_wait: long enough for the command to start its process on a busy
+# machine, short enough for the test.
+CKPT_MAX_WAIT=20 cluster_start 1
 
 mdir=$CLUSTER_DIR/methods
 mkdir -p "$mdir/bin"
@@ -24,6 +26,8 @@ out=$CLUSTER_WORK/plain.out
 j=$(submit --checkpoint=0 --checkpoint-method=linger --checkpoint-dir="$ckdir" \
 	--chdir="$CLUSTER_WORK" -o "$out" "$APPS/plaincount.sh" 300) || fail "sbatch failed"
 job_wait_state "$j" RUNNING 20 || fail "job $j did not start"
+wait_for 60 grep -qs "step $j.batch registered" "$CLUSTER_DIR/slurmckptd.log" ||
+	fail "step $j.batch not registered: $(tail -n 5 "$CLUSTER_DIR/slurmckptd.log")"
 
 _lingering() { pgrep -u "$CKPT_USER" -f '^sleep 3001$' >/dev/null; }
 _gone() { ! _lingering; }
@@ -31,19 +35,19 @@ _gone() { ! _lingering; }
 # 1. The checkpoint times out.
 as_user "$SCHECKPOINT" create "$j" >"$CLUSTER_WORK/create.out" 2>&1 &
 create=$!
-wait_for 10 _lingering || fail "the method's command did not start its process"
+wait_for 30 _lingering || fail "the method's command did not start its process: $(cat "$CLUSTER_WORK/create.out")"
 ok "the method's command runs and has started 'sleep 3001' in a session of its own (pid $(pgrep -u "$CKPT_USER" -f '^sleep 3001$'))"
 wait "$create" && fail "a checkpoint whose command hangs succeeded"
-wait_for 10 _gone || fail "after the timeout, the command's process is still there: $(ps -o pid,sid,args -u "$CKPT_USER")"
+wait_for 30 _gone || fail "after the timeout, the command's process is still there: $(ps -o pid,sid,args -u "$CKPT_USER")"
 ok "checkpoint timed out ($(tail -n 1 "$CLUSTER_WORK/create.out")); nothing the command started is left"
 
 # 2. slurmckptd stops while a checkpoint runs: its worker dies with it.
 as_user "$SCHECKPOINT" create "$j" >/dev/null 2>&1 &
 create=$!
-wait_for 10 _lingering || fail "the method's command did not start its process again"
+wait_for 30 _lingering || fail "the method's command did not start its process again"
 helper_stop
 wait "$create"
-wait_for 10 _gone || fail "slurmckptd stopped, but the command's process is still there: $(ps -o pid,sid,args -u "$CKPT_USER")"
+wait_for 30 _gone || fail "slurmckptd stopped, but the command's process is still there: $(ps -o pid,sid,args -u "$CKPT_USER")"
 ok "slurmckptd stopped during a checkpoint: nothing the command started is left"
 pgrep -u "$CKPT_USER" -f '^sleep 3600$' >/dev/null && fail "the command itself is still there"
 ok "the command itself is gone too"
