@@ -33,7 +33,10 @@ struct child {
 	size_t len, cap;
 	child_done_fn done;
 	void *arg;
+	struct child *next;	/* in children */
 };
+
+static struct child *children;	/* running */
 
 static __attribute__((noreturn)) void child_main(child_fn fn, void *arg,
 						 int out)
@@ -77,12 +80,16 @@ static int drain(struct child *c)
 
 static void child_ready(struct watch *w, uint32_t events)
 {
-	struct child *c = (struct child *)w;
+	struct child *c = (struct child *)w, **pp;
 	json_error_t jerr;
 	json_t *o = NULL;
 	int status = 0;
 
 	(void)events;
+	for (pp = &children; *pp && *pp != c; pp = &(*pp)->next)
+		;
+	if (*pp)
+		*pp = c->next;
 	drain(c);
 	if (waitpid(c->pid, &status, 0) < 0)
 		log_msg(LOG_ERR, "waitpid(%d): %s", (int)c->pid,
@@ -121,6 +128,7 @@ int child_start(child_fn fn, void *arg, child_done_fn done, void *donearg,
 	}
 	if (c->pid == 0) {
 		close(p[0]);
+		free(c);	/* the parent's */
 		child_main(fn, arg, p[1]);
 	}
 	close(p[1]);
@@ -142,6 +150,8 @@ int child_start(child_fn fn, void *arg, child_done_fn done, void *donearg,
 			close(c->w.fd);
 		goto fail;
 	}
+	c->next = children;
+	children = c;
 	return 0;
 fail:
 	if (p[0] >= 0)
@@ -150,4 +160,20 @@ fail:
 		close(p[1]);
 	free(c);
 	return -1;
+}
+
+/* The children still running are killed and reaped; their callbacks are
+ * not called, and what they point to stays, reachable, until the exit. */
+void child_shutdown(void)
+{
+	struct child *c;
+
+	for (c = children; c; c = c->next) {
+		if (pidfd_signal(c->w.fd, SIGKILL) < 0 && errno != ESRCH)
+			log_msg(LOG_ERR, "cannot stop child %d: %s",
+				(int)c->pid, strerror(errno));
+		if (waitpid(c->pid, NULL, 0) < 0)
+			log_msg(LOG_ERR, "waitpid(%d): %s", (int)c->pid,
+				strerror(errno));
+	}
 }

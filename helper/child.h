@@ -14,5 +14,7 @@ typedef int (*child_fn)(void *arg, int out);
 typedef void (*child_done_fn)(void *arg, json_t *report, int status);
 int child_start(child_fn fn, void *arg, child_done_fn done, void *donearg,
 		char *err, size_t errlen);
+/* At exit: the children still running are killed and reaped. */
+void child_shutdown(void);
 
 #endif

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "access.h"
+#include "child.h"
 #include "ckptconf.h"
 #include "conf.h"
 #include "jobs.h"
@@ -170,6 +171,7 @@ out:
 	steps_shutdown();
 	periodic_shutdown();
 	worker_shutdown();
+	child_shutdown();
 	localstage_gone_shutdown();
 	jobs_shutdown();
 	methods_free();

@@ -23,6 +23,8 @@
 #include "steps.h"
 
 static struct step *steps;
+/* Removed while their worker ran: freed when it ends, or at shutdown. */
+static struct step *gone;
 static struct step_listener *listeners, **listeners_end = &listeners;
 
 void steps_listen(struct step_listener *l)
@@ -157,10 +159,13 @@ void step_remove(struct step *s)
 		}
 	}
 	NOTIFY(removed, s);
-	if (s->worker)
+	if (s->worker) {
 		s->gone = true;
-	else
+		s->gone_next = gone;
+		gone = s;
+	} else {
 		step_free(s);
+	}
 	state_changed(true);
 }
 
@@ -296,12 +301,25 @@ void steps_done(struct step *s, const struct ckpt_result *r, long took)
 {
 	NOTIFY(done, s, r, took);
 	/* removed while its worker ran */
-	if (s->gone && !s->worker)
+	if (s->gone && !s->worker) {
+		struct step **pp;
+
+		for (pp = &gone; *pp && *pp != s; pp = &(*pp)->gone_next)
+			;
+		if (*pp)
+			*pp = s->gone_next;
 		step_free(s);
+	}
 }
 
 void steps_shutdown(void)
 {
+	struct step *s;
+
 	while (steps)
 		step_remove(steps);
+	while ((s = gone)) {
+		gone = s->gone_next;
+		step_free(s);
+	}
 }

@@ -45,6 +45,7 @@ struct step {
 	struct timespec due;	/* next periodic checkpoint (monotonic) */
 	struct worker *worker;	/* the checkpoint in flight, or NULL */
 	bool gone;		/* unregistered while a worker ran */
+	struct step *gone_next;	/* the others gone (steps.c) */
 	void *owner;		/* the connection that registered it; NULL
 				 * for a step re-adopted after a restart */
 	bool uncaught_noted;	/* "no task catches the signal" logged */
@@ -101,6 +102,8 @@ int step_restore_task(struct step *s, uint32_t id, pid_t pid,
 void step_watch_tasks(struct step *s);
 /* A connection of the plugin names a re-adopted step: it owns it now. */
 void step_attach(struct step *s, void *owner);
+/* Every step freed, those gone included: their workers' ends are not
+ * waited for (worker_shutdown() kills them, and touches no step). */
 void steps_shutdown(void);
 
 #endif

@@ -47,8 +47,10 @@ struct worker {
 	worker_done_fn done;	/* told first, then the step's listeners */
 	void *done_arg;
 	bool part;		/* a follower's part (peer.c) */
+	struct worker *next;	/* in workers */
 };
 
+static struct worker *workers;	/* in flight */
 static int nworkers;
 
 int worker_count(void)
@@ -148,6 +150,7 @@ static __attribute__((noreturn)) void child_main(struct step *s,
 					    "cannot close descriptors"));
 		_exit(1);
 	}
+	free(keep);
 	run_init(&r, s, reason);
 	/* restart submits the batch script again: its image keeps it. */
 	if (s->id == CKPT_STEP_BATCH)
@@ -222,8 +225,20 @@ void worker_init(void)
 	}
 }
 
+/* The workers still in flight are killed (as their death signal would)
+ * and reaped; their steps were freed by steps_shutdown().  What they
+ * point to stays, reachable from workers, until the exit. */
 void worker_shutdown(void)
 {
+	struct worker *wk;
+
+	for (wk = workers; wk; wk = wk->next) {
+		worker_cancel(wk);
+		if (waitpid(wk->pid, NULL, 0) < 0)
+			log_msg(LOG_ERR, "waitpid(%d): %s", (int)wk->pid,
+				strerror(errno));
+		wk->step = NULL;
+	}
 	log_msg(LOG_INFO, "workers: %lu spawned with their own descriptors "
 		"only, %lu forked with all", fast_spawns, plain_spawns);
 }
@@ -525,6 +540,8 @@ static int start(struct step *s, const char *reason, const char *image_dir,
 	wk->done = done;
 	wk->done_arg = arg;
 	wk->part = part;
+	wk->next = workers;
+	workers = wk;
 	s->worker = wk;
 	clock_gettime(CLOCK_MONOTONIC, &s->started);
 	nworkers++;
@@ -584,13 +601,17 @@ static void checkpoint_done(struct step *s, const struct ckpt_result *r)
 
 static void worker_ready(struct watch *w, uint32_t events)
 {
-	struct worker *wk = (struct worker *)w;
+	struct worker *wk = (struct worker *)w, **pp;
 	struct ckpt_result r;
 	char why[256];
 	int status = 0;
 	json_t *o;
 
 	(void)events;
+	for (pp = &workers; *pp && *pp != wk; pp = &(*pp)->next)
+		;
+	if (*pp)
+		*pp = wk->next;
 	if (waitpid(wk->pid, &status, 0) < 0)
 		log_msg(LOG_ERR, "waitpid(%d): %s", (int)wk->pid,
 			strerror(errno));
