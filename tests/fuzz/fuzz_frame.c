@@ -18,6 +18,8 @@
  *   - no call reads past its frame: after each call the bytes still
  *     queued on the socket (FIONREAD) are what the model leaves;
  *   - no leak (LeakSanitizer), and both descriptors are closed. */
+#include "config.h"
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -14,6 +14,8 @@
  *   - after offsite_index_add(): still strictly ascending, the newest
  *     max(keep, 1) kept (all of them when fewer), the others dropped:
  *     kept + dropped are the old list plus the added seq, each once. */
+#include "config.h"
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -14,6 +14,8 @@
  *   - each string the record gives an option comes through whole, as
  *     that one word (no NUL inside, nothing split off);
  *   - a --checkpoint= of a non-negative interval reads back as it. */
+#include "config.h"
+
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>

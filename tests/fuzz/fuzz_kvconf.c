@@ -19,6 +19,8 @@
  *     text it gives for any bad line (read once at start, from a file of
  *     one bad line);
  *   - no leak (LeakSanitizer). */
+#include "config.h"
+
 #include <errno.h>
 #include <signal.h>
 #include <stdbool.h>

@@ -11,6 +11,8 @@
  *     "." or ".." components and 32 hex digits per checksum;
  *   - verification of a manifest listing files fails (none exist), and
  *     never touches anything outside the directory. */
+#include "config.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>

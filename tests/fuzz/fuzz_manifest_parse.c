@@ -19,6 +19,8 @@
  *     reason, node, and the same files: paths, sizes, xxh3), and
  *     formatting that again gives the same text;
  *   - no leak (LeakSanitizer). */
+#include "config.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>

@@ -7,6 +7,8 @@
  *   - a failure returns -1 with EINVAL and a non-empty message;
  *   - a success leaves every value inside its table's bounds;
  *   - an expanded directory is absolute. */
+#include "config.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>

@@ -9,6 +9,8 @@
  *   - a rejection is -1 EINVAL with a message;
  *   - an accepted message encodes, and the encoding decodes to the same
  *     message (re-encoding gives the same bytes). */
+#include "config.h"
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>

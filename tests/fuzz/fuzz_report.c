@@ -17,6 +17,8 @@
  *   - not ok always has an error text (server.c prints it with %s), and
  *     every text points into the returned object or is a literal, and
  *     holds the whole string (no NUL inside). */
+#include "config.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>

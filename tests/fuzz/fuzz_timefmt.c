@@ -5,6 +5,8 @@
  *   - a parsed time is 0 .. INT_MAX and formats without error;
  *   - timefmt_format's output parses back to the same number of seconds;
  *   - on failure *seconds is untouched and errno is EINVAL or ERANGE. */
+#include "config.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>

@@ -7,6 +7,7 @@
 
 STATEFILE=$(mktemp /tmp/ckpt-0100.XXXXXX)
 # The cluster lives in a subshell so that the teardown can be checked after.
+# (Its teardown prints no plan: this shell does, after the last case.)
 (
 	cluster_start 1
 	ok "cluster started: $(sinfo -h -o '%N %t' | tr '\n' ' ')"

@@ -1,6 +1,7 @@
 #!/bin/bash
 # 1051-asan-helper: slurmckptd built with AddressSanitizer, UBSan and
-# LeakSanitizer (from the sources, by this test) does real checkpoints:
+# LeakSanitizer (make check builds it: tests/integration/slurmckptd-asan)
+# does real checkpoints:
 # periodic ones, scheckpoint create, a failed one (a FIFO in the image), a
 # refused request, malformed packets, the end of the job and SIGTERM.  Any
 # invalid access, undefined behaviour or leak aborts or fails the exit status
@@ -8,34 +9,18 @@
 # through valgrind 3.19, which lacks the pidfd system calls.)
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-${0%/*}/../..}/tests/integration/cluster.sh" || exit 99
-CC=${CC:-cc}
-[ -f "$top_builddir/config.h" ] || skip "no config.h in $top_builddir (not configured)"
-echo 'int main(void){return 0;}' | $CC -fsanitize=address,undefined -x c - -o /dev/null 2>/dev/null ||
-	skip "$CC cannot build with -fsanitize=address,undefined"
+# Built by make check (Makefile.am), where configure found that the
+# compiler can.
+asan_bin=$top_builddir/tests/integration/slurmckptd-asan
+[ -x "$asan_bin" ] || skip "no $asan_bin (configure: the compiler cannot build with -fsanitize=address,undefined)"
 
 cluster_start 1
-
-# The helper's sources, as Makefile.am lists them (= and += lines), plus
-# common/.
-srcs() {
-	awk -v v="$1_SOURCES" '$1 == v && ($2 == "=" || $2 == "+=") { on = 1 }
-		on { print; if ($0 !~ /\\$/) on = 0 }' "$top_srcdir/Makefile.am" | tr -d '\\' |
-		tr ' \t' '\n\n' | grep '\.c$' | sed "s|^|$top_srcdir/|"
-}
 asan=$CLUSTER_DIR/asan
 mkdir -p "$asan"
-start=$SECONDS
-# shellcheck disable=SC2046
-$CC -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
-	-DHAVE_CONFIG_H -DSYSCONFDIR='"/etc"' -DLOCALSTATEDIR='"/var"' -I"$top_builddir" -I"$top_srcdir/common" -I"$top_srcdir/helper" \
-	-o "$asan/slurmckptd" $(srcs helper_slurmckptd) $(srcs common_libckpt_la) \
-	$(pkg-config --cflags --libs jansson libxxhash libcurl nettle) -lslurm -lmunge >"$asan/build.log" 2>&1 ||
-	fail "building the sanitized helper failed: $(tail -n 20 "$asan/build.log")"
-ok "sanitized slurmckptd built in $((SECONDS - start)) s"
 
 helper_stop
 bin=$CLUSTER_DIR/bin/slurmckptd
-cp "$asan/slurmckptd" "$bin.asan"
+cp "$asan_bin" "$bin.asan"
 cat >"$bin" <<EOS
 #!/bin/sh
 ASAN_OPTIONS=log_path=$asan/report:detect_leaks=1:abort_on_error=0:exitcode=98 \\

@@ -9,7 +9,7 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-${0%/*}/../..}/tests/integration/cluster.sh" || exit 99
 
-old=$(sysctl -n fs.suid_dumpable 2>/dev/null) || { echo "1..0 # SKIP no fs.suid_dumpable"; exit 77; }
+old=$(sysctl -n fs.suid_dumpable 2>/dev/null) || skip "no fs.suid_dumpable"
 CKPT_MAX_WAIT=30 cluster_start 1
 trap 'sysctl -qw fs.suid_dumpable="$old"; cluster_stop' EXIT
 

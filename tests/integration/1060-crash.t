@@ -248,4 +248,3 @@ wait_for 5 no_steps_saved ||
 	fail "state.json still holds steps: $(cat "$CLUSTER_DIR/ckptd-state/state.json")"
 ok "the job ended: its step is dropped from the helper and from state.json"
 require_helper
-echo "1..$_T_NUM"

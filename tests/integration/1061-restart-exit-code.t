@@ -34,4 +34,3 @@ grep -qx 'start=8' "$out" || fail "second run did not resume at 8: $(grep start=
 grep -qx 'final=20' "$out" || fail "no final=20"
 ok "resumed at 8 and completed with final=20"
 require_helper
-echo "1..$_T_NUM"

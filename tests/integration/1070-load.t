@@ -134,4 +134,3 @@ ok "all $N registrations closed: the helper dropped every step"
 kill "$apppid" 2>/dev/null
 wait "$app" 2>/dev/null
 require_helper
-echo "1..$_T_NUM"

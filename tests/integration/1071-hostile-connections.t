@@ -153,4 +153,3 @@ ok "descriptors back: $CKPT_OTHER's create committed again: $msg"
 require_helper
 scancel "$j"
 job_wait_done "$j" 20 >/dev/null || fail "job $j not cancelled"
-echo "1..$_T_NUM"

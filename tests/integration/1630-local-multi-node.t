@@ -100,4 +100,3 @@ ok "requeued: rank 0 resumed at ${cnt[0]} from ${from[0]}, rank 1 at ${cnt[1]} f
 scancel "$j"
 job_wait_done "$j" 30 >/dev/null || fail "job $j not cancelled"
 mn_helpers_stop
-echo "1..$_T_NUM"

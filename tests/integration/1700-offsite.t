@@ -25,8 +25,8 @@
 #     deletes nothing there.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 PATH=$PATH:/usr/sbin:/sbin
-command -v nginx >/dev/null 2>&1 || { echo "1..0 # SKIP nginx is not installed"; exit 77; }
 . "${top_srcdir:-${0%/*}/../..}/tests/integration/cluster.sh" || exit 99
+command -v nginx >/dev/null 2>&1 || skip "nginx is not installed"
 . "${top_srcdir:-${0%/*}/../..}/tests/integration/nginx.sh" || exit 99
 cluster_start 1
 nginx_start

@@ -3,7 +3,7 @@
 #
 # Sourced by tests/integration/*.t (and contrib/demo.sh).  It needs root and the
 # Slurm 22.05 daemons (slurmctld, slurmd, munged); without them the test is
-# skipped (exit 77).  Everything lives in one temporary directory:
+# skipped ("1..0 # SKIP", exit 0).  Everything lives in one temporary directory:
 #
 #   $CLUSTER_DIR/munge/          munged's socket, key, pid, log, seed (owned by munge)
 #   $CLUSTER_DIR/slurm.conf      the cluster's configuration (SLURM_CONF)
@@ -61,9 +61,34 @@ fail() {
 	exit 1
 }
 
+# The plan goes last ("1..N", as TAP allows): printed once, by the EXIT
+# trap (cluster_stop, or _t_exit before a cluster exists).
+_T_PLANNED=0
+_T_PID=$BASHPID
+_t_plan() {
+	# A subshell that runs a copy of the trap (a background helper of
+	# the test) prints nothing: the test's own shell plans.
+	[ "$_T_PLANNED" = 1 ] || [ "$BASHPID" != "$_T_PID" ] && return
+	_T_PLANNED=1
+	echo "1..$_T_NUM"
+}
+_t_exit() {
+	_t_plan
+}
+trap _t_exit EXIT
+
+# skip "<reason>": the rest of the test is skipped (automake's TAP
+# driver: a plan of 0 with a SKIP directive, or, after cases ran, one
+# more case with it; exit status 0).
 skip() {
+	if [ "$_T_NUM" -gt 0 ]; then
+		_T_NUM=$((_T_NUM + 1))
+		echo "ok $_T_NUM # SKIP $*"
+		exit 0
+	fi
+	_T_PLANNED=1
 	echo "1..0 # SKIP $*"
-	exit 77
+	exit 0
 }
 
 note() {
@@ -656,10 +681,13 @@ cluster_start() {
 cluster_stop() {
 	local rc=$? i pid name left
 	trap - EXIT
-	[ -n "${CLUSTER_DIR:-}" ] && [ -d "$CLUSTER_DIR" ] || return "$rc"
+	if [ -z "${CLUSTER_DIR:-}" ] || [ ! -d "$CLUSTER_DIR" ]; then
+		_t_plan
+		return "$rc"
+	fi
 	[ "$_T_FAILED" = 1 ] && [ "$rc" -eq 0 ] && rc=1
 
-	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] || [ "${CLUSTER_VERBOSE:-0}" = 1 ]; then
+	if [ "$rc" -ne 0 ] || [ "${CLUSTER_VERBOSE:-0}" = 1 ]; then
 		echo "# ---- test exit status $rc; cluster state ----" >&2
 		squeue -h -t all -o '#   %i %T %r %N' 2>/dev/null >&2
 		cluster_print_logs 60
@@ -706,6 +734,7 @@ cluster_stop() {
 		rm -rf "$CLUSTER_DIR"
 	fi
 	CLUSTER_DIR=
+	_t_plan
 	return "$rc"
 }
 

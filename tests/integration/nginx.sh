@@ -16,7 +16,7 @@
 #   $NG/access.log  "<method> <uri> <status> user=<user>" per request
 #
 # nginx_start: after cluster_start (it replaces cluster_stop's EXIT trap
-# with one that stops nginx too).  A test without nginx skips (exit 77)
+# with one that stops nginx too).  A test without nginx skips
 # before sourcing this.
 
 DAV_PASS='dav pw#1:x'
