@@ -10,6 +10,7 @@
 
 #define CKPT_PROTO_VERSION 1
 #define CKPT_MSG_MAX 65536		/* largest packet accepted */
+#define CKPT_ERRNO_MAX 4095		/* largest errno in a reply */
 #define CKPT_STEP_BATCH 0xfffffffbU	/* == SLURM_BATCH_SCRIPT */
 #define CKPT_STEP_ALL	0xffffffffU	/* "every step of the job" */
 
