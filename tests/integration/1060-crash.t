@@ -27,31 +27,11 @@ apppid=$(sed -n 's/^pid=//p' "$out")
 name=$j.ckpt
 img=$ckdir/$name
 
-# verify_image <image>: image_verify (cluster.sh) with one jq and one
-# xxhsum for all files, not three processes per file: these images hold
-# thousands.  Every listed file exists with its size and hash, and every
-# file on disk is listed.
-verify_image() {
-	local want got
-	want=$(jq -r '.files[] | "\(.xxh3) \(.size) \(.path)"' "$1/manifest.json" | sort -k3) ||
-		{ echo "# $1: no readable manifest" >&2; return 1; }
-	got=$(cd "$1" && {
-		find . -type f ! -name manifest.json -printf 'S %s %P\n'
-		find . -type f ! -name manifest.json -printf '%P\0' |
-			xargs -0 -r xxhsum -H128 2>/dev/null | sed 's/^/H /'
-	} | awk '$1 == "S" { s[$3] = $2 } $1 == "H" { h[$3] = $2 }
-		END { for (p in s) print h[p], s[p], p }' | sort -k3)
-	[ "$want" = "$got" ] && [ -n "$want" ] && return 0
-	echo "# $1: files differ from the manifest:" >&2
-	diff <(echo "$want") <(echo "$got") | head -5 | sed 's/^/#   /' >&2
-	return 1
-}
-
 # All images of the step verify, and no debris is left.
 check_dir() {
 	local i n=0
 	for i in $(images "$ckdir" "$name"); do
-		verify_image "$i" || return 1
+		image_verify "$i" || return 1
 		n=$((n + 1))
 	done
 	[ "$n" -ge 1 ] || { echo "# no image left" >&2; return 1; }

@@ -52,23 +52,7 @@ ok "$CKPT_OTHER refused over TCP: $msg"
 
 # Raw requests: a frame of plain JSON, garbage, and one credential twice.
 raw() {	# raw <file with the frame's body>: print the reply's error or "ok"
-	python3 - "$P" "$1" <<'PY'
-import json, socket, struct, sys
-body = open(sys.argv[2], "rb").read()
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-s.sendall(struct.pack(">I", len(body)) + body)
-hdr = b""
-while len(hdr) < 4:
-    c = s.recv(4 - len(hdr))
-    if not c: break
-    hdr += c
-n = struct.unpack(">I", hdr)[0]
-data = b""
-while len(data) < n:
-    data += s.recv(n - len(data))
-r = json.loads(data)
-print("ok" if r["ok"] else r["error"])
-PY
+	python3 "$APPS/frame.py" "$P" "$1"
 }
 req=$(printf '{"v":1,"op":"vacate","job":%s,"step":4294967295}' "$j")
 printf '%s' "$req" >"$CLUSTER_WORK/plain"

@@ -61,24 +61,7 @@ req=$(printf '{"v":1,"op":"prepare","job":%s,"step":0,"to":"%s"}' "$j" "${host[1
 as_user munge -S "$CLUSTER_DIR/munge/munged.sock" -s "$req" -o "$CLUSTER_WORK/cred" ||
 	fail "munge could not encode"
 chmod 0644 "$CLUSTER_WORK/cred"
-msg=$(python3 - "${PORT[${host[1]}]}" "$CLUSTER_WORK/cred" <<'PY' 2>&1
-import json, socket, struct, sys
-body = open(sys.argv[2], "rb").read()
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-s.sendall(struct.pack(">I", len(body)) + body)
-hdr = b""
-while len(hdr) < 4:
-    c = s.recv(4 - len(hdr))
-    if not c: break
-    hdr += c
-n = struct.unpack(">I", hdr)[0]
-data = b""
-while len(data) < n:
-    data += s.recv(n - len(data))
-r = json.loads(data)
-print("ok" if r["ok"] else r["error"])
-PY
-)
+msg=$(python3 "$APPS/frame.py" "${PORT[${host[1]}]}" "$CLUSTER_WORK/cred" 2>&1)
 echo "$msg" | grep -q 'permission denied' || fail "a user's PREPARE: $msg"
 grep -q "peer request for $j.0 from uid $(id -u "$CKPT_USER") refused" "$(mn_log "${host[1]}")" ||
 	fail "${host[1]}'s helper did not log the refusal"
