@@ -21,6 +21,7 @@
 #include "errbuf.h"
 #include "image.h"
 #include "method.h"
+#include "method_run.h"
 #include "peer_worker.h"
 #include "report.h"
 #include "run.h"

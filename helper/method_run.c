@@ -1,0 +1,255 @@
+/* method_run.c - a checkpoint by a method (method.h), in the worker, as
+ * the job's user: the staging directory, the method's checkpoint command
+ * (or criu dump of each task's tree), the commit, the clean-up command.
+ * See slurmckptd(8), METHODS. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "errbuf.h"
+#include "image.h"
+#include "imagemac.h"
+#include "method.h"
+#include "method_cmd.h"
+#include "method_run.h"
+#include "pidfd.h"
+#include "run.h"
+#include "steps.h"
+
+/* "VAR=value" into env[*n], malloc'ed; -1 on ENOMEM. */
+static int setenvv(char **env, size_t *n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int setenvv(char **env, size_t *n, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vasprintf(&env[*n], fmt, ap);
+	va_end(ap);
+	if (rc < 0)
+		return -1;
+	(*n)++;
+	return 0;
+}
+
+/* Build the command's environment (see slurmckptd(8), METHODS). */
+static char **method_env(const struct step *s, const struct method *m,
+			 const char *reason, const char *status)
+{
+	size_t ntasks = 0, n = 0, cap, plen = 0;
+	const struct task *t;
+	char *pids, **env;
+	long pid;
+
+	for (t = s->tasks; t; t = t->next)
+		ntasks++;
+	cap = 16;
+	if (!(env = calloc(cap, sizeof(*env))) ||
+	    !(pids = calloc(ntasks + 1, 24)))
+		goto fail_env;
+	for (t = s->tasks; t; t = t->next)
+		if ((pid = pidfd_pid(t->w.fd)) > 0)
+			plen += (size_t)sprintf(pids + plen, "%s%ld",
+						plen ? " " : "", pid);
+	if (setenvv(env, &n, "PATH=/usr/sbin:/usr/bin:/sbin:/bin") < 0 ||
+	    setenvv(env, &n, "SLURM_JOB_ID=%u", s->job) < 0 ||
+	    (s->id == CKPT_STEP_BATCH ?
+	     setenvv(env, &n, "SLURM_STEP_ID=batch") :
+	     setenvv(env, &n, "SLURM_STEP_ID=%u", s->id)) < 0 ||
+	    setenvv(env, &n, "SLURM_JOB_UID=%u", s->uid) < 0 ||
+	    setenvv(env, &n, "SLURM_JOB_GID=%u", s->gid) < 0 ||
+	    setenvv(env, &n, "SLURM_CHECKPOINT_METHOD=%s", m->name) < 0 ||
+	    setenvv(env, &n, "SLURM_CHECKPOINT_PIDS=%s", pids) < 0 ||
+	    setenvv(env, &n, "SLURM_CHECKPOINT_DIR=%s/%s%s", s->dir, s->name,
+		    IMAGE_STAGING_SUFFIX) < 0 ||
+	    setenvv(env, &n, "SLURM_CHECKPOINT_IMAGE=%s/%s", s->dir,
+		    s->name) < 0 ||
+	    setenvv(env, &n, "SLURM_CHECKPOINT_REASON=%s", reason) < 0 ||
+	    setenvv(env, &n, "SLURMD_NODENAME=%s", s->node) < 0 ||
+	    (status && setenvv(env, &n, "SLURM_CHECKPOINT_STATUS=%s",
+			       status) < 0))
+		goto fail;
+	free(pids);
+	return env;
+fail:
+	free(pids);
+fail_env:
+	if (env)
+		for (n = 0; env[n]; n++)
+			free(env[n]);
+	free(env);
+	return NULL;
+}
+
+static void env_free(char **env)
+{
+	size_t i;
+
+	for (i = 0; env && env[i]; i++)
+		free(env[i]);
+	free(env);
+}
+
+/* The first error line of criu's log, in dfd, into err. */
+static void criu_error(int dfd, char *err, size_t errlen)
+{
+	char buf[16384], *e, *nl;
+	ssize_t r = -1;
+	int fd;
+
+	fd = openat(dfd, "dump.log", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0) {
+		r = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+	}
+	if (r <= 0)
+		return;
+	buf[r] = '\0';
+	if (!(e = strstr(buf, "Error")))
+		return;
+	if ((nl = strchr(e, '\n')))
+		*nl = '\0';
+	errprintf(err, errlen, EIO, "criu dump: %s", method_cmd_last_line(e));
+}
+
+/* What to dump for the task whose pid is pid: the task, or, if the
+ * plugin restored it (spank/restore.c), the restored root.  Then the
+ * task is a stand-in, slurmstepd's fork that never exec'd (comm
+ * "slurmstepd"), whose one child is that root.  Both are read from
+ * /proc, which the kernel writes. */
+static long dump_root(long pid)
+{
+	char path[64], buf[64];
+	ssize_t r;
+	long child;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return pid;
+	r = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (r <= 0 || (buf[r] = '\0', strcmp(buf, "slurmstepd\n") != 0))
+		return pid;
+	snprintf(path, sizeof(path), "/proc/%ld/task/%ld/children", pid, pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return pid;
+	r = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (r <= 0)
+		return pid;
+	buf[r] = '\0';
+	child = strtol(buf, NULL, 10);
+	return child > 0 ? child : pid;
+}
+
+/* The criu method: each live task's process tree is dumped into
+ * criu.<task>/ of the staging directory by "criu dump --unprivileged
+ * --leave-running", run as the user with CAP_CHECKPOINT_RESTORE (the
+ * kernel's ptrace checks keep it to the user's own processes).  The
+ * task's pid comes from its pidfd, and the task must still be alive
+ * after its dump: then that pid was the task's all along. */
+static int criu_dump(const struct step *s, const struct method *m,
+		     int stagefd, char *err, size_t errlen)
+{
+	char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+	char out[METHOD_OUTPUT_MAX], dir[32], pid[24];
+	char *const argv[] = { m->criu, "dump", "--unprivileged", "-t", pid,
+			       "-D", ".", "-o", "dump.log", "--leave-running",
+			       "--shell-job", NULL };
+	const struct task *t;
+	int dfd, status, n = 0;
+	long p;
+
+	for (t = s->tasks; t; t = t->next) {
+		if ((p = pidfd_pid(t->w.fd)) < 0)
+			continue;
+		snprintf(pid, sizeof(pid), "%ld", dump_root(p));
+		snprintf(dir, sizeof(dir), "criu.%u", t->id);
+		if (mkdirat(stagefd, dir, 0700) < 0 ||
+		    (dfd = openat(stagefd, dir,
+				  O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+					  O_CLOEXEC)) < 0)
+			return errprintf(err, errlen, errno, "%s: %s", dir,
+					 strerror(errno));
+		status = method_cmd_run_argv(argv, envp, dfd, s->max_wait, true, out,
+				  sizeof(out), err, errlen);
+		if (method_cmd_describe(status, "criu dump", out, err, errlen) < 0) {
+			criu_error(dfd, err, errlen);
+			close(dfd);
+			return -1;
+		}
+		close(dfd);
+		if (!pidfd_alive(t->w.fd))
+			return errprintf(err, errlen, errno,
+					 "task %u ended during its dump",
+					 t->id);
+		/* criu.<task>.mac: what the plugin checks before it lets
+		 * criu restore from the dump (imagemac.h). */
+		if (imagemac_write(stagefd, dir, m->key, err, errlen) < 0)
+			return -1;
+		n++;
+	}
+	if (n == 0)
+		return errprintf(err, errlen, ESRCH, "every task of %s ended",
+				 s->label);
+	return 0;
+}
+
+/* A checkpoint by the step's method: stage, run the checkpoint command,
+ * commit what it left.  The clean-up command runs afterwards either way.
+ * Runs as the job's user (in the worker). */
+int method_checkpoint(struct ckpt_run *r, const struct method *m, int basefd,
+		      struct manifest *mf, char *err, size_t errlen)
+{
+	const struct step *s = r->s;
+	const char *reason = r->reason;
+	char out[METHOD_OUTPUT_MAX], why[512];
+	char **env;
+	int stagefd, status, rc = -1;
+
+	stagefd = image_stage(basefd, s->name, err, errlen);
+	if (stagefd < 0)
+		return -1;
+	if (!(env = method_env(s, m, reason, NULL))) {
+		errprintf(err, errlen, ENOMEM, "out of memory");
+		close(stagefd);
+		return -1;
+	}
+	if (m->criu)
+		status = criu_dump(s, m, stagefd, err, errlen) < 0 ? -1 : 0;
+	else
+		status = method_cmd_run(m->checkpoint, env, stagefd, s->max_wait, out,
+			     sizeof(out), err, errlen);
+	env_free(env);
+	close(stagefd);
+	if (status == 0 && m->criu) {
+		mf->seq = image_next_seq(basefd, s->name);
+		rc = run_commit(r, basefd, mf, err, errlen);
+	} else if (method_cmd_describe(status, m->checkpoint, out, err, errlen) == 0) {
+		mf->seq = image_next_seq(basefd, s->name);
+		rc = run_commit(r, basefd, mf, err, errlen);
+	}
+	if (m->cleanup) {
+		env = method_env(s, m, reason, rc == 0 ? "committed" : "failed");
+		status = env ? method_cmd_run(m->cleanup, env, -1, s->max_wait, out,
+				   sizeof(out), why, sizeof(why)) : -1;
+		env_free(env);
+		if (method_cmd_describe(status, m->cleanup, out, why, sizeof(why)) < 0 &&
+		    rc == 0) {
+			/* The image is committed: the clean-up's failure is
+			 * the admin's to see, not a failed checkpoint. */
+			errprintf(err, errlen, errno, "%s", why);
+		}
+	}
+	return rc;
+}
