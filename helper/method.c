@@ -92,9 +92,10 @@ static int run_check(const struct method *m, char *said, size_t saidlen,
 	char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
 	char out[METHOD_OUTPUT_MAX];
 
-	if (method_cmd_describe(method_cmd_run(m->check, envp, -1, CHECK_TIMEOUT, out,
-			 sizeof(out), err, errlen),
-		     m->check, out, err, errlen) < 0)
+	if (method_cmd_describe(method_cmd_run(m->check, envp, -1,
+					       CHECK_TIMEOUT, out, sizeof(out),
+					       err, errlen),
+				m->check, out, err, errlen) < 0)
 		return -1;
 	snprintf(said, saidlen, "%s", method_cmd_last_line(out));
 	return 0;
@@ -111,17 +112,19 @@ static int criu_check(const struct method *m, char *said, size_t saidlen,
 	char out[METHOD_OUTPUT_MAX], ver[128];
 	const char *v;
 
-	if (method_cmd_describe(method_cmd_run_argv(version, envp, -1, CHECK_TIMEOUT, false, out,
-			      sizeof(out), err, errlen),
-		     m->criu, out, err, errlen) < 0)
+	if (method_cmd_describe(method_cmd_run_argv(version, envp, -1,
+						    CHECK_TIMEOUT, false, out,
+						    sizeof(out), err, errlen),
+				m->criu, out, err, errlen) < 0)
 		return -1;
 	/* "Version: 4.2" (and, from git builds, "GitID: ...") */
 	v = strstr(out, "Version: ");
 	snprintf(ver, sizeof(ver), "%s", v ? v + 9 : "");
 	ver[strcspn(ver, "\n")] = '\0';
-	if (method_cmd_describe(method_cmd_run_argv(check, envp, -1, CHECK_TIMEOUT, false, out,
-			      sizeof(out), err, errlen),
-		     "criu check", out, err, errlen) < 0)
+	if (method_cmd_describe(method_cmd_run_argv(check, envp, -1,
+						    CHECK_TIMEOUT, false, out,
+						    sizeof(out), err, errlen),
+				"criu check", out, err, errlen) < 0)
 		return -1;
 	snprintf(said, saidlen, "criu %s, criu check: %s", ver,
 		 method_cmd_last_line(out));
@@ -174,7 +177,8 @@ static int load_one(const char *dir, const char *file, char *err,
 	}
 	cmd = &m->checkpoint;
 	for (i = 0; i < 5; i++)
-		if (cmd[i] && method_cmd_trusted(&cmd[i], true, err, errlen) < 0)
+		if (cmd[i] &&
+		    method_cmd_trusted(&cmd[i], true, err, errlen) < 0)
 			goto fail;
 	if (m->criu && !m->image_key && !(m->image_key = strdup(IMAGE_KEY))) {
 		errprintf(err, errlen, ENOMEM, "out of memory");
@@ -193,10 +197,10 @@ static int load_one(const char *dir, const char *file, char *err,
 	}
 	log_msg(LOG_INFO, "method %s: %s=%s%s%s%s%s%s%s%s", m->name,
 		m->criu ? "criu" : "checkpoint",
-		m->criu ? m->criu : m->checkpoint, m->restart ? " restart=" : "",
-		m->restart ? m->restart : "", *said ? " (check: " : "", said,
-		*said ? ")" : "", m->criu ? " image_key=" : "",
-		m->criu ? m->image_key : "");
+		m->criu ? m->criu : m->checkpoint,
+		m->restart ? " restart=" : "", m->restart ? m->restart : "",
+		*said ? " (check: " : "", said, *said ? ")" : "",
+		m->criu ? " image_key=" : "", m->criu ? m->image_key : "");
 	m->next = methods;
 	methods = m;
 	return 0;

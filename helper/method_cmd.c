@@ -154,8 +154,8 @@ int method_cmd_run(const char *cmd, char *const env[], int cwdfd, long timeout,
 {
 	char *const argv[] = { (char *)cmd, NULL };
 
-	return method_cmd_run_argv(argv, env, cwdfd, timeout, false, out, outlen,
-				   err, errlen);
+	return method_cmd_run_argv(argv, env, cwdfd, timeout, false, out,
+				   outlen, err, errlen);
 }
 
 /* run, with arguments; with ambient, the program gets the
@@ -286,5 +286,6 @@ int method_cmd_describe(int status, const char *cmd, char *out, char *err,
 			 WIFEXITED(status) ? "exited" : "was killed by signal",
 			 WIFEXITED(status) ? WEXITSTATUS(status)
 					   : WTERMSIG(status),
-			 *method_cmd_last_line(out) ? ": " : "", method_cmd_last_line(out));
+			 *method_cmd_last_line(out) ? ": " : "",
+			 method_cmd_last_line(out));
 }

@@ -181,9 +181,10 @@ static int criu_dump(const struct step *s, const struct method *m,
 					  O_CLOEXEC)) < 0)
 			return errprintf(err, errlen, errno, "%s: %s", dir,
 					 strerror(errno));
-		status = method_cmd_run_argv(argv, envp, dfd, s->max_wait, true, out,
-				  sizeof(out), err, errlen);
-		if (method_cmd_describe(status, "criu dump", out, err, errlen) < 0) {
+		status = method_cmd_run_argv(argv, envp, dfd, s->max_wait, true,
+					     out, sizeof(out), err, errlen);
+		if (method_cmd_describe(status, "criu dump", out, err,
+					errlen) < 0) {
 			criu_error(dfd, err, errlen);
 			close(dfd);
 			return -1;
@@ -228,23 +229,30 @@ int method_checkpoint(struct ckpt_run *r, const struct method *m, int basefd,
 	if (m->criu)
 		status = criu_dump(s, m, stagefd, err, errlen) < 0 ? -1 : 0;
 	else
-		status = method_cmd_run(m->checkpoint, env, stagefd, s->max_wait, out,
-			     sizeof(out), err, errlen);
+		status = method_cmd_run(m->checkpoint, env, stagefd,
+					s->max_wait, out, sizeof(out), err,
+					errlen);
 	env_free(env);
 	close(stagefd);
 	if (status == 0 && m->criu) {
 		mf->seq = image_next_seq(basefd, s->name);
 		rc = run_commit(r, basefd, mf, err, errlen);
-	} else if (method_cmd_describe(status, m->checkpoint, out, err, errlen) == 0) {
+	} else if (method_cmd_describe(status, m->checkpoint, out, err,
+				       errlen) == 0) {
 		mf->seq = image_next_seq(basefd, s->name);
 		rc = run_commit(r, basefd, mf, err, errlen);
 	}
 	if (m->cleanup) {
-		env = method_env(s, m, reason, rc == 0 ? "committed" : "failed");
-		status = env ? method_cmd_run(m->cleanup, env, -1, s->max_wait, out,
-				   sizeof(out), why, sizeof(why)) : -1;
+		env = method_env(s, m, reason,
+				 rc == 0 ? "committed" : "failed");
+		status = -1;
+		if (env)
+			status = method_cmd_run(m->cleanup, env, -1,
+						s->max_wait, out, sizeof(out),
+						why, sizeof(why));
 		env_free(env);
-		if (method_cmd_describe(status, m->cleanup, out, why, sizeof(why)) < 0 &&
+		if (method_cmd_describe(status, m->cleanup, out, why,
+					sizeof(why)) < 0 &&
 		    rc == 0) {
 			/* The image is committed: the clean-up's failure is
 			 * the admin's to see, not a failed checkpoint. */
