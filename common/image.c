@@ -120,7 +120,8 @@ static int trash_entry(int dirfd, const char *entry, void *ctx)
 	    strncmp(entry + len, IMAGE_TRASH_INFIX,
 		    strlen(IMAGE_TRASH_INFIX)) != 0)
 		return 0;
-	if (image_remove_tree(dirfd, entry) < 0 && errno != ENOENT && t->rc == 0)
+	if (image_remove_tree(dirfd, entry) < 0 && errno != ENOENT &&
+	    t->rc == 0)
 		t->rc = errsys(t->err, t->errlen, "remove", entry);
 	return 0;
 }

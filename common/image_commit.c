@@ -29,8 +29,9 @@ uint64_t image_next_seq(int basefd, const char *name)
 	if (!imgdir_name_ok(name) || imgdir_scan(basefd, name, &l) < 0)
 		return 1;
 	for (i = 0; i < l.n; i++) {
-		if (l.c[i].exact && imgdir_read_manifest(basefd, l.c[i].name, &m,
-					       NULL, 0) == 0) {
+		if (l.c[i].exact &&
+		    imgdir_read_manifest(basefd, l.c[i].name, &m, NULL,
+					 0) == 0) {
 			l.c[i].seq = m.seq;
 			manifest_free(&m);
 		}
@@ -199,7 +200,8 @@ static int rotate(int basefd, const char *name, long keep, char *err,
 		if (!trash || renameat(basefd, r.names[i], basefd,
 				       trash) < 0) {
 			rc = errsys(err, errlen, "rename", r.names[i]);
-		} else if (image_remove_tree(basefd, trash) < 0 && errno != ENOENT) {
+		} else if (image_remove_tree(basefd, trash) < 0 &&
+			   errno != ENOENT) {
 			rc = errsys(err, errlen, "remove", trash);
 		}
 		free(trash);

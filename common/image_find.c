@@ -57,8 +57,8 @@ static void read_candidates(int basefd, struct cand_list *l, char *skipped,
 	size_t i, j;
 
 	for (i = 0, j = 0; i < l->n; i++) {
-		if (imgdir_read_manifest(basefd, l->c[i].name, &l->c[i].m, msg,
-			       sizeof(msg)) < 0) {
+		if (imgdir_read_manifest(basefd, l->c[i].name, &l->c[i].m,
+					 msg, sizeof(msg)) < 0) {
 			append(skipped, skippedlen, "%s: %s", l->c[i].name,
 			       msg);
 			free(l->c[i].name);
