@@ -62,20 +62,17 @@ fail() {
 }
 
 # The plan goes last ("1..N", as TAP allows): printed once, by the EXIT
-# trap (cluster_stop, or _t_exit before a cluster exists).
+# trap (cluster_stop, or _t_plan itself before a cluster exists).
 _T_PLANNED=0
 _T_PID=$BASHPID
 _t_plan() {
-	# A subshell that runs a copy of the trap (a background helper of
-	# the test) prints nothing: the test's own shell plans.
+	# A subshell that started a cluster of its own (0100-cluster.t) runs
+	# cluster_stop at its end: it prints nothing, the test's shell plans.
 	[ "$_T_PLANNED" = 1 ] || [ "$BASHPID" != "$_T_PID" ] && return
 	_T_PLANNED=1
 	echo "1..$_T_NUM"
 }
-_t_exit() {
-	_t_plan
-}
-trap _t_exit EXIT
+trap _t_plan EXIT
 
 # skip "<reason>": the rest of the test is skipped (automake's TAP
 # driver: a plan of 0 with a SKIP directive, or, after cases ran, one
