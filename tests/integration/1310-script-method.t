@@ -119,6 +119,7 @@ ok "slurmckptd refuses a method below a directory others may write: $(echo "$msg
 j=$(submit --checkpoint=0 --checkpoint-method=freeze --checkpoint-dir="$ckdir" \
 	--chdir="$CLUSTER_WORK" -o "$CLUSTER_WORK/late.out" "$APPS/plaincount.sh" 120) || fail "sbatch failed"
 job_wait_state "$j" RUNNING 20 || fail "job $j did not start"
+app_started "$CLUSTER_WORK/late.out" || fail "job $j's app did not start: $(cat "$CLUSTER_WORK/late.out")"
 chmod o+w "$mdir/bin/freeze-copy"
 msg=$(as_user "$SCHECKPOINT" create "$j" 2>&1) && fail "a checkpoint ran a command others may write: $msg"
 chmod o-w "$mdir/bin/freeze-copy"

@@ -26,8 +26,8 @@ out=$CLUSTER_WORK/plain.out
 j=$(submit --checkpoint=0 --checkpoint-method=linger --checkpoint-dir="$ckdir" \
 	--chdir="$CLUSTER_WORK" -o "$out" "$APPS/plaincount.sh" 300) || fail "sbatch failed"
 job_wait_state "$j" RUNNING 20 || fail "job $j did not start"
-wait_for 60 grep -qs "step $j.batch registered" "$CLUSTER_DIR/slurmckptd.log" ||
-	fail "step $j.batch not registered: $(tail -n 5 "$CLUSTER_DIR/slurmckptd.log")"
+app_started "$out" ||
+	fail "job $j's app did not start: $(cat "$out"; tail -n 5 "$CLUSTER_DIR/slurmckptd.log")"
 
 _lingering() { pgrep -u "$CKPT_USER" -f '^sleep 3001$' >/dev/null; }
 _gone() { ! _lingering; }

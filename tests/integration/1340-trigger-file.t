@@ -51,7 +51,7 @@ out2=$CLUSTER_WORK/never.out
 j2=$(submit --checkpoint=0 --checkpoint-trigger="$trig" --checkpoint-dir="$ckdir" \
 	--chdir="$wd" -o "$out2" "$APPS/pollcount.sh" CHKPT 60) || fail "sbatch 2 failed"
 job_wait_state "$j2" RUNNING 20 || fail "job $j2 did not start"
-sleep 2
+app_started "$out2" || fail "job $j2's app did not start: $(cat "$out2")"
 as_user "$SCHECKPOINT" create "$j2" >"$CLUSTER_WORK/sc.out" 2>&1 &&
 	fail "a checkpoint nobody answered succeeded: $(cat "$CLUSTER_WORK/sc.out")"
 grep -q "did not acknowledge" "$CLUSTER_WORK/sc.out" ||

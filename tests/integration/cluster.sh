@@ -215,6 +215,14 @@ wait_for() {
 	return 0
 }
 
+# app_started <output file>: the job's app printed its "start=" line.  Its
+# task is registered with slurmckptd by then: slurmstepd runs the plugin's
+# task_post_fork before it lets the task exec.  A job RUNNING for Slurm
+# may not have got that far yet on a busy machine.
+app_started() {
+	wait_for 60 grep -qs '^start=' "$1"
+}
+
 _pid_alive() {
 	[ -n "$1" ] && kill -0 "$1" 2>/dev/null
 }
