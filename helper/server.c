@@ -1,67 +1,33 @@
-/* server.c - the Unix socket: registrations from slurmstepd (root only,
- * by SO_PEERCRED), and requests from scheckpoint (the job's owner or
- * root).  One SOCK_SEQPACKET packet is one message.  A client other than
- * root (here, or over TCP once authenticated) counts against its uid's
- * max_user_connections and is closed once idle_timeout passes with no
- * request of it in progress; root's connections (slurmstepd's, one per
- * step) are neither counted nor timed. */
+/* server.c - what the daemon's clients ask (their connections are
+ * conn.c's): registrations of steps and their tasks from slurmstepd (root
+ * only, by SO_PEERCRED), and requests from scheckpoint (the job's owner
+ * or root) here or over TCP: create, vacate, requeue, the queries, and
+ * fetches from the offsite store.  A request that takes a worker or a
+ * child is answered when it ends (struct waiter). */
 #include "config.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "access.h"
-#include "conf.h"
+#include "conn.h"
 #include "image.h"
 #include "jobs.h"
 #include "log.h"
-#include "loop.h"
 #include "method.h"
 #include "offsite_loop.h"
 #include "periodic.h"
 #include "privsep.h"
-#include "report.h"
 #include "server.h"
 #include "state.h"
 #include "steps.h"
 #include "verbs.h"
 #include "worker.h"
-
-#define DROP_LOG_S 10		/* at most one line per uid per 10 s */
-#define IDLE_SWEEP_MS 250	/* the idle timer fires at most this often */
-
-/* A uid other than root: its connections, and those refused or closed
- * idle since the last line about them. */
-struct user {
-	struct user *next;
-	uid_t uid;
-	unsigned long conns;
-	unsigned refused, idle;
-	long long logged;	/* the last line (loop_now_ms), or 0 */
-};
-
-struct conn {
-	struct watch w;
-	struct conn *prev, *next;	/* clients: not root's */
-	struct user *user;	/* NULL: root's, never capped or timed */
-	long long idle_since;	/* with no request in progress */
-	bool tcp;		/* one request over TCP, replied in a frame */
-	char *out;		/* TCP: the reply not yet sent, from outdone */
-	size_t outlen, outdone;
-	struct ucred cred;
-	struct step *step;	/* the step this connection registered */
-	struct waiter *waiter;	/* a create in progress */
-};
 
 struct waiter {
 	struct conn *conn;	/* NULL once the client went away */
@@ -73,137 +39,6 @@ struct waiter {
 	char images[4096];
 	char errors[4096];
 };
-
-static struct listener listener = { .w.fd = -1, .backoff.fd = -1 };
-static struct watch idle_timer = { .fd = -1 };
-static bool idle_armed;
-static struct conn *clients;
-static struct user *users;
-static char *sock_path;
-
-static int reply_err(struct conn *c, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-/* ------------------------------------------------ users and idle time */
-
-static struct user *user_get(uid_t uid)
-{
-	struct user *u;
-
-	for (u = users; u; u = u->next)
-		if (u->uid == uid)
-			return u;
-	if ((u = calloc(1, sizeof(*u)))) {
-		u->uid = uid;
-		u->next = users;
-		users = u;
-	}
-	return u;
-}
-
-/* A user once logged is kept: its next line waits out DROP_LOG_S. */
-static void user_put(struct user *u)
-{
-	struct user **p;
-
-	if (--u->conns || u->logged)
-		return;
-	for (p = &users; *p != u; p = &(*p)->next)
-		;
-	*p = u->next;
-	free(u);
-}
-
-/* Refused and idle connections: one line per uid per DROP_LOG_S with
- * their counts, never a line per connection. */
-static void user_dropped(struct user *u)
-{
-	long long now = loop_now_ms();
-
-	if (u->logged && now - u->logged < DROP_LOG_S * 1000)
-		return;
-	log_msg(LOG_WARNING, "uid %u: %u connection(s) refused "
-		"(max_user_connections=%ld), %u closed idle (idle_timeout=%ld "
-		"s); at most one such line per %d s", (unsigned)u->uid,
-		u->refused, hconf.max_user_conns, u->idle, hconf.idle_timeout,
-		DROP_LOG_S);
-	u->refused = u->idle = 0;
-	u->logged = now;
-}
-
-static void idle_arm(long long ms)
-{
-	loop_timer_set(&idle_timer, ms > IDLE_SWEEP_MS ? ms : IDLE_SWEEP_MS);
-	idle_armed = true;
-}
-
-/* c has no request in progress (any more): its idle time starts. */
-static void conn_idle(struct conn *c)
-{
-	c->waiter = NULL;
-	if (!c->user)
-		return;
-	c->idle_since = loop_now_ms();
-	if (!idle_armed)
-		idle_arm(hconf.idle_timeout * 1000);
-}
-
-/* A reply: a packet on the Unix socket, a frame over TCP. */
-/* Over TCP a reply is written as fast as the client reads it, the rest
- * when the socket is writable again: the loop never waits for a slow
- * reader (one that never reads is closed at idle_timeout).  0/-1. */
-static int conn_flush(struct conn *c)
-{
-	ssize_t n;
-
-	while (c->outdone < c->outlen) {
-		n = send(c->w.fd, c->out + c->outdone, c->outlen - c->outdone,
-			 MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return loop_mod(&c->w, EPOLLIN | EPOLLRDHUP | EPOLLOUT);
-		if (n < 0)
-			return -1;
-		c->outdone += (size_t)n;
-	}
-	free(c->out);
-	c->out = NULL;
-	c->outlen = c->outdone = 0;
-	return loop_mod(&c->w, EPOLLIN | EPOLLRDHUP);
-}
-
-static int conn_send(struct conn *c, const struct ckpt_msg *m)
-{
-	char *s, *f, *more;
-	size_t n;
-	int saved;
-
-	if (!c->tcp)
-		return proto_send(c->w.fd, m, -1);
-	if (!(s = proto_encode(m)))
-		return -1;
-	f = proto_frame_pack(s, strlen(s), &n);
-	saved = errno;
-	free(s);
-	if (!f) {
-		errno = saved;
-		return -1;
-	}
-	if (!c->out) {
-		c->out = f;
-		c->outlen = n;
-	} else if ((more = realloc(c->out, c->outlen + n))) {
-		memcpy(more + c->outlen, f, n);
-		c->out = more;
-		c->outlen += n;
-		free(f);
-	} else {
-		free(f);
-		return -1;
-	}
-	return conn_flush(c);
-}
 
 static void append(char *buf, size_t len, const char *text)
 {
@@ -292,89 +127,6 @@ static void waiter_step_done(void *arg, const struct step *s,
 		waiter_finish(wt);
 }
 
-/* After accept (or authentication, over TCP): 0, or -1 when its uid has
- * max_user_connections already (the client is told why). */
-static int conn_admit(struct conn *c)
-{
-	struct user *u;
-
-	if (c->cred.uid == 0)
-		return 0;
-	if (!(u = user_get(c->cred.uid)))
-		return -1;
-	if (u->conns >= (unsigned long)hconf.max_user_conns) {
-		u->refused++;
-		user_dropped(u);
-		reply_err(c, EAGAIN, "uid %u has %lu connections to slurmckptd "
-			  "(max_user_connections): try again later",
-			  (unsigned)u->uid, u->conns);
-		return -1;
-	}
-	u->conns++;
-	c->user = u;
-	c->next = clients;
-	if (clients)
-		clients->prev = c;
-	clients = c;
-	return 0;
-}
-
-static void conn_leave(struct conn *c)
-{
-	if (!c->user)
-		return;
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		clients = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	user_put(c->user);
-	c->user = NULL;
-}
-
-static void conn_close(struct conn *c)
-{
-	conn_leave(c);
-	if (c->step) {
-		log_msg(LOG_INFO, "step %s ended", c->step->label);
-		step_remove(c->step);
-	}
-	if (c->waiter)
-		c->waiter->conn = NULL;
-	loop_del(&c->w);
-	close(c->w.fd);
-	free(c->out);
-	free(c);
-}
-
-/* The earliest idle deadline: close those past it, wait for the next. */
-static void idle_ready(struct watch *w, uint32_t events)
-{
-	long long now = loop_now_ms(), limit = hconf.idle_timeout * 1000;
-	long long next = 0, at;
-	struct conn *c, *n;
-
-	(void)events;
-	loop_timer_ack(w);
-	idle_armed = false;
-	for (c = clients; c; c = n) {
-		n = c->next;
-		if (c->waiter)
-			continue;
-		at = c->idle_since + limit;
-		if (at <= now) {
-			c->user->idle++;
-			user_dropped(c->user);
-			conn_close(c);
-		} else if (!next || at < next) {
-			next = at;
-		}
-	}
-	if (next)
-		idle_arm(next - now);
-}
-
 static const char *op_label(enum ckpt_op op)
 {
 	switch (op) {
@@ -388,23 +140,6 @@ static const char *op_label(enum ckpt_op op)
 	case CKPT_OP_SHOW: return "show";
 	default: return "create";
 	}
-}
-
-
-static int reply_err(struct conn *c, int err, const char *fmt, ...)
-{
-	char text[1024];
-	va_list ap;
-
-	struct ckpt_msg r = { .op = CKPT_OP_REPLY, .ok = 0, .err = err,
-			      .error = text };
-
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	if (err < 1 || err > 4095)
-		r.err = EIO;
-	return conn_send(c, &r);
 }
 
 /* Only slurmstepd registers steps, so a second registration of the same
@@ -432,15 +167,15 @@ static int on_register(struct conn *c, const struct ckpt_msg *m)
 	char err[512];
 
 	if (c->cred.uid != 0)
-		return reply_err(c, EPERM, "permission denied: only "
-				 "slurmstepd (root) may register steps");
+		return conn_reply_err(c, EPERM, "permission denied: only "
+				      "slurmstepd (root) may register steps");
 	if (c->step)
-		return reply_err(c, EALREADY, "already registered");
+		return conn_reply_err(c, EALREADY, "already registered");
 	replace_stale(m->job, m->step);
 	if (method_lookup(m->method, m->node, &meth, err, sizeof(err)) == 0)
 		c->step = step_add(m, meth, err, sizeof(err));
 	if (!c->step)
-		return reply_err(c, errno, "%s", err);
+		return conn_reply_err(c, errno, "%s", err);
 	c->step->owner = c;
 	c->step->registered = time(NULL);
 	log_msg(LOG_INFO, "step %s registered: uid %u, %u task(s), interval "
@@ -456,9 +191,9 @@ static int on_register(struct conn *c, const struct ckpt_msg *m)
 				    (char *)method_image_key(c->step->method) :
 				    NULL };
 
-		return proto_send(c->w.fd, &r, -1);
+		return conn_send(c, &r);
 	}
-	return proto_reply_ok(c->w.fd);
+	return conn_reply_ok(c);
 }
 
 static int on_task(struct conn *c, const struct ckpt_msg *m, int *pidfd)
@@ -466,14 +201,15 @@ static int on_task(struct conn *c, const struct ckpt_msg *m, int *pidfd)
 	char err[512];
 
 	if (!c->step || c->cred.uid != 0)
-		return reply_err(c, EPERM, "task message without a "
-				 "registration");
+		return conn_reply_err(c, EPERM, "task message without a "
+				      "registration");
 	if (*pidfd < 0)
-		return reply_err(c, EINVAL, "task message without a pidfd");
+		return conn_reply_err(c, EINVAL, "task message without a "
+				      "pidfd");
 	if (step_add_task(c->step, m->task, *pidfd, err, sizeof(err)) < 0)
-		return reply_err(c, errno, "%s", err);
+		return conn_reply_err(c, errno, "%s", err);
 	*pidfd = -1;		/* the step owns it now */
-	return proto_reply_ok(c->w.fd);
+	return conn_reply_ok(c);
 }
 
 /* The steps a create names: one step, or every step of the job. */
@@ -508,9 +244,9 @@ static int request_targets(struct conn *c, const struct ckpt_msg *m,
 		log_msg(LOG_NOTICE, "TCP request for job %u refused: it is for "
 			"node %s, not a node of its steps here", m->job,
 			m->to);
-		*rc = reply_err(c, EACCES, "this request is for node %s: no "
-				"step of job %u registered for that node is "
-				"here", m->to, m->job);
+		*rc = conn_reply_err(c, EACCES, "this request is for node %s: "
+				     "no step of job %u registered for that "
+				     "node is here", m->to, m->job);
 		return -1;
 	}
 	/* A step over several nodes answers at its node index 0 only:
@@ -518,28 +254,29 @@ static int request_targets(struct conn *c, const struct ckpt_msg *m,
 	if (*n == 0 && m->step != CKPT_STEP_ALL &&
 	    (targets[0] = step_find(m->job, m->step)) &&
 	    step_is_follower(targets[0])) {
-		*rc = reply_err(c, ENOENT, "step %s runs on %u nodes; node "
-				"index %u is here, its checkpoints are made by "
-				"the slurmckptd of node index 0",
-				targets[0]->label, targets[0]->nnodes,
-				targets[0]->nodeid);
+		*rc = conn_reply_err(c, ENOENT, "step %s runs on %u nodes; "
+				     "node index %u is here, its checkpoints "
+				     "are made by the slurmckptd of node "
+				     "index 0", targets[0]->label,
+				     targets[0]->nnodes, targets[0]->nodeid);
 		return -1;
 	}
 	if (*n == 0) {
-		*rc = reply_err(c, ENOENT, "no checkpointable step of job %u "
-				"is running on this node", m->job);
+		*rc = conn_reply_err(c, ENOENT, "no checkpointable step of job "
+				     "%u is running on this node", m->job);
 		return -1;
 	}
 	/* Every step of a job belongs to the job's owner. */
 	if (!access_may_act(c->cred.uid, targets[0]->uid)) {
 		log_msg(LOG_NOTICE, "uid %u refused: %s of job %u",
 			(unsigned)c->cred.uid, op_label(m->op), m->job);
-		*rc = reply_err(c, EPERM, "permission denied: job %u belongs "
-				"to another user", m->job);
+		*rc = conn_reply_err(c, EPERM, "permission denied: job %u "
+				     "belongs to another user", m->job);
 		return -1;
 	}
 	if (c->waiter) {
-		*rc = reply_err(c, EBUSY, "a request is already in progress");
+		*rc = conn_reply_err(c, EBUSY, "a request is already in "
+				     "progress");
 		return -1;
 	}
 	return 0;
@@ -571,7 +308,7 @@ static int on_create(struct conn *c, const struct ckpt_msg *m)
 			    sizeof(targets[0]), &n, &rc) < 0)
 		return rc;
 	if (!(wt = waiter_new(c, m)))
-		return reply_err(c, ENOMEM, "out of memory");
+		return conn_reply_err(c, ENOMEM, "out of memory");
 	wt->whole_job = m->step == CKPT_STEP_ALL;
 	for (i = 0; i < n; i++) {
 		if (worker_start(targets[i], op_label(m->op), m->dir,
@@ -626,11 +363,12 @@ static int on_query(struct conn *c, const struct ckpt_msg *m)
 		return rc;
 	if (m->op == CKPT_OP_LIST) {
 		if (!(wt = waiter_new(c, m)))
-			return reply_err(c, ENOMEM, "out of memory");
+			return conn_reply_err(c, ENOMEM, "out of memory");
 		if (verbs_list((const struct step *const *)targets, n, m->dir,
 			       list_done, wt, err, sizeof(err)) < 0) {
 			free(wt);
-			return reply_err(c, errno ? errno : EIO, "%s", err);
+			return conn_reply_err(c, errno ? errno : EIO, "%s",
+					      err);
 		}
 		c->waiter = wt;
 		return 0;
@@ -661,7 +399,7 @@ static int on_query(struct conn *c, const struct ckpt_msg *m)
 	r.info = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(o);
 	if (!r.info)
-		return reply_err(c, ENOMEM, "out of memory");
+		return conn_reply_err(c, ENOMEM, "out of memory");
 	rc = conn_send(c, &r);
 	free(r.info);
 	return rc;
@@ -699,12 +437,12 @@ static int fetch_start(struct conn *c, const struct ckpt_msg *m,
 	char err[512];
 
 	if (!(wt = waiter_new(c, m)))
-		return reply_err(c, ENOMEM, "out of memory");
+		return conn_reply_err(c, ENOMEM, "out of memory");
 	c->waiter = wt;
 	if (offsite_fetch(s, fresh, fetch_done, wt, err, sizeof(err)) < 0) {
 		c->waiter = NULL;
 		free(wt);
-		return reply_err(c, errno ? errno : EIO, "%s", err);
+		return conn_reply_err(c, errno ? errno : EIO, "%s", err);
 	}
 	return 0;
 }
@@ -729,19 +467,20 @@ static int on_restart_fetch(struct conn *c, const struct ckpt_msg *m)
 			  .dir = m->dir };
 
 	if (c->cred.uid == 0)
-		return reply_err(c, EPERM, "root has no images in the offsite "
-				 "store: scheckpoint restart fetches those "
-				 "of the user who runs it");
+		return conn_reply_err(c, EPERM, "root has no images in the "
+				      "offsite store: scheckpoint restart "
+				      "fetches those of the user who runs it");
 	if (c->waiter)
-		return reply_err(c, EBUSY, "a request is already in progress");
+		return conn_reply_err(c, EBUSY, "a request is already in "
+				      "progress");
 	if (offsite_fetches_of(c->cred.uid) >= RESTART_FETCHES_USER)
-		return reply_err(c, EBUSY, "a fetch of yours from the offsite "
-				 "store is in progress: try again when it "
-				 "is done");
+		return conn_reply_err(c, EBUSY, "a fetch of yours from the "
+				      "offsite store is in progress: try again "
+				      "when it is done");
 	if (offsite_fetches_running() >= RESTART_FETCHES_MAX)
-		return reply_err(c, EBUSY, "%d fetches from the offsite store "
-				 "are in progress: try again later",
-				 RESTART_FETCHES_MAX);
+		return conn_reply_err(c, EBUSY, "%d fetches from the offsite "
+				      "store are in progress: try again later",
+				      RESTART_FETCHES_MAX);
 	image_name(t.job, t.id, t.name, sizeof(t.name));
 	snprintf(t.label, sizeof(t.label), "%u.batch", t.job);
 	log_msg(LOG_INFO, "%s: restart by uid %u asks for an image in %s",
@@ -757,18 +496,20 @@ static int on_fetch(struct conn *c, const struct ckpt_msg *m)
 
 	if (m->dir) {
 		if (c->tcp || m->step != CKPT_STEP_BATCH)
-			return reply_err(c, EINVAL, "a restart's fetch is of a "
-					 "batch image, on the node's socket");
+			return conn_reply_err(c, EINVAL, "a restart's fetch is "
+					      "of a batch image, on the node's "
+					      "socket");
 		return on_restart_fetch(c, m);
 	}
 	if (!s)
-		return reply_err(c, ENOENT, "step %u.%u is not registered on "
-				 "this node", m->job, m->step);
+		return conn_reply_err(c, ENOENT, "step %u.%u is not registered "
+				      "on this node", m->job, m->step);
 	if (!access_may_act(c->cred.uid, s->uid))
-		return reply_err(c, EPERM, "permission denied: job %u belongs "
-				 "to another user", m->job);
+		return conn_reply_err(c, EPERM, "permission denied: job %u "
+				      "belongs to another user", m->job);
 	if (c->waiter)
-		return reply_err(c, EBUSY, "a request is already in progress");
+		return conn_reply_err(c, EBUSY, "a request is already in "
+				      "progress");
 	return fetch_start(c, m, s, false);
 }
 
@@ -826,15 +567,15 @@ static void on_message(struct conn *c, struct ckpt_msg *m, int *pidfd)
 		break;
 	case CKPT_OP_EXIT:
 		if (!c->step || c->cred.uid != 0) {
-			rc = reply_err(c, EPERM, "exit message without a "
-				       "registration");
+			rc = conn_reply_err(c, EPERM, "exit message without a "
+					    "registration");
 			break;
 		}
 		jobs_task_exit(c->step, m->task, m->status);
-		rc = proto_reply_ok(c->w.fd);
+		rc = conn_reply_ok(c);
 		break;
 	default:
-		rc = reply_err(c, EINVAL, "unexpected message");
+		rc = conn_reply_err(c, EINVAL, "unexpected message");
 		break;
 	}
 	if (rc < 0)
@@ -842,192 +583,29 @@ static void on_message(struct conn *c, struct ckpt_msg *m, int *pidfd)
 			strerror(errno));
 }
 
-static void conn_ready(struct watch *w, uint32_t events)
+/* The client went away: the step it registered ends with it; a request
+ * of it in progress is answered to nobody. */
+static void on_gone(struct conn *c)
 {
-	struct conn *c = (struct conn *)w;
-	struct ckpt_msg m;
-	char err[512] = "";
-	int pidfd = -1, rc;
-
-	/* Over TCP: the request was read by tcp.c; writable, the rest of
-	 * the reply goes; anything else is the client's end. */
-	if (c->tcp && !(events & ~EPOLLOUT)) {
-		if (conn_flush(c) < 0)
-			conn_close(c);
-		return;
+	if (c->step) {
+		log_msg(LOG_INFO, "step %s ended", c->step->label);
+		step_remove(c->step);
 	}
-	if (!(events & EPOLLIN) || c->tcp) {
-		conn_close(c);
-		return;
-	}
-	rc = proto_recv(w->fd, &m, &pidfd, err, sizeof(err));
-	if (rc == 0 || (rc < 0 && errno != EINVAL && errno != EMSGSIZE &&
-			errno != EAGAIN)) {
-		conn_close(c);
-		return;
-	}
-	if (rc < 0) {
-		if (errno != EAGAIN)
-			reply_err(c, EINVAL, "bad message: %s", err);
-		return;
-	}
-	on_message(c, &m, &pidfd);
-	if (!c->waiter)
-		conn_idle(c);
-	if (pidfd >= 0)
-		close(pidfd);
-	proto_msg_clear(&m);
+	if (c->waiter)
+		c->waiter->conn = NULL;
 }
 
-static void conn_accept(int fd)
-{
-	socklen_t len = sizeof(struct ucred);
-	struct conn *c = calloc(1, sizeof(*c));
-
-	if (!c || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred,
-			     &len) < 0) {
-		log_msg(LOG_ERR, "accept: %s", strerror(errno));
-		free(c);
-		close(fd);
-		return;
-	}
-	c->w.fd = fd;
-	c->w.ready = conn_ready;
-	if (conn_admit(c) < 0) {
-		close(fd);
-		free(c);
-		return;
-	}
-	if (loop_add(&c->w, EPOLLIN) < 0) {
-		log_msg(LOG_ERR, "epoll: %s", strerror(errno));
-		conn_leave(c);
-		close(fd);
-		free(c);
-		return;
-	}
-	conn_idle(c);
-}
-
-static void listener_ready(struct watch *w, uint32_t events)
-{
-	int fd, n;
-
-	(void)events;
-	/* A batch, then the rest of the loop: a flood of connections does
-	 * not keep it here. */
-	for (n = 0; n < LISTEN_BATCH; n++) {
-		fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0 && listener_failed(&listener))
-			continue;
-		if (fd < 0)
-			return;
-		listener_accepted(&listener);
-		conn_accept(fd);
-	}
-}
-
-void server_tcp_request(int fd, uid_t uid, const struct ckpt_msg *m)
-{
-	struct conn *c = calloc(1, sizeof(*c));
-
-	if (!c) {
-		close(fd);
-		return;
-	}
-	c->w.fd = fd;
-	c->w.ready = conn_ready;
-	c->tcp = true;
-	c->cred.uid = uid;
-	c->cred.gid = (gid_t)-1;
-	c->cred.pid = 0;
-	if (conn_admit(c) < 0) {
-		close(fd);
-		free(c);
-		return;
-	}
-	if (loop_add(&c->w, EPOLLIN | EPOLLRDHUP) < 0) {
-		log_msg(LOG_ERR, "epoll: %s", strerror(errno));
-		conn_leave(c);
-		close(fd);
-		free(c);
-		return;
-	}
-	on_message(c, (struct ckpt_msg *)m, &(int){ -1 });
-	if (!c->waiter)
-		conn_idle(c);
-}
-
-/* Refuse to take over the socket of a helper that is still running;
- * remove a stale one left by a helper that died. */
-static int clear_stale(const struct sockaddr_un *sa)
-{
-	struct stat st;
-	int fd;
-
-	if (lstat(sa->sun_path, &st) < 0)
-		return errno == ENOENT ? 0 : -1;
-	if (!S_ISSOCK(st.st_mode)) {
-		log_msg(LOG_ERR, "%s exists and is not a socket", sa->sun_path);
-		errno = EEXIST;
-		return -1;
-	}
-	fd = proto_connect(sa->sun_path, 0);
-	if (fd >= 0) {
-		close(fd);
-		log_msg(LOG_ERR, "another slurmckptd is listening on %s",
-			sa->sun_path);
-		errno = EADDRINUSE;
-		return -1;
-	}
-	/* Only a socket nobody listens on is stale. */
-	if (errno == ENOENT)
-		return 0;
-	if (errno != ECONNREFUSED)
-		return -1;
-	return unlink(sa->sun_path);
-}
+static const struct conn_ops ops = {
+	.message = on_message,
+	.gone = on_gone,
+};
 
 int server_listen(const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		log_msg(LOG_ERR, "socket path too long: %s", path);
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	strcpy(sa.sun_path, path);
-	if (clear_stale(&sa) < 0)
-		return -1;
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    chmod(path, 0666) < 0 || listen(fd, 128) < 0) {
-		log_msg(LOG_ERR, "socket %s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	if (!(sock_path = strdup(path)) ||
-	    loop_timer_add(&idle_timer, idle_ready) < 0 ||
-	    listener_add(&listener, fd, "the socket", listener_ready) < 0) {
-		log_msg(LOG_ERR, "socket %s: %s", path, strerror(errno));
-		loop_timer_del(&idle_timer);
-		close(fd);
-		return -1;
-	}
-	return 0;
+	return conn_listen(path, &ops);
 }
 
 void server_close(void)
 {
-	if (listener.w.fd < 0)
-		return;
-	listener_del(&listener);
-	loop_timer_del(&idle_timer);
-	if (unlink(sock_path) < 0)
-		log_msg(LOG_WARNING, "unlink %s: %s", sock_path,
-			strerror(errno));
-	free(sock_path);
-	sock_path = NULL;
+	conn_unlisten();
 }

@@ -30,10 +30,10 @@
 #include <munge.h>
 
 #include "conf.h"
+#include "conn.h"
 #include "log.h"
 #include "loop.h"
 #include "peer.h"
-#include "server.h"
 #include "tcp.h"
 
 #define TCP_CONNS_MAX 64	/* unauthenticated connections at once */
@@ -205,7 +205,7 @@ static void tconn_request(struct tconn *t)
 	if (proto_op_is_peer(m.op))
 		peer_request(fl, uid, &m);	/* peer.c */
 	else
-		server_tcp_request(fl, uid, &m);
+		conn_tcp_request(fl, uid, &m);
 	proto_msg_clear(&m);
 }
 
