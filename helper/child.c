@@ -1,7 +1,9 @@
 /* child.c - run a function in a child process and hand its JSON report
- * to a callback in the event loop.  For the helper's calls to slurmctld
- * (which block on the network) and anything else that must not stall the
- * loop.  The child keeps only its report pipe open. */
+ * to a callback in the event loop: the helper's calls to slurmctld (which
+ * block on the network), each checkpoint's worker (worker.c), and
+ * anything else that must not stall the loop.  A child starts on its own
+ * descriptors where it can (child_clone.c), by fork() otherwise, and
+ * keeps only its report pipe and the descriptors it was given. */
 #include "config.h"
 
 #include <errno.h>
@@ -11,12 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/syscall.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
 
 #include "child.h"
+#include "child_clone.h"
 #include "errbuf.h"
 #include "log.h"
 #include "loop.h"
@@ -38,17 +41,49 @@ struct child {
 
 static struct child *children;	/* running */
 
-static __attribute__((noreturn)) void child_main(child_fn fn, void *arg,
-						 int out)
+/* What the child runs, and what it frees of the parent's. */
+struct body {
+	child_fn fn;
+	void *arg;
+	int *keep;
+	size_t nkeep;
+	pid_t parent;
+	int *fds;		/* the report pipe, then keep[] */
+	struct child *c;
+};
+
+static __attribute__((noreturn)) void child_body(void *ctx, const int *fds,
+						 size_t n)
 {
+	struct body *b = ctx;
 	sigset_t none;
+	int out = fds[0];
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGPIPE, SIG_DFL);
-	if (privsep_close_fds(&out, 1) < 0)
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != b->parent)
 		_exit(1);
-	_exit(fn(arg, out) < 0 ? 1 : 0);
+	if (n > 1)
+		memcpy(b->keep, fds + 1, (n - 1) * sizeof(*fds));
+	free(b->fds);
+	free(b->c);
+	_exit(b->fn(b->arg, out) < 0 ? 1 : 0);
+}
+
+static int fork_child(struct body *b, size_t n, pid_t *pid, char *err,
+		      size_t errlen)
+{
+	*pid = fork();
+	if (*pid < 0)
+		return errprintf(err, errlen, errno, "fork: %s",
+				 strerror(errno));
+	if (*pid == 0) {
+		if (privsep_close_fds(b->fds, n) < 0)
+			_exit(1);
+		child_body(b, b->fds, n);
+	}
+	child_clone_forked();
+	return 0;
 }
 
 /* Read the child's report; 1 at end of file. */
@@ -90,10 +125,11 @@ static void child_ready(struct watch *w, uint32_t events)
 		;
 	if (*pp)
 		*pp = c->next;
-	drain(c);
 	if (waitpid(c->pid, &status, 0) < 0)
 		log_msg(LOG_ERR, "waitpid(%d): %s", (int)c->pid,
 			strerror(errno));
+	child_clone_release(c);
+	drain(c);
 	if (c->len > 0)
 		o = json_loadb(c->buf, c->len, 0, &jerr);
 	loop_del(w);
@@ -105,39 +141,43 @@ static void child_ready(struct watch *w, uint32_t events)
 	free(c);
 }
 
-int child_start(child_fn fn, void *arg, child_done_fn done, void *donearg,
-		char *err, size_t errlen)
+struct child *child_spawn(child_fn fn, void *arg, int *keep, size_t nkeep,
+			  child_done_fn done, void *donearg, char *err,
+			  size_t errlen)
 {
 	struct child *c = calloc(1, sizeof(*c));
-	int p[2] = { -1, -1 };
+	struct body b = { .fn = fn, .arg = arg, .keep = keep, .nkeep = nkeep,
+			  .parent = getpid(), .c = c };
+	int p[2] = { -1, -1 }, pidfd = -1, r;
 
-	if (!c || pipe2(p, O_CLOEXEC) < 0) {
+	if (!c || pipe2(p, O_CLOEXEC) < 0 ||
+	    !(b.fds = malloc((nkeep + 1) * sizeof(*b.fds)))) {
 		errprintf(err, errlen, errno, "cannot start a child: %s",
 			  strerror(errno));
-		free(c);
-		return -1;
+		goto fail;
 	}
 	/* The parent reads the report when the child has exited: give the
 	 * pipe room for all of it. */
 	if (fcntl(p[1], F_SETPIPE_SZ, REPORT_MAX) < 0)
 		log_msg(LOG_DEBUG, "F_SETPIPE_SZ: %s", strerror(errno));
-	c->pid = fork();
-	if (c->pid < 0) {
-		errprintf(err, errlen, errno, "fork: %s", strerror(errno));
+	b.fds[0] = p[1];
+	if (nkeep)
+		memcpy(b.fds + 1, keep, nkeep * sizeof(*keep));
+	r = child_clone(b.fds, nkeep + 1, child_body, &b, c, &c->pid, &pidfd,
+			err, errlen);
+	if (r > 0)
+		r = fork_child(&b, nkeep + 1, &c->pid, err, errlen);
+	if (r < 0)
 		goto fail;
-	}
-	if (c->pid == 0) {
-		close(p[0]);
-		free(c);	/* the parent's */
-		child_main(fn, arg, p[1]);
-	}
+	free(b.fds);
+	b.fds = NULL;
 	close(p[1]);
 	p[1] = -1;
 	c->pipefd = p[0];
 	if (fcntl(c->pipefd, F_SETFL, O_NONBLOCK) < 0)
 		log_msg(LOG_WARNING, "fcntl: %s", strerror(errno));
 	/* Ours and not yet reaped: the pid cannot be reused. */
-	c->w.fd = pidfd_open(c->pid);
+	c->w.fd = pidfd >= 0 ? pidfd : pidfd_open(c->pid);
 	c->w.ready = child_ready;
 	c->done = done;
 	c->arg = donearg;
@@ -146,34 +186,62 @@ int child_start(child_fn fn, void *arg, child_done_fn done, void *donearg,
 			  strerror(errno));
 		kill(c->pid, SIGKILL);
 		waitpid(c->pid, NULL, 0);
+		child_clone_release(c);
 		if (c->w.fd >= 0)
 			close(c->w.fd);
 		goto fail;
 	}
 	c->next = children;
 	children = c;
-	return 0;
+	return c;
 fail:
 	if (p[0] >= 0)
 		close(p[0]);
 	if (p[1] >= 0)
 		close(p[1]);
+	free(b.fds);
 	free(c);
-	return -1;
+	return NULL;
+}
+
+int child_start(child_fn fn, void *arg, child_done_fn done, void *donearg,
+		char *err, size_t errlen)
+{
+	return child_spawn(fn, arg, NULL, 0, done, donearg, err, errlen) ?
+	       0 : -1;
+}
+
+pid_t child_pid(const struct child *c)
+{
+	return c->pid;
+}
+
+int child_kill(struct child *c)
+{
+	return pidfd_signal(c->w.fd, SIGKILL);
+}
+
+void child_init(void)
+{
+	child_clone_init();
 }
 
 /* The children still running are killed and reaped; their callbacks are
  * not called, and what they point to stays, reachable, until the exit. */
 void child_shutdown(void)
 {
+	unsigned long cloned, forked;
 	struct child *c;
 
 	for (c = children; c; c = c->next) {
-		if (pidfd_signal(c->w.fd, SIGKILL) < 0 && errno != ESRCH)
+		if (child_kill(c) < 0 && errno != ESRCH)
 			log_msg(LOG_ERR, "cannot stop child %d: %s",
 				(int)c->pid, strerror(errno));
 		if (waitpid(c->pid, NULL, 0) < 0)
 			log_msg(LOG_ERR, "waitpid(%d): %s", (int)c->pid,
 				strerror(errno));
 	}
+	child_clone_counts(&cloned, &forked);
+	log_msg(LOG_INFO, "children: %lu spawned with their own descriptors "
+		"only, %lu forked with all", cloned, forked);
 }

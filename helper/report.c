@@ -21,26 +21,34 @@ int report_write(int out, json_t *o)
 	return rc;
 }
 
-json_t *report_parse(const char *buf, size_t len, bool part,
-		     struct ckpt_result *r)
+int report_decode(json_t *o, bool part, struct ckpt_result *r)
 {
 	json_error_t jerr;
-	json_t *o;
 	int ok = 0, uncaught = 0;
 	json_int_t seq = 0;
 
 	*r = (struct ckpt_result){ .error = "malformed report from worker",
 				   .part = part };
-	if (!(o = json_loadb(buf, len, 0, &jerr)))
-		return NULL;
+	if (!o)
+		return -1;
 	if (json_unpack_ex(o, &jerr, 0, "{s:b,s?I,s?s,s?s,s?b}", "ok", &ok,
 			   "seq", &seq, "image", &r->image, "error",
 			   &r->error, "uncaught", &uncaught) < 0)
-		return o;
+		return 0;
 	r->ok = ok && ((r->image && seq > 0) || part);
 	r->uncaught = uncaught;
 	r->seq = (uint64_t)seq;
 	if (!r->ok && !r->error)
 		r->error = "unknown error";
+	return 0;
+}
+
+json_t *report_parse(const char *buf, size_t len, bool part,
+		     struct ckpt_result *r)
+{
+	json_error_t jerr;
+	json_t *o = json_loadb(buf, len, 0, &jerr);
+
+	report_decode(o, part, r);
 	return o;
 }

@@ -24,9 +24,11 @@ struct ckpt_result {
 
 /* In the child: write o (and release it).  0/-1. */
 int report_write(int out, json_t *o);
-/* A worker's report, len bytes of buf, decoded into r, which points into
- * the returned object; NULL (r says "malformed") when it is no JSON.
- * Anything unexpected is a failure; part: a follower's part. */
+/* A worker's report o decoded into r, which points into o; -1 (r says
+ * "malformed") when there is none.  Anything unexpected is a failure;
+ * part: a follower's part. */
+int report_decode(json_t *o, bool part, struct ckpt_result *r);
+/* The same from len bytes of buf: the object r points into, or NULL. */
 json_t *report_parse(const char *buf, size_t len, bool part,
 		     struct ckpt_result *r);
 

@@ -137,7 +137,7 @@ int main(int argc, char **argv)
 		log_msg(LOG_WARNING, "setgroups: %s", strerror(errno));
 	umask(022);
 	raise_nofile();
-	worker_init();
+	child_init();
 	if (methods_load(hconf.method_dir, err, sizeof(err)) < 0) {
 		log_msg(LOG_ERR, "%s", err);
 		goto out;
@@ -170,7 +170,6 @@ out:
 	state_shutdown();
 	steps_shutdown();
 	periodic_shutdown();
-	worker_shutdown();
 	child_shutdown();
 	localstage_gone_shutdown();
 	jobs_shutdown();

@@ -8,10 +8,6 @@
 #include "report.h"
 #include "steps.h"
 
-/* At start, before other descriptors: reserve the slots through which
- * workers get theirs. */
-void worker_init(void);
-void worker_shutdown(void);
 /* Told when a worker ended, before the step's listeners. */
 typedef void (*worker_done_fn)(void *arg, const struct step *s,
 			       const struct ckpt_result *r);
