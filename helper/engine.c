@@ -115,12 +115,6 @@ int engine_run(struct ckpt_run *r, const char *imgdir, int out)
 			      (json_int_t)m.seq, "image", image, "files",
 			      (json_int_t)m.nfiles, "bytes",
 			      (json_int_t)manifest_bytes(&m));
-		if (o && r->paused_ms >= 0)
-			json_object_set_new(o, "r->paused_ms",
-					    json_integer(r->paused_ms));
-		if (o && r->flush_ms >= 0)
-			json_object_set_new(o, "r->flush_ms",
-					    json_integer(r->flush_ms));
 	} else {
 		printable(err);
 		/* The state an exited task left is all there is: keep it. */

@@ -186,8 +186,13 @@ int method_cmd_run_argv(char *const argv[], char *const env[], int cwdfd,
 		return -1;
 	}
 	if (pid == 0) {
-		int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		int nul = open("/dev/null", O_RDONLY | O_CLOEXEC), sig;
 
+		/* A command starts as commands do, with no signal ignored
+		 * (the daemon ignores SIGPIPE, and may have been started
+		 * with others ignored). */
+		for (sig = 1; sig < NSIG; sig++)
+			signal(sig, SIG_DFL);
 		if (nul < 0 || dup2(nul, 0) < 0 || dup2(pipefd[1], 1) < 0 ||
 		    dup2(pipefd[1], 2) < 0 ||
 		    (cwdfd >= 0 && fchdir(cwdfd) < 0) ||

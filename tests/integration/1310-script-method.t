@@ -3,7 +3,8 @@
 # processes.  The "freeze" method's commands (tests/integration/methods/)
 # checkpoint plaincount.sh, a program that knows nothing of checkpoints,
 # from outside: stop it, copy its state file, let it go on; after a
-# requeue the restart command puts the state back and it resumes.  Also:
+# requeue the restart command puts the state back and it resumes.  The
+# command starts with no signal ignored (the daemon ignores SIGPIPE).  Also:
 # a method whose check= fails is not offered and a job asking for it is
 # refused with a clear message, as is a method with a trigger file; a
 # bad method name is refused by sbatch;
@@ -49,7 +50,11 @@ grep -qx "method=freeze job=$j step=batch reason=periodic" "$img/info" ||
 saved=$(cat "$img/state")
 [ "$saved" -ge 1 ] || fail "saved state '$saved'"
 grep -q "^$j committed" "$ckdir/cleanup.log" || fail "clean-up command did not run"
-ok "method freeze committed $(committed_count "$ckdir" "$j.batch") images (state $saved); clean-up ran"
+ign=$(cat "$img/sigign")
+# SIGPIPE (1000) and SIGINT (2); bash itself ignores SIGQUIT.
+[ -n "$ign" ] && (( (16#$ign & 0x1002) == 0 )) ||
+	fail "the command started with SIGPIPE or SIGINT ignored (SigIgn: $ign)"
+ok "method freeze committed $(committed_count "$ckdir" "$j.batch") images (state $saved); clean-up ran; the command started with SIGPIPE and SIGINT not ignored"
 
 scontrol requeue "$j" || fail "scontrol requeue $j"
 state=$(job_wait_done "$j" 120) || fail "job $j did not finish"
