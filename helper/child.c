@@ -141,20 +141,20 @@ static void child_ready(struct watch *w, uint32_t events)
 	free(c);
 }
 
-struct child *child_spawn(child_fn fn, void *arg, int *keep, size_t nkeep,
-			  child_done_fn done, void *donearg, char *err,
-			  size_t errlen)
+/* c started with fn (c->pid, c->pipefd; *pidfd, or -1: none yet).
+ * 0/-1 with err. */
+static int spawn(struct child *c, child_fn fn, void *arg, int *keep,
+		 size_t nkeep, int *pidfd, char *err, size_t errlen)
 {
-	struct child *c = calloc(1, sizeof(*c));
 	struct body b = { .fn = fn, .arg = arg, .keep = keep, .nkeep = nkeep,
 			  .parent = getpid(), .c = c };
-	int p[2] = { -1, -1 }, pidfd = -1, r;
+	int p[2] = { -1, -1 }, r = -1;
 
-	if (!c || pipe2(p, O_CLOEXEC) < 0 ||
+	if (pipe2(p, O_CLOEXEC) < 0 ||
 	    !(b.fds = malloc((nkeep + 1) * sizeof(*b.fds)))) {
 		errprintf(err, errlen, errno, "cannot start a child: %s",
 			  strerror(errno));
-		goto fail;
+		goto out;
 	}
 	/* The parent reads the report when the child has exited: give the
 	 * pipe room for all of it. */
@@ -163,19 +163,41 @@ struct child *child_spawn(child_fn fn, void *arg, int *keep, size_t nkeep,
 	b.fds[0] = p[1];
 	if (nkeep)
 		memcpy(b.fds + 1, keep, nkeep * sizeof(*keep));
-	r = child_clone(b.fds, nkeep + 1, child_body, &b, c, &c->pid, &pidfd,
+	r = child_clone(b.fds, nkeep + 1, child_body, &b, c, &c->pid, pidfd,
 			err, errlen);
 	if (r > 0)
 		r = fork_child(&b, nkeep + 1, &c->pid, err, errlen);
 	if (r < 0)
-		goto fail;
-	free(b.fds);
-	b.fds = NULL;
-	close(p[1]);
-	p[1] = -1;
+		goto out;
 	c->pipefd = p[0];
+	p[0] = -1;
 	if (fcntl(c->pipefd, F_SETFL, O_NONBLOCK) < 0)
 		log_msg(LOG_WARNING, "fcntl: %s", strerror(errno));
+out:
+	if (p[0] >= 0)
+		close(p[0]);
+	if (p[1] >= 0)
+		close(p[1]);
+	free(b.fds);
+	return r;
+}
+
+struct child *child_spawn(child_fn fn, void *arg, int *keep, size_t nkeep,
+			  child_done_fn done, void *donearg, char *err,
+			  size_t errlen)
+{
+	struct child *c = calloc(1, sizeof(*c));
+	int pidfd = -1;
+
+	if (!c) {
+		errprintf(err, errlen, errno, "cannot start a child: %s",
+			  strerror(errno));
+		return NULL;
+	}
+	if (spawn(c, fn, arg, keep, nkeep, &pidfd, err, errlen) < 0) {
+		free(c);
+		return NULL;
+	}
 	/* Ours and not yet reaped: the pid cannot be reused. */
 	c->w.fd = pidfd >= 0 ? pidfd : pidfd_open(c->pid);
 	c->w.ready = child_ready;
@@ -189,19 +211,46 @@ struct child *child_spawn(child_fn fn, void *arg, int *keep, size_t nkeep,
 		child_clone_release(c);
 		if (c->w.fd >= 0)
 			close(c->w.fd);
-		goto fail;
+		close(c->pipefd);
+		free(c);
+		return NULL;
 	}
 	c->next = children;
 	children = c;
 	return c;
-fail:
-	if (p[0] >= 0)
-		close(p[0]);
-	if (p[1] >= 0)
-		close(p[1]);
-	free(b.fds);
+}
+
+int child_run(child_fn fn, void *arg, json_t **report, int *status,
+	      char *err, size_t errlen)
+{
+	struct child *c = calloc(1, sizeof(*c));
+	json_error_t jerr;
+	int pidfd = -1, rc = 0;
+	pid_t w;
+
+	*report = NULL;
+	if (!c)
+		return errprintf(err, errlen, errno, "cannot start a child: "
+				 "%s", strerror(errno));
+	if (spawn(c, fn, arg, NULL, 0, &pidfd, err, errlen) < 0) {
+		free(c);
+		return -1;
+	}
+	if (pidfd >= 0)
+		close(pidfd);
+	while ((w = waitpid(c->pid, status, 0)) < 0 && errno == EINTR)
+		;
+	if (w < 0)
+		rc = errprintf(err, errlen, errno, "waitpid(%d): %s",
+			       (int)c->pid, strerror(errno));
+	child_clone_release(c);
+	drain(c);
+	if (rc == 0 && c->len > 0)
+		*report = json_loadb(c->buf, c->len, 0, &jerr);
+	close(c->pipefd);
+	free(c->buf);
 	free(c);
-	return NULL;
+	return rc;
 }
 
 int child_start(child_fn fn, void *arg, child_done_fn done, void *donearg,

@@ -26,6 +26,11 @@ struct child;
 struct child *child_spawn(child_fn fn, void *arg, int *keep, size_t nkeep,
 			  child_done_fn done, void *donearg, char *err,
 			  size_t errlen);
+/* fn in a child, waited for: for start-up, before the loop runs.  Its
+ * report in *report (NULL if none; the caller releases it), its wait
+ * status in *status.  0/-1 with err. */
+int child_run(child_fn fn, void *arg, json_t **report, int *status,
+	      char *err, size_t errlen);
 /* child_spawn() keeping nothing: 0/-1. */
 int child_start(child_fn fn, void *arg, child_done_fn done, void *donearg,
 		char *err, size_t errlen);

@@ -9,7 +9,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,43 +92,40 @@ static int sigv4_check(char *err, size_t errlen)
 	return 0;
 }
 
+/* In a child (child_fn): loads libcurl; a report {"error"} if it cannot
+ * (or cannot sign for s3). */
+static int curl_child(void *arg, int out)
+{
+	enum offsite_kind kind = *(enum offsite_kind *)arg;
+	char why[512] = "";
+
+	if (ckpt_curl_load(why, sizeof(why)) == 0 && kind == OFFSITE_S3)
+		sigv4_check(why, sizeof(why));
+	if (!why[0])
+		return 0;
+	report_write(out, json_pack("{s:s}", "error", why));
+	return -1;
+}
+
 /* libcurl is loaded only by the transfers' children (curl.h): whether it
  * loads, and can sign for s3, is tried at start in a child of its own,
  * so that a missing library is an error now, not at the first commit. */
 static int curl_check(enum offsite_kind kind, char *err, size_t errlen)
 {
-	char why[512] = "";
-	int p[2], status;
-	ssize_t n;
-	pid_t pid;
+	const char *why = NULL;
+	json_t *report;
+	int status, rc;
 
-	if (pipe2(p, O_CLOEXEC) < 0 || (pid = fork()) < 0)
-		return errprintf(err, errlen, errno,
-				 "offsite: cannot try libcurl: %s",
-				 strerror(errno));
-	if (pid == 0) {
-		close(p[0]);
-		if (ckpt_curl_load(why, sizeof(why)) == 0 &&
-		    kind == OFFSITE_S3)
-			sigv4_check(why, sizeof(why));
-		if (why[0] && write(p[1], why, strlen(why)) < 0)
-			_exit(2);
-		_exit(why[0] ? 1 : 0);
+	if (child_run(curl_child, &kind, &report, &status, err, errlen) < 0)
+		return -1;
+	rc = WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+	if (rc < 0) {
+		json_unpack(report, "{s:s}", "error", &why);
+		errprintf(err, errlen, EIO, "offsite: %s",
+			  why ? why : "the libcurl check failed");
 	}
-	close(p[1]);
-	while ((n = read(p[0], why, sizeof(why) - 1)) < 0 && errno == EINTR)
-		;
-	why[n > 0 ? n : 0] = '\0';
-	close(p[0]);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return errprintf(err, errlen, errno,
-					 "offsite: waitpid: %s",
-					 strerror(errno));
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		return 0;
-	return errprintf(err, errlen, errno, "offsite: %s",
-			 why[0] ? why : "the libcurl check failed");
+	json_decref(report);
+	return rc;
 }
 
 static void committed(struct step *s, const struct ckpt_result *r,

@@ -8,7 +8,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "child.h"
 #include "image.h"
 #include "log.h"
 #include "method.h"
@@ -193,45 +193,51 @@ static void tmp_free(struct step *t)
 			free(*(char **)((char *)t + f->off));
 }
 
+struct discard {
+	const struct step *t;
+	const char *name;
+};
+
+/* In a child (child_fn): as the user, no report. */
+static int discard_child(void *arg, int out)
+{
+	const struct discard *d = arg;
+	const struct step *t = d->t;
+	char err[512];
+	int basefd;
+
+	(void)out;
+	if (privsep_become(t->uid, t->gid, err, sizeof(err)) < 0)
+		return -1;
+	basefd = image_open_base(t->dir, err, sizeof(err));
+	if (basefd < 0 || image_discard(basefd, d->name, err,
+					sizeof(err)) < 0)
+		return -1;
+	/* A task that checkpoints by exiting writes into the staging
+	 * directory unasked (the plugin made it at the task's start): it is
+	 * made again, empty. */
+	if (t->exit_code && image_stage(basefd, d->name, err,
+					sizeof(err)) < 0)
+		return -1;
+	return 0;
+}
+
 /* Remove <dir>/<name>.partial and old images half removed, as the user,
  * in a child; waits for it. */
 static void discard_staging(const struct step *t, const char *name)
 {
+	struct discard d = { .t = t, .name = name };
 	char err[512];
-	int status, basefd, fd;
-	pid_t pid;
+	json_t *report;
+	int status;
 
-	pid = fork();
-	if (pid < 0) {
-		log_msg(LOG_ERR, "%s: fork: %s", name, strerror(errno));
-		return;
-	}
-	if (pid == 0) {
-		sigset_t none;
-		int keep = -1;
-
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		if (privsep_close_fds(&keep, 1) < 0 ||
-		    privsep_become(t->uid, t->gid, err, sizeof(err)) < 0)
-			_exit(2);
-		basefd = image_open_base(t->dir, err, sizeof(err));
-		if (basefd < 0 || image_discard(basefd, name, err,
-						sizeof(err)) < 0)
-			_exit(1);
-		/* A task that checkpoints by exiting writes into the staging
-		 * directory unasked (the plugin made it at the task's start):
-		 * it is made again, empty. */
-		if (t->exit_code && (fd = image_stage(basefd, name, err,
-						      sizeof(err))) < 0)
-			_exit(1);
-		_exit(0);
-	}
-	if (waitpid(pid, &status, 0) < 0)
-		log_msg(LOG_ERR, "waitpid(%d): %s", (int)pid, strerror(errno));
+	if (child_run(discard_child, &d, &report, &status, err,
+		      sizeof(err)) < 0)
+		log_msg(LOG_ERR, "%s: %s", name, err);
 	else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		log_msg(LOG_WARNING, "cannot remove staging %s/%s%s (status "
 			"%d)", t->dir, name, IMAGE_STAGING_SUFFIX, status);
+	json_decref(report);
 }
 
 static void restore_tasks(struct step *s, json_t *tasks)
