@@ -1,0 +1,32 @@
+/* verbs_child.h - the children of scheckpoint's verbs (verbs_child.c),
+ * for verbs.c only. */
+#ifndef CKPT_VERBS_CHILD_H
+#define CKPT_VERBS_CHILD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "proto.h"
+#include "verbs.h"
+
+struct verbs_req {
+	verbs_done_fn done;
+	void *arg;
+	uint32_t job;
+	enum ckpt_op op;
+	size_t n;
+	struct {			/* list: the steps' images */
+		char *dir;
+		char name[64];
+		uid_t uid;
+		gid_t gid;
+	} steps[];
+};
+
+/* child_fn: the images of r's steps, read as the first step's user. */
+int verbs_list_child(void *arg, int out);
+/* child_fn, as root: cancel (vacate) or requeue r's job. */
+int verbs_act_child(void *arg, int out);
+
+#endif
