@@ -3,15 +3,16 @@
 #ifndef CKPT_VERBS_CHILD_H
 #define CKPT_VERBS_CHILD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "proto.h"
-#include "verbs.h"
 
+/* A request; done and arg are the loop's (verbs.h: verbs_done_fn). */
 struct verbs_req {
-	verbs_done_fn done;
+	void (*done)(void *arg, bool ok, int err, const char *text);
 	void *arg;
 	uint32_t job;
 	enum ckpt_op op;
