@@ -45,8 +45,7 @@ static struct child *children;	/* running */
 struct body {
 	child_fn fn;
 	void *arg;
-	int *keep;
-	size_t nkeep;
+	int *keep;		/* gets the child's numbers */
 	pid_t parent;
 	int *fds;		/* the report pipe, then keep[] */
 	struct child *c;
@@ -113,28 +112,44 @@ static int drain(struct child *c)
 	}
 }
 
+/* c has ended, or will: reaped (its wait status in *status; *werr: 0,
+ * or waitpid's errno), its slot released before its pipe is read, its
+ * report returned (NULL if none) and its pipe closed. */
+static json_t *reap(struct child *c, int *status, int *werr)
+{
+	json_error_t jerr;
+	json_t *o = NULL;
+	pid_t w;
+
+	*status = 0;
+	while ((w = waitpid(c->pid, status, 0)) < 0 && errno == EINTR)
+		;
+	*werr = w < 0 ? errno : 0;
+	if (w < 0)
+		log_msg(LOG_ERR, "waitpid(%d): %s", (int)c->pid,
+			strerror(*werr));
+	child_clone_release(c);
+	drain(c);
+	if (c->len > 0)
+		o = json_loadb(c->buf, c->len, 0, &jerr);
+	close(c->pipefd);
+	return o;
+}
+
 static void child_ready(struct watch *w, uint32_t events)
 {
 	struct child *c = (struct child *)w, **pp;
-	json_error_t jerr;
-	json_t *o = NULL;
-	int status = 0;
+	int status, werr;
+	json_t *o;
 
 	(void)events;
 	for (pp = &children; *pp && *pp != c; pp = &(*pp)->next)
 		;
 	if (*pp)
 		*pp = c->next;
-	if (waitpid(c->pid, &status, 0) < 0)
-		log_msg(LOG_ERR, "waitpid(%d): %s", (int)c->pid,
-			strerror(errno));
-	child_clone_release(c);
-	drain(c);
-	if (c->len > 0)
-		o = json_loadb(c->buf, c->len, 0, &jerr);
+	o = reap(c, &status, &werr);
 	loop_del(w);
 	close(w->fd);
-	close(c->pipefd);
 	c->done(c->arg, o, status);
 	json_decref(o);
 	free(c->buf);
@@ -146,7 +161,7 @@ static void child_ready(struct watch *w, uint32_t events)
 static int spawn(struct child *c, child_fn fn, void *arg, int *keep,
 		 size_t nkeep, int *pidfd, char *err, size_t errlen)
 {
-	struct body b = { .fn = fn, .arg = arg, .keep = keep, .nkeep = nkeep,
+	struct body b = { .fn = fn, .arg = arg, .keep = keep,
 			  .parent = getpid(), .c = c };
 	int p[2] = { -1, -1 }, r = -1;
 
@@ -224,9 +239,7 @@ int child_run(child_fn fn, void *arg, json_t **report, int *status,
 	      char *err, size_t errlen)
 {
 	struct child *c = calloc(1, sizeof(*c));
-	json_error_t jerr;
-	int pidfd = -1, rc = 0;
-	pid_t w;
+	int pidfd = -1, werr;
 
 	*report = NULL;
 	if (!c)
@@ -238,19 +251,16 @@ int child_run(child_fn fn, void *arg, json_t **report, int *status,
 	}
 	if (pidfd >= 0)
 		close(pidfd);
-	while ((w = waitpid(c->pid, status, 0)) < 0 && errno == EINTR)
-		;
-	if (w < 0)
-		rc = errprintf(err, errlen, errno, "waitpid(%d): %s",
-			       (int)c->pid, strerror(errno));
-	child_clone_release(c);
-	drain(c);
-	if (rc == 0 && c->len > 0)
-		*report = json_loadb(c->buf, c->len, 0, &jerr);
-	close(c->pipefd);
+	*report = reap(c, status, &werr);
+	if (werr) {
+		json_decref(*report);
+		*report = NULL;
+		errprintf(err, errlen, werr, "waitpid(%d): %s", (int)c->pid,
+			  strerror(werr));
+	}
 	free(c->buf);
 	free(c);
-	return rc;
+	return werr ? -1 : 0;
 }
 
 int child_start(child_fn fn, void *arg, child_done_fn done, void *donearg,

@@ -304,6 +304,26 @@ static void conn_ready(struct watch *w, uint32_t events)
 	proto_msg_clear(&m);
 }
 
+/* c (on fd, its cred set) counted against its user and watched by the
+ * loop: 0, or -1 with fd closed and c freed. */
+static int conn_join(struct conn *c, uint32_t events)
+{
+	c->w.ready = conn_ready;
+	if (conn_admit(c) < 0) {
+		close(c->w.fd);
+		free(c);
+		return -1;
+	}
+	if (loop_add(&c->w, events) < 0) {
+		log_msg(LOG_ERR, "epoll: %s", strerror(errno));
+		conn_leave(c);
+		close(c->w.fd);
+		free(c);
+		return -1;
+	}
+	return 0;
+}
+
 static void conn_accept(int fd)
 {
 	socklen_t len = sizeof(struct ucred);
@@ -317,20 +337,8 @@ static void conn_accept(int fd)
 		return;
 	}
 	c->w.fd = fd;
-	c->w.ready = conn_ready;
-	if (conn_admit(c) < 0) {
-		close(fd);
-		free(c);
-		return;
-	}
-	if (loop_add(&c->w, EPOLLIN) < 0) {
-		log_msg(LOG_ERR, "epoll: %s", strerror(errno));
-		conn_leave(c);
-		close(fd);
-		free(c);
-		return;
-	}
-	conn_idle(c);
+	if (conn_join(c, EPOLLIN) == 0)
+		conn_idle(c);
 }
 
 static void listener_ready(struct watch *w, uint32_t events)
@@ -360,23 +368,12 @@ void conn_tcp_request(int fd, uid_t uid, const struct ckpt_msg *m)
 		return;
 	}
 	c->w.fd = fd;
-	c->w.ready = conn_ready;
 	c->tcp = true;
 	c->cred.uid = uid;
 	c->cred.gid = (gid_t)-1;
 	c->cred.pid = 0;
-	if (conn_admit(c) < 0) {
-		close(fd);
-		free(c);
+	if (conn_join(c, EPOLLIN | EPOLLRDHUP) < 0)
 		return;
-	}
-	if (loop_add(&c->w, EPOLLIN | EPOLLRDHUP) < 0) {
-		log_msg(LOG_ERR, "epoll: %s", strerror(errno));
-		conn_leave(c);
-		close(fd);
-		free(c);
-		return;
-	}
 	ops->message(c, (struct ckpt_msg *)m, &(int){ -1 });
 	if (!c->waiter)
 		conn_idle(c);
