@@ -486,13 +486,13 @@ out:
 	return rc;
 }
 
-/* Ask, wait, and commit; fills m on success.  *uncaught: no task
+/* Ask, wait, and commit; fills m on success.  r->uncaught: no task
  * catches the signal, so nothing was asked and nothing staged.  With
  * node-local staging (s->local) the tasks write into the local
  * directory; without ImageDir= the image is committed there and flushed
  * to the shared directory after the tasks were released. */
-int cooperate_checkpoint(struct ckpt_run *r, int basefd, struct manifest *m,
-			 bool *uncaught, char *err, size_t errlen)
+static int take(struct ckpt_run *r, int basefd, struct manifest *m,
+		char *err, size_t errlen)
 {
 	const struct step *s = r->s;
 	const struct task *t;
@@ -511,7 +511,7 @@ int cooperate_checkpoint(struct ckpt_run *r, int basefd, struct manifest *m,
 			  "not checkpointable: no task of %s "
 			  "catches SIG%s",
 			  s->label, signal_name(s->signo));
-		*uncaught = true;
+		r->uncaught = true;
 		return -1;
 	}
 	if (s->local && (lbase = flush_open_local(s, err, errlen)) < 0)
@@ -521,7 +521,7 @@ int cooperate_checkpoint(struct ckpt_run *r, int basefd, struct manifest *m,
 	stagefd = image_stage(stagebase, s->name, err, errlen);
 	if (stagefd < 0)
 		goto out;
-	if (cooperate_part(r, stagefd, uncaught, err, errlen) == 0) {
+	if (cooperate_part(r, stagefd, &r->uncaught, err, errlen) == 0) {
 		m->seq = image_next_seq(stagebase, s->name);
 		if (lbase >= 0 && r->image_dirfd < 0 &&
 		    (seq = image_next_seq(basefd, s->name)) > m->seq)
@@ -541,7 +541,7 @@ out:
 	if (lbase >= 0)
 		close(lbase);
 	/* engine_run leaves the staging of an uncaught step alone. */
-	if (rc < 0 && *uncaught && lbase < 0) {
+	if (rc < 0 && r->uncaught && lbase < 0) {
 		char why[512];
 
 		image_discard(basefd, s->name, why, sizeof(why));
@@ -549,3 +549,4 @@ out:
 	return rc;
 }
 
+const struct ckpt_way cooperate_way = { "cooperative", take };

@@ -10,10 +10,9 @@
 
 struct manifest;
 
-/* Ask, wait, and commit; fills m on success.  *uncaught: no task
- * catches the signal, so nothing was asked and nothing staged. */
-int cooperate_checkpoint(struct ckpt_run *r, int basefd, struct manifest *m,
-			 bool *uncaught, char *err, size_t errlen);
+/* Ask, wait, and commit (r->uncaught: no task catches the signal, so
+ * nothing was asked and nothing staged). */
+extern const struct ckpt_way cooperate_way;
 /* Ask the step's local tasks and wait for their acknowledgements in
  * partfd (a staging directory, or node.<k> of one); nothing committed.
  * 0/-1 with err; *uncaught as above. */

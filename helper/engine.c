@@ -1,26 +1,24 @@
 /* engine.c - one checkpoint, in a worker that has the job user's
- * credentials: ImageDir= opened, then the step's way of checkpointing
- * (a checkpoint exit code: commit what the task left; a step over
- * several nodes: the leader's two-phase commit, peer_worker.c; a method:
- * method.c; else the cooperative protocol, cooperate.c), and one report
- * to the daemon of what happened. */
+ * credentials: ImageDir= opened, then the step's way of taking it
+ * (struct ckpt_way: a checkpoint exit code: commit what the task left,
+ * exit_code.c; a step over several nodes: the leader's two-phase commit,
+ * peer_worker.c; a method: method_run.c; else the cooperative protocol,
+ * cooperate.c), and one report to the daemon of what happened. */
 #include "config.h"
 
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "cooperate.h"
 #include "engine.h"
-#include "errbuf.h"
+#include "exit_code.h"
 #include "image.h"
-#include "method.h"
+#include "log.h"
 #include "method_run.h"
 #include "peer_worker.h"
 #include "report.h"
@@ -35,43 +33,16 @@ static void printable(char *s)
 			*s = '?';
 }
 
-/* Checkpoint-and-exit: a task wrote its state into the staging
- * directory and exited with the exit code; commit what it left there
- * (there is nobody to ask). */
-static int commit_staged(struct ckpt_run *r, int basefd,
-			 struct manifest *m, char *err, size_t errlen)
+/* The way of r's step at this checkpoint. */
+static const struct ckpt_way *way_of(const struct ckpt_run *r)
 {
-	const struct step *s = r->s;
-	char staging[80];
-	struct dirent *e;
-	bool any = false;
-	DIR *d;
-	int fd;
-
-	snprintf(staging, sizeof(staging), "%s%s", s->name,
-		 IMAGE_STAGING_SUFFIX);
-	fd = openat(basefd, staging, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-		    O_CLOEXEC);
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		errprintf(err, errlen, errno,
-			  "exited with the checkpoint exit code, "
-			  "but %s cannot be read: %s",
-			  staging, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	while (!any && (e = readdir(d)))
-		any = strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
-		      strncmp(e->d_name, ".done.", 6);
-	closedir(d);
-	if (!any)
-		return errprintf(err, errlen, errno,
-				 "exited with the checkpoint exit code, "
-				 "but left %s empty",
-				 staging);
-	m->seq = image_next_seq(basefd, s->name);
-	return run_commit(r, basefd, m, err, errlen);
+	if (strcmp(r->reason, "exit-code") == 0)
+		return &exit_code_way;
+	if (r->s->nnodes > 1)
+		return &peer_leader_way;
+	if (r->s->method)
+		return &method_way;
+	return &cooperate_way;
 }
 
 int engine_run(struct ckpt_run *r, const char *imgdir, int out)
@@ -81,7 +52,7 @@ int engine_run(struct ckpt_run *r, const char *imgdir, int out)
 	struct manifest m = { .job = s->job, .step = s->id,
 			      .process_image = s->method != NULL };
 	char err[1024] = "", line[1200], image[4352];
-	bool uncaught = false, exited = strcmp(reason, "exit-code") == 0;
+	bool exited = strcmp(reason, "exit-code") == 0;
 	json_t *o;
 	int basefd, rc = -1;
 
@@ -91,16 +62,13 @@ int engine_run(struct ckpt_run *r, const char *imgdir, int out)
 	if (basefd >= 0 && imgdir &&
 	    run_open_image_dir(r, imgdir, err, sizeof(err)) < 0) {
 		/* nothing asked, nothing staged */
-	} else if (basefd >= 0 && exited)
-		rc = commit_staged(r, basefd, &m, err, sizeof(err));
-	else if (basefd >= 0 && s->nnodes > 1)
-		rc = peer_leader_checkpoint(r, basefd, &m, err, sizeof(err));
-	else if (basefd >= 0 && s->method)
-		rc = method_checkpoint(r, s->method, basefd, &m, err,
-				       sizeof(err));
-	else if (basefd >= 0)
-		rc = cooperate_checkpoint(r, basefd, &m, &uncaught, err,
-					  sizeof(err));
+	} else if (basefd >= 0) {
+		const struct ckpt_way *way = way_of(r);
+
+		log_msg(LOG_DEBUG, "%s: %s checkpoint, the %s way", s->label,
+			reason, way->name);
+		rc = way->take(r, basefd, &m, err, sizeof(err));
+	}
 	if (rc == 0) {
 		snprintf(image, sizeof(image), "%s/%s",
 			 imgdir ? imgdir : s->dir, s->name);
@@ -118,20 +86,20 @@ int engine_run(struct ckpt_run *r, const char *imgdir, int out)
 	} else {
 		printable(err);
 		/* The state an exited task left is all there is: keep it. */
-		if (basefd >= 0 && !uncaught && !exited)
+		if (basefd >= 0 && !r->uncaught && !exited)
 			image_discard(basefd, s->name, line, sizeof(line));
 		if (r->image_dirfd >= 0)
 			image_discard(r->image_dirfd, s->name, line,
 				      sizeof(line));
 		/* A step that cannot checkpoint is noted once, not at every
 		 * interval. */
-		if (basefd >= 0 && !(uncaught && s->uncaught_noted)) {
+		if (basefd >= 0 && !(r->uncaught && s->uncaught_noted)) {
 			snprintf(line, sizeof(line), "%s failed: %s", s->label,
 				 err);
 			image_log(basefd, line);
 		}
 		o = json_pack("{s:b,s:s,s:b}", "ok", 0, "error", err,
-			      "uncaught", uncaught);
+			      "uncaught", r->uncaught);
 	}
 	m.reason = NULL;
 	m.node = NULL;

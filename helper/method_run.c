@@ -209,10 +209,11 @@ static int criu_dump(const struct step *s, const struct method *m,
 /* A checkpoint by the step's method: stage, run the checkpoint command,
  * commit what it left.  The clean-up command runs afterwards either way.
  * Runs as the job's user (in the worker). */
-int method_checkpoint(struct ckpt_run *r, const struct method *m, int basefd,
-		      struct manifest *mf, char *err, size_t errlen)
+static int take(struct ckpt_run *r, int basefd, struct manifest *mf,
+		char *err, size_t errlen)
 {
 	const struct step *s = r->s;
+	const struct method *m = s->method;
 	const char *reason = r->reason;
 	char out[METHOD_OUTPUT_MAX], why[512];
 	char **env;
@@ -261,3 +262,5 @@ int method_checkpoint(struct ckpt_run *r, const struct method *m, int basefd,
 	}
 	return rc;
 }
+
+const struct ckpt_way method_way = { "method", take };

@@ -9,8 +9,8 @@
 struct manifest;
 struct method;
 
-/* As the user: stage, run the method (or criu), commit, clean up. */
-int method_checkpoint(struct ckpt_run *r, const struct method *m, int basefd,
-		      struct manifest *mf, char *err, size_t errlen);
+/* As the user: stage, run the step's method (or criu), commit, clean
+ * up. */
+extern const struct ckpt_way method_way;
 
 #endif

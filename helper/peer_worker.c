@@ -302,8 +302,8 @@ static int make_parts(const struct step *s, int stagefd, char *err,
 
 static int seal_part(int partfd, int depth, char *err, size_t errlen);
 
-int peer_leader_checkpoint(struct ckpt_run *r, int basefd,
-			   struct manifest *m, char *err, size_t errlen)
+static int lead(struct ckpt_run *r, int basefd, struct manifest *m,
+		char *err, size_t errlen)
 {
 	const struct step *s = r->s;
 	struct timespec deadline;
@@ -350,6 +350,8 @@ out:
 		close(stagefd);
 	return rc;
 }
+
+const struct ckpt_way peer_leader_way = { "leader of several nodes", lead };
 
 /* ------------------------------------------------ a part, as the user */
 

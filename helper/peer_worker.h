@@ -16,8 +16,7 @@ void peer_leader_seal(const struct step *s);
 /* The leader's worker, as the user: stage N.partial with one node.<k>
  * per node, send PREPARE to every follower, checkpoint node.0, and commit
  * once every follower answered PREPARED; otherwise ABORT. */
-int peer_leader_checkpoint(struct ckpt_run *r, int basefd,
-			   struct manifest *m, char *err, size_t errlen);
+extern const struct ckpt_way peer_leader_way;
 /* A follower's part worker, as the user; reports to out. */
 int peer_part_run(struct ckpt_run *r, int out);
 

@@ -1,9 +1,10 @@
-/* run.h - the checkpoint in flight in a worker, and its commit (run.c).
- * Every way of taking a checkpoint (cooperate.c, method.c, peer_worker.c,
- * engine.c) stages its image and commits it with run_commit(). */
+/* run.h - the checkpoint in flight in a worker, and its commit (run.c);
+ * the one interface of the ways of taking it (struct ckpt_way), each of
+ * which stages its image and commits it with run_commit(). */
 #ifndef CKPT_RUN_H
 #define CKPT_RUN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <jansson.h>
@@ -19,6 +20,22 @@ struct ckpt_run {
 	char *saved_script;	/* fetched as root before the drop */
 	long paused_ms;		/* request to last acknowledgement; -1 */
 	long flush_ms;		/* node-local staging's copy; -1 */
+	bool uncaught;		/* set by a way: no task catches the
+				 * signal, nothing was asked */
+};
+
+/* A way of taking a step's checkpoint, as the user in the worker
+ * (engine.c picks one per checkpoint): the cooperative protocol
+ * (cooperate.c), a method's command or criu (method_run.c), the leader
+ * of a step over several nodes (peer_worker.c), or what a task left at
+ * its checkpoint exit code (exit_code.c). */
+struct ckpt_way {
+	const char *name;
+	/* Stage r's image under basefd, have it filled, commit it into m
+	 * (seq, files): 0, or -1 with err (and r->uncaught when nothing
+	 * could be asked). */
+	int (*take)(struct ckpt_run *r, int basefd, struct manifest *m,
+		    char *err, size_t errlen);
 };
 
 void run_init(struct ckpt_run *r, const struct step *s, const char *reason);
