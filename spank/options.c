@@ -192,18 +192,18 @@ static int apply(int which, const char *what, const char *arg, int remote)
 	return -1;
 }
 
-static int opt_cb(int val, const char *optarg, int remote)
+static int opt_cb(int val, const char *arg, int remote)
 {
 	char what[64];
 
 	if (val < 0 || val >= OPT_COUNT)
 		return -1;
-	if (!optarg || !*optarg) {
+	if (!arg || !*arg) {
 		slurm_error(PFX "--%s needs a value", opt_names[val]);
 		return -1;
 	}
 	snprintf(what, sizeof(what), "--%s", opt_names[val]);
-	if (apply(val, what, optarg, remote) < 0)
+	if (apply(val, what, arg, remote) < 0)
 		return -1;
 	opts.cli[val] = true;
 	return 0;
