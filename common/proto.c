@@ -171,22 +171,44 @@ static int check_to(const struct ckpt_msg *m, char *err, size_t errlen)
 	return 0;
 }
 
-/* ImageDir= of a request: absolute, printable, shorter than PATH_MAX;
- * list reads images there, create, vacate and requeue commit the image
- * there (the tasks still stage in their SLURM_CHECKPOINT_DIR). */
-static int check_image_dir(const struct ckpt_msg *m, char *err, size_t errlen)
+/* The ops with ImageDir= (image_dir). */
+static bool op_has_image_dir(int op)
 {
-	if (!m->dir)
-		return 0;
-	if (m->op != CKPT_OP_LIST && m->op != CKPT_OP_CREATE &&
-	    m->op != CKPT_OP_VACATE && m->op != CKPT_OP_REQUEUE &&
-	    m->op != CKPT_OP_FETCH)
+	return op == CKPT_OP_LIST || op == CKPT_OP_CREATE ||
+	       op == CKPT_OP_VACATE || op == CKPT_OP_REQUEUE;
+}
+
+/* At most the one of dir, image_dir and fetch_dir that is the op's (all
+ * three are "dir" on the wire): register's dir, the image_dir of list,
+ * create, vacate and requeue, fetch's fetch_dir. */
+static int check_dir_fields(const struct ckpt_msg *m, char *err,
+			    size_t errlen)
+{
+	if (m->dir && m->op != CKPT_OP_REGISTER)
+		return errprintf(err, errlen, EINVAL, "only a register "
+				 "message has dir");
+	if (m->image_dir && !op_has_image_dir(m->op))
 		return errprintf(err, errlen, EINVAL, "ImageDir= is only valid "
 				 "for create, vacate, requeue and list");
-	if (m->dir[0] != '/' || strlen(m->dir) >= PATH_MAX)
+	if (m->fetch_dir && m->op != CKPT_OP_FETCH)
+		return errprintf(err, errlen, EINVAL, "only a fetch message "
+				 "has fetch_dir");
+	return 0;
+}
+
+/* ImageDir= of a request, and the directory of a restart's fetch:
+ * absolute, printable, shorter than PATH_MAX; list reads images in
+ * ImageDir=, create, vacate and requeue commit the image there (the
+ * tasks still stage in their SLURM_CHECKPOINT_DIR); a restart's fetch
+ * commits the image it fetches into its directory. */
+static int check_image_dir(const char *dir, char *err, size_t errlen)
+{
+	if (!dir)
+		return 0;
+	if (dir[0] != '/' || strlen(dir) >= PATH_MAX)
 		return errprintf(err, errlen, EINVAL, "ImageDir must be an "
 				 "absolute path");
-	if (has_control(m->dir))
+	if (has_control(dir))
 		return errprintf(err, errlen, EINVAL, "ImageDir has a "
 				 "control character");
 	return 0;
@@ -234,11 +256,13 @@ static int check_reply(const struct ckpt_msg *m, char *err, size_t errlen)
 
 static int check_msg(const struct ckpt_msg *m, char *err, size_t errlen)
 {
+	if (check_dir_fields(m, err, errlen) < 0)
+		return -1;
 	if (proto_op_is_request(m->op)) {
 		if (check_ids(m, err, errlen) < 0 ||
 		    check_to(m, err, errlen) < 0)
 			return -1;
-		return check_image_dir(m, err, errlen);
+		return check_image_dir(m->image_dir, err, errlen);
 	}
 	switch (m->op) {
 	case CKPT_OP_REGISTER:
@@ -251,9 +275,6 @@ static int check_msg(const struct ckpt_msg *m, char *err, size_t errlen)
 		return check_ids(m, err, errlen);
 	case CKPT_OP_PREPARE:
 	case CKPT_OP_ABORT:
-		if (m->dir)
-			return errprintf(err, errlen, EINVAL, "a peer message "
-					 "has no dir");
 		if (check_ids(m, err, errlen) < 0)
 			return -1;
 		return check_to(m, err, errlen);
@@ -261,7 +282,7 @@ static int check_msg(const struct ckpt_msg *m, char *err, size_t errlen)
 		if (check_ids(m, err, errlen) < 0 ||
 		    check_to(m, err, errlen) < 0)
 			return -1;
-		return check_image_dir(m, err, errlen);
+		return check_image_dir(m->fetch_dir, err, errlen);
 	case CKPT_OP_REPLY:
 		return check_reply(m, err, errlen);
 	default:
@@ -278,11 +299,14 @@ static json_t *pack_msg(const struct ckpt_msg *m)
 	const char *op = op_names[m->op];
 	int v = CKPT_PROTO_VERSION;
 
-	/* job, step, ImageDir= (FETCH: the directory of a restart) */
+	/* job, step, "dir": ImageDir= (FETCH: the directory of a
+	 * restart) */
 	if (proto_op_is_request(m->op) || m->op == CKPT_OP_FETCH)
 		return json_pack("{s:i, s:s, s:I, s:I, s:s*, s:s*}", "v", v,
 				 "op", op, "job", (json_int_t)m->job,
-				 "step", (json_int_t)m->step, "dir", m->dir,
+				 "step", (json_int_t)m->step,
+				 "dir", m->op == CKPT_OP_FETCH ? m->fetch_dir
+							       : m->image_dir,
 				 "to", m->to);
 	switch (m->op) {
 	case CKPT_OP_REGISTER:
@@ -420,7 +444,15 @@ static int unpack_request(json_t *o, struct ckpt_msg *m, char *err,
 				 "of range", (long long)job, (long long)step);
 	if (to && strdup_field(to, &m->to) < 0)
 		return -1;
-	return dir ? strdup_field(dir, &m->dir) : 0;
+	if (!dir)
+		return 0;
+	/* A request's "dir" is its ImageDir= (checked against the op
+	 * later), fetch's the directory of a restart. */
+	if (proto_op_is_peer(m->op))
+		return errprintf(err, errlen, EINVAL, "a peer message has no "
+				 "dir");
+	return strdup_field(dir, m->op == CKPT_OP_FETCH ? &m->fetch_dir
+							: &m->image_dir);
 }
 
 static int unpack_register(json_t *o, struct ckpt_msg *m, char *err,
@@ -623,6 +655,8 @@ void proto_msg_clear(struct ckpt_msg *m)
 	if (!m)
 		return;
 	free(m->dir);
+	free(m->image_dir);
+	free(m->fetch_dir);
 	free(m->node);
 	free(m->error);
 	free(m->image);

@@ -37,9 +37,10 @@ enum ckpt_op {
 	CKPT_OP_FETCH,		/* plugin (a task, as the user) -> helper:
 				 * fetch the step's newest image from the
 				 * offsite store; the reply has image, seq.
-				 * With dir, from scheckpoint restart (the
-				 * user, on the node's socket): the batch
-				 * image of an ended job, into dir */
+				 * With fetch_dir, from scheckpoint restart
+				 * (the user, on the node's socket): the
+				 * batch image of an ended job, into
+				 * fetch_dir */
 };
 
 /* A message between helpers: CKPT_OP_PREPARE or CKPT_OP_ABORT. */
@@ -65,9 +66,17 @@ struct ckpt_msg {
 	long max_requeue;	/* automatic requeues before a hold; 0: no limit */
 	int exit_code;		/* checkpoint-and-exit code; 0: none */
 	int signo;
-	char *dir;		/* absolute checkpoint directory; LIST,
-				 * CREATE, VACATE, REQUEUE: ImageDir=, or
-				 * NULL; FETCH: see above */
+	/* At most one of dir, image_dir, fetch_dir: the one of the op.
+	 * Each is "dir" on the wire. */
+	char *dir;		/* REGISTER: the step's absolute checkpoint
+				 * directory */
+	char *image_dir;	/* LIST, CREATE, VACATE, REQUEUE: ImageDir=,
+				 * the absolute directory of the images
+				 * instead of the step's; NULL: none */
+	char *fetch_dir;	/* FETCH from scheckpoint restart: the
+				 * absolute directory the batch image of an
+				 * ended job is fetched into; NULL: a
+				 * task's fetch, into the step's dir */
 	char *node;		/* node name, for messages */
 	char *method;		/* checkpoint method; NULL: "signal" */
 	char *trigger;		/* file to create instead of signalling */
@@ -112,7 +121,9 @@ bool proto_trigger_ok(const char *path);
  * "unregister", "create", "reply", "exit", "able", "vacate", "requeue",
  * "enable", "disable", "error", "list", "show", "prepare", "abort",
  * "fetch") plus "v":CKPT_PROTO_VERSION.  A register message carries
- * "nodeid" and "nnodes" (optional on decoding: 0 and 1).
+ * "nodeid" and "nnodes" (optional on decoding: 0 and 1).  dir (register),
+ * image_dir (list, create, vacate, requeue) and fetch_dir (fetch) are
+ * all "dir".
  * Only the fields belonging to the op are written. */
 char *proto_encode(const struct ckpt_msg *m);		/* malloc'ed, NULL+errno */
 

@@ -311,7 +311,7 @@ static int on_create(struct conn *c, const struct ckpt_msg *m)
 		return conn_reply_err(c, ENOMEM, "out of memory");
 	wt->whole_job = m->step == CKPT_STEP_ALL;
 	for (i = 0; i < n; i++) {
-		if (worker_start(targets[i], op_label(m->op), m->dir,
+		if (worker_start(targets[i], op_label(m->op), m->image_dir,
 				 waiter_step_done, wt,
 				 err, sizeof(err))) {
 			wt->failed++;
@@ -364,8 +364,9 @@ static int on_query(struct conn *c, const struct ckpt_msg *m)
 	if (m->op == CKPT_OP_LIST) {
 		if (!(wt = waiter_new(c, m)))
 			return conn_reply_err(c, ENOMEM, "out of memory");
-		if (verbs_list((const struct step *const *)targets, n, m->dir,
-			       list_done, wt, err, sizeof(err)) < 0) {
+		if (verbs_list((const struct step *const *)targets, n,
+			       m->image_dir, list_done, wt, err,
+			       sizeof(err)) < 0) {
 			free(wt);
 			return conn_reply_err(c, errno ? errno : EIO, "%s",
 					      err);
@@ -464,7 +465,7 @@ static int on_restart_fetch(struct conn *c, const struct ckpt_msg *m)
 	 * block in the event loop). */
 	struct step t = { .job = m->job, .id = CKPT_STEP_BATCH,
 			  .uid = c->cred.uid, .gid = USER_PRIMARY_GID,
-			  .dir = m->dir };
+			  .dir = m->fetch_dir };
 
 	if (c->cred.uid == 0)
 		return conn_reply_err(c, EPERM, "root has no images in the "
@@ -494,7 +495,7 @@ static int on_fetch(struct conn *c, const struct ckpt_msg *m)
 {
 	struct step *s = step_find(m->job, m->step);
 
-	if (m->dir) {
+	if (m->fetch_dir) {
 		if (c->tcp || m->step != CKPT_STEP_BATCH)
 			return conn_reply_err(c, EINVAL, "a restart's fetch is "
 					      "of a batch image, on the node's "

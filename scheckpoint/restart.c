@@ -158,8 +158,8 @@ static bool fetch_image(const char *sock, uint32_t jobid, const char *dir,
 			size_t len)
 {
 	struct ckpt_msg m = { .op = CKPT_OP_FETCH, .job = jobid,
-			      .step = CKPT_STEP_BATCH, .dir = (char *)dir },
-			r = { 0 };
+			      .step = CKPT_STEP_BATCH,
+			      .fetch_dir = (char *)dir }, r = { 0 };
 	size_t used = strlen(text);
 	char why[1024];
 	bool ok = false;

@@ -184,7 +184,8 @@ static int print_reply(enum ckpt_op op, const char *id, const char *verb,
 static int request(const char *sock, const struct verb *v, const char *id,
 		   long max_wait, const char *dir)
 {
-	struct ckpt_msg m = { .op = v->op, .dir = (char *)dir }, r = { 0 };
+	struct ckpt_msg m = { .op = v->op, .image_dir = (char *)dir },
+			r = { 0 };
 	char text[1024];
 	int rc;
 

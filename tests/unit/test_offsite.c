@@ -301,7 +301,7 @@ static void test_fetch_msg(void **state)
 	/* scheckpoint restart's fetch names an absolute directory. */
 	s = "{\"v\":1,\"op\":\"fetch\",\"job\":12,\"step\":0,\"dir\":\"/x\"}";
 	assert_int_equal(proto_decode(s, strlen(s), &d, err, sizeof(err)), 0);
-	assert_string_equal(d.dir, "/x");
+	assert_string_equal(d.fetch_dir, "/x");
 	proto_msg_clear(&d);
 	s = "{\"v\":1,\"op\":\"fetch\",\"job\":12,\"step\":0,\"dir\":\"x\"}";
 	assert_int_equal(proto_decode(s, strlen(s), &d, err, sizeof(err)), -1);

@@ -65,19 +65,19 @@ static void test_roundtrip(void **state)
 		{ .op = CKPT_OP_ERROR, .job = 42, .step = CKPT_STEP_ALL },
 		{ .op = CKPT_OP_LIST, .job = 42, .step = CKPT_STEP_ALL },
 		{ .op = CKPT_OP_LIST, .job = 42, .step = 0,
-		  .dir = "/scratch/me/other" },
+		  .image_dir = "/scratch/me/other" },
 		{ .op = CKPT_OP_CREATE, .job = 42, .step = 0,
-		  .dir = "/scratch/me/elsewhere" },
+		  .image_dir = "/scratch/me/elsewhere" },
 		{ .op = CKPT_OP_VACATE, .job = 42, .step = CKPT_STEP_ALL,
-		  .dir = "/scratch/me/elsewhere" },
+		  .image_dir = "/scratch/me/elsewhere" },
 		{ .op = CKPT_OP_REQUEUE, .job = 42, .step = CKPT_STEP_BATCH,
-		  .dir = "/scratch/me/elsewhere" },
+		  .image_dir = "/scratch/me/elsewhere" },
 		{ .op = CKPT_OP_SHOW, .job = 42, .step = 0 },
 		{ .op = CKPT_OP_PREPARE, .job = 42, .step = 1 },
 		{ .op = CKPT_OP_ABORT, .job = 42, .step = 1 },
 		{ .op = CKPT_OP_FETCH, .job = 42, .step = 1 },
 		{ .op = CKPT_OP_FETCH, .job = 42, .step = CKPT_STEP_BATCH,
-		  .dir = "/scratch/me/run" },
+		  .fetch_dir = "/scratch/me/run" },
 		{ .op = CKPT_OP_REGISTER, .job = 42, .step = 1, .uid = 1,
 		  .gid = 1, .ntasks = 1, .max_wait = 1, .keep = 1,
 		  .signo = 12, .dir = "/d", .node = "c3", .nodeid = 2,
@@ -117,6 +117,16 @@ static void test_roundtrip(void **state)
 		assert_int_equal(out.seq, in[i].seq);
 		if (in[i].dir)
 			assert_string_equal(out.dir, in[i].dir);
+		else
+			assert_null(out.dir);
+		if (in[i].image_dir)
+			assert_string_equal(out.image_dir, in[i].image_dir);
+		else
+			assert_null(out.image_dir);
+		if (in[i].fetch_dir)
+			assert_string_equal(out.fetch_dir, in[i].fetch_dir);
+		else
+			assert_null(out.fetch_dir);
 		if (in[i].restart)
 			assert_string_equal(out.restart, in[i].restart);
 		else
@@ -248,7 +258,97 @@ static void test_decode_bad(void **state)
 		    !err[0])
 			fail_msg("accepted: %s", bad_rows[i]);
 		assert_null(m.dir);
+		assert_null(m.image_dir);
+		assert_null(m.fetch_dir);
 	}
+}
+
+/* dir (register), image_dir (list, create, vacate, requeue) and
+ * fetch_dir (fetch) are each "dir" on the wire, and each lands in its
+ * own field: the one of the op, never another. */
+static void test_dir_fields(void **state)
+{
+	struct ckpt_msg in[] = {
+		reg(),
+		{ .op = CKPT_OP_LIST, .job = 42, .step = 0,
+		  .image_dir = "/scratch/me/other" },
+		{ .op = CKPT_OP_CREATE, .job = 42, .step = 0,
+		  .image_dir = "/scratch/me/other" },
+		{ .op = CKPT_OP_VACATE, .job = 42, .step = CKPT_STEP_ALL,
+		  .image_dir = "/scratch/me/other" },
+		{ .op = CKPT_OP_REQUEUE, .job = 42, .step = CKPT_STEP_BATCH,
+		  .image_dir = "/scratch/me/other" },
+		{ .op = CKPT_OP_FETCH, .job = 42, .step = CKPT_STEP_BATCH,
+		  .fetch_dir = "/scratch/me/run" },
+	};
+	/* Each field on a message whose op has another one, or none. */
+	struct ckpt_msg wrong[] = {
+		{ .op = CKPT_OP_CREATE, .job = 42, .step = 0, .dir = "/d" },
+		{ .op = CKPT_OP_CREATE, .job = 42, .step = 0,
+		  .fetch_dir = "/d" },
+		{ .op = CKPT_OP_FETCH, .job = 42, .step = CKPT_STEP_BATCH,
+		  .image_dir = "/d" },
+		{ .op = CKPT_OP_FETCH, .job = 42, .step = CKPT_STEP_BATCH,
+		  .dir = "/d" },
+		{ .op = CKPT_OP_ABLE, .job = 42, .step = 0,
+		  .image_dir = "/d" },
+		{ .op = CKPT_OP_PREPARE, .job = 42, .step = 1,
+		  .image_dir = "/d" },
+		{ .op = CKPT_OP_TASK, .job = 42, .step = 1, .dir = "/d" },
+		{ .op = CKPT_OP_REPLY, .ok = 1, .fetch_dir = "/d" },
+	};
+	struct ckpt_msg out, m;
+	const char *want;
+	char err[256], key[256], *s;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		want = in[i].dir ? in[i].dir : in[i].image_dir ?
+		       in[i].image_dir : in[i].fetch_dir;
+		s = proto_encode(&in[i]);
+		assert_non_null(s);
+		snprintf(key, sizeof(key), "\"dir\":\"%s\"", want);
+		if (!strstr(s, key))
+			fail_msg("no %s in %s", key, s);
+		assert_null(strstr(s, "image_dir"));
+		assert_null(strstr(s, "fetch_dir"));
+		if (proto_decode(s, strlen(s), &out, err, sizeof(err)) < 0)
+			fail_msg("%s: %s", s, err);
+		switch (in[i].op) {
+		case CKPT_OP_REGISTER:
+			assert_string_equal(out.dir, want);
+			assert_null(out.image_dir);
+			assert_null(out.fetch_dir);
+			break;
+		case CKPT_OP_FETCH:
+			assert_null(out.dir);
+			assert_null(out.image_dir);
+			assert_string_equal(out.fetch_dir, want);
+			break;
+		default:
+			assert_null(out.dir);
+			assert_string_equal(out.image_dir, want);
+			assert_null(out.fetch_dir);
+			break;
+		}
+		proto_msg_clear(&out);
+		free(s);
+	}
+	for (i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
+		errno = 0;
+		if ((s = proto_encode(&wrong[i])))
+			fail_msg("encoded: %s", s);
+		assert_int_equal(errno, EINVAL);
+	}
+	/* A register without its dir is refused, whatever else it has. */
+	m = reg();
+	m.dir = NULL;
+	m.image_dir = "/scratch/me";
+	assert_null(proto_encode(&m));
+	m.image_dir = NULL;
+	m.fetch_dir = "/scratch/me";
+	assert_null(proto_encode(&m));
 }
 
 /* A register message with one field changed must be refused. */
@@ -527,6 +627,7 @@ int main(void)
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_step_encoding),
 		cmocka_unit_test(test_decode_bad),
+		cmocka_unit_test(test_dir_fields),
 		cmocka_unit_test(test_register_fields),
 		cmocka_unit_test(test_to),
 		cmocka_unit_test(test_encode_bad),
