@@ -98,11 +98,16 @@ static void print_step(enum ckpt_op op, json_t *st)
 		       str(st, "step"), t1);
 		break;
 	case CKPT_OP_ERROR:
+		/* No error has no message and no time to print. */
+		if (num(st, "error_code") == 0 && !*str(st, "error_msg")) {
+			printf("StepId=%s error_code=0 error_msg=none\n",
+			       str(st, "step"));
+			break;
+		}
 		when(num(st, "error_time"), t1, sizeof(t1));
 		printf("StepId=%s error_code=%lld error_msg=%s Time=%s\n",
 		       str(st, "step"), (long long)num(st, "error_code"),
-		       *str(st, "error_msg") ? str(st, "error_msg") : "(null)",
-		       t1);
+		       str(st, "error_msg"), t1);
 		break;
 	case CKPT_OP_ENABLE:
 	case CKPT_OP_DISABLE:

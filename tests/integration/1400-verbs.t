@@ -97,7 +97,8 @@ msg=$(sck show "$j" ImageDir="$other" 2>&1)
 ok "ImageDir= relative, or for show: usage errors"
 
 msg=$(sck error "$j" 2>&1) || fail "error: exit $?: $msg"
-echo "$msg" | grep -q "^StepId=$j.batch error_code=0 " || fail "error with no error: $msg"
+[ "$msg" = "StepId=$j.batch error_code=0 error_msg=none" ] ||
+	fail "error with no error: $msg"
 ok "error (none yet): $msg"
 
 msg=$("$SCHECKPOINT" show "$j" 2>&1) || fail "root: show $j: exit $?: $msg"
