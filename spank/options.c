@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,12 @@ static int check_interval(const char *what, const char *arg, long *secs)
 {
 	char min[32];
 
+	if (timefmt_parse(arg, secs) < 0 && errno == ERANGE) {
+		timefmt_format(INT_MAX, min, sizeof(min));
+		slurm_error(PFX "%s interval '%s' is too large: at most %s "
+			    "(2^31-1 seconds)", what, arg, min);
+		return -1;
+	}
 	if (timefmt_parse(arg, secs) < 0) {
 		slurm_error(PFX "invalid %s interval '%s': use minutes, "
 			    "minutes:seconds, hours:minutes:seconds, "
@@ -300,6 +307,21 @@ static int inherit_dir(const char *image)
 	return 0;
 }
 
+/* On srun, sbatch or salloc: an option of a checkpoint given without
+ * --checkpoint (or SLURM_CHECKPOINT) does nothing; say so.  (Not
+ * --restart-dir, which a step without checkpoints may use.) */
+static void warn_unused(void)
+{
+	int which;
+
+	if (opts.enabled)
+		return;
+	for (which = 0; which < OPT_COUNT; which++)
+		if (which != OPT_RESTART && opts.cli[which])
+			slurm_info(PFX "warning: --%s has no effect without "
+				   "--checkpoint", opt_names[which]);
+}
+
 int options_env_fallback(spank_t sp)
 {
 	static char buf[4096], img[4096];
@@ -325,6 +347,8 @@ int options_env_fallback(spank_t sp)
 	}
 	if (image && inherit_dir(image) < 0)
 		return -1;
+	if (!remote)
+		warn_unused();
 	return 0;
 }
 

@@ -30,6 +30,8 @@ reject() {
 reject "--checkpoint=abc" "invalid|interval" sbatch --checkpoint=abc --wrap true
 reject "--checkpoint=-5" "invalid|interval|negative" sbatch --checkpoint=-5 --wrap true
 reject "--checkpoint=1:2:3:4" "invalid|interval" sbatch --checkpoint=1:2:3:4 --wrap true
+reject "--checkpoint=99999999:00:00" "too large: at most 24855-03:14:07" \
+	sbatch --checkpoint=99999999:00:00 --wrap true
 reject "--checkpoint=" "invalid|interval|empty" sbatch --checkpoint= --wrap true
 reject "relative --checkpoint-dir" "absolute" \
 	sbatch --checkpoint=5:00 --checkpoint-dir=ckpt --wrap true
@@ -75,11 +77,24 @@ j2=$(SLURM_CHECKPOINT=abc submit --checkpoint=2:00 --checkpoint-dir="$ckdir" -o 
 ok "--checkpoint on the command line wins over SLURM_CHECKPOINT (job $j2)"
 j3=$(submit --checkpoint=0 -o /dev/null --wrap true) || fail "--checkpoint=0 rejected (0 is always allowed)"
 ok "--checkpoint=0 accepted below min_interval (job $j3)"
+warn="checkpoint: warning: --checkpoint-dir has no effect without --checkpoint"
+out=$(as_user sbatch -o /dev/null --checkpoint-dir="$ckdir" --wrap true 2>&1) ||
+	fail "sbatch --checkpoint-dir alone failed: $out"
+echo "$out" | grep -qF "$warn" || fail "sbatch --checkpoint-dir alone: no warning: $out"
+j4=$(echo "$out" | sed -n 's/^Submitted batch job \([0-9]*\)$/\1/p')
+[ -n "$j4" ] || fail "sbatch --checkpoint-dir alone: no job: $out"
+ok "sbatch --checkpoint-dir alone runs (job $j4), with a warning"
+out=$(as_user srun -n1 --checkpoint-dir="$ckdir" echo srun-ok 2>&1) ||
+	fail "srun --checkpoint-dir alone failed: $out"
+echo "$out" | grep -qx srun-ok && echo "$out" | grep -qF "$warn" ||
+	fail "srun --checkpoint-dir alone printed: $out"
+ok "srun --checkpoint-dir alone runs, with a warning"
 out=$(as_user srun -n1 --checkpoint=2:00 --checkpoint-dir="$ckdir" echo srun-ok 2>&1) ||
 	fail "srun --checkpoint=2:00 failed: $out"
 echo "$out" | grep -qx srun-ok || fail "srun --checkpoint=2:00 printed: $out"
 ok "srun --checkpoint=2:00 runs"
-scancel "$j" "$j2" "$j3" 2>/dev/null
+echo "$out" | grep -q warning && fail "srun --checkpoint=2:00 warned: $out"
+scancel "$j" "$j2" "$j3" "$j4" 2>/dev/null
 job_wait_done "$j" 20 >/dev/null || fail "job $j not cancelled"
 ok "job $j cancelled"
 st=$(sinfo -h -o %t)
