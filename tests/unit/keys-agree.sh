@@ -150,6 +150,23 @@ section method helper/method.c "$top_srcdir/doc/slurmckptd.8" \
 	"METHODS" "$top_srcdir/etc/example.method" \
 	"$top_srcdir/helper/method.c"
 
+# --- the commands etc/example.method names are installed -----------------
+# Its active lines name commands under the default prefix's
+# $(pkglibexecdir); each must be one "make install" puts there
+# (dist_pkglibexec_SCRIPTS of Makefile.am), or the daemon refuses the
+# method file as it stands.
+missing=
+for cmd in $(sed -nE \
+	's|^[a-z_]+=/usr/local/libexec/slurm-checkpoint/([^/]+)$|\1|p' \
+	"$top_srcdir/etc/example.method"); do
+	sed -n '/^dist_pkglibexec_SCRIPTS/,/[^\\]$/p' \
+		"$top_srcdir/Makefile.am" | grep -qE "/$cmd( |\\\\|$)" ||
+		missing="$missing $cmd"
+done
+ok "$([ -z "$missing" ]; echo $?)" \
+	"etc/example.method names only installed commands" \
+	"not installed by Makefile.am:$missing"
+
 echo "1..$n"
 printf '%s\n' "${lines[@]}"
 exit $failed
