@@ -24,6 +24,7 @@
 #include "periodic.h"
 #include "privsep.h"
 #include "server.h"
+#include "staging_tidy.h"
 #include "state.h"
 #include "steps.h"
 #include "verbs.h"
@@ -546,6 +547,7 @@ static void on_message(struct conn *c, struct ckpt_msg *m, int *pidfd)
 		if (c->step && c->cred.uid == 0) {
 			log_msg(LOG_INFO, "step %s unregistered",
 				c->step->label);
+			staging_tidy(c->step);
 			step_remove(c->step);
 			c->step = NULL;
 		}

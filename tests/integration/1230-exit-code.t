@@ -35,3 +35,6 @@ grep -qx 'final=20' "$out" || fail "no final=20"
 lost=$(($(grep -c '^tick=' "$out") - 20))
 [ "$lost" -eq 0 ] || fail "$lost ticks repeated"
 ok "resumed at 10 and completed with final=20 (work lost: $lost s)"
+wait_for 20 test ! -e "$ckdir/$j.ckpt.partial" ||
+	fail "the completed job left $j.ckpt.partial: $(ls -la "$ckdir")"
+ok "the completed job left no staging directory"
