@@ -6,6 +6,7 @@
  * cooperate.c), and one report to the daemon of what happened. */
 #include "config.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -31,6 +32,18 @@ static void printable(char *s)
 	for (; *s; s++)
 		if ((unsigned char)*s < 0x20 || *s == 0x7f)
 			*s = '?';
+}
+
+/* A full checkpoint directory: say how much room a checkpoint needs
+ * (the new image is written before the oldest is removed). */
+static void hint_space(const struct step *s, char *err, size_t len)
+{
+	size_t n = strlen(err);
+
+	if (strstr(err, strerror(ENOSPC)) && n < len)
+		snprintf(err + n, len - n, " (the checkpoint directory needs "
+			 "room for keep+1 = %ld images of the step)",
+			 s->keep + 1);
 }
 
 /* The way of r's step at this checkpoint. */
@@ -84,6 +97,7 @@ int engine_run(struct ckpt_run *r, const char *imgdir, int out)
 			      (json_int_t)m.nfiles, "bytes",
 			      (json_int_t)manifest_bytes(&m));
 	} else {
+		hint_space(s, err, sizeof(err));
 		printable(err);
 		/* The state an exited task left is all there is: keep it. */
 		if (basefd >= 0 && !r->uncaught && !exited)

@@ -48,6 +48,8 @@ msg=$(ckcreate "$j" 2>&1)
 rc=$?
 [ $rc -eq 1 ] || fail "create of a 4 MiB image into 2 MiB: exit $rc (want 1): $msg"
 echo "$msg" | grep -q 'No space left on device' || fail "message does not say 'No space left on device': $msg"
+echo "$msg" | grep -q 'needs room for keep+1 = 3 images of the step' ||
+	fail "message does not say how much room a checkpoint needs: $msg"
 ok "create fails: $msg"
 grep -q "$j.batch failed: .*No space left on device" "$ckdir/checkpoint.log" ||
 	fail "checkpoint.log does not record it: $(cat "$ckdir/checkpoint.log")"
