@@ -65,7 +65,8 @@ int engine_run(struct ckpt_run *r, const char *imgdir, int out)
 	struct manifest m = { .job = s->job, .step = s->id,
 			      .process_image = s->method != NULL };
 	char err[1024] = "", line[1200], image[4352];
-	bool exited = strcmp(reason, "exit-code") == 0;
+	const struct ckpt_way *way = way_of(r);
+	bool exited = way == &exit_code_way;
 	json_t *o;
 	int basefd, rc = -1;
 
@@ -76,8 +77,6 @@ int engine_run(struct ckpt_run *r, const char *imgdir, int out)
 	    run_open_image_dir(r, imgdir, err, sizeof(err)) < 0) {
 		/* nothing asked, nothing staged */
 	} else if (basefd >= 0) {
-		const struct ckpt_way *way = way_of(r);
-
 		log_msg(LOG_DEBUG, "%s: %s checkpoint, the %s way", s->label,
 			reason, way->name);
 		rc = way->take(r, basefd, &m, err, sizeof(err));
