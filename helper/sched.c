@@ -157,6 +157,65 @@ int sched_job(uint32_t id, struct sched_job *job, char *err, size_t errlen)
 	return 0;
 }
 
+/* Whether <task> is in a pending record's array_task_str: "3",
+ * "3-5%2", "1,4,7-9", "1-9:2" (a step). */
+static bool task_listed(const char *list, uint32_t task)
+{
+	unsigned long lo, hi, step;
+	const char *p = list;
+	char *end;
+
+	while (*p >= '0' && *p <= '9') {
+		lo = hi = strtoul(p, &end, 10);
+		step = 1;
+		if (*end == '-' && end[1] >= '0' && end[1] <= '9')
+			hi = strtoul(end + 1, &end, 10);
+		if (*end == ':' && end[1] >= '1' && end[1] <= '9')
+			step = strtoul(end + 1, &end, 10);
+		if (task >= lo && task <= hi && (task - lo) % step == 0)
+			return true;
+		if (*end != ',')
+			break;
+		p = end + 1;
+	}
+	return false;
+}
+
+int sched_array_task(uint32_t array_job, uint32_t task, uint32_t *id,
+		     char *err, size_t errlen)
+{
+	job_info_msg_t *msg = NULL;
+	const slurm_job_info_t *j;
+	bool pending = false;
+	uint32_t i;
+
+	sched_init();
+	if (slurm_load_job(&msg, job_ref(array_job), SHOW_ALL) != SLURM_SUCCESS)
+		return slurm_err(err, errlen, "slurm_load_job");
+	*id = 0;
+	for (i = 0; i < msg->record_count && !*id; i++) {
+		j = &msg->job_array[i];
+		if (j->array_job_id != array_job)
+			continue;
+		if (j->array_task_id == task &&
+		    (j->job_state & JOB_STATE_BASE) == JOB_PENDING)
+			pending = true;	/* the last task keeps the array's id */
+		else if (j->array_task_id == task)
+			*id = j->job_id;
+		else if (j->array_task_id == NO_VAL && j->array_task_str &&
+			 task_listed(j->array_task_str, task))
+			pending = true;	/* tasks not started yet */
+	}
+	slurm_free_job_info_msg(msg);
+	if (*id)
+		return 0;
+	if (pending)
+		return errprintf(err, errlen, ENOENT, "job %u_%u has not "
+				 "started", array_job, task);
+	return errprintf(err, errlen, ENOENT, "job %u_%u is not known to "
+			 "slurmctld", array_job, task);
+}
+
 int sched_requeue(uint32_t id, bool hold, char *err, size_t errlen)
 {
 	int i, e;

@@ -37,6 +37,11 @@ int sched_jobs(time_t *since, bool *unchanged, struct sched_job *jobs,
 /* The job's current record.  0/-1 (err says why; ENOENT when unknown). */
 int sched_job(uint32_t id, struct sched_job *job, char *err, size_t errlen);
 
+/* The job id of task <task> of job array <array_job> ("55_2", as
+ * scontrol takes it).  0/-1 (ENOENT: no such task, or not started). */
+int sched_array_task(uint32_t array_job, uint32_t task, uint32_t *id,
+		     char *err, size_t errlen);
+
 /* Requeue the job (held when hold), retrying while slurmctld says the
  * job is between states.  0/-1. */
 int sched_requeue(uint32_t id, bool hold, char *err, size_t errlen);

@@ -376,13 +376,10 @@ static int restart(const char *sock, const char *id, const char *dir,
 	struct sched_job sj;
 	uint32_t jobid, step;
 	uint64_t fetched = 0;
-	int fd;
+	int fd, rc;
 
-	if (parse_id(id, &jobid, &step) < 0) {
-		fprintf(stderr, "scheckpoint: invalid job id '%s': use "
-			"<job_id>, <job_id>.<step_id> or <job_id>.batch\n", id);
-		return EXIT_USAGE;
-	}
+	if ((rc = resolve_id(id, &jobid, &step)) != 0)
+		return rc;
 	if (step != CKPT_STEP_ALL && step != CKPT_STEP_BATCH) {
 		fprintf(stderr, "scheckpoint: restart is for a job: it submits "
 			"the batch script again from the job's image "

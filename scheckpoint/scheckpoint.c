@@ -58,6 +58,7 @@ static void usage(FILE *f)
 		fprintf(f, "  %-8s %s\n", verbs[i].name, verbs[i].help);
 	fprintf(f, "  %-8s %s\n", "restart", "submit an ended job again from "
 		"its image (new job id)");
+	fprintf(f, "<job_id> may be <array_job_id>_<task_id>.\n");
 	fprintf(f, "  --json     machine-readable output\n"
 		"  -s socket  slurmckptd's socket (default "
 		"$SLURM_CHECKPOINT_SOCKET, else %s)\n"
@@ -194,11 +195,8 @@ static int request(const char *sock, const struct verb *v, const char *id,
 	char text[1024];
 	int rc;
 
-	if (parse_id(id, &m.job, &m.step) < 0) {
-		fprintf(stderr, "scheckpoint: invalid job id '%s': use "
-			"<job_id>, <job_id>.<step_id> or <job_id>.batch\n", id);
-		return EXIT_USAGE;
-	}
+	if ((rc = resolve_id(id, &m.job, &m.step)) != 0)
+		return rc;
 	rc = ask_local(sock, &m, &r, max_wait, text, sizeof(text));
 	/* Not here: the job's node, when the helpers' ports are known. */
 	if (getenv("SLURM_CHECKPOINT_PORTS") &&

@@ -22,8 +22,12 @@ extern bool json_out;
 FILE *output_escaped(int fd, int mode);
 void print_error(int err, const char *text);
 
-/* jobid.c: "<job>", "<job>.<step>" or "<job>.batch"; 0/-1. */
-int parse_id(const char *s, uint32_t *job, uint32_t *step);
+/* jobid.c: "<job>", "<job>.<step>" or "<job>.batch", where <job> may be
+ * "<array_job>_<task>" (*task, else UINT32_MAX); 0/-1. */
+int parse_id(const char *s, uint32_t *job, uint32_t *task, uint32_t *step);
+/* The same, with an array task translated by slurmctld into its job id;
+ * errors printed: 0, 1 (no such task) or EXIT_USAGE. */
+int resolve_id(const char *s, uint32_t *job, uint32_t *step);
 
 /* transport.c: 1 with the reply in *r, or -1 with text (errno kept).
  * ask_local: the helper on this node, at sock; ask_remote: the helpers of
