@@ -111,6 +111,7 @@ static void copy_job(const slurm_job_info_t *in, struct sched_job *out)
 	out->restarts = in->restart_cnt;
 	out->done = (in->job_state & JOB_STATE_BASE) > JOB_SUSPENDED &&
 		    !(in->job_state & JOB_BETWEEN_RUNS);
+	out->completed = (in->job_state & JOB_STATE_BASE) == JOB_COMPLETE;
 }
 
 int sched_jobs(time_t *since, bool *unchanged, struct sched_job *jobs,

@@ -22,6 +22,7 @@ struct sched_job {
 	uint32_t restarts;	/* Slurm's restart count */
 	bool done;		/* ended for good: not pending, running,
 				 * completing or requeued */
+	bool completed;		/* ended on its own with exit code 0 */
 };
 
 /* Read slurm.conf (SLURM_CONF) once per process. */

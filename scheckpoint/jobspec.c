@@ -61,6 +61,51 @@ bool jobspec_is(json_t *job, uid_t uid, uint32_t jobid)
 	       num(job, "job_id") == (json_int_t)jobid;
 }
 
+/* An output pattern of the job with its job id in place of %j (and
+ * %<width>j), so that the restarted job writes on in the same file; the
+ * other fields (%x, %u, %N...) are the same for the new job, or its own
+ * (%%, %s, %t, %a, %A...). */
+static void add_path(struct args *a, const char *opt, const char *pat,
+		     json_int_t id)
+{
+	char *buf = NULL, *end;
+	const char *p, *q;
+	size_t len = 0;
+	unsigned long w;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f) {
+		a->oom = true;
+		return;
+	}
+	for (p = pat; *p; p++) {
+		if (*p != '%') {
+			fputc(*p, f);
+			continue;
+		}
+		if (p[1] == '%') {
+			fputs("%%", f);
+			p++;
+			continue;
+		}
+		w = strtoul(p + 1, &end, 10);
+		q = end;
+		if (*q == 'j' && w < 64) {
+			fprintf(f, "%0*lld", (int)w, (long long)id);
+			p = q;
+		} else {
+			fputc('%', f);
+		}
+	}
+	if (fclose(f) != 0 || !buf) {
+		free(buf);
+		a->oom = true;
+		return;
+	}
+	args_add(a, "%s=%s", opt, buf);
+	free(buf);
+}
+
 void jobspec_sbatch_args(struct args *a, json_t *job, const char *image,
 			 bool stick)
 {
@@ -86,17 +131,20 @@ void jobspec_sbatch_args(struct args *a, json_t *job, const char *image,
 		args_add(a, "--chdir=%s", str(job, "work_dir"));
 	/* The output goes on where it was (legacy restart forced append). */
 	if (*out)
-		args_add(a, "--output=%s", out);
+		add_path(a, "--output", out, num(job, "job_id"));
 	else
 		args_add(a, "--output=%s/slurm-%lld.out", str(job, "work_dir"),
 			 (long long)num(job, "job_id"));
 	if (*e && strcmp(e, out) != 0)
-		args_add(a, "--error=%s", e);
+		add_path(a, "--error", e, num(job, "job_id"));
 	if (*in && strcmp(in, "/dev/null") != 0)
-		args_add(a, "--input=%s", in);
+		add_path(a, "--input", in, num(job, "job_id"));
 	args_add(a, "--open-mode=append");
+	/* Slurm's default may be either: say which the job had. */
 	if (json_is_true(json_object_get(job, "requeue")))
 		args_add(a, "--requeue");
+	else if (json_is_false(json_object_get(job, "requeue")))
+		args_add(a, "--no-requeue");
 	args_add(a, "--checkpoint=%lld:%02lld", (long long)(iv / 60),
 		 (long long)(iv % 60));
 	if (*str(job, "checkpoint_dir"))

@@ -28,6 +28,7 @@
 #include "jobspec.h"
 #include "manifest.h"
 #include "proto.h"
+#include "restart_log.h"
 #include "sched.h"
 #include "scheckpoint.h"
 
@@ -182,17 +183,34 @@ static bool fetch_image(const char *sock, uint32_t jobid, const char *dir,
 	return ok;
 }
 
+/* The image's directory, opened as whoever runs this (the user). */
+static int open_dir_of(const char *image)
+{
+	const char *slash = strrchr(image, '/');
+	char *dir;
+	int fd;
+
+	if (!slash || !(dir = strndup(image, (size_t)(slash - image))))
+		return -1;
+	fd = open(*dir ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(dir);
+	return fd;
+}
+
 /* Submit the job saved in image again (as whoever runs this) and print
- * the new job id.  0, or 1 said on stderr. */
+ * the new job id; not while an earlier restart of it is in the queue,
+ * unless forced.  0, or 1 said on stderr. */
 static int submit_saved(const char *image, uint32_t jobid, const char *id,
-			bool stick, uint64_t fetched)
+			bool stick, bool force, uint64_t fetched)
 {
 	char text[16384], out[256];
 	struct saved_job sv;
 	struct args a = { 0 };
+	struct sched_job sj;
 	unsigned long newid;
+	uint32_t other;
 	json_t *o;
-	int rc = 1;
+	int rc = 1, basefd = -1;
 	size_t i;
 
 	if (load_image(image, &sv, text, sizeof(text)) < 0) {
@@ -207,6 +225,25 @@ static int submit_saved(const char *image, uint32_t jobid, const char *id,
 			 (long long)json_integer_value(
 				 json_object_get(sv.job, "user_id")));
 		print_error(EPERM, text);
+		goto out;
+	}
+	if (!force && sched_job(jobid, &sj, text, sizeof(text)) == 0 &&
+	    sj.completed) {
+		snprintf(text, sizeof(text), "job %u completed: it ended on "
+			 "its own with exit code 0, and a restart runs again "
+			 "what it did after its last checkpoint; say Force to "
+			 "do that", jobid);
+		print_error(EEXIST, text);
+		goto out;
+	}
+	basefd = open_dir_of(image);
+	if (!force && basefd >= 0 &&
+	    restart_log_queued(basefd, jobid, &other)) {
+		snprintf(text, sizeof(text), "job %u, restarted from job %u "
+			 "before, is in the queue: a second job from %s would "
+			 "do the same work twice; say Force to submit one all "
+			 "the same", other, jobid, image);
+		print_error(EEXIST, text);
 		goto out;
 	}
 	jobspec_sbatch_args(&a, sv.job, image, stick);
@@ -237,8 +274,15 @@ static int submit_saved(const char *image, uint32_t jobid, const char *id,
 	} else {
 		printf("Submitted batch job %lu\n", newid);
 	}
+	if (basefd < 0 ||
+	    restart_log_note(basefd, jobid, (uint32_t)newid, image) < 0)
+		fprintf(stderr, "scheckpoint: warning: job %lu not noted in "
+			"%s's %s: a second restart of job %u will not see "
+			"it\n", newid, image, IMAGE_LOG_NAME, jobid);
 	rc = 0;
 out:
+	if (basefd >= 0)
+		close(basefd);
 	for (i = 0; i < a.n; i++)
 		free(a.v[i]);
 	free(a.v);
@@ -311,7 +355,8 @@ static int seal_as(const struct passwd *pw, int out, int err)
  * prints comes back escaped.  An image that root owns is restarted (as
  * root) only with AllowRoot. */
 static int restart_as_owner(const char *image, uint32_t jobid,
-			    const char *id, bool stick, bool allow_root)
+			    const char *id, bool stick, bool allow_root,
+			    bool force)
 {
 	struct passwd *pw;
 	struct stat st;
@@ -352,7 +397,7 @@ static int restart_as_owner(const char *image, uint32_t jobid,
 				pw->pw_name, strerror(errno));
 			_exit(1);
 		}
-		status = submit_saved(image, jobid, id, stick, 0);
+		status = submit_saved(image, jobid, id, stick, force, 0);
 		_exit(fflush(stdout) != 0 ? 1 : status);
 	}
 	close(o[1]);
@@ -370,7 +415,7 @@ static int restart_as_owner(const char *image, uint32_t jobid,
 }
 
 static int restart(const char *sock, const char *id, const char *dir,
-		   bool stick, bool allow_root)
+		   bool stick, bool allow_root, bool force)
 {
 	char name[80], image[4200], text[16384];
 	struct sched_job sj;
@@ -409,7 +454,8 @@ static int restart(const char *sock, const char *id, const char *dir,
 	/* sbatch must not die of a write to a pipe it closed */
 	signal(SIGPIPE, SIG_IGN);
 	if (getuid() == 0)
-		return restart_as_owner(image, jobid, id, stick, allow_root);
+		return restart_as_owner(image, jobid, id, stick, allow_root,
+					force);
 	/* A user: no image here that this user can open (it may never have
 	 * been flushed back), so ask for one from the offsite store. */
 	fd = open(image, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -428,20 +474,20 @@ static int restart(const char *sock, const char *id, const char *dir,
 				"fetched from the offsite store into %s\n",
 				(unsigned long long)fetched, jobid, image);
 	}
-	return submit_saved(image, jobid, id, stick, fetched);
+	return submit_saved(image, jobid, id, stick, force, fetched);
 }
 
-/* restart <job_id> ImageDir=<dir> [StickToNodes] [AllowRoot] */
+/* restart <job_id> ImageDir=<dir> [StickToNodes] [AllowRoot] [Force] */
 int restart_main(const char *sock, int argc, char **argv)
 {
 	const char *dir = NULL;
-	bool stick = false, allow_root = false;
+	bool stick = false, allow_root = false, force = false;
 	int i;
 
 	if (argc < 2) {
 		fprintf(stderr, "scheckpoint: restart needs a job id: "
 			"restart <job_id> ImageDir=<dir> [StickToNodes] "
-			"[AllowRoot]\n");
+			"[AllowRoot] [Force]\n");
 		return EXIT_USAGE;
 	}
 	for (i = 2; i < argc; i++) {
@@ -452,12 +498,14 @@ int restart_main(const char *sock, int argc, char **argv)
 			stick = true;
 		} else if (strcasecmp(argv[i], "AllowRoot") == 0) {
 			allow_root = true;
+		} else if (strcasecmp(argv[i], "Force") == 0) {
+			force = true;
 		} else {
 			fprintf(stderr, "scheckpoint: restart: invalid option "
 				"'%s' (ImageDir=<absolute dir>, "
-				"StickToNodes, AllowRoot)\n", argv[i]);
+				"StickToNodes, AllowRoot, Force)\n", argv[i]);
 			return EXIT_USAGE;
 		}
 	}
-	return restart(sock, argv[1], dir, stick, allow_root);
+	return restart(sock, argv[1], dir, stick, allow_root, force);
 }

@@ -53,7 +53,7 @@ static void usage(FILE *f)
 		"[ImageDir=<dir>] [MaxWait=<seconds>]\n"
 		"       scheckpoint list <job_id>[.<step_id>] [ImageDir=<dir>]\n"
 		"       scheckpoint restart <job_id> "
-		"[ImageDir=<dir>] [StickToNodes]\n");
+		"[ImageDir=<dir>] [StickToNodes] [Force]\n");
 	for (i = 0; i < NVERBS; i++)
 		fprintf(f, "  %-8s %s\n", verbs[i].name, verbs[i].help);
 	fprintf(f, "  %-8s %s\n", "restart", "submit an ended job again from "
