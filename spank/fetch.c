@@ -45,9 +45,13 @@ int fetch_offsite(char *why, size_t whylen)
 		goto out;
 	}
 	rc = r.op == CKPT_OP_REPLY && r.ok && r.image ? 0 : -1;
-	/* No offsite store: nothing to say. */
-	if (rc < 0 && !(r.op == CKPT_OP_REPLY && r.err == ENOTSUP))
+	/* No offsite store: nothing to say; none there: nothing to fetch. */
+	if (rc < 0 && r.op == CKPT_OP_REPLY && r.err == ENOENT)
+		rc = 1;
+	if (rc && !(r.op == CKPT_OP_REPLY && r.err == ENOTSUP))
 		snprintf(err, sizeof(err), "%s", r.error ? r.error : "refused");
+	else if (rc)
+		rc = 1;
 	proto_msg_clear(&r);
 out:
 	if (fd >= 0)

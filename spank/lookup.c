@@ -39,6 +39,15 @@ int lookup_image(const char *dir, char *path, size_t len,
 		else if (!why[0])
 			snprintf(why, whylen, "no image %s in %s", step.name,
 				 dir);
+		else
+			errno = EBADMSG;	/* some, none usable */
+	}
+	if (rc < 0) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return rc;
 	}
 	close(fd);
 	return rc;

@@ -69,7 +69,8 @@ void remote_task_exit(spank_t sp);
 void remote_exit(void);
 
 /* fetch.c: the offsite store's newest image into step.dir; 0 (why
- * emptied), or -1 with the reason appended to why. */
+ * emptied), 1 when there is none (no store, or none of this step in
+ * it), or -1; 1 and -1 append the reason to why, if there is one. */
 int fetch_offsite(char *why, size_t whylen);
 /* local.c: node-local staging (local= of the admin). */
 void local_resolve(uid_t uid, gid_t gid, const char *node);
@@ -84,7 +85,8 @@ bool local_is_local(const char *path);
 
 /* lookup.c: the image to restart from in dir (an image, or a directory
  * of them: this step's newest that verifies) into path and m; 0, or -1
- * with why. */
+ * with why (errno ENOENT: dir holds no image of this step at all, good
+ * or bad). */
 int lookup_image(const char *dir, char *path, size_t len,
 		 struct manifest *m, char *why, size_t whylen);
 

@@ -225,15 +225,32 @@ static int set_restart_env(spank_t sp, uint32_t task)
 	const char *dir = opts.restart_dir ? opts.restart_dir : step.dir;
 	char path[4096], why[1024] = "";
 	struct manifest m = { 0 };
+	bool never;
+	int rc, fetched = -1;
 
 	spank_unsetenv(sp, "SLURM_RESTART_DIR");
 	if (!opts.restart_dir && count == 0)
 		return 0;
-	if (local_prefer(lookup_image(dir, path, sizeof(path), &m, why,
-				    sizeof(why)), path, sizeof(path), &m, why,
-			 sizeof(why)) < 0 &&
-	    (opts.restart_dir || fetch_offsite(why, sizeof(why)) < 0 ||
-	     lookup_image(dir, path, sizeof(path), &m, why, sizeof(why)) < 0)) {
+	rc = lookup_image(dir, path, sizeof(path), &m, why, sizeof(why));
+	never = rc < 0 && errno == ENOENT;
+	rc = local_prefer(rc, path, sizeof(path), &m, why, sizeof(why));
+	if (rc < 0 && !opts.restart_dir &&
+	    (fetched = fetch_offsite(why, sizeof(why))) == 0)
+		rc = lookup_image(dir, path, sizeof(path), &m, why,
+				  sizeof(why));
+	/* Asked for by name: a task without it would redo the work. */
+	if (rc < 0 && opts.restart_dir) {
+		fprintf(stderr, PFX "%s: --restart-dir=%s: no usable image "
+			"(%s); the task is not started (name an image "
+			"directory, <dir>/<job>.ckpt or <dir>/<job>.<step>.ckpt,"
+			" or leave --restart-dir out)\n", step.label, dir, why);
+		return -1;
+	}
+	/* A step that never committed an image (a batch script whose srun
+	 * steps checkpoint): starting again is what it should do. */
+	if (rc < 0 && never && fetched > 0)
+		return 0;
+	if (rc < 0) {
 		fprintf(stderr, PFX "%s: no usable image in %s (%s); "
 			"starting from the beginning\n", step.label, dir, why);
 		return 0;

@@ -1,8 +1,9 @@
 #!/bin/bash
 # 0800-restart-dir: a new job started with --restart-dir=<image> resumes from
-# that image (another job's), and a --restart-dir whose image no longer
-# matches its manifest is refused: the job starts from the beginning and says
-# so on its standard error.
+# that image (another job's).  A --restart-dir with nothing to resume from,
+# an image that no longer matches its manifest or a checkpoint directory
+# with no image of the new job, is refused: the task is not started (the
+# job fails) and says why on its standard error.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-${0%/*}/../..}/tests/integration/cluster.sh" || exit 99
 
@@ -45,8 +46,19 @@ j3=$(submit --checkpoint=0 --checkpoint-dir="$ck2" --restart-dir="$bad" \
 	-o "$CLUSTER_WORK/j3.out" -e "$CLUSTER_WORK/j3.err" "$APPS/counter.sh" 3) ||
 	fail "sbatch --restart-dir=<corrupt> failed"
 state=$(job_wait_done "$j3" 30) || fail "job $j3 did not finish"
-grep -qx "start=0" "$CLUSTER_WORK/j3.out" ||
-	fail "job $j3 used the corrupt image: $(cat "$CLUSTER_WORK/j3.out")"
-grep -q "checkpoint: $j3.batch: no usable image in $bad (count: " "$CLUSTER_WORK/j3.err" ||
+[ "$state" = FAILED ] || fail "job $j3 with a corrupt --restart-dir ended $state"
+! grep -q "^start=" "$CLUSTER_WORK/j3.out" ||
+	fail "job $j3 ran: $(cat "$CLUSTER_WORK/j3.out")"
+grep -q "checkpoint: $j3.batch: --restart-dir=$bad: no usable image (count: .*not started" "$CLUSTER_WORK/j3.err" ||
 	fail "job $j3 did not say why: $(cat "$CLUSTER_WORK/j3.err")"
-ok "corrupt image refused, job $j3 started at 0: $(head -n1 "$CLUSTER_WORK/j3.err")"
+ok "corrupt image refused, job $j3 $state: $(head -n1 "$CLUSTER_WORK/j3.err")"
+
+# The checkpoint directory itself holds no image of the new job.
+j4=$(submit --checkpoint=0 --checkpoint-dir="$ck2" --restart-dir="$ck1" \
+	-o "$CLUSTER_WORK/j4.out" -e "$CLUSTER_WORK/j4.err" "$APPS/counter.sh" 3) ||
+	fail "sbatch --restart-dir=<checkpoint dir> failed"
+state=$(job_wait_done "$j4" 30) || fail "job $j4 did not finish"
+[ "$state" = FAILED ] || fail "job $j4 with --restart-dir=$ck1 ended $state"
+grep -q "checkpoint: $j4.batch: --restart-dir=$ck1: no usable image (no image $j4.ckpt in $ck1).*not started" "$CLUSTER_WORK/j4.err" ||
+	fail "job $j4 did not say why: $(cat "$CLUSTER_WORK/j4.err")"
+ok "--restart-dir=<checkpoint dir> without the job's image refused, job $j4 $state: $(head -n1 "$CLUSTER_WORK/j4.err")"

@@ -3,7 +3,8 @@
 # that runs the application with srun.  At the deadline the batch step is
 # not checkpointable (noted, not a failure), the srun step is checkpointed
 # (<job>.0.ckpt), the job is requeued, and the srun step of the next run
-# resumes from that image.
+# resumes from that image.  The batch step, which never had an image, says
+# nothing about one at the requeue.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 CKPT_PLUGIN_ARGS="lead=1:00"
 . "${top_srcdir:-${0%/*}/../..}/tests/integration/cluster.sh" || exit 99
@@ -35,3 +36,5 @@ starts=$(sed -n 's/^start=//p' "$out" | tr '\n' ' ')
 grep -q "^restart_dir=$ckdir/$j.0.ckpt" "$out" || fail "not resumed from $j.0.ckpt: $(grep restart_dir "$out")"
 lost=$(($(grep -c '^tick=' "$out") - N))
 ok "srun step resumed from $j.0.ckpt (runs started at $starts), final=$N, work lost $lost s"
+! grep -F "checkpoint: $j.batch:" "$out" || fail "the batch step spoke of images it never had"
+ok "the batch step, without images of its own, said nothing at its restart"
