@@ -4,7 +4,8 @@
  * restarted: each task's pidfd is opened again on its saved pid, and kept
  * only if that process started when the saved one did.  Staging left by
  * a checkpoint the restart interrupted is removed first, with the user's
- * credentials. */
+ * credentials, and the newest image's seq read there (a commit the saved
+ * state had not caught up with). */
 #include "config.h"
 
 #include <errno.h>
@@ -24,6 +25,7 @@
 #include "periodic.h"
 #include "privsep.h"
 #include "readopt.h"
+#include "report.h"
 #include "state.h"
 #include "steps.h"
 
@@ -198,7 +200,7 @@ struct discard {
 	const char *name;
 };
 
-/* In a child (child_fn): as the user, no report. */
+/* In a child (child_fn): as the user; reports the newest image's seq. */
 static int discard_child(void *arg, int out)
 {
 	const struct discard *d = arg;
@@ -206,7 +208,6 @@ static int discard_child(void *arg, int out)
 	char err[512];
 	int basefd;
 
-	(void)out;
 	if (privsep_become(t->uid, t->gid, err, sizeof(err)) < 0)
 		return -1;
 	basefd = image_open_base(t->dir, err, sizeof(err));
@@ -219,16 +220,18 @@ static int discard_child(void *arg, int out)
 	if (t->exit_code && image_stage(basefd, d->name, err,
 					sizeof(err)) < 0)
 		return -1;
-	return 0;
+	return report_write(out, json_pack("{s:I}", "seq", (json_int_t)(
+		image_next_seq(basefd, d->name) - 1)));
 }
 
 /* Remove <dir>/<name>.partial and old images half removed, as the user,
- * in a child; waits for it. */
-static void discard_staging(const struct step *t, const char *name)
+ * in a child; waits for it.  The newest image's seq there, or 0. */
+static uint64_t discard_staging(const struct step *t, const char *name)
 {
 	struct discard d = { .t = t, .name = name };
 	char err[512];
 	json_t *report;
+	json_int_t seq = 0;
 	int status;
 
 	if (child_run(discard_child, &d, &report, &status, err,
@@ -237,7 +240,10 @@ static void discard_staging(const struct step *t, const char *name)
 	else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		log_msg(LOG_WARNING, "cannot remove staging %s/%s%s (status "
 			"%d)", t->dir, name, IMAGE_STAGING_SUFFIX, status);
+	else if (json_unpack(report, "{s:I}", "seq", &seq) < 0 || seq < 0)
+		seq = 0;
 	json_decref(report);
+	return (uint64_t)seq;
 }
 
 static void restore_tasks(struct step *s, json_t *tasks)
@@ -266,6 +272,7 @@ static void restore_step(json_t *o, int *adopted, int *dropped)
 	const char *method = NULL;
 	json_int_t due_in = 0;
 	char name[64], err[512];
+	uint64_t newest = 0;
 	json_t *v;
 
 	for (f = step_fields; f->key; f++) {
@@ -286,7 +293,7 @@ static void restore_step(json_t *o, int *adopted, int *dropped)
 	}
 	/* A follower's staging directory is its leader's. */
 	if (t.nnodes <= 1 || t.nodeid == 0)
-		discard_staging(&t, name);
+		newest = discard_staging(&t, name);
 	m.job = t.job;
 	m.step = t.id;
 	m.uid = t.uid;
@@ -314,6 +321,8 @@ static void restore_step(json_t *o, int *adopted, int *dropped)
 	for (f = step_fields; f->key; f++)
 		if (f->runtime)
 			field_move(f, s, &t);
+	if (newest > s->last_seq)
+		s->last_seq = newest;
 	restore_tasks(s, json_object_get(o, "tasks"));
 	if (!s->tasks) {
 		log_msg(LOG_NOTICE, "step %s: its tasks are gone, dropped",

@@ -84,9 +84,15 @@ jq -e --argjson j "$j" '.steps[] | select(.job == $j) | .tasks | length == 1' \
 [ "$(stat -c %a "$CLUSTER_DIR/ckptd-state")" = 700 ] || fail "state_dir is not mode 0700"
 seq=$(seq_of)
 helper_kill
+# A saved state behind the images (a kill before its write, an older
+# file): the re-adopted step's LastSeq is the newest image's all the same.
+st=$CLUSTER_DIR/ckptd-state/state.json
+jq '(.steps[] | .last_seq) = 0' "$st" >"$st.new" && mv "$st.new" "$st" || fail "cannot edit $st"
 restart
 grep -q "step $j.batch re-adopted" "$log" || fail "step not re-adopted: $(tail -5 "$log")"
 same_task || fail "the job's task changed or died (pid $apppid)"
+msg=$(as_user "$SCHECKPOINT" show "$j.batch" 2>&1) || fail "show $j.batch: $msg"
+echo "$msg" | grep -q " LastSeq=$seq " || fail "re-adopted step's show: $msg (newest image seq $seq)"
 msg=$(as_user "$SCHECKPOINT" create "$j" 2>&1) || fail "checkpoint after the restart failed: $msg"
 [ "$(seq_of)" -gt "$seq" ] || fail "no newer image after the restart"
 ok "SIGKILL at rest: step $j.batch re-adopted (task pid $apppid unchanged), next checkpoint seq $(seq_of)"
