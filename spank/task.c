@@ -242,8 +242,9 @@ static int set_restart_env(spank_t sp, uint32_t task)
 	if (rc < 0 && opts.restart_dir) {
 		fprintf(stderr, PFX "%s: --restart-dir=%s: no usable image "
 			"(%s); the task is not started (name an image "
-			"directory, <dir>/<job>.ckpt or <dir>/<job>.<step>.ckpt,"
-			" or leave --restart-dir out)\n", step.label, dir, why);
+			"directory, <dir>/<job>.ckpt or "
+			"<dir>/<job>.<step>.ckpt, or leave --restart-dir "
+			"out)\n", step.label, dir, why);
 		return -1;
 	}
 	/* A step that never committed an image (a batch script whose srun
