@@ -187,6 +187,50 @@ static int print_reply(enum ckpt_op op, const char *id, const char *verb,
 	return 0;
 }
 
+/* list of a job no daemon has (why: what was said): from dir, else
+ * SLURM_CHECKPOINT_DIR. */
+static int list_ended(const char *id, const struct ckpt_msg *m,
+		      const char *dir, const char *why)
+{
+	struct ckpt_msg r = { .op = CKPT_OP_REPLY, .ok = true };
+	char text[1400];
+	const char *err;
+	json_t *info;
+	int rc;
+
+	if (!dir && (dir = getenv("SLURM_CHECKPOINT_DIR")) && *dir != '/')
+		dir = NULL;
+	if (!dir) {
+		snprintf(text, sizeof(text), "%s; to list the images of an "
+			 "ended job, give ImageDir=<its checkpoint directory> "
+			 "(or SLURM_CHECKPOINT_DIR)", why);
+		print_error(ENOENT, text);
+		return 1;
+	}
+	if (!(r.info = list_local(dir, m->job, m->step, text,
+				  sizeof(text)))) {
+		print_error(EIO, text);
+		return 1;
+	}
+	info = json_loads(r.info, 0, NULL);
+	err = json_string_value(json_array_get(json_object_get(info,
+							       "errors"), 0));
+	if (!info || !json_array_size(json_object_get(info, "images"))) {
+		if (err)	/* the directory, or every image */
+			snprintf(text, sizeof(text), "%s", err);
+		else
+			snprintf(text, sizeof(text), "%s holds no image of "
+				 "%s", dir, id);
+		print_error(err ? EIO : ENOENT, text);
+		rc = 1;
+	} else {
+		rc = print_reply(CKPT_OP_LIST, id, "list", &r);
+	}
+	json_decref(info);
+	free(r.info);
+	return rc;
+}
+
 static int request(const char *sock, const struct verb *v, const char *id,
 		   long max_wait, const char *dir)
 {
@@ -205,6 +249,18 @@ static int request(const char *sock, const struct verb *v, const char *id,
 		if (rc > 0)
 			proto_msg_clear(&r);
 		rc = ask_remote(&m, &r, max_wait, text, sizeof(text));
+	}
+	/* No daemon has the job (it ended, or none runs here): list its
+	 * images from the directory. */
+	if (v->op == CKPT_OP_LIST &&
+	    ((rc < 0 && (errno == ENOENT || errno == ECONNREFUSED)) ||
+	     (rc > 0 && !r.ok && r.err == ENOENT))) {
+		if (rc > 0)
+			snprintf(text, sizeof(text), "%s", r.error ? r.error :
+				 strerror(r.err));
+		if (rc > 0)
+			proto_msg_clear(&r);
+		return list_ended(id, &m, dir, text);
 	}
 	if (rc < 0) {
 		print_error(errno ? errno : EIO, text);

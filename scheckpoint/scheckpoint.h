@@ -2,7 +2,9 @@
  * (the verbs, their options and output), transport.c (a request to
  * slurmckptd: this node's socket, or a node's over TCP in a MUNGE
  * credential), restart.c (restart: submit an ended job again from its
- * image), output.c and jobid.c.  scheckpoint.c is above the others. */
+ * image; restart_log.c, its record in checkpoint.log), list_local.c (list
+ * of an ended job, from the directory), output.c and jobid.c.
+ * scheckpoint.c is above the others. */
 #ifndef CKPT_SCHECKPOINT_H
 #define CKPT_SCHECKPOINT_H
 
@@ -36,6 +38,13 @@ int ask_local(const char *sock, const struct ckpt_msg *m, struct ckpt_msg *r,
 	      long max_wait, char *text, size_t len);
 int ask_remote(const struct ckpt_msg *m, struct ckpt_msg *r, long max_wait,
 	       char *text, size_t len);
+
+/* list_local.c: the images of job (step, or CKPT_STEP_ALL) in dir, read
+ * as whoever runs this (root: as dir's owner), as JSON text like
+ * slurmckptd's list ({"images": [...], "errors": [...]}); NULL with
+ * text. */
+char *list_local(const char *dir, uint32_t job, uint32_t step, char *text,
+		 size_t len);
 
 /* restart.c: "restart <job_id> ImageDir=<dir> [StickToNodes]
  * [AllowRoot]", argv[0] being "restart"; the exit status. */

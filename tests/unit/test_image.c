@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "image.h"
+#include "image_list.h"
 #include "proto.h"
 #include "tmpdir.h"
 
@@ -430,6 +431,44 @@ static void test_move(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* A job's images: every step's, N and N.<seq> only; an unreadable one is
+ * an error, not an image. */
+static void test_list(void **state)
+{
+	static const char *const decoys[] = {
+		"42.ckpt.partial", "420.0.ckpt", "42.x.ckpt", "4.0.ckpt",
+		"42.0.ckpt.deleted.3", "42.0.ckptx", "42.0.ckpt.", "42..ckpt",
+	};
+	struct fixture *f = *state;
+	json_t *images = json_array(), *errors = json_array();
+	size_t i;
+
+	checkpoint(f, 1, 2);
+	checkpoint(f, 2, 2);
+	for (i = 0; i < sizeof(decoys) / sizeof(decoys[0]); i++)
+		assert_int_equal(mkdirat(f->fd, decoys[i], 0700), 0);
+	/* an image without a manifest */
+	assert_int_equal(mkdirat(f->fd, "42.ckpt", 0700), 0);
+
+	image_list(f->fd, "/d", NULL, 42, images, errors);
+	assert_int_equal(json_array_size(images), 2);
+	assert_int_equal(json_integer_value(json_object_get(
+		json_array_get(images, 0), "seq")), 1);
+	assert_string_equal(json_string_value(json_object_get(
+		json_array_get(images, 1), "image")), "/d/" NAME);
+	assert_int_equal(json_array_size(errors), 1);
+	assert_non_null(strstr(json_string_value(json_array_get(errors, 0)),
+			       "/d/42.ckpt: "));
+
+	json_array_clear(images);
+	json_array_clear(errors);
+	image_list(f->fd, "/d", NAME, 0, images, errors);
+	assert_int_equal(json_array_size(images), 2);
+	assert_int_equal(json_array_size(errors), 0);
+	json_decref(images);
+	json_decref(errors);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, tmpdir_setup, tmpdir_teardown)
 
 int main(void)
@@ -445,6 +484,7 @@ int main(void)
 		T(test_log),
 		T(test_log_fifo),
 		T(test_move),
+		T(test_list),
 	};
 
 	return cmocka_run_group_tests_name("image", tests, NULL, NULL);
