@@ -48,12 +48,14 @@ struct job {
 	char *dir;		/* its checkpoint directory (for the log) */
 	char label[32];
 	long lead, max_requeue;
+	long max_wait;		/* the longest of its steps' max_wait */
 	struct sched_job s;	/* slurmctld's view */
 	enum phase phase;
 	const char *why;	/* "deadline", "preemption", "exit-code" */
 	int pending, committed, failed;
 	long longest;		/* longest checkpoint seen, seconds */
 	struct timespec final_start;
+	time_t final_wall;	/* the same, wall clock */
 	uint32_t acted_restarts;
 	time_t acted_preempt;	/* the preemption already acted on */
 	bool resume_ok;		/* an image exists to resume from */
@@ -129,19 +131,26 @@ static void poll_now(void)
 }
 
 /* When the job's last checkpoint is due (wall clock), or 0 for never.
- * The lead grows with the longest checkpoint seen, and is at most half
- * of the time limit (a short job is not checkpointed at its start). */
+ * The lead grows with the longest checkpoint seen (twice it, plus 10 s).
+ * A job whose time limit is shorter than twice the lead takes it as late
+ * as its cost allows: that measured cost, or before any was measured
+ * its steps' max_wait plus 10 s, and never before half of the limit. */
 static time_t deadline_of(const struct job *j)
 {
-	long lead = j->lead, limit;
+	long lead = j->lead, limit, cost = 0;
 
 	if (!j->s.found || !j->s.running || j->s.end <= 0 || j->lead == 0)
 		return 0;
-	if (j->longest * 2 + 10 > lead)
-		lead = j->longest * 2 + 10;
+	if (j->longest)
+		cost = j->longest * 2 + 10;
+	if (cost > lead)
+		lead = cost;
 	limit = (long)(j->s.end - j->s.start);
-	if (limit > 0 && lead > limit / 2)
-		lead = limit / 2;
+	if (limit > 0 && lead > limit / 2) {
+		lead = cost ? cost : j->max_wait + 10;
+		if (lead > limit / 2)
+			lead = limit / 2;
+	}
 	return j->s.end - lead;
 }
 
@@ -365,6 +374,15 @@ static int act_child(void *arg, int out)
 		 "committed, %d failed, %ld s); %s", j->label, j->why,
 		 j->committed ? "done" : "failed", j->committed, j->failed,
 		 took, what);
+	/* How much of the run's time limit went into work that was kept. */
+	if (strcmp(j->why, "deadline") == 0 && j->s.end > j->s.start &&
+	    j->final_wall >= j->s.start)
+		snprintf(text + strlen(text), sizeof(text) - strlen(text),
+			 "; useful %ld of %ld s (%ld%%)",
+			 (long)(j->final_wall - j->s.start),
+			 (long)(j->s.end - j->s.start),
+			 (long)(100 * (j->final_wall - j->s.start) /
+				(j->s.end - j->s.start)));
 	if (privsep_become(j->uid, j->gid, err, sizeof(err)) == 0 &&
 	    (basefd = image_open_base(j->dir, err, sizeof(err))) >= 0) {
 		if (image_log(basefd, text) < 0)
@@ -436,6 +454,7 @@ static void final_checkpoint(struct job *j, const char *why)
 	j->why = why;
 	j->pending = j->committed = j->failed = 0;
 	j->final_start = mono();
+	j->final_wall = time(NULL);
 	log_msg(LOG_NOTICE, "job %u: %s checkpoint (end time %lld, %lld s "
 		"left)", j->id, why, (long long)j->s.end,
 		(long long)(j->s.end - time(NULL)));
@@ -485,6 +504,8 @@ static void step_added(struct step *s)
 	j->uid = s->uid;
 	j->gid = s->gid;
 	j->lead = s->lead;
+	if (s->max_wait > j->max_wait)
+		j->max_wait = s->max_wait;
 	j->max_requeue = s->max_requeue;
 	j->nsteps++;
 	if (s->id == CKPT_STEP_BATCH) {
@@ -566,6 +587,7 @@ void jobs_task_exit(struct step *s, uint32_t task, int status)
 	j->why = "exit-code";
 	j->pending = j->committed = j->failed = 0;
 	j->final_start = mono();
+	j->final_wall = time(NULL);
 	if (s->worker) {
 		worker_cancel(s->worker);	/* it asked a task that is gone */
 		log_msg(LOG_WARNING, "%s: checkpoint in flight cancelled",
