@@ -154,6 +154,22 @@ static time_t deadline_of(const struct job *j)
 	return j->s.end - lead;
 }
 
+/* A preempted job that will not be requeued runs on to the end of its
+ * grace time (slurmctld sets its end time there), and the work it does
+ * meanwhile is kept only if the image comes late: as late as the cost
+ * allows, as for a short job.  A requeued one is checkpointed at once
+ * (the requeue ends the grace time early).  Wall clock. */
+static time_t preempt_due(const struct job *j)
+{
+	long cost = j->longest ? j->longest * 2 + 10 : j->max_wait + 10;
+	time_t d;
+
+	if (j->s.requeue_ok || j->s.end <= j->s.preempt)
+		return j->s.preempt;
+	d = j->s.end - cost;
+	return d > j->s.preempt ? d : j->s.preempt;
+}
+
 static void final_checkpoint(struct job *j, const char *why);
 
 /* Start what is due, and arm the deadline timer for the next one. */
@@ -171,8 +187,13 @@ static void evaluate(void)
 		if (j->phase != RUNNING || !j->s.found || !j->s.running)
 			continue;
 		if (j->s.preempt && j->s.preempt != j->acted_preempt) {
-			j->acted_preempt = j->s.preempt;
-			final_checkpoint(j, "preemption");
+			d = preempt_due(j);
+			if (d <= now) {
+				j->acted_preempt = j->s.preempt;
+				final_checkpoint(j, "preemption");
+			} else if (!next || d < next) {
+				next = d;
+			}
 			continue;
 		}
 		d = deadline_of(j);
