@@ -68,6 +68,13 @@ int remote_task_post_fork(spank_t sp);
 void remote_task_exit(spank_t sp);
 void remote_exit(void);
 
+/* nohelper.c: drain node (the helper did not answer: err) and requeue a
+ * batch step's job; what was done (or not) appended to said. */
+void nohelper_act(const char *node, const char *err, char *said,
+		  size_t len);
+/* slurmver.c: slurm_requeue(job) of slurmstepd's libslurm; 0/-1. */
+int slurmver_requeue(uint32_t job);
+
 /* fetch.c: the offsite store's newest image into step.dir; 0 (why
  * emptied), 1 when there is none (no store, or none of this step in
  * it), or -1; 1 and -1 append the reason to why, if there is one. */

@@ -197,6 +197,8 @@ static int fill_register(spank_t sp, struct ckpt_msg *m, char *node,
 
 static int register_failed(const char *node, const char *err)
 {
+	char done[512];
+
 	close(conn);
 	conn = -1;
 	/* A refusal (a method this node lacks) is the job's problem, not a
@@ -214,11 +216,14 @@ static int register_failed(const char *node, const char *err)
 		opts.enabled = false;
 		return 0;
 	}
+	/* Not a black hole: the node drains, the batch job goes back to
+	 * the queue. */
+	nohelper_act(node, err, done, sizeof(done));
 	/* Failing here would show the user only "Plugin initialization
 	 * failed"; each task says why on its standard error instead. */
 	if (asprintf(&step.failed, PFX "slurmckptd is not running on node "
-		     "%s (%s): step %s not started with --checkpoint; ask "
-		     "your administrator", node, err, step.label) < 0)
+		     "%s (%s): step %s not started with --checkpoint%s", node,
+		     err, step.label, done) < 0)
 		step.failed = NULL;
 	slurm_error("%s", step.failed ? step.failed : PFX "no slurmckptd");
 	return 0;

@@ -3,7 +3,8 @@
 # commits an image and prints its path; the state the job wrote with umask
 # 077 stays its owner's (the commit clears write bits only); another
 # unprivileged user is refused (exit 1); without slurmckptd a new
-# "srun --checkpoint" fails naming the node.
+# "srun --checkpoint" fails naming the node, the node drains with a reason
+# that names slurmckptd, and a batch job is requeued instead of failed.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-${0%/*}/../..}/tests/integration/cluster.sh" || exit 99
 
@@ -112,22 +113,30 @@ rc=$?
 echo "$msg" | grep -q should-not-run && fail "the task ran without slurmckptd: $msg"
 echo "$msg" | grep -q 'c1' || fail "the error does not name the node c1: $msg"
 ok "srun --checkpoint without slurmckptd fails: $(echo "$msg" | tr '\n' '|')"
-sleep 1
-st=$(sinfo -h -n c1 -o %t)
-case $st in idle | mix | alloc) ;; *) fail "node c1 is '$st' after the failed step: $(sinfo -h -o '%N %t %E')" ;; esac
-ok "node c1 still usable ($st)"
 
-# A batch job with --checkpoint fails too, with the message in its output,
-# and does not drain the node.
-j=$(submit --checkpoint=0:10 --checkpoint-dir="$ckdir" -o "$CLUSTER_WORK/nohelper-%j.out" \
-	--wrap 'echo should-not-run') || fail "sbatch failed"
-state=$(job_wait_done "$j" 20) || fail "batch job $j without slurmckptd did not end"
-[ "$state" != COMPLETED ] || fail "batch job $j without slurmckptd COMPLETED"
-o=$CLUSTER_WORK/nohelper-$j.out
-grep -q should-not-run "$o" 2>/dev/null && fail "the batch script ran without slurmckptd"
-grep -q 'checkpoint:.*c1' "$o" 2>/dev/null || fail "no 'checkpoint: ... c1' message in the job's output: $(cat "$o" 2>&1)"
-ok "batch job without slurmckptd: $state, $(grep -m1 'checkpoint:' "$o")"
-sleep 1
-st=$(sinfo -h -n c1 -o %t)
-[ "$st" = idle ] || fail "node c1 is '$st' after the failed batch job: $(sinfo -h -o '%N %t %E')"
-ok "node c1 not drained ($st)"
+# The node is no black hole for the next jobs: it drains, naming slurmckptd.
+_drained() { case $(sinfo -h -n c1 -o %t) in drain | drng) return 0 ;; esac; return 1; }
+wait_for 10 _drained || fail "node c1 is '$(sinfo -h -n c1 -o %t)', not drained: $(sinfo -h -o '%N %t %E')"
+reason=$(sinfo -h -n c1 -o %E)
+echo "$reason" | grep -q 'slurmckptd not running' || fail "drain reason: $reason"
+ok "node c1 drained: $reason"
+scontrol update nodename=c1 state=resume || fail "cannot resume c1"
+
+# A batch job with --checkpoint is requeued, not failed, with the message
+# in its output, and runs once slurmckptd is back and the node resumed.
+o=$CLUSTER_WORK/nohelper.out
+j=$(submit --checkpoint=0:10 --checkpoint-dir="$ckdir" --requeue --open-mode=append \
+	-o "$o" --wrap 'echo ran') || fail "sbatch failed"
+_requeued() { [ "$(job_field "$j" Restarts)" -ge 1 ] && [ "$(job_state "$j")" = PENDING ]; }
+wait_for 30 _requeued || fail "batch job $j without slurmckptd not requeued: $(job_state "$j"), Restarts=$(job_field "$j" Restarts)"
+grep -q ran "$o" 2>/dev/null && fail "the batch script ran without slurmckptd"
+grep -q "checkpoint:.*c1.*job $j requeued" "$o" 2>/dev/null || fail "no 'checkpoint: ... c1 ... requeued' message in the job's output: $(cat "$o" 2>&1)"
+wait_for 10 _drained || fail "node c1 not drained again"
+ok "batch job $j without slurmckptd: requeued, $(grep -m1 'checkpoint:' "$o")"
+
+helper_start || fail "slurmckptd did not start again"
+scontrol update nodename=c1 state=resume || fail "cannot resume c1"
+state=$(job_wait_done "$j" 90) || fail "job $j did not run after the resume: $(job_state "$j")"
+[ "$state" = COMPLETED ] || fail "job $j ended $state: $(cat "$o")"
+grep -qx ran "$o" || fail "job $j did not run its script: $(cat "$o")"
+ok "job $j ran once slurmckptd was back and c1 resumed ($state)"
