@@ -107,12 +107,12 @@ int engine_run(struct ckpt_run *r, const char *imgdir, int out)
 		/* A step that cannot checkpoint is noted once, not at every
 		 * interval. */
 		if (basefd >= 0 && !(r->uncaught && s->uncaught_noted)) {
-			snprintf(line, sizeof(line), "%s failed: %s", s->label,
-				 err);
+			snprintf(line, sizeof(line), "%s %s: %s", s->label,
+				 r->skipped ? "skipped" : "failed", err);
 			image_log(basefd, line);
 		}
-		o = json_pack("{s:b,s:s,s:b}", "ok", 0, "error", err,
-			      "uncaught", r->uncaught);
+		o = json_pack("{s:b,s:s,s:b,s:b}", "ok", 0, "error", err,
+			      "uncaught", r->uncaught, "skipped", r->skipped);
 	}
 	m.reason = NULL;
 	m.node = NULL;

@@ -583,7 +583,7 @@ static void checkpoint_done(struct step *s, const struct ckpt_result *r,
 		return;
 	if (r->ok)
 		j->committed++;
-	else if (!r->uncaught)
+	else if (!r->uncaught && !r->skipped)
 		j->failed++;
 	if (--j->pending <= 0)
 		act(j);

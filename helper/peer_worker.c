@@ -67,6 +67,8 @@ struct peer {
 	int fd;			/* the PREPARE's connection, or -1 */
 	char *prepare, *abort;	/* sealed requests */
 	bool answered;
+	bool gone;		/* its node has no part of the step: its
+				 * tasks have ended */
 	char err[1024];		/* why this part failed, or "" */
 };
 
@@ -158,7 +160,9 @@ static int exchange_send(int fd, const char *cred, char *err, size_t errlen)
 	return 0;
 }
 
-static int exchange_recv(int fd, char *err, size_t errlen)
+/* *gone (when not NULL): the answer is ENOENT, no part of the step
+ * there. */
+static int exchange_recv(int fd, bool *gone, char *err, size_t errlen)
 {
 	struct ckpt_msg r;
 	int rc;
@@ -174,6 +178,8 @@ static int exchange_recv(int fd, char *err, size_t errlen)
 	if (!r.ok)
 		errprintf(err, errlen, errno, "%s",
 			  r.error ? r.error : "failed");
+	if (gone)
+		*gone = !r.ok && r.err == ENOENT;
 	proto_msg_clear(&r);
 	return rc;
 }
@@ -219,8 +225,8 @@ static void wait_answers(const struct timespec *deadline, long max_wait)
 			if (!pf[k].revents)
 				continue;
 			peers[k].answered = true;
-			exchange_recv(peers[k].fd, peers[k].err,
-				      sizeof(peers[k].err));
+			exchange_recv(peers[k].fd, &peers[k].gone,
+				      peers[k].err, sizeof(peers[k].err));
 		}
 	}
 	for (k = 1; k < npeers; k++)
@@ -248,7 +254,7 @@ static void abort_all(void)
 		    (fd = dial(peers[k].node, err, sizeof(err))) < 0)
 			continue;
 		if (exchange_send(fd, peers[k].abort, err, sizeof(err)) == 0)
-			exchange_recv(fd, err, sizeof(err));
+			exchange_recv(fd, NULL, err, sizeof(err));
 		close(fd);
 	}
 }
@@ -339,6 +345,18 @@ static int lead(struct ckpt_run *r, int basefd, struct manifest *m,
 		wait_answers(&deadline, s->max_wait);
 	if (collect_errors(s, own, err, errlen)) {
 		abort_all();
+		/* A node whose tasks have ended has nothing left to give: no
+		 * whole image can be made any more, and none is lost. */
+		for (k = 1; k < npeers; k++)
+			if (peers[k].gone) {
+				r->skipped = true;
+				errprintf(err, errlen, ENOENT, "node %s (index "
+					  "%u) has no tasks of the step any "
+					  "more (they ended): no image of the "
+					  "whole step can be made; the last "
+					  "one stays", peers[k].node, k);
+				break;
+			}
 		goto out;
 	}
 	m->seq = image_next_seq(basefd, s->name);

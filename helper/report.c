@@ -24,19 +24,21 @@ int report_write(int out, json_t *o)
 int report_decode(json_t *o, bool part, struct ckpt_result *r)
 {
 	json_error_t jerr;
-	int ok = 0, uncaught = 0;
+	int ok = 0, uncaught = 0, skipped = 0;
 	json_int_t seq = 0;
 
 	*r = (struct ckpt_result){ .error = "malformed report from worker",
 				   .part = part };
 	if (!o)
 		return -1;
-	if (json_unpack_ex(o, &jerr, 0, "{s:b,s?I,s?s,s?s,s?b}", "ok", &ok,
-			   "seq", &seq, "image", &r->image, "error",
-			   &r->error, "uncaught", &uncaught) < 0)
+	if (json_unpack_ex(o, &jerr, 0, "{s:b,s?I,s?s,s?s,s?b,s?b}", "ok",
+			   &ok, "seq", &seq, "image", &r->image, "error",
+			   &r->error, "uncaught", &uncaught, "skipped",
+			   &skipped) < 0)
 		return 0;
 	r->ok = ok && ((r->image && seq > 0) || part);
 	r->uncaught = uncaught;
+	r->skipped = !ok && skipped;
 	r->seq = (uint64_t)seq;
 	if (!r->ok && !r->error)
 		r->error = "unknown error";

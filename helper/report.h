@@ -17,6 +17,8 @@ struct ckpt_result {
 				 * that failed, a step that cannot make one */
 	bool part;		/* a follower's part of a multi-node step
 				 * (peer.c): nothing committed here */
+	bool skipped;		/* not taken, and not a failure: a
+				 * follower's tasks have ended */
 	uint64_t seq;
 	const char *image;
 	const char *error;

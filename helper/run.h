@@ -22,6 +22,9 @@ struct ckpt_run {
 	long flush_ms;		/* node-local staging's copy; -1 */
 	bool uncaught;		/* set by a way: no task catches the
 				 * signal, nothing was asked */
+	bool skipped;		/* set by a way: no whole image can be
+				 * made now (a follower's tasks have
+				 * ended); not a failure */
 };
 
 /* A way of taking a step's checkpoint, as the user in the worker

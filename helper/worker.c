@@ -260,6 +260,9 @@ static void checkpoint_done(struct step *s, const struct ckpt_result *r)
 		state_changed(false);
 		log_msg(LOG_NOTICE, "checkpoint of %s committed: %s (seq %llu)",
 			s->label, r->image, (unsigned long long)r->seq);
+	} else if (r->skipped) {
+		log_msg(LOG_NOTICE, "checkpoint of %s skipped: %s", s->label,
+			r->error);
 	} else if (r->uncaught && s->uncaught_noted) {
 		log_msg(LOG_DEBUG, "%s: %s", s->label, r->error);
 	} else {
