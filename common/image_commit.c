@@ -236,9 +236,12 @@ static void finish(int basefd, const char *name, const struct manifest *m,
 		image_log(basefd, line);
 		free(line);
 	}
+	/* took: from the request (the whole checkpoint); commit: the
+	 * sealing and renames alone. */
 	if (asprintf(&line, "%s seq=%" PRIu64 " committed files=%zu bytes=%"
-		     PRIu64 " reason=%s node=%s took=%ldms", label, m->seq,
-		     m->nfiles, manifest_bytes(m), m->reason, m->node,
+		     PRIu64 " reason=%s node=%s took=%ldms commit=%ldms",
+		     label, m->seq, m->nfiles, manifest_bytes(m), m->reason,
+		     m->node, ms_since(m->asked.tv_sec ? &m->asked : t0),
 		     ms_since(t0)) >= 0) {
 		image_log(basefd, line);
 		free(line);

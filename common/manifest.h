@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #define MANIFEST_NAME "manifest.json"
 #define MANIFEST_VERSION 1
@@ -31,6 +32,10 @@ struct manifest {
 				 * method's dump: CRIU, DMTCP, a site
 				 * script): sealed for the owner alone; not
 				 * in manifest.json */
+	struct timespec asked;	/* when the checkpoint was asked for
+				 * (CLOCK_MONOTONIC), or zero: the log's
+				 * took= counts from there; not in
+				 * manifest.json */
 };
 
 /* Walk the directory dirfd recursively (openat, O_NOFOLLOW): every

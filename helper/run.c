@@ -131,6 +131,7 @@ int run_commit(struct ckpt_run *r, int basefd, struct manifest *m,
 	char staging[80], why[512] = "", *js;
 	int fd;
 
+	m->asked = s->started;	/* took= from the request */
 	if (r->image_dirfd >= 0) {
 		if (move_to_image_dir(r, basefd, m, err, errlen) < 0)
 			return -1;

@@ -225,6 +225,8 @@ static int start(struct step *s, const char *reason, const char *image_dir,
 	wk->reason = reason;
 	wk->image_dir = image_dir;
 	wk->parent = getpid();
+	/* Before the spawn: the worker's commit logs the time from here. */
+	clock_gettime(CLOCK_MONOTONIC, &s->started);
 	wk->child = child_spawn(worker_main, wk, wk->keep, wk->nkeep,
 				worker_done, wk, err, errlen);
 	free(wk->keep);
@@ -236,7 +238,6 @@ static int start(struct step *s, const char *reason, const char *image_dir,
 		return -1;
 	}
 	s->worker = wk;
-	clock_gettime(CLOCK_MONOTONIC, &s->started);
 	nworkers++;
 	log_msg(LOG_INFO, "checkpoint of %s (%s) started, worker %d%s%s",
 		s->label, reason, (int)child_pid(wk->child),

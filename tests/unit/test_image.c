@@ -197,7 +197,7 @@ static void test_commit_rotate(void **state)
 	assert_int_equal(regcomp(&re, "^([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:"
 				 "[0-9]{2}:[0-9]{2}Z 42\\.0 seq=[123] "
 				 "committed files=2 bytes=6 reason=periodic "
-				 "node=c1 took=[0-9]+ms\n){3}$",
+				 "node=c1 took=[0-9]+ms commit=[0-9]+ms\n){3}$",
 				 REG_EXTENDED), 0);
 	if (regexec(&re, log, 0, NULL, 0) != 0)
 		fail_msg("log: %s", log);
