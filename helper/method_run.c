@@ -99,11 +99,14 @@ static void env_free(char **env)
 	free(env);
 }
 
-/* The first error line of criu's log, in dfd, into err. */
-static void criu_error(int dfd, char *err, size_t errlen)
+/* The first error line of criu's log, in dfd, into err.  True when it
+ * says the tree holds what CRIU never dumps without options the step
+ * cannot give: a connected TCP socket (srun's, in a batch script). */
+static bool criu_error(int dfd, char *err, size_t errlen)
 {
 	char buf[16384], *e, *nl;
 	ssize_t r = -1;
+	bool tcp;
 	int fd;
 
 	fd = openat(dfd, "dump.log", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -112,13 +115,23 @@ static void criu_error(int dfd, char *err, size_t errlen)
 		close(fd);
 	}
 	if (r <= 0)
-		return;
+		return false;
 	buf[r] = '\0';
 	if (!(e = strstr(buf, "Error")))
-		return;
+		return false;
 	if ((nl = strchr(e, '\n')))
 		*nl = '\0';
-	errprintf(err, errlen, EIO, "criu dump: %s", method_cmd_last_line(e));
+	tcp = strstr(e, "Connected TCP socket") != NULL;
+	if (tcp)
+		errprintf(err, errlen, ENOTSUP, "CRIU cannot dump it: a "
+			  "process of the step holds a connected TCP socket "
+			  "(srun does: a batch script that runs srun cannot "
+			  "be dumped, its srun steps can); criu dump: %s",
+			  method_cmd_last_line(e));
+	else
+		errprintf(err, errlen, EIO, "criu dump: %s",
+			  method_cmd_last_line(e));
+	return tcp;
 }
 
 /* What to dump for the task whose pid is pid: the task, or, if the
@@ -159,7 +172,7 @@ static long dump_root(long pid)
  * task's pid comes from its pidfd, and the task must still be alive
  * after its dump: then that pid was the task's all along. */
 static int criu_dump(const struct step *s, const struct method *m,
-		     int stagefd, char *err, size_t errlen)
+		     int stagefd, bool *undumpable, char *err, size_t errlen)
 {
 	char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
 	char out[METHOD_OUTPUT_MAX], dir[32], pid[24];
@@ -185,7 +198,7 @@ static int criu_dump(const struct step *s, const struct method *m,
 					     out, sizeof(out), err, errlen);
 		if (method_cmd_describe(status, "criu dump", out, err,
 					errlen) < 0) {
-			criu_error(dfd, err, errlen);
+			*undumpable = criu_error(dfd, err, errlen);
 			close(dfd);
 			return -1;
 		}
@@ -228,14 +241,20 @@ static int take(struct ckpt_run *r, int basefd, struct manifest *mf,
 		return -1;
 	}
 	if (m->criu)
-		status = criu_dump(s, m, stagefd, err, errlen) < 0 ? -1 : 0;
+		status = criu_dump(s, m, stagefd, &r->uncaught, err,
+				   errlen) < 0 ? -1 : 0;
 	else
 		status = method_cmd_run(m->checkpoint, env, stagefd,
 					s->max_wait, out, sizeof(out), err,
 					errlen);
 	env_free(env);
 	close(stagefd);
-	if (status == 0 && m->criu) {
+	/* A step CRIU cannot dump is said once, not at every interval,
+	 * and skipped by the job's verbs (engine.c, server.c); its staging
+	 * goes here (the engine keeps an uncaught step's). */
+	if (r->uncaught) {
+		image_discard(basefd, s->name, why, sizeof(why));
+	} else if (status == 0 && m->criu) {
 		mf->seq = image_next_seq(basefd, s->name);
 		rc = run_commit(r, basefd, mf, err, errlen);
 	} else if (method_cmd_describe(status, m->checkpoint, out, err,
