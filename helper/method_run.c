@@ -134,6 +134,41 @@ static bool criu_error(int dfd, char *err, size_t errlen)
 	return tcp;
 }
 
+/* Which pipes the dumped root had as fds 0-2 (slurmstepd's, to srun):
+ * "<fd> pipe:[<inode>]" lines in <dump>/slurm-stdio, under the dump's
+ * MAC, so that the plugin's restore hands the task's new pipes to criu
+ * in their place (--inherit-fd; spank/restore.c).  Nothing for a file
+ * or a closed fd. */
+static int record_stdio(int dfd, const char *pid, char *err, size_t errlen)
+{
+	char link[64], target[64], buf[256];
+	size_t used = 0;
+	ssize_t n;
+	int fd, i;
+
+	for (i = 0; i < 3; i++) {
+		snprintf(link, sizeof(link), "/proc/%s/fd/%d", pid, i);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n <= 6)
+			continue;
+		target[n] = '\0';
+		if (strncmp(target, "pipe:[", 6) == 0)
+			used += (size_t)snprintf(buf + used, sizeof(buf) - used,
+						 "%d %s\n", i, target);
+	}
+	fd = openat(dfd, "slurm-stdio", O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || (used && write(fd, buf, used) != (ssize_t)used)) {
+		errprintf(err, errlen, errno, "slurm-stdio: %s",
+			  strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
 /* What to dump for the task whose pid is pid: the task, or, if the
  * plugin restored it (spank/restore.c), the restored root.  Then the
  * task is a stand-in, slurmstepd's fork that never exec'd (comm
@@ -199,6 +234,10 @@ static int criu_dump(const struct step *s, const struct method *m,
 		if (method_cmd_describe(status, "criu dump", out, err,
 					errlen) < 0) {
 			*undumpable = criu_error(dfd, err, errlen);
+			close(dfd);
+			return -1;
+		}
+		if (record_stdio(dfd, pid, err, errlen) < 0) {
 			close(dfd);
 			return -1;
 		}

@@ -39,6 +39,10 @@
  *  - Output files: the task's stdout and stderr, when they are files,
  *    are handed to criu with --inherit-fd, so that the restored
  *    program writes on the job's output even though its size changed.
+ *  - Pipes: srun's tasks have pipes to slurmstepd as fds 0-2; the dump
+ *    names the old ones (slurm-stdio, helper/method_run.c) and the
+ *    task's new ones are handed to criu in their place, so that the
+ *    restored program goes on talking to srun.
  *
  * See slurmckptd(8), METHODS. */
 #include "config.h"
@@ -64,7 +68,7 @@
 #include "plugin.h"
 
 #define RESTORE_TRIES 3	/* criu restores, when a dumped pid is taken */
-#define INHERIT_FD 10	/* criu gets stdout as fd 11, stderr as 12 */
+#define INHERIT_FD 10	/* criu gets stdin as fd 10, stdout 11, stderr 12 */
 
 /* First thing in task_init, before any file of the user's is read:
  * of what PR_SET_KEEPCAPS kept, only CAP_CHECKPOINT_RESTORE stays, and
@@ -97,15 +101,52 @@ void restore_drop_caps(void)
 			strerror(errno));
 }
 
-/* --inherit-fd for stdout and stderr when they are files: criu's path
- * of each (relative to /) is the task's.  criu is handed copies of them
- * above 2 (it cannot put its own stdio into its fd store). */
-static int inherit_args(char **argv, int n, char store[2][PATH_MAX + 16])
+/* The pipe the dump's root had as fd (slurm-stdio in dir), into pipe
+ * ("pipe:[<inode>]"); false when it had none. */
+static bool dumped_pipe(const char *dir, int fd, char *pipe, size_t len)
 {
-	char link[32], path[PATH_MAX];
+	char path[PATH_MAX + 16], line[96], name[64];
+	bool found = false;
+	FILE *f;
+	int n;
+
+	snprintf(path, sizeof(path), "%s/slurm-stdio", dir);
+	if (!(f = fopen(path, "re")))
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%d %63s", &n, name) == 2 && n == fd &&
+		    strncmp(name, "pipe:[", 6) == 0) {
+			snprintf(pipe, len, "%s", name);
+			found = true;
+		}
+	fclose(f);
+	return found;
+}
+
+/* --inherit-fd for stdout and stderr when they are files: criu's path
+ * of each (relative to /) is the task's; and for fds 0-2 that were
+ * pipes at the dump and are pipes now (srun's): the new pipe for the
+ * old.  criu is handed copies of them above 2 (it cannot put its own
+ * stdio into its fd store). */
+static int inherit_args(const char *dir, char **argv, int n,
+			char store[3][PATH_MAX + 16])
+{
+	char link[32], path[PATH_MAX], pipe[64];
 	ssize_t len;
 	int fd;
 
+	for (fd = 0; fd < 3; fd++) {
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		len = readlink(link, path, sizeof(path) - 1);
+		if (len <= 6 || strncmp(path, "pipe:[", 6) != 0 ||
+		    !dumped_pipe(dir, fd, pipe, sizeof(pipe)) ||
+		    dup2(fd, INHERIT_FD + fd) < 0)
+			continue;
+		snprintf(store[fd], sizeof(store[fd]), "fd[%d]:%s",
+			 INHERIT_FD + fd, pipe);
+		argv[n++] = "--inherit-fd";
+		argv[n++] = store[fd];
+	}
 	for (fd = 1; fd < 3; fd++) {
 		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 		len = readlink(link, path, sizeof(path) - 1);
@@ -114,10 +155,10 @@ static int inherit_args(char **argv, int n, char store[2][PATH_MAX + 16])
 		path[len] = '\0';
 		if (dup2(fd, INHERIT_FD + fd) < 0)
 			continue;
-		snprintf(store[fd - 1], sizeof(store[fd - 1]), "fd[%d]:%s",
+		snprintf(store[fd], sizeof(store[fd]), "fd[%d]:%s",
 			 INHERIT_FD + fd, path + 1);
 		argv[n++] = "--inherit-fd";
-		argv[n++] = store[fd - 1];
+		argv[n++] = store[fd];
 	}
 	argv[n] = NULL;
 	return n;
@@ -127,7 +168,7 @@ static int inherit_args(char **argv, int n, char store[2][PATH_MAX + 16])
 static int run_criu(const char *dir, const char *work)
 {
 	char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
-	char store[2][PATH_MAX + 16];
+	char store[3][PATH_MAX + 16];
 	char *argv[24] = { step.criu, "restore", "--unprivileged", "-D",
 			   (char *)dir, "-W", (char *)work, "-o",
 			   "restore.log", "--shell-job", "-d",
@@ -141,7 +182,7 @@ static int run_criu(const char *dir, const char *work)
 	if (pid == 0) {
 		/* slurmstepd's descriptors stay out of criu */
 		close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
-		inherit_args(argv, 12, store);
+		inherit_args(dir, argv, 12, store);
 		if (caps_ckpt_restore(true, true, true) < 0 ||
 		    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE,
 			  CAP_CHECKPOINT_RESTORE, 0, 0) < 0) {
