@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -134,14 +135,16 @@ static bool criu_error(int dfd, char *err, size_t errlen)
 	return tcp;
 }
 
-/* Which pipes the dumped root had as fds 0-2 (slurmstepd's, to srun):
- * "<fd> pipe:[<inode>]" lines in <dump>/slurm-stdio, under the dump's
- * MAC, so that the plugin's restore hands the task's new pipes to criu
- * in their place (--inherit-fd; spank/restore.c).  Nothing for a file
- * or a closed fd. */
+/* What the dumped root had as fds 0-2, in <dump>/slurm-stdio, under the
+ * dump's MAC, for the plugin's restore (spank/restore.c): the pipes
+ * (slurmstepd's, to srun), "<fd> pipe:[<inode>]", whose new ones it
+ * hands to criu in their place (--inherit-fd); and the size of output
+ * files, "<fd> file <size> <path>", so that it can say what grew since.
+ * Nothing for a closed fd or anything else. */
 static int record_stdio(int dfd, const char *pid, char *err, size_t errlen)
 {
-	char link[64], target[64], buf[256];
+	char link[64], target[PATH_MAX], buf[3 * (PATH_MAX + 64)];
+	struct stat st;
 	size_t used = 0;
 	ssize_t n;
 	int fd, i;
@@ -149,12 +152,17 @@ static int record_stdio(int dfd, const char *pid, char *err, size_t errlen)
 	for (i = 0; i < 3; i++) {
 		snprintf(link, sizeof(link), "/proc/%s/fd/%d", pid, i);
 		n = readlink(link, target, sizeof(target) - 1);
-		if (n <= 6)
+		if (n <= 1)
 			continue;
 		target[n] = '\0';
 		if (strncmp(target, "pipe:[", 6) == 0)
 			used += (size_t)snprintf(buf + used, sizeof(buf) - used,
 						 "%d %s\n", i, target);
+		else if (i > 0 && target[0] == '/' && !strchr(target, '\n') &&
+			 stat(link, &st) == 0 && S_ISREG(st.st_mode))
+			used += (size_t)snprintf(buf + used, sizeof(buf) - used,
+						 "%d file %lld %s\n", i,
+						 (long long)st.st_size, target);
 	}
 	fd = openat(dfd, "slurm-stdio", O_WRONLY | O_CREAT | O_EXCL |
 		    O_NOFOLLOW | O_CLOEXEC, 0600);

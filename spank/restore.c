@@ -123,6 +123,38 @@ static bool dumped_pipe(const char *dir, int fd, char *pipe, size_t len)
 	return found;
 }
 
+/* An output file (fd 1 or 2) that grew since the dump: the restored
+ * program writes again what it wrote after its checkpoint.  Said on the
+ * task's stderr, once per file. */
+static void say_grown(const char *dir, uint32_t task)
+{
+	char path[PATH_MAX + 16], line[PATH_MAX + 64], *file;
+	struct stat now, first = { 0 };
+	long long then;
+	FILE *f;
+	int fd, off;
+
+	snprintf(path, sizeof(path), "%s/slurm-stdio", dir);
+	if (!(f = fopen(path, "re")))
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		off = 0;
+		if (sscanf(line, "%d file %lld %n", &fd, &then, &off) < 2 ||
+		    !off || (fd != 1 && fd != 2) || fstat(fd, &now) < 0 ||
+		    !S_ISREG(now.st_mode) || now.st_size <= then ||
+		    (first.st_ino == now.st_ino && first.st_dev == now.st_dev))
+			continue;
+		first = now;
+		file = line + off;
+		fprintf(stderr, PFX "%s: task %u: %s grew by %lld bytes since "
+			"the checkpoint: what the program wrote after it "
+			"will be written again\n", step.label, task, file,
+			(long long)now.st_size - then);
+	}
+	fclose(f);
+}
+
 /* --inherit-fd for stdout and stderr when they are files: criu's path
  * of each (relative to /) is the task's; and for fds 0-2 that were
  * pipes at the dump and are pipes now (srun's): the new pipe for the
@@ -452,6 +484,7 @@ int restore_criu(spank_t sp, const char *image, uint32_t task)
 		restore_drop_caps();
 		return -1;
 	}
+	say_grown(dir, task);
 	/* A dumped pid still held (as a pid, group or session) fails the
 	 * restore with EEXIST, and such holders go away: try again. */
 	for (int try = 1; ; try++) {
@@ -469,13 +502,18 @@ int restore_criu(spank_t sp, const char *image, uint32_t task)
 	restore_drop_caps();
 	if (status != 0) {
 		fprintf(stderr, PFX "%s: task %u not restored from %s: criu "
-			"restore %s %d%s%s (log: %s/restore.log)\n",
+			"restore %s %d%s%s (log: %s/restore.log)%s\n",
 			step.label, task, dir,
 			status < 0 ? "could not run:" :
 			WIFEXITED(status) ? "exited" : "was killed by signal",
 			status < 0 ? errno : WIFEXITED(status) ?
 			WEXITSTATUS(status) : WTERMSIG(status),
-			why[0] ? ": " : "", why, work);
+			why[0] ? ": " : "", why, work,
+			strstr(why, "has bad size") ? "; a file the program "
+			"had open changed size since the checkpoint, and CRIU "
+			"restores it only as it was: put the file back as it "
+			"was then, or resume from another image "
+			"(--restart-dir), or start over without one" : "");
 		return -1;
 	}
 	root = first_child();

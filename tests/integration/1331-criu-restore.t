@@ -7,7 +7,9 @@
 # goes on from the dump inside the Slurm step, and the job COMPLETES with
 # the final count.  Then an image the user has modified does not verify:
 # nothing is restored from it, the task says why and starts from the
-# beginning.  Skipped unless a criu whose "criu check" passes is found.
+# beginning.  The restore says that the output file grew since the dump
+# (those lines come again).  Skipped unless a criu whose "criu check"
+# passes is found.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-${0%/*}/../..}/tests/integration/cluster.sh" || exit 99
 
@@ -38,6 +40,10 @@ scontrol requeue "$j" || fail "scontrol requeue $j"
 # dropped it).
 wait_for 60 grep -q "restored from" "$out" ||
 	fail "not restored: $(grep -v '^tick=' "$out"; cat "$ckdir/$j.ckpt.restore.0/restore.log" 2>/dev/null | grep -m3 Error)"
+# The counter wrote on after the dump: the restore says its output grew.
+grep -q "checkpoint: $j.batch: task 0: $out grew by [0-9]* bytes since the checkpoint" "$out" ||
+	fail "the restore did not say that $out grew: $(grep -v '^tick=' "$out")"
+ok "$(grep -m1 'grew by' "$out")"
 sleep 1
 pids=$(job_caps "$j") || fail "$pids"
 ok "no process of the restored job holds a capability ($(echo $pids))"
