@@ -31,6 +31,9 @@ const struct kv_key ckpt_conf_keys[] = {
 	  "a number of images from 1 to 1000" },
 	{ "signal", KV_SIGNAL, offsetof(struct ckpt_conf, signo), 0, 0,
 	  "a signal name (USR2, SIGUSR2) or number 1..64, not KILL or STOP" },
+	{ "signals", KV_SIGNALS, offsetof(struct ckpt_conf, signals), 0, 0,
+	  "a comma-separated list of signal names or numbers (USR1,USR2,TERM)"
+	  ", not KILL or STOP" },
 	{ "lead", KV_TIME, offsetof(struct ckpt_conf, lead), 0, INT_MAX,
 	  "a time of 0 or more before the job's end: " TIME_HELP },
 	{ "max_requeue", KV_UINT, offsetof(struct ckpt_conf, max_requeue),
@@ -66,6 +69,7 @@ int ckpt_conf_init(struct ckpt_conf *c)
 	c->max_wait = 120;
 	c->keep = 2;
 	c->signo = SIGUSR2;
+	c->signals = 1ULL << (SIGUSR1 - 1) | 1ULL << (SIGUSR2 - 1);
 	c->lead = 300;
 	c->max_requeue = 0;
 	c->exit_code = 0;

@@ -17,6 +17,9 @@ struct ckpt_conf {
 	long max_wait;		/* max_wait=<seconds>, default 120 */
 	long keep;		/* keep=<n> images, 1..1000, default 2 */
 	int signo;		/* signal=<sig>, default SIGUSR2 */
+	uint64_t signals;	/* signals=<list>: what --checkpoint-signal
+				 * may choose (bit signo - 1), besides
+				 * signo; default USR1, USR2 */
 	long lead;		/* lead=<time> before the end time, default 5:00 */
 	long max_requeue;	/* max_requeue=<n> automatic requeues, 0: no limit */
 	long exit_code;		/* exit_code=<n> checkpoint-and-exit, 0: none */

@@ -25,6 +25,7 @@ struct kv_value {
 	long num;		/* KV_TIME, KV_UINT */
 	int signo;		/* KV_SIGNAL */
 	bool b;			/* KV_BOOL */
+	uint64_t mask;		/* KV_SIGNALS */
 };
 
 struct kv_batch {
@@ -143,6 +144,34 @@ int signal_parse(const char *s, int *signo)
 	return 0;
 }
 
+int signal_parse_list(const char *s, uint64_t *mask)
+{
+	char one[32];
+	size_t n;
+	int signo;
+
+	if (!s || !*s || !mask) {
+		errno = EINVAL;
+		return -1;
+	}
+	*mask = 0;
+	for (;;) {
+		n = strcspn(s, ",");
+		if (n == 0 || n >= sizeof(one)) {
+			errno = EINVAL;
+			return -1;
+		}
+		memcpy(one, s, n);
+		one[n] = '\0';
+		if (signal_parse(one, &signo) < 0 || signo > 64)
+			return -1;
+		*mask |= 1ULL << (signo - 1);
+		if (!s[n])
+			return 0;
+		s += n + 1;
+	}
+}
+
 const char *signal_name(int signo)
 {
 	size_t i;
@@ -223,6 +252,9 @@ static int parse_value(const struct kv_key *k, const char *s,
 	case KV_BOOL:
 		rc = parse_bool(s, &v->b);
 		break;
+	case KV_SIGNALS:
+		rc = signal_parse_list(s, &v->mask);
+		break;
 	}
 	if (rc < 0)
 		errno = EINVAL;
@@ -251,6 +283,9 @@ static void store_value(const struct kv_key *table, void *obj,
 		break;
 	case KV_BOOL:
 		*(bool *)p = v->b;
+		break;
+	case KV_SIGNALS:
+		*(uint64_t *)p = v->mask;
 		break;
 	}
 }

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum kv_type {
 	KV_STRING,	/* char *, strdup'ed; must be non-empty */
@@ -14,6 +15,8 @@ enum kv_type {
 	KV_UINT,	/* long, decimal, min..max */
 	KV_SIGNAL,	/* int signal number: "USR1", "SIGUSR1", "10" */
 	KV_BOOL,	/* bool: yes/no, true/false, 1/0 */
+	KV_SIGNALS,	/* uint64_t, bit (signo - 1) per signal of a
+			 * comma-separated list: "USR1,USR2,TERM" */
 };
 
 struct kv_key {
@@ -50,6 +53,9 @@ void kv_free(const struct kv_key *table, void *obj);
 
 /* Signal names: "USR2"/"SIGUSR2"/"12" -> 12.  0/-1 EINVAL. */
 int signal_parse(const char *s, int *signo);
+/* A comma-separated list of them into a mask, bit (signo - 1) each.
+ * 0/-1 EINVAL. */
+int signal_parse_list(const char *s, uint64_t *mask);
 /* "USR2" for 12 (without "SIG"); a static string, "?" if unknown. */
 const char *signal_name(int signo);
 

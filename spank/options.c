@@ -23,6 +23,7 @@ static const char *const opt_names[] = {
 	[OPT_METHOD] = "checkpoint-method",
 	[OPT_TRIGGER] = "checkpoint-trigger",
 	[OPT_LOCAL] = "checkpoint-local",
+	[OPT_SIGNAL] = "checkpoint-signal",
 };
 static const char *const env_names[] = {
 	[OPT_INTERVAL] = "SLURM_CHECKPOINT",
@@ -32,6 +33,7 @@ static const char *const env_names[] = {
 	[OPT_METHOD] = "SLURM_CHECKPOINT_METHOD",
 	[OPT_TRIGGER] = "SLURM_CHECKPOINT_TRIGGER",
 	[OPT_LOCAL] = "SLURM_CHECKPOINT_LOCAL",
+	[OPT_SIGNAL] = "SLURM_CHECKPOINT_SIGNAL",
 };
 
 static int check_interval(const char *what, const char *arg, long *secs)
@@ -97,6 +99,39 @@ const char *options_method(void)
 	if (opts.method)
 		return opts.method;
 	return conf.method ? conf.method : "signal";
+}
+
+int options_signo(void)
+{
+	return opts.signo ? opts.signo : conf.signo;
+}
+
+/* A signal the site allows for --checkpoint-signal: signals= on the
+ * plugstack.conf line, and signal= (the default). */
+static int check_signal(const char *what, const char *arg, int *signo)
+{
+	char allowed[256] = "";
+	size_t used = 0;
+	int s;
+
+	if (signal_parse(arg, signo) < 0) {
+		slurm_error(PFX "invalid %s '%s': a signal name (USR1, "
+			    "SIGUSR1) or number", what, arg);
+		return -1;
+	}
+	if (*signo == conf.signo ||
+	    (*signo <= 64 && (conf.signals & 1ULL << (*signo - 1))))
+		return 0;
+	for (s = 1; s <= 64; s++)
+		if ((s == conf.signo || (conf.signals & 1ULL << (s - 1))) &&
+		    used < sizeof(allowed))
+			used += (size_t)snprintf(allowed + used,
+						 sizeof(allowed) - used,
+						 "%s%s", used ? ", " : "",
+						 signal_name(s));
+	slurm_error(PFX "%s '%s' is not allowed here: use one of %s "
+		    "(signals= of the site)", what, arg, allowed);
+	return -1;
 }
 
 /* The code a task exits with after writing its state, or 0. */
@@ -195,6 +230,8 @@ static int apply(int which, const char *what, const char *arg, int remote)
 		return set_string(&opts.trigger, arg);
 	case OPT_LOCAL:
 		return check_local(what, arg, &opts.local);
+	case OPT_SIGNAL:
+		return check_signal(what, arg, &opts.signo);
 	}
 	return -1;
 }
@@ -238,6 +275,10 @@ static struct spank_option spank_opts[] = {
 	  "Write checkpoints to the node-local directory the site names and "
 	  "copy them to the checkpoint directory in the background (default: "
 	  "yes where the site has one)", 1, OPT_LOCAL, opt_cb },
+	{ "checkpoint-signal", "sig",
+	  "The signal that asks for a checkpoint (USR1, USR2, ...: the one "
+	  "your framework catches; the site says which are allowed)", 1,
+	  OPT_SIGNAL, opt_cb },
 };
 
 int options_register(spank_t sp)

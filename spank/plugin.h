@@ -13,7 +13,7 @@
 #define PFX "checkpoint: "
 
 enum { OPT_INTERVAL, OPT_DIR, OPT_RESTART, OPT_EXIT_CODE, OPT_METHOD,
-       OPT_TRIGGER, OPT_LOCAL, OPT_COUNT };
+       OPT_TRIGGER, OPT_LOCAL, OPT_SIGNAL, OPT_COUNT };
 
 /* What the user asked for, from options or the environment. */
 struct ckpt_opts {
@@ -25,6 +25,7 @@ struct ckpt_opts {
 	char *method;		/* --checkpoint-method, else conf's */
 	char *trigger;		/* --checkpoint-trigger: a file, not a signal */
 	int local;		/* --checkpoint-local: 1 yes, 0 no, -1 unset */
+	int signo;		/* --checkpoint-signal, else 0: conf's */
 	bool cli[OPT_COUNT];	/* given on the command line */
 };
 
@@ -59,6 +60,8 @@ extern struct ckpt_opts opts;
 int options_register(spank_t sp);
 long options_exit_code(void);
 const char *options_method(void);
+/* The signal that asks the tasks for a checkpoint. */
+int options_signo(void);
 int options_env_fallback(spank_t sp);
 void options_free(void);
 

@@ -74,7 +74,7 @@ static int set_task_env(spank_t sp, uint32_t task)
 		    local_stage_dir(), step.name, IMAGE_STAGING_SUFFIX,
 		    stage_part(), task) < 0 ||
 	    setenvf(sp, "SLURM_CHECKPOINT_SIGNAL", "%s",
-		    signal_name(conf.signo)) < 0 ||
+		    signal_name(options_signo())) < 0 ||
 	    setenvf(sp, "SLURM_CHECKPOINT_IMAGE", "%s/%s", step.dir,
 		    step.name) < 0)
 		return -1;

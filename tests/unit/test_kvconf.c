@@ -427,21 +427,52 @@ static void test_expand(void **state)
 	assert_int_equal(ckpt_expand_dir("/a/%u", "a/b", 0, 1, &out), -1);
 }
 
+/* signals=: a comma-separated list into a mask; nothing empty, no KILL
+ * or STOP, nothing unknown. */
+static void test_signal_list(void **state)
+{
+	static const char *const bad[] = {
+		"", ",", "USR1,", ",USR1", "USR1,,USR2", "USR1,KILL", "STOP",
+		"USR1,NOPE", "USR1 ,USR2", "0", "65",
+	};
+	struct ckpt_conf c;
+	char *argv[] = { "signals=USR1,SIGTERM,12" };
+	char err[256];
+	uint64_t m;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(signal_parse_list("USR1,SIGTERM,12", &m), 0);
+	assert_true(m == (1ULL << (SIGUSR1 - 1) | 1ULL << (SIGTERM - 1) |
+			  1ULL << (SIGUSR2 - 1)));
+	assert_int_equal(signal_parse_list("64", &m), 0);
+	assert_true(m == 1ULL << 63);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (signal_parse_list(bad[i], &m) == 0)
+			fail_msg("signals '%s' accepted", bad[i]);
+	assert_int_equal(ckpt_conf_init(&c), 0);
+	assert_true(c.signals == (1ULL << (SIGUSR1 - 1) |
+				  1ULL << (SIGUSR2 - 1)));
+	assert_int_equal(ckpt_conf_parse(&c, 1, argv, err, sizeof(err)), 0);
+	assert_true(c.signals & 1ULL << (SIGTERM - 1));
+	kv_free(ckpt_conf_keys, &c);
+}
+
 static void test_keys_table(void **state)
 {
 	const char *want[] = { "dir", "socket", "min_interval", "max_wait",
-			       "keep", "signal", "lead", "max_requeue",
-			       "exit_code", "method", "local",
+			       "keep", "signal", "signals", "lead",
+			       "max_requeue", "exit_code", "method", "local",
 			       "helper_optional" };
 	size_t i;
 
 	(void)state;
 	for (i = 0; ckpt_conf_keys[i].name; i++) {
-		assert_true(i < 12);
+		assert_true(i < 13);
 		assert_string_equal(ckpt_conf_keys[i].name, want[i]);
 		assert_non_null(ckpt_conf_keys[i].help);
 	}
-	assert_int_equal(i, 12);
+	assert_int_equal(i, 13);
 }
 
 int main(void)
@@ -455,6 +486,7 @@ int main(void)
 		cmocka_unit_test(test_ckpt_conf),
 		cmocka_unit_test(test_expand),
 		cmocka_unit_test(test_expand_socket),
+		cmocka_unit_test(test_signal_list),
 		cmocka_unit_test(test_keys_table),
 	};
 
