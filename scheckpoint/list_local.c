@@ -51,7 +51,8 @@ static char *list_json(const char *dir, uint32_t job, uint32_t step)
 	return s;
 }
 
-/* Root: the same in a child that is the directory's owner first. */
+/* Root: the same in a child that is the directory's owner first, with
+ * nothing of root's (no terminal, not dumpable). */
 static char *list_as_owner(const char *dir, uint32_t job, uint32_t step,
 			   char *text, size_t len)
 {
@@ -74,8 +75,14 @@ static char *list_as_owner(const char *dir, uint32_t job, uint32_t step,
 		return NULL;
 	}
 	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		/* Nothing of root's: not dumpable, no terminal. */
 		close(p[0]);
-		if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 ||
+		if (null < 0 || dup2(null, STDIN_FILENO) < 0 ||
+		    dup2(null, STDOUT_FILENO) < 0 ||
+		    dup2(null, STDERR_FILENO) < 0 || setsid() < 0 ||
+		    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 ||
 		    setgroups(0, NULL) < 0 ||
 		    setresgid(st.st_gid, st.st_gid, st.st_gid) < 0 ||
 		    setresuid(st.st_uid, st.st_uid, st.st_uid) < 0 ||

@@ -277,8 +277,8 @@ static int submit_saved(const char *image, uint32_t jobid, const char *id,
 	if (basefd < 0 ||
 	    restart_log_note(basefd, jobid, (uint32_t)newid, image) < 0)
 		fprintf(stderr, "scheckpoint: warning: job %lu not noted in "
-			"%s's %s: a second restart of job %u will not see "
-			"it\n", newid, image, IMAGE_LOG_NAME, jobid);
+			"the %s beside %s: a second restart of job %u will "
+			"not see it\n", newid, IMAGE_LOG_NAME, image, jobid);
 	rc = 0;
 out:
 	if (basefd >= 0)
