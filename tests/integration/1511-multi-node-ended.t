@@ -31,7 +31,9 @@ ok "job $j: node index 1's task ended at 8; last image seq $seq"
 wait_for 20 grep -q " $j.0 skipped: node .* (index 1) has no tasks of the step any more" "$ckdir/checkpoint.log" ||
 	fail "no skipped periodic checkpoint: $(tail -n 5 "$ckdir/checkpoint.log")"
 sleep 4	# one more interval
-grep " $j.0 failed" "$ckdir/checkpoint.log" && fail "a checkpoint after the end of node 1's task failed"
+# (One that raced with the task's exit may have failed before that.)
+late=$(awk -v s=" $j.0 skipped" -v f=" $j.0 failed" 'index($0, s) { n = 1 } n && index($0, f)' "$ckdir/checkpoint.log")
+[ -z "$late" ] || fail "a checkpoint after node 1's task had gone failed: $late"
 image_verify "$img" || fail "$img does not verify after the skips"
 [ "$(manifest_get "$img" .seq)" = "$seq" ] || fail "the image changed: seq $(manifest_get "$img" .seq)"
 bh=$(job_field "$j" BatchHost)
