@@ -11,8 +11,7 @@
  * accept, and one address holds at most max_host_connections of the
  * TCP_CONNS_MAX; at either limit the oldest that sent nothing goes, so
  * that idle connections lock nobody out.  Once authenticated, it counts
- * against its uid's max_user_connections (server.c).  The credential is
- * decoded in a child (munge_decode waits on munged), never in the loop. */
+ * against its uid's max_user_connections (server.c). */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -28,16 +27,13 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include <jansson.h>
 #include <munge.h>
 
-#include "child.h"
 #include "conf.h"
 #include "conn.h"
 #include "log.h"
 #include "loop.h"
 #include "peer.h"
-#include "report.h"
 #include "tcp.h"
 
 #define TCP_CONNS_MAX 64	/* unauthenticated connections at once */
@@ -56,13 +52,6 @@ struct tconn {
 	size_t got;		/* bytes of header + body read */
 	size_t need;		/* body length, once the header is in */
 	char *body;
-	struct decode *dec;	/* its credential being decoded, or NULL */
-};
-
-/* A decode in its child: t is NULL once the connection has gone. */
-struct decode {
-	struct tconn *t;
-	struct child *child;
 };
 
 static struct listener listener = { .w.fd = -1, .backoff.fd = -1 };
@@ -82,12 +71,7 @@ static void tconn_free(struct tconn *t, bool close_fd)
 		t->next->prev = t->prev;
 	else
 		newest = t->prev;
-	if (t->dec) {		/* its decode_done() frees dec */
-		t->dec->t = NULL;
-		child_kill(t->dec->child);
-	} else {
-		loop_del(&t->w);	/* not watched while decoded */
-	}
+	loop_del(&t->w);
 	if (close_fd)
 		close(t->w.fd);
 	free(t->body);
@@ -146,18 +130,16 @@ static void refuse(struct tconn *t, int err, const char *text)
 	tconn_free(t, true);
 }
 
-/* In the decode child: the credential's uid and its request as JSON,
- * or err and error. */
-static int decode_child(void *arg, int out)
+/* The frame is in: authenticate, decode, hand over. */
+static void tconn_request(struct tconn *t)
 {
-	const struct tconn *t = ((const struct decode *)arg)->t;
+	struct timeval tv = { .tv_sec = 5 };
+	struct ckpt_msg m;
 	munge_ctx_t ctx;
 	munge_err_t e;
-	json_error_t je;
-	json_t *msg;
 	void *payload = NULL;
-	char text[300];
-	int plen = 0;
+	char err[512], text[600];
+	int plen = 0, fl;
 	uid_t uid;
 	gid_t gid;
 
@@ -167,8 +149,8 @@ static int decode_child(void *arg, int out)
 	     EMUNGE_SUCCESS)) {
 		if (ctx)
 			munge_ctx_destroy(ctx);
-		return report_write(out, json_pack("{s:i,s:s}", "err", EIO,
-			"error", "authentication failed: no MUNGE context"));
+		refuse(t, EIO, "authentication failed: no MUNGE context");
+		return;
 	}
 	e = munge_decode(t->body, ctx, &payload, &plen, &uid, &gid);
 	munge_ctx_destroy(ctx);
@@ -177,35 +159,18 @@ static int decode_child(void *arg, int out)
 		snprintf(text, sizeof(text), "authentication failed: %s",
 			 e == EMUNGE_CRED_REPLAYED ? "replayed credential" :
 			 munge_strerror(e));
-		return report_write(out, json_pack("{s:i,s:s}", "err",
-						    EACCES, "error", text));
+		refuse(t, EACCES, text);
+		return;
 	}
-	msg = payload && plen > 0 ?
-	      json_loadb(payload, (size_t)plen, 0, &je) : NULL;
-	if (!msg)
+	if (!payload || plen <= 0 ||
+	    proto_decode(payload, (size_t)plen, &m, err, sizeof(err)) < 0) {
+		free(payload);
 		snprintf(text, sizeof(text), "bad message: %s",
-			 payload && plen > 0 ? je.text : "empty");
-	free(payload);
-	if (!msg)
-		return report_write(out, json_pack("{s:i,s:s}", "err",
-						    EINVAL, "error", text));
-	return report_write(out, json_pack("{s:I,s:o}", "uid",
-					    (json_int_t)uid, "msg", msg));
-}
-
-/* Authenticated: decode the request, hand it over. */
-static void tconn_handle(struct tconn *t, uid_t uid, const char *req)
-{
-	struct timeval tv = { .tv_sec = 5 };
-	struct ckpt_msg m;
-	char err[512], text[600];
-	int fl;
-
-	if (proto_decode(req, strlen(req), &m, err, sizeof(err)) < 0) {
-		snprintf(text, sizeof(text), "bad message: %s", err);
+			 payload ? err : "empty");
 		refuse(t, EINVAL, text);
 		return;
 	}
+	free(payload);
 	if (!proto_op_is_request(m.op) && !proto_op_is_peer(m.op)) {
 		proto_msg_clear(&m);
 		refuse(t, EPERM, "permission denied: only scheckpoint's "
@@ -242,65 +207,6 @@ static void tconn_handle(struct tconn *t, uid_t uid, const char *req)
 	else
 		conn_tcp_request(fl, uid, &m);
 	proto_msg_clear(&m);
-}
-
-/* The decode child has answered (child_done_fn). */
-static void decode_done(void *arg, json_t *report, int status)
-{
-	struct decode *dec = arg;
-	struct tconn *t = dec->t;
-	json_int_t uid, e;
-	const char *error;
-	json_t *msg;
-	char *req;
-
-	(void)status;
-	free(dec);
-	if (!t)
-		return;		/* the connection went meanwhile */
-	t->dec = NULL;
-	if (!report) {
-		refuse(t, EIO, "authentication failed: the MUNGE check "
-		       "ended without an answer");
-	} else if (json_unpack(report, "{s:I,s:o}", "uid", &uid, "msg",
-			       &msg) == 0 && uid >= 0 && uid <= UINT32_MAX) {
-		if ((req = json_dumps(msg, JSON_COMPACT))) {
-			tconn_handle(t, (uid_t)uid, req);
-			free(req);
-		} else {
-			refuse(t, ENOMEM, "out of memory");
-		}
-	} else if (json_unpack(report, "{s:I,s:s}", "err", &e, "error",
-			       &error) == 0) {
-		refuse(t, (int)e, error);
-	} else {
-		refuse(t, EIO, "authentication failed: a bad answer from the "
-		       "MUNGE check");
-	}
-}
-
-/* The frame is in: its credential is decoded in a child, the connection
- * not read meanwhile. */
-static void tconn_request(struct tconn *t)
-{
-	char err[256];
-
-	if (!(t->dec = calloc(1, sizeof(*t->dec)))) {
-		refuse(t, ENOMEM, "out of memory");
-		return;
-	}
-	t->dec->t = t;
-	loop_del(&t->w);
-	t->dec->child = child_spawn(decode_child, t->dec, NULL, 0,
-				    decode_done, t->dec, err, sizeof(err));
-	if (!t->dec->child) {
-		log_msg(LOG_ERR, "TCP: %s", err);
-		free(t->dec);
-		t->dec = NULL;
-		loop_add(&t->w, EPOLLIN | EPOLLRDHUP);
-		refuse(t, EIO, "authentication failed: no process for the "
-		       "MUNGE check");
-	}
 }
 
 static void tconn_ready(struct watch *w, uint32_t events)
@@ -373,9 +279,8 @@ static int make_room(const struct in6_addr *addr)
 	if (n < hconf.max_host_conns && nconns < TCP_CONNS_MAX)
 		return 0;
 	for (o = oldest; o; o = o->next)
-		if (!o->dec && (n < hconf.max_host_conns ||
-				IN6_ARE_ADDR_EQUAL(&o->addr, addr)) &&
-		    waiting_idle(o)) {
+		if ((n < hconf.max_host_conns ||
+		     IN6_ARE_ADDR_EQUAL(&o->addr, addr)) && waiting_idle(o)) {
 			drop(o);
 			return 0;
 		}
