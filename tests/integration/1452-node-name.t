@@ -70,10 +70,15 @@ fake "$run/c1.sock" "$flog"
 out=$CLUSTER_WORK/down.out
 j=$(submit --checkpoint=0 --checkpoint-dir="$ckdir" -o "$out" "$APPS/counter.sh" 60) ||
 	fail "sbatch failed"
-job_wait_done "$j" 60 >/dev/null || fail "job $j did not end"
-! grep -q '^message' "$flog" || fail "the plugin spoke to $CKPT_USER's listener: $(cat "$flog")"
-grep -q "not root's socket" "$out" ||
+# Not started: the node drains (no slurmckptd of root's there) and the
+# job goes back to the queue.
+_back() { [ "$(job_field "$j" Restarts)" -ge 1 ] || _job_finished "$j"; }
+wait_for 60 _back || fail "job $j was neither requeued nor ended: $(job_state "$j")"
+wait_for 10 grep -q "not root's socket" "$out" ||
 	fail "job $j does not say why it did not start: $(cat "$out" 2>&1)"
+! grep -q '^message' "$flog" || fail "the plugin spoke to $CKPT_USER's listener: $(cat "$flog")"
 ! grep -q '^start=' "$out" || fail "job $j's step started: $(cat "$out")"
 ok "with the user listening on c1's socket path, job $j's step did not start and said: $(grep -o "slurmckptd is not running.*" "$out" | head -n 1)"
+scancel "$j"
+scontrol update nodename=c1 state=resume >/dev/null 2>&1
 pkill -u "$CKPT_USER" -x python3
