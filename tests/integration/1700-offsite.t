@@ -237,8 +237,9 @@ echo "$other" | grep -q "none fetched from the offsite store: .*/$CKPT_OTHER/$j/
 	fail "restart by $CKPT_OTHER: $other"
 # The user runs it with another effective group (as a set-group-id
 # program would): the fetch is still done with the user's own groups.
+# (The job COMPLETED: restart runs it again only with Force.)
 ogroup=$(id -gn "$CKPT_OTHER")
-msg=$(cd "$CLUSTER_WORK" && runuser -u "$CKPT_USER" -g "$ogroup" -- "$SCHECKPOINT" restart "$j" ImageDir="$ckdir" 2>&1) ||
+msg=$(cd "$CLUSTER_WORK" && runuser -u "$CKPT_USER" -g "$ogroup" -- "$SCHECKPOINT" restart "$j" ImageDir="$ckdir" Force 2>&1) ||
 	fail "scheckpoint restart $j: $msg"
 echo "$msg" | grep -q "seq $seq of job $j fetched from the offsite store into $ckdir/$j.ckpt" ||
 	fail "restart does not say it fetched seq $seq: $msg"
