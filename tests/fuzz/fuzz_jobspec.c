@@ -12,7 +12,8 @@
  *     words only, each option at most once, NULL-terminated, ending with
  *     --restart-dir=<image>;
  *   - each string the record gives an option comes through whole, as
- *     that one word (no NUL inside, nothing split off);
+ *     that one word (no NUL inside, nothing split off), but an output
+ *     path with '%', whose %j becomes the old job id;
  *   - a --checkpoint= of a non-negative interval reads back as it. */
 #include "config.h"
 
@@ -32,7 +33,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const char *const options[] = {
 	"parsable", "job-name", "partition", "time", "nodes", "ntasks",
 	"nodelist", "chdir", "output", "error", "input", "open-mode",
-	"requeue", "checkpoint", "checkpoint-dir", "checkpoint-method",
+	"requeue", "no-requeue", "checkpoint", "checkpoint-dir",
+	"checkpoint-method",
 	"checkpoint-trigger", "checkpoint-exit-code", "restart-dir",
 };
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
@@ -87,6 +89,17 @@ static void check_string(const struct args *a, json_t *job, const char *opt,
 		abort();
 }
 
+/* An output path: the record's string, whole, when it has no '%' (with
+ * one, %j becomes the old job id: 1453 checks that). */
+static void check_path(const struct args *a, json_t *job, const char *opt,
+		       const char *key)
+{
+	json_t *v = json_object_get(job, key);
+
+	if (!json_is_string(v) || !strchr(json_string_value(v), '%'))
+		check_string(a, job, opt, key);
+}
+
 static void check_interval(const struct args *a, json_t *job)
 {
 	json_int_t iv = json_integer_value(json_object_get(job, "checkpoint"));
@@ -113,9 +126,9 @@ static void check_args(json_t *job, bool stick)
 	check_string(&a, job, "job-name", "name");
 	check_string(&a, job, "partition", "partition");
 	check_string(&a, job, "chdir", "work_dir");
-	check_string(&a, job, "output", "std_out");
-	check_string(&a, job, "error", "std_err");
-	check_string(&a, job, "input", "std_in");
+	check_path(&a, job, "output", "std_out");
+	check_path(&a, job, "error", "std_err");
+	check_path(&a, job, "input", "std_in");
 	check_string(&a, job, "checkpoint-dir", "checkpoint_dir");
 	check_string(&a, job, "checkpoint-method", "checkpoint_method");
 	check_string(&a, job, "checkpoint-trigger", "checkpoint_trigger");
