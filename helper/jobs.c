@@ -130,6 +130,14 @@ static void poll_now(void)
 	poll_rearm();
 }
 
+/* How long before an end the final checkpoint must start: twice the
+ * longest checkpoint seen plus 10 s, or before one was measured the
+ * steps' max_wait plus 10 s. */
+static long final_cost(const struct job *j)
+{
+	return j->longest ? j->longest * 2 + 10 : j->max_wait + 10;
+}
+
 /* When the job's last checkpoint is due (wall clock), or 0 for never.
  * The lead grows with the longest checkpoint seen (twice it, plus 10 s).
  * A job whose time limit is shorter than twice the lead takes it as late
@@ -137,17 +145,15 @@ static void poll_now(void)
  * its steps' max_wait plus 10 s, and never before half of the limit. */
 static time_t deadline_of(const struct job *j)
 {
-	long lead = j->lead, limit, cost = 0;
+	long lead = j->lead, limit;
 
 	if (!j->s.found || !j->s.running || j->s.end <= 0 || j->lead == 0)
 		return 0;
-	if (j->longest)
-		cost = j->longest * 2 + 10;
-	if (cost > lead)
-		lead = cost;
+	if (j->longest && final_cost(j) > lead)
+		lead = final_cost(j);
 	limit = (long)(j->s.end - j->s.start);
 	if (limit > 0 && lead > limit / 2) {
-		lead = cost ? cost : j->max_wait + 10;
+		lead = final_cost(j);
 		if (lead > limit / 2)
 			lead = limit / 2;
 	}
@@ -161,12 +167,11 @@ static time_t deadline_of(const struct job *j)
  * (the requeue ends the grace time early).  Wall clock. */
 static time_t preempt_due(const struct job *j)
 {
-	long cost = j->longest ? j->longest * 2 + 10 : j->max_wait + 10;
 	time_t d;
 
 	if (j->s.requeue_ok || j->s.end <= j->s.preempt)
 		return j->s.preempt;
-	d = j->s.end - cost;
+	d = j->s.end - final_cost(j);
 	return d > j->s.preempt ? d : j->s.preempt;
 }
 
