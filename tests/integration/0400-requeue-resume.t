@@ -47,7 +47,7 @@ ok "second run: restart_count=1, SLURM_RESTART_DIR=$rdir, start=$start"
 	fail "SLURM_RESTART_DIR $rdir is not seq $want_seq (a newer image may have rotated it: $(ls "$ckdir"))"
 ok "resumed from the newest image (seq $want_seq, count $want_count)"
 
-state=$(job_wait_done "$j" $((N + 30))) || fail "job $j did not finish"
+state=$(job_wait_done "$j" 30 "$out") || fail "job $j did not finish"
 [ "$state" = COMPLETED ] || fail "job $j ended $state: $(tail -n 5 "$out")"
 grep -qx "final=$N" "$out" || fail "no final=$N: $(tail -n 5 "$out")"
 ok "job completed with final=$N"

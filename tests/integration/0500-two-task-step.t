@@ -64,7 +64,7 @@ ok "task 0 resumed at $s0, task 1 at $s1"
 grep -q '^0: restart_dir=' "$out" && grep -q '^1: restart_dir=' "$out" ||
 	fail "SLURM_RESTART_DIR missing in a task: $(grep restart "$out")"
 
-state=$(job_wait_done "$j" $((N + 30))) || fail "job $j did not finish"
+state=$(job_wait_done "$j" 30 "$out") || fail "job $j did not finish"
 [ "$state" = COMPLETED ] || fail "job $j ended $state: $(tail -n 8 "$out")"
 for t in 0 1; do
 	grep -qx "$t: final=$N" "$out" || fail "task $t: no final=$N: $(tail -n 8 "$out")"

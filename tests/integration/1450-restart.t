@@ -60,7 +60,7 @@ node=$(job_field "$nj" NodeList)
 [ "$node" = c2 ] || fail "restarted job $nj runs on '$node', not on c2 (StickToNodes)"
 [ "$(job_field "$nj" JobName)" = counter ] || fail "restarted job's name: $(job_field "$nj" JobName)"
 ok "restart: new job $nj on $node (StickToNodes)"
-state=$(job_wait_done "$nj" $((N + 30))) || fail "job $nj did not finish"
+state=$(job_wait_done "$nj" 30 "$out") || fail "job $nj did not finish"
 [ "$state" = COMPLETED ] || fail "job $nj: $state: $(tail -5 "$out")"
 grep -q "^restart_dir=$img\$" "$out" || fail "the second run had no SLURM_RESTART_DIR=$img: $(grep restart_dir "$out")"
 grep -q "^start=$count\$" "$out" || fail "the second run did not resume at $count: $(grep start= "$out")"

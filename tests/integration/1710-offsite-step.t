@@ -63,6 +63,6 @@ n=$(grep -c "$j.0 seq=$seq fetched from the offsite store" "$ckdir/checkpoint.lo
 n=$(grep -c "GET /dav/$CKPT_USER/$j/$j.0.ckpt/$seq/manifest.json 200" "$NG/access.log")
 [ "$n" = 1 ] || fail "the manifest was fetched $n times"
 ok "one fetch for four tasks: $(grep -m1 "$j.0 seq=$seq fetched" "$ckdir/checkpoint.log" | cut -c1-150)"
-state=$(job_wait_done "$j" $((N + 30))) || fail "job $j did not finish"
+state=$(job_wait_done "$j" 30 "$out") || fail "job $j did not finish"
 [ "$state" = COMPLETED ] || fail "job $j ended $state"
 ok "job completed"

@@ -320,15 +320,26 @@ _job_finished() {
 	return 1
 }
 
-# job_wait_done <jobid> <timeout>: wait until the job has finished; prints its
-# final state.  Returns 1 on timeout.
+# job_wait_done <jobid> <timeout> [<output>]: wait until the job has finished;
+# prints its final state.  Returns 1 on timeout.  With the output file of a
+# counting app, the timeout runs from its last new "tick=" line: a busy
+# machine that counts slowly is waited for, an app that stopped is not.
 job_wait_done() {
-	if wait_for "$2" _job_finished "$1"; then
-		job_state "$1"
-		return 0
-	fi
-	echo "# job $1: not finished after $2 s (state $(job_state "$1"), reason $(job_field "$1" Reason))" >&2
-	return 1
+	local end=$((SECONDS + $2)) ticks=-1 n
+	while ! _job_finished "$1"; do
+		if [ -n "${3:-}" ]; then
+			n=$(grep -cs '^[0-9: ]*tick=' "$3")
+			[ "$n" = "$ticks" ] || end=$((SECONDS + $2))
+			ticks=$n
+		fi
+		if [ "$SECONDS" -ge "$end" ]; then
+			echo "# job $1: not finished after $2 s${3:+ without a new tick} (state $(job_state "$1"), reason $(job_field "$1" Reason))" >&2
+			[ -z "${3:-}" ] || sed 's/^/#   /' <(tail -n 8 "$3") >&2
+			return 1
+		fi
+		sleep 0.2
+	done
+	job_state "$1"
 }
 
 # submit <sbatch args...>: sbatch as ckptuser, print the job id (--parsable).
