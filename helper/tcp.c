@@ -11,7 +11,10 @@
  * accept, and one address holds at most max_host_connections of the
  * TCP_CONNS_MAX; at either limit the oldest that sent nothing goes, so
  * that idle connections lock nobody out.  Once authenticated, it counts
- * against its uid's max_user_connections (server.c). */
+ * against its uid's max_user_connections (server.c).  The credential is
+ * decoded in a child (munge_decode waits on munged), never in the loop,
+ * one at a time in the order the frames came: a request is handled after
+ * those that came before it (an ABORT after its PREPARE). */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -27,13 +30,16 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <munge.h>
 
+#include "child.h"
 #include "conf.h"
 #include "conn.h"
 #include "log.h"
 #include "loop.h"
 #include "peer.h"
+#include "report.h"
 #include "tcp.h"
 
 #define TCP_CONNS_MAX 64	/* unauthenticated connections at once */
@@ -52,6 +58,15 @@ struct tconn {
 	size_t got;		/* bytes of header + body read */
 	size_t need;		/* body length, once the header is in */
 	char *body;
+	struct decode *dec;	/* its credential being decoded, or NULL */
+	struct tconn *qnext;	/* waiting for its decode, after this one */
+	bool queued;
+};
+
+/* A decode in its child: t is NULL once the connection has gone. */
+struct decode {
+	struct tconn *t;
+	struct child *child;
 };
 
 static struct listener listener = { .w.fd = -1, .backoff.fd = -1 };
@@ -60,6 +75,25 @@ static struct tconn *oldest, *newest;
 static int nconns;
 static unsigned dropped;	/* closed unauthenticated, not yet logged */
 static long long dropped_logged;
+static struct tconn *qhead, *qtail;	/* frames waiting for the decoder */
+static bool decoding;			/* a decode child runs */
+
+static void decode_next(void);
+
+static void unqueue(struct tconn *t)
+{
+	struct tconn **p = &qhead, *prev = NULL;
+
+	while (*p != t) {
+		prev = *p;
+		p = &prev->qnext;
+	}
+	*p = t->qnext;
+	if (qtail == t)
+		qtail = prev;
+	t->qnext = NULL;
+	t->queued = false;
+}
 
 static void tconn_free(struct tconn *t, bool close_fd)
 {
@@ -71,7 +105,14 @@ static void tconn_free(struct tconn *t, bool close_fd)
 		t->next->prev = t->prev;
 	else
 		newest = t->prev;
-	loop_del(&t->w);
+	if (t->dec) {		/* its decode_done() frees dec */
+		t->dec->t = NULL;
+		child_kill(t->dec->child);
+	} else if (t->queued) {	/* not watched while it waits */
+		unqueue(t);
+	} else {
+		loop_del(&t->w);
+	}
 	if (close_fd)
 		close(t->w.fd);
 	free(t->body);
@@ -130,16 +171,18 @@ static void refuse(struct tconn *t, int err, const char *text)
 	tconn_free(t, true);
 }
 
-/* The frame is in: authenticate, decode, hand over. */
-static void tconn_request(struct tconn *t)
+/* In the decode child: the credential's uid and its request as JSON,
+ * or err and error. */
+static int decode_child(void *arg, int out)
 {
-	struct timeval tv = { .tv_sec = 5 };
-	struct ckpt_msg m;
+	const struct tconn *t = ((const struct decode *)arg)->t;
 	munge_ctx_t ctx;
 	munge_err_t e;
+	json_error_t je;
+	json_t *msg;
 	void *payload = NULL;
-	char err[512], text[600];
-	int plen = 0, fl;
+	char text[300];
+	int plen = 0;
 	uid_t uid;
 	gid_t gid;
 
@@ -149,8 +192,8 @@ static void tconn_request(struct tconn *t)
 	     EMUNGE_SUCCESS)) {
 		if (ctx)
 			munge_ctx_destroy(ctx);
-		refuse(t, EIO, "authentication failed: no MUNGE context");
-		return;
+		return report_write(out, json_pack("{s:i,s:s}", "err", EIO,
+			"error", "authentication failed: no MUNGE context"));
 	}
 	e = munge_decode(t->body, ctx, &payload, &plen, &uid, &gid);
 	munge_ctx_destroy(ctx);
@@ -159,18 +202,35 @@ static void tconn_request(struct tconn *t)
 		snprintf(text, sizeof(text), "authentication failed: %s",
 			 e == EMUNGE_CRED_REPLAYED ? "replayed credential" :
 			 munge_strerror(e));
-		refuse(t, EACCES, text);
-		return;
+		return report_write(out, json_pack("{s:i,s:s}", "err",
+						    EACCES, "error", text));
 	}
-	if (!payload || plen <= 0 ||
-	    proto_decode(payload, (size_t)plen, &m, err, sizeof(err)) < 0) {
-		free(payload);
+	msg = payload && plen > 0 ?
+	      json_loadb(payload, (size_t)plen, 0, &je) : NULL;
+	if (!msg)
 		snprintf(text, sizeof(text), "bad message: %s",
-			 payload ? err : "empty");
+			 payload && plen > 0 ? je.text : "empty");
+	free(payload);
+	if (!msg)
+		return report_write(out, json_pack("{s:i,s:s}", "err",
+						    EINVAL, "error", text));
+	return report_write(out, json_pack("{s:I,s:o}", "uid",
+					    (json_int_t)uid, "msg", msg));
+}
+
+/* Authenticated: decode the request, hand it over. */
+static void tconn_handle(struct tconn *t, uid_t uid, const char *req)
+{
+	struct timeval tv = { .tv_sec = 5 };
+	struct ckpt_msg m;
+	char err[512], text[600];
+	int fl;
+
+	if (proto_decode(req, strlen(req), &m, err, sizeof(err)) < 0) {
+		snprintf(text, sizeof(text), "bad message: %s", err);
 		refuse(t, EINVAL, text);
 		return;
 	}
-	free(payload);
 	if (!proto_op_is_request(m.op) && !proto_op_is_peer(m.op)) {
 		proto_msg_clear(&m);
 		refuse(t, EPERM, "permission denied: only scheckpoint's "
@@ -207,6 +267,91 @@ static void tconn_request(struct tconn *t)
 	else
 		conn_tcp_request(fl, uid, &m);
 	proto_msg_clear(&m);
+}
+
+/* The decode child has answered (child_done_fn). */
+static void decode_done(void *arg, json_t *report, int status)
+{
+	struct decode *dec = arg;
+	struct tconn *t = dec->t;
+	json_int_t uid, e;
+	const char *error;
+	json_t *msg;
+	char *req;
+
+	(void)status;
+	free(dec);
+	decoding = false;
+	if (!t) {		/* the connection went meanwhile */
+		decode_next();
+		return;
+	}
+	t->dec = NULL;
+	loop_add(&t->w, EPOLLIN | EPOLLRDHUP);	/* as before the decode */
+	if (!report) {
+		refuse(t, EIO, "authentication failed: the MUNGE check "
+		       "ended without an answer");
+	} else if (json_unpack(report, "{s:I,s:o}", "uid", &uid, "msg",
+			       &msg) == 0 && uid >= 0 && uid <= UINT32_MAX) {
+		if ((req = json_dumps(msg, JSON_COMPACT))) {
+			tconn_handle(t, (uid_t)uid, req);
+			free(req);
+		} else {
+			refuse(t, ENOMEM, "out of memory");
+		}
+	} else if (json_unpack(report, "{s:I,s:s}", "err", &e, "error",
+			       &error) == 0) {
+		refuse(t, (int)e, error);
+	} else {
+		refuse(t, EIO, "authentication failed: a bad answer from the "
+		       "MUNGE check");
+	}
+	decode_next();
+}
+
+/* The next frame waiting, if none is being decoded: its credential
+ * goes to a child. */
+static void decode_next(void)
+{
+	struct tconn *t;
+	char err[256];
+
+	while (!decoding && (t = qhead)) {
+		unqueue(t);
+		loop_add(&t->w, EPOLLIN | EPOLLRDHUP);	/* for refuse() */
+		if (!(t->dec = calloc(1, sizeof(*t->dec)))) {
+			refuse(t, ENOMEM, "out of memory");
+			continue;
+		}
+		t->dec->t = t;
+		t->dec->child = child_spawn(decode_child, t->dec, NULL, 0,
+					    decode_done, t->dec, err,
+					    sizeof(err));
+		if (!t->dec->child) {
+			log_msg(LOG_ERR, "TCP: %s", err);
+			free(t->dec);
+			t->dec = NULL;
+			refuse(t, EIO, "authentication failed: no process "
+			       "for the MUNGE check");
+			continue;
+		}
+		loop_del(&t->w);	/* not read while decoded */
+		decoding = true;
+	}
+}
+
+/* The frame is in: the connection is not read while it waits for its
+ * decode and while it is decoded. */
+static void tconn_request(struct tconn *t)
+{
+	loop_del(&t->w);
+	t->queued = true;
+	if (qtail)
+		qtail->qnext = t;
+	else
+		qhead = t;
+	qtail = t;
+	decode_next();
 }
 
 static void tconn_ready(struct watch *w, uint32_t events)
@@ -279,7 +424,8 @@ static int make_room(const struct in6_addr *addr)
 	if (n < hconf.max_host_conns && nconns < TCP_CONNS_MAX)
 		return 0;
 	for (o = oldest; o; o = o->next)
-		if ((n < hconf.max_host_conns ||
+		if (!o->dec && !o->queued &&
+		    (n < hconf.max_host_conns ||
 		     IN6_ARE_ADDR_EQUAL(&o->addr, addr)) && waiting_idle(o)) {
 			drop(o);
 			return 0;

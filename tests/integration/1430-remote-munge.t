@@ -3,7 +3,9 @@
 # there) finds a job on node c2 through slurmctld and asks the helper over
 # TCP with a MUNGE credential: create commits an image, show answers;
 # another user is refused; a request without a credential, a bad one and a
-# replayed one are refused and do nothing.
+# replayed one are refused and do nothing.  While munged is stopped, a
+# credential waits for it in a child of slurmckptd, whose loop goes on
+# answering its Unix socket.
 # The harness runs one slurmckptd for all its nodes (one plugstack socket),
 # so the TCP port serves c1 and c2 alike (SLURM_CHECKPOINT_PORTS=c1:P,c2:P).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -90,6 +92,26 @@ ok "fresh credential accepted, its replay refused: $msg"
 [ "$(job_state "$j")" = RUNNING ] || fail "job $j is $(job_state "$j") after the refused requests"
 [ "$(manifest_get "$ckdir/$j.ckpt" .seq)" = "$seq" ] || fail "a refused request made an image"
 ok "job $j untouched by the refused requests"
+
+# munged stalls while a credential is being decoded: the decode waits in
+# a child of slurmckptd's, and its loop goes on answering the Unix socket.
+req=$(printf '{"v":1,"op":"show","job":%s,"step":4294967295,"to":"c2"}' "$j")
+sealed "$CLUSTER_WORK/stalled" "$req" || fail "munge could not encode"
+mpid=$(cat "$CLUSTER_DIR/munge/munged.pid") || fail "no munged pid"
+kill -STOP "$mpid"
+timeout 120 python3 "$APPS/frame.py" "$P" "$CLUSTER_WORK/stalled" >"$CLUSTER_WORK/stalled.out" 2>&1 &
+rp=$!
+sleep 2	# the frame is in, its decode waits on munged
+t0=$(date +%s%N)
+msg=$(as_user timeout 20 "$SCHECKPOINT" show "$j" 2>&1)
+rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+kill -CONT "$mpid"
+[ $rc -eq 0 ] || fail "show over the Unix socket while munged was stopped: exit $rc after $ms ms: $msg"
+wait "$rp"
+[ "$(cat "$CLUSTER_WORK/stalled.out")" = ok ] ||
+	fail "the stalled request, once munged went on: $(cat "$CLUSTER_WORK/stalled.out")"
+ok "munged stopped: show over the Unix socket answered in $ms ms; the TCP request was answered once munged went on"
 
 scancel "$j"
 job_wait_done "$j" 20 >/dev/null || fail "job $j not cancelled"
