@@ -149,6 +149,8 @@ static int check_register(const struct ckpt_msg *m, char *err, size_t errlen)
 		return errprintf(err, errlen, EINVAL, "invalid method name");
 	if (m->trigger && !proto_trigger_ok(m->trigger))
 		return errprintf(err, errlen, EINVAL, "invalid trigger file");
+	if (m->watch && !proto_trigger_ok(m->watch))
+		return errprintf(err, errlen, EINVAL, "invalid watched file");
 	if (m->local && (m->local[0] != '/' || has_control(m->local)))
 		return errprintf(err, errlen, EINVAL, "local is not an absolute "
 				 "path of printable characters");
@@ -312,7 +314,7 @@ static json_t *pack_msg(const struct ckpt_msg *m)
 	case CKPT_OP_REGISTER:
 		return json_pack("{s:i, s:s, s:I, s:I, s:I, s:I, s:I, s:I,"
 				 " s:I, s:I, s:I, s:I, s:i, s:i, s:s, s:s,"
-				 " s:s*, s:s*, s:s*, s:I, s:I}",
+				 " s:s*, s:s*, s:s*, s:s*, s:I, s:I}",
 				 "v", v, "op", op, "job", (json_int_t)m->job,
 				 "step", (json_int_t)m->step,
 				 "uid", (json_int_t)m->uid,
@@ -326,7 +328,8 @@ static json_t *pack_msg(const struct ckpt_msg *m)
 				 "exit_code", m->exit_code,
 				 "signo", m->signo, "dir", m->dir,
 				 "node", m->node, "method", m->method,
-				 "trigger", m->trigger, "local", m->local,
+				 "trigger", m->trigger, "watch", m->watch,
+				 "local", m->local,
 				 "nodeid", (json_int_t)m->nodeid,
 				 "nnodes", (json_int_t)(m->nnodes ? m->nnodes
 								  : 1));
@@ -463,11 +466,11 @@ static int unpack_register(json_t *o, struct ckpt_msg *m, char *err,
 	json_int_t lead, max_requeue, exit_code, signo, v;
 	json_int_t nodeid = 0, nnodes = 1;
 	const char *op, *dir, *node, *method = NULL, *trigger = NULL;
-	const char *local = NULL;
+	const char *local = NULL, *watch = NULL;
 
 	if (json_unpack_ex(o, &je, 0, "{s:I, s:s, s:I, s:I, s:I, s:I, s:I,"
 			   " s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s,"
-			   " s?:s, s?:s, s?:s, s?:I, s?:I !}",
+			   " s?:s, s?:s, s?:s, s?:s, s?:I, s?:I !}",
 			   "v", &v, "op", &op, "job", &job, "step", &step,
 			   "uid", &uid, "gid", &gid, "ntasks", &ntasks,
 			   "interval", &interval, "max_wait", &max_wait,
@@ -475,7 +478,7 @@ static int unpack_register(json_t *o, struct ckpt_msg *m, char *err,
 			   "max_requeue", &max_requeue, "exit_code", &exit_code,
 			   "signo", &signo, "dir", &dir, "node", &node,
 			   "method", &method, "trigger", &trigger,
-			   "local", &local, "nodeid", &nodeid, "nnodes", &nnodes) < 0)
+			   "watch", &watch, "local", &local, "nodeid", &nodeid, "nnodes", &nnodes) < 0)
 		return errprintf(err, errlen, EINVAL, "register message: %s", je.text);
 	if (to_u32(nodeid, &m->nodeid) < 0 || to_u32(nnodes, &m->nnodes) < 0 ||
 	    m->nnodes < 1)
@@ -502,6 +505,7 @@ static int unpack_register(json_t *o, struct ckpt_msg *m, char *err,
 	    strdup_field(node, &m->node) < 0 ||
 	    (method && strdup_field(method, &m->method) < 0) ||
 	    (trigger && strdup_field(trigger, &m->trigger) < 0) ||
+	    (watch && strdup_field(watch, &m->watch) < 0) ||
 	    (local && strdup_field(local, &m->local) < 0))
 		return -1;
 	return 0;
@@ -662,6 +666,7 @@ void proto_msg_clear(struct ckpt_msg *m)
 	free(m->image);
 	free(m->method);
 	free(m->trigger);
+	free(m->watch);
 	free(m->local);
 	free(m->restart);
 	free(m->criu);

@@ -80,6 +80,7 @@ struct ckpt_msg {
 	char *node;		/* node name, for messages */
 	char *method;		/* checkpoint method; NULL: "signal" */
 	char *trigger;		/* file to create instead of signalling */
+	char *watch;		/* file the application checkpoints to */
 	char *local;		/* REGISTER: node-local staging directory
 				 * (<local>/<uid>/<job>), or NULL */
 	/* TASK, EXIT */

@@ -7,7 +7,9 @@
  * (--checkpoint-trigger), the request is that file, created in each
  * task's working directory (or at its absolute path) instead of the
  * signal, and a task has answered when it removed the file or wrote its
- * ".done.<task>". */
+ * ".done.<task>".  With a watched file (--checkpoint-watch), a task has
+ * also answered when that file was written after the request (watch.c),
+ * and the file is copied into the image. */
 #include "config.h"
 
 #include <errno.h>
@@ -36,14 +38,19 @@
 #include "pidfd.h"
 #include "run.h"
 #include "steps.h"
+#include "watch.h"
 
-#define TRIGGER_POLL_MS 200	/* how often a trigger file is looked at */
+#define TRIGGER_POLL_MS 200	/* how often a trigger or watched file is
+				 * looked at */
 
 struct asked {
 	const struct task *t;
 	bool exited;
 	int tdir;		/* the trigger's directory (O_PATH), or -1 */
 	const char *tname;	/* the trigger's name in it */
+	int wdir;		/* the watched file's directory, or -1 */
+	const char *wname;	/* the watched file's name in it */
+	struct timespec since;	/* asked at (file time) */
 };
 
 /* Does the process catch signo?  (A shell without a trap must not be
@@ -85,48 +92,10 @@ static size_t select_tasks(const struct step *s, struct asked *a)
 		a[n].t = t;
 		a[n].exited = false;
 		a[n].tdir = -1;
+		a[n].wdir = -1;
 		n++;
 	}
 	return n;
-}
-
-/* The directory of a's trigger file, for the task's pid: its working
- * directory (a relative trigger) or the trigger's own.  This worker has
- * the user's credentials: /proc/<pid>/cwd opens for the user's own
- * tasks only.  0, or -1 with the reason. */
-static int trigger_dir(const struct step *s, struct asked *a, char *err,
-		       size_t errlen)
-{
-	char path[CKPT_TRIGGER_MAX + 64], *slash;
-	pid_t pid = pidfd_pid(a->t->w.fd);
-
-	if (s->trigger[0] == '/') {
-		snprintf(path, sizeof(path), "%s", s->trigger);
-		slash = strrchr(path, '/');
-		a->tname = s->trigger + (slash - path) + 1;
-		if (slash == path)
-			slash[1] = '\0';
-		else
-			*slash = '\0';
-	} else {
-		snprintf(path, sizeof(path), "/proc/%d/cwd", (int)pid);
-		a->tname = s->trigger;
-	}
-	if (pid <= 0)
-		return errprintf(err, errlen, ESRCH, "task %u ended", a->t->id);
-	a->tdir = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (a->tdir < 0)
-		return errprintf(err, errlen, errno,
-				 "trigger file %.512s of task %u: %s",
-				 s->trigger, a->t->id, strerror(errno));
-	/* Still alive now, so the directory was this task's. */
-	if (!pidfd_alive(a->t->w.fd)) {
-		errprintf(err, errlen, ESRCH, "task %u ended", a->t->id);
-		close(a->tdir);
-		a->tdir = -1;
-		return -1;
-	}
-	return 0;
 }
 
 /* Create a's trigger file, as the user: never through a symbolic link,
@@ -138,7 +107,8 @@ static int trigger_create(const struct step *s, struct asked *a, char *err,
 	struct stat st;
 	int fd;
 
-	if (trigger_dir(s, a, err, errlen) < 0)
+	if (watch_dir("trigger file", s->trigger, a->t->w.fd, a->t->id,
+		      &a->tdir, &a->tname, err, errlen) < 0)
 		return -1;
 	fd = openat(a->tdir, a->tname, O_WRONLY | O_CREAT | O_NOFOLLOW |
 		    O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0644);
@@ -165,6 +135,9 @@ static void triggers_remove(struct asked *a, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++) {
+		if (a[i].wdir >= 0)
+			close(a[i].wdir);
+		a[i].wdir = -1;
 		if (a[i].tdir < 0)
 			continue;
 		if (unlinkat(a[i].tdir, a[i].tname, 0) < 0 && errno != ENOENT)
@@ -184,9 +157,22 @@ static ssize_t ask_tasks(const struct step *s, struct asked *a, size_t n,
 	size_t i, asked = 0;
 
 	for (i = 0; i < n; i++) {
+		watch_now(&a[i].since);
+		if (s->watch &&
+		    watch_dir("watched file", s->watch, a[i].t->w.fd,
+			      a[i].t->id, &a[i].wdir, &a[i].wname, err,
+			      errlen) < 0) {
+			if (!pidfd_alive(a[i].t->w.fd))
+				continue;
+			triggers_remove(a, asked);
+			return -1;
+		}
 		if (s->trigger) {
 			if (trigger_create(s, &a[i], err, errlen) < 0) {
-				if (!pidfd_alive(a[i].t->w.fd))
+				bool gone = !pidfd_alive(a[i].t->w.fd);
+
+				triggers_remove(&a[i], 1);
+				if (gone)
 					continue;
 				/* Only a[0..asked) hold a created trigger. */
 				triggers_remove(a, asked);
@@ -195,6 +181,8 @@ static ssize_t ask_tasks(const struct step *s, struct asked *a, size_t n,
 			a[asked++] = a[i];
 		} else if (pidfd_signal(a[i].t->w.fd, s->signo) == 0) {
 			a[asked++] = a[i];
+		} else {
+			triggers_remove(&a[i], 1);
 		}
 	}
 	return (ssize_t)asked;
@@ -206,6 +194,9 @@ static bool acked(int stagefd, const struct asked *a)
 
 	snprintf(name, sizeof(name), ".done.%u", a->t->id);
 	if (faccessat(stagefd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		return true;
+	if (a->wdir >= 0 &&
+	    watch_written(a->wdir, a->wname, &a->since, a->exited))
 		return true;
 	return a->tdir >= 0 &&
 	       faccessat(a->tdir, a->tname, F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
@@ -264,7 +255,7 @@ static int wait_round(int ifd, int stagefd, struct asked *a, size_t n,
 			.events = POLLIN };
 	/* The removal of a trigger file elsewhere is not watched: looked
 	 * at every TRIGGER_POLL_MS. */
-	if (a[0].tdir >= 0 && ms > TRIGGER_POLL_MS)
+	if ((a[0].tdir >= 0 || a[0].wdir >= 0) && ms > TRIGGER_POLL_MS)
 		ms = TRIGGER_POLL_MS;
 	if (poll(p, n + 1, (int)(ms > INT_MAX ? INT_MAX : ms)) < 0 &&
 	    errno != EINTR)
@@ -383,6 +374,21 @@ static int commit_local(struct ckpt_run *r, int lbase, int basefd,
 	return 0;
 }
 
+/* The watched files written since the request go into the image. */
+static int copy_watched(int stagefd, const struct asked *a, size_t n,
+			char *err, size_t errlen)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (a[i].wdir >= 0 &&
+		    watch_written(a[i].wdir, a[i].wname, &a[i].since, true) &&
+		    watch_copy(a[i].wdir, a[i].wname, &a[i].since, stagefd,
+			       err, errlen) < 0)
+			return -1;
+	return 0;
+}
+
 int cooperate_part(struct ckpt_run *r, int partfd, bool *uncaught,
 		   char *err, size_t errlen)
 {
@@ -424,6 +430,8 @@ int cooperate_part(struct ckpt_run *r, int partfd, bool *uncaught,
 	rc = wait_acks(s, partfd, ifd, a, n, err, errlen);
 	if (rc == 0)
 		r->paused_ms = ms_since(&t0);
+	if (rc == 0 && s->watch)
+		rc = copy_watched(partfd, a, n, err, errlen);
 out:
 	if (a)
 		triggers_remove(a, n);

@@ -65,6 +65,7 @@ static const struct field step_fields[] = {
 	F("last_error", F_STR, last_error, true),
 	F("uncaught_noted", F_BOOL, uncaught_noted, true),
 	F("trigger", F_STR, trigger, true),
+	F("watch", F_STR, watch, true),
 	F("local", F_STR, local, true),
 	F("disabled", F_BOOL, disabled, true),
 	F("last_errno", F_INT, last_errno, true),

@@ -59,6 +59,9 @@ void run_fetch_job(struct ckpt_run *r, const char *method)
 	if (s->trigger)
 		json_object_set_new(saved_job, "checkpoint_trigger",
 				    json_string(s->trigger));
+	if (s->watch)
+		json_object_set_new(saved_job, "checkpoint_watch",
+				    json_string(s->watch));
 	if (s->exit_code >= 0)
 		json_object_set_new(saved_job, "checkpoint_exit_code",
 				    json_integer(s->exit_code));

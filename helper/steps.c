@@ -76,17 +76,18 @@ struct step *step_add(const struct ckpt_msg *m, const struct method *meth,
 			       : "a checkpoint exit code");
 		return NULL;
 	}
-	if (meth && m->trigger) {
+	if (meth && (m->trigger || m->watch)) {
 		errprintf(err, errlen, EINVAL,
-			  "a trigger file asks a cooperating "
-			  "program; method '%s' takes its checkpoints itself",
-			  m->method);
+			  "a %s file is for a cooperating program; "
+			  "method '%s' takes its checkpoints itself",
+			  m->trigger ? "trigger" : "watched", m->method);
 		return NULL;
 	}
 	s = calloc(1, sizeof(*s));
 	if (!s || !(s->dir = strdup(m->dir)) ||
 	    !(s->node = strdup(m->node ? m->node : "")) ||
 	    (m->trigger && !(s->trigger = strdup(m->trigger))) ||
+	    (m->watch && !(s->watch = strdup(m->watch))) ||
 	    (m->local && !(s->local = strdup(m->local))) ||
 	    image_name(m->job, m->step, s->name, sizeof(s->name)) < 0) {
 		errprintf(err, errlen, ENOMEM, "out of memory");
@@ -94,6 +95,7 @@ struct step *step_add(const struct ckpt_msg *m, const struct method *meth,
 			free(s->dir);
 			free(s->node);
 			free(s->trigger);
+			free(s->watch);
 			free(s->local);
 		}
 		free(s);
@@ -143,6 +145,7 @@ static void step_free(struct step *s)
 	free(s->dir);
 	free(s->node);
 	free(s->trigger);
+	free(s->watch);
 	free(s->local);
 	free(s->last_error);
 	free(s);

@@ -58,6 +58,7 @@ struct step {
 	struct timespec started;	/* of the checkpoint in flight */
 	const struct method *method;	/* NULL: the cooperative signal */
 	char *trigger;		/* create this file instead of signalling */
+	char *watch;		/* the application's own checkpoint file */
 	char *local;		/* node-local staging (localstage_*.c), or NULL */
 	/* scheckpoint's verbs (server.c, verbs.c) */
 	bool disabled;		/* periodic checkpoints suspended */

@@ -156,6 +156,9 @@ void jobspec_sbatch_args(struct args *a, json_t *job, const char *image,
 	if (*str(job, "checkpoint_trigger"))
 		args_add(a, "--checkpoint-trigger=%s",
 			 str(job, "checkpoint_trigger"));
+	if (*str(job, "checkpoint_watch"))
+		args_add(a, "--checkpoint-watch=%s",
+			 str(job, "checkpoint_watch"));
 	if (json_object_get(job, "checkpoint_exit_code"))
 		args_add(a, "--checkpoint-exit-code=%lld",
 			 (long long)num(job, "checkpoint_exit_code"));

@@ -24,6 +24,7 @@ static const char *const opt_names[] = {
 	[OPT_TRIGGER] = "checkpoint-trigger",
 	[OPT_LOCAL] = "checkpoint-local",
 	[OPT_SIGNAL] = "checkpoint-signal",
+	[OPT_WATCH] = "checkpoint-watch",
 };
 static const char *const env_names[] = {
 	[OPT_INTERVAL] = "SLURM_CHECKPOINT",
@@ -34,6 +35,7 @@ static const char *const env_names[] = {
 	[OPT_TRIGGER] = "SLURM_CHECKPOINT_TRIGGER",
 	[OPT_LOCAL] = "SLURM_CHECKPOINT_LOCAL",
 	[OPT_SIGNAL] = "SLURM_CHECKPOINT_SIGNAL",
+	[OPT_WATCH] = "SLURM_CHECKPOINT_WATCH",
 };
 
 static int check_interval(const char *what, const char *arg, long *secs)
@@ -221,13 +223,15 @@ static int apply(int which, const char *what, const char *arg, int remote)
 		}
 		return set_string(&opts.method, arg);
 	case OPT_TRIGGER:
+	case OPT_WATCH:
 		if (!proto_trigger_ok(arg)) {
 			slurm_error(PFX "invalid %s '%s': a file name or path "
 				    "of up to %d characters, without control "
 				    "characters", what, arg, CKPT_TRIGGER_MAX);
 			return -1;
 		}
-		return set_string(&opts.trigger, arg);
+		return set_string(which == OPT_TRIGGER ? &opts.trigger
+						     : &opts.watch, arg);
 	case OPT_LOCAL:
 		return check_local(what, arg, &opts.local);
 	case OPT_SIGNAL:
@@ -279,6 +283,11 @@ static struct spank_option spank_opts[] = {
 	  "The signal that asks for a checkpoint (USR1, USR2, ...: the one "
 	  "your framework catches; the site says which are allowed)", 1,
 	  OPT_SIGNAL, opt_cb },
+	{ "checkpoint-watch", "file",
+	  "The file your application or framework saves its own checkpoint "
+	  "to (relative: in each task's working directory): written after "
+	  "the signal, it answers it and is copied into the image", 1,
+	  OPT_WATCH, opt_cb },
 };
 
 int options_register(spank_t sp)
@@ -399,6 +408,7 @@ void options_free(void)
 	free(opts.restart_dir);
 	free(opts.method);
 	free(opts.trigger);
+	free(opts.watch);
 	memset(&opts, 0, sizeof(opts));
 	opts.exit_code = -1;
 	opts.local = -1;

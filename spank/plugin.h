@@ -13,7 +13,7 @@
 #define PFX "checkpoint: "
 
 enum { OPT_INTERVAL, OPT_DIR, OPT_RESTART, OPT_EXIT_CODE, OPT_METHOD,
-       OPT_TRIGGER, OPT_LOCAL, OPT_SIGNAL, OPT_COUNT };
+       OPT_TRIGGER, OPT_LOCAL, OPT_SIGNAL, OPT_WATCH, OPT_COUNT };
 
 /* What the user asked for, from options or the environment. */
 struct ckpt_opts {
@@ -24,6 +24,7 @@ struct ckpt_opts {
 	long exit_code;		/* --checkpoint-exit-code, else conf's */
 	char *method;		/* --checkpoint-method, else conf's */
 	char *trigger;		/* --checkpoint-trigger: a file, not a signal */
+	char *watch;		/* --checkpoint-watch: the app's own file */
 	int local;		/* --checkpoint-local: 1 yes, 0 no, -1 unset */
 	int signo;		/* --checkpoint-signal, else 0: conf's */
 	bool cli[OPT_COUNT];	/* given on the command line */

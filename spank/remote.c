@@ -189,7 +189,8 @@ static int fill_register(spank_t sp, struct ckpt_msg *m, char *node,
 		.dir = step.dir, .node = node,
 		.method = strcmp(options_method(), "signal") ?
 			  (char *)options_method() : NULL,
-		.trigger = opts.trigger, .local = step.local,
+		.trigger = opts.trigger, .watch = opts.watch,
+		.local = step.local,
 		.nodeid = step.nodeid, .nnodes = step.nnodes,
 	};
 	return 0;

@@ -80,6 +80,9 @@ static int set_task_env(spank_t sp, uint32_t task)
 		return -1;
 	if (setenvf(sp, "SLURM_CHECKPOINT_METHOD", "%s", options_method()) < 0)
 		return -1;
+	if (opts.watch &&
+	    setenvf(sp, "SLURM_CHECKPOINT_WATCH", "%s", opts.watch) < 0)
+		return -1;
 	if (opts.trigger &&
 	    setenvf(sp, "SLURM_CHECKPOINT_TRIGGER", "%s", opts.trigger) < 0)
 		return -1;

@@ -35,7 +35,8 @@ static const char *const options[] = {
 	"nodelist", "chdir", "output", "error", "input", "open-mode",
 	"requeue", "no-requeue", "checkpoint", "checkpoint-dir",
 	"checkpoint-method",
-	"checkpoint-trigger", "checkpoint-exit-code", "restart-dir",
+	"checkpoint-trigger", "checkpoint-watch", "checkpoint-exit-code",
+	"restart-dir",
 };
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
 
@@ -132,6 +133,7 @@ static void check_args(json_t *job, bool stick)
 	check_string(&a, job, "checkpoint-dir", "checkpoint_dir");
 	check_string(&a, job, "checkpoint-method", "checkpoint_method");
 	check_string(&a, job, "checkpoint-trigger", "checkpoint_trigger");
+	check_string(&a, job, "checkpoint-watch", "checkpoint_watch");
 	if (stick)
 		check_string(&a, job, "nodelist", "nodes");
 	else if (word(&a, "nodelist"))
