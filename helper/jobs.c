@@ -57,6 +57,7 @@ struct job {
 	struct timespec final_start;
 	time_t final_wall;	/* the same, wall clock */
 	uint32_t acted_restarts;
+	time_t run_start, run_end;	/* of the run the final one is for */
 	time_t acted_preempt;	/* the preemption already acted on */
 	bool resume_ok;		/* an image exists to resume from */
 };
@@ -367,6 +368,13 @@ static int act_child(void *arg, int out)
 			 "resume from (%d step(s) failed)", j->failed);
 	} else if (sched_job(j->id, &cur, err, sizeof(err)) < 0) {
 		snprintf(what, sizeof(what), "not requeued: %s", err);
+	} else if (cur.restarts > j->acted_restarts) {
+		/* A framework (PyTorch Lightning, submitit) that saved on the
+		 * signal and ran "scontrol requeue" itself. */
+		action = "requeued";
+		snprintf(what, sizeof(what), "the job requeued itself "
+			 "(restart count %u): not requeued again",
+			 cur.restarts);
 	} else if (!cur.requeue_ok) {
 		snprintf(what, sizeof(what), "not requeued: the job may not "
 			 "be requeued (--no-requeue, JobRequeue=0, or not a "
@@ -401,14 +409,14 @@ static int act_child(void *arg, int out)
 		 j->committed ? "done" : "failed", j->committed, j->failed,
 		 took, what);
 	/* How much of the run's time limit went into work that was kept. */
-	if (strcmp(j->why, "deadline") == 0 && j->s.end > j->s.start &&
-	    j->final_wall >= j->s.start)
+	if (strcmp(j->why, "deadline") == 0 && j->run_end > j->run_start &&
+	    j->final_wall >= j->run_start)
 		snprintf(text + strlen(text), sizeof(text) - strlen(text),
 			 "; useful %ld of %ld s (%ld%%)",
-			 (long)(j->final_wall - j->s.start),
-			 (long)(j->s.end - j->s.start),
-			 (long)(100 * (j->final_wall - j->s.start) /
-				(j->s.end - j->s.start)));
+			 (long)(j->final_wall - j->run_start),
+			 (long)(j->run_end - j->run_start),
+			 (long)(100 * (j->final_wall - j->run_start) /
+				(j->run_end - j->run_start)));
 	if (privsep_become(j->uid, j->gid, err, sizeof(err)) == 0 &&
 	    (basefd = image_open_base(j->dir, err, sizeof(err))) >= 0) {
 		if (image_log(basefd, text) < 0)
@@ -455,7 +463,6 @@ static void act(struct job *j)
 	char err[512];
 
 	j->phase = ACTING;
-	j->acted_restarts = j->s.restarts;
 	if (!j->batch_here) {
 		log_msg(LOG_NOTICE, "job %u: %s checkpoint done here; the "
 			"batch step's node requeues the job", j->id, j->why);
@@ -481,6 +488,11 @@ static void final_checkpoint(struct job *j, const char *why)
 	j->pending = j->committed = j->failed = 0;
 	j->final_start = mono();
 	j->final_wall = time(NULL);
+	/* The run's count: one higher at act() means the job requeued
+	 * itself meanwhile (a framework's "scontrol requeue"). */
+	j->acted_restarts = j->s.restarts;
+	j->run_start = j->s.start;
+	j->run_end = j->s.end;
 	log_msg(LOG_NOTICE, "job %u: %s checkpoint (end time %lld, %lld s "
 		"left)", j->id, why, (long long)j->s.end,
 		(long long)(j->s.end - time(NULL)));
@@ -614,6 +626,11 @@ void jobs_task_exit(struct step *s, uint32_t task, int status)
 	j->pending = j->committed = j->failed = 0;
 	j->final_start = mono();
 	j->final_wall = time(NULL);
+	/* The run's count: one higher at act() means the job requeued
+	 * itself meanwhile (a framework's "scontrol requeue"). */
+	j->acted_restarts = j->s.restarts;
+	j->run_start = j->s.start;
+	j->run_end = j->s.end;
 	if (s->worker) {
 		worker_cancel(s->worker);	/* it asked a task that is gone */
 		log_msg(LOG_WARNING, "%s: checkpoint in flight cancelled",
