@@ -83,6 +83,10 @@ static int set_task_env(spank_t sp, uint32_t task)
 	if (opts.watch &&
 	    setenvf(sp, "SLURM_CHECKPOINT_WATCH", "%s", opts.watch) < 0)
 		return -1;
+	/* For scheckpoint and the applications' requests from inside. */
+	if (step.sock[0] &&
+	    setenvf(sp, "SLURM_CHECKPOINT_SOCKET", "%s", step.sock) < 0)
+		return -1;
 	if (opts.trigger &&
 	    setenvf(sp, "SLURM_CHECKPOINT_TRIGGER", "%s", opts.trigger) < 0)
 		return -1;

@@ -18,13 +18,15 @@ given to save_pickle()/path() get the task number (SLURM_PROCID) added
 unless per_task=False.
 """
 
+import json
 import os
 import pickle
 import signal
+import socket
 
 __all__ = ["init", "requested", "checkpoint_dir", "restart_dir", "task",
            "done", "path", "restart_path", "save_pickle", "load_pickle",
-           "exit_code", "signal_number"]
+           "exit_code", "signal_number", "requeue"]
 
 _requested = False
 
@@ -138,3 +140,37 @@ def done():
     fd = os.open(f, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600)
     os.close(fd)
     _requested = False
+
+
+def requeue(save=None):
+    """Have the job checkpointed now and requeued, as "scheckpoint requeue
+    $SLURM_JOB_ID" does, without scontrol or scheckpoint: only the node's
+    slurmckptd socket is needed ($SLURM_CHECKPOINT_SOCKET, set in every
+    task), so that this works inside a container that has it bind-mounted.
+    The checkpoint is asked for while this waits: after init(), save() is
+    called then, and done().  Once the job is requeued this does not
+    return: it waits for Slurm to end the run, so that no work is done
+    that the next run would not see.  A refusal raises RuntimeError with
+    slurmckptd's reason."""
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    conn.connect(os.environ.get("SLURM_CHECKPOINT_SOCKET",
+                                "/run/slurmckptd/slurmckptd.sock"))
+    conn.settimeout(0.2)
+    conn.send(json.dumps({"v": 1, "op": "requeue",
+                          "job": int(os.environ["SLURM_JOB_ID"]),
+                          "step": 0xffffffff}).encode())
+    while True:
+        if requested() and save is not None:
+            save()
+            done()
+        try:
+            reply = conn.recv(65536)
+        except socket.timeout:
+            continue
+        if not reply:
+            raise RuntimeError("slurmckptd closed the connection")
+        reply = json.loads(reply)
+        if not reply.get("ok"):
+            raise RuntimeError(reply.get("error", "requeue refused"))
+        while True:
+            signal.pause()
