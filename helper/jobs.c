@@ -178,6 +178,22 @@ static time_t preempt_due(const struct job *j)
 
 static void final_checkpoint(struct job *j, const char *why);
 
+void jobs_deadline(uint32_t id, time_t *end, time_t *final)
+{
+	const struct job *j = job_find(id);
+
+	*end = *final = 0;
+	if (!j || !j->s.found)
+		return;
+	*end = j->s.end;
+	if (j->phase != RUNNING)
+		return;
+	if (j->s.preempt && j->s.preempt != j->acted_preempt)
+		*final = preempt_due(j);
+	else
+		*final = deadline_of(j);
+}
+
 /* Start what is due, and arm the deadline timer for the next one. */
 static void evaluate(void)
 {

@@ -12,6 +12,7 @@
 
 #include "child.h"
 #include "errbuf.h"
+#include "jobs.h"
 #include "log.h"
 #include "method.h"
 #include "steps.h"
@@ -34,6 +35,7 @@ json_t *verbs_step_info(const struct step *s, enum ckpt_op op)
 			       s->disabled ? "disabled" : "enabled";
 	unsigned ntasks = 0;
 	const struct task *t;
+	time_t end, final;
 
 	for (t = s->tasks; t; t = t->next)
 		ntasks++;
@@ -55,8 +57,9 @@ json_t *verbs_step_info(const struct step *s, enum ckpt_op op)
 	default:
 		break;
 	}
+	jobs_deadline(s->job, &end, &final);
 	return json_pack("{s:s,s:I,s:s,s:I,s:s,s:s,s:I,s:I,s:I,s:s,s:I,"
-			 "s:I,s:b,s:I,s:I}",
+			 "s:I,s:b,s:I,s:I,s:I,s:I}",
 			 "step", s->label, "job", (json_int_t)s->job,
 			 "node", s->node, "uid", (json_int_t)s->uid,
 			 "dir", s->dir,
@@ -70,7 +73,9 @@ json_t *verbs_step_info(const struct step *s, enum ckpt_op op)
 			 "last_seq", (json_int_t)s->last_seq,
 			 "in_progress", s->worker != NULL,
 			 "tasks", (json_int_t)ntasks,
-			 "registered", (json_int_t)s->registered);
+			 "registered", (json_int_t)s->registered,
+			 "end_time", (json_int_t)end,
+			 "final_checkpoint", (json_int_t)final);
 }
 
 /* ------------------------------------------------------ children */

@@ -90,7 +90,7 @@ static json_int_t num(json_t *o, const char *key)
 
 static void print_step(enum ckpt_op op, json_t *st)
 {
-	char t1[32], t2[32];
+	char t1[32], t2[32], t3[32], t4[32];
 
 	switch (op) {
 	case CKPT_OP_ABLE:
@@ -118,11 +118,14 @@ static void print_step(enum ckpt_op op, json_t *st)
 	default:
 		when(num(st, "next_checkpoint"), t1, sizeof(t1));
 		when(num(st, "registered"), t2, sizeof(t2));
+		when(num(st, "end_time"), t3, sizeof(t3));
+		when(num(st, "final_checkpoint"), t4, sizeof(t4));
 		printf("StepId=%s Node=%s UserId=%lld Tasks=%lld\n"
 		       "   Dir=%s Method=%s Interval=%lld Periodic=%s "
 		       "NextCheckpoint=%s\n"
 		       "   LastSeq=%lld InProgress=%s Keep=%lld MaxWait=%lld "
-		       "Registered=%s\n",
+		       "Registered=%s\n"
+		       "   EndTime=%s FinalCheckpoint=%s\n",
 		       str(st, "step"), str(st, "node"),
 		       (long long)num(st, "uid"), (long long)num(st, "tasks"),
 		       str(st, "dir"), str(st, "method"),
@@ -130,7 +133,7 @@ static void print_step(enum ckpt_op op, json_t *st)
 		       (long long)num(st, "last_seq"),
 		       json_is_true(json_object_get(st, "in_progress")) ?
 		       "Yes" : "No", (long long)num(st, "keep"),
-		       (long long)num(st, "max_wait"), t2);
+		       (long long)num(st, "max_wait"), t2, t3, t4);
 		break;
 	}
 }
