@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* caps.h - the one capability slurm-checkpoint ever keeps below root,
  * CAP_CHECKPOINT_RESTORE (for criu --unprivileged): set in the calling
  * thread with capset(2), without libcap, for the plugin's restore

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* ckptconf.c - the admin's arguments on the plugstack.conf line. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"

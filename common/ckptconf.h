@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* ckptconf.h - the admin's arguments on the plugstack.conf line. */
 #ifndef CKPT_CKPTCONF_H
 #define CKPT_CKPTCONF_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* errbuf.c - see errbuf.h. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* errbuf.h - the one way common/ reports an error: -1, errno, and a
  * message for people in an optional caller-supplied buffer. */
 #ifndef CKPT_ERRBUF_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* escape.h - user-controlled text made safe for a log line or a terminal:
  * no control character (terminal escapes, forged lines) gets through. */
 #ifndef CKPT_ESCAPE_H

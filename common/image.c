@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* image.c - checkpoint images in a checkpoint directory: their names,
  * the base directory, staging, moving a staging directory elsewhere, and
  * the log.  The commit is in image_commit.c, the lookup in image_find.c,

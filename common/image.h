@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* image.h - checkpoint images in a checkpoint directory.  These functions
  * run with the job user's credentials (in a helper worker, or in a task),
  * never with root's.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* image_commit.c - the commit of a staging directory into an image
  * (image.h: the crash-safe order of its steps), its sequence number and
  * the rotation of older images. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* image_dir.c - what the files of the image module share about a
  * checkpoint directory (image_dir.h): names, a walk over its entries,
  * the images of one name, recursive removal.

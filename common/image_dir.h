@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* image_dir.h - what the files of the image module (image.c: names,
  * staging, moving, the log; image_commit.c; image_find.c) share about a
  * checkpoint directory.  Internal to common/: image.h is the module's

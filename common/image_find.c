@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* image_find.c - the newest image of a name that verifies (image.h),
  * and why the others were passed over. */
 #ifdef HAVE_CONFIG_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* image_list.c - the images of a step or a job in a checkpoint
  * directory (image_list.h). */
 #include "config.h"

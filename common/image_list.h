@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* image_list.h - the committed images of a step or a job in a checkpoint
  * directory, as "scheckpoint list" shows them.  Read with the
  * credentials of whoever calls (the job's user), never root's. */

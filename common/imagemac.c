@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* imagemac.c - the MAC over a CRIU dump (imagemac.h), HMAC-SHA256 from
  * nettle. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* imagemac.h - a MAC over a CRIU dump, so that only dumps slurmckptd
  * took are restored (criu restores with CAP_CHECKPOINT_RESTORE what the
  * dump says; a dump its owner forged must not get that far).

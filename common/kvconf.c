@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kvconf.c - one strict key=value parser, driven by a table of keys.
  *
  * Every value is first parsed into a struct kv_value; only when all the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kvconf.h - one strict key=value parser for the plugstack.conf arguments
  * and the helper's configuration file.  An unknown key, a missing '=', a
  * repeated key or a bad value is an error, never ignored. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* localstage.c - node-local staging: the user's directory below the
  * admin's local= directory, and the copy of a committed local image
  * into the shared checkpoint directory ("flush"). */

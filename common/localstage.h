@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* localstage.h - node-local staging (local= on the plugstack line), as
  * in SCR's multilevel checkpointing: the tasks write their state into a
  * fast node-local directory; slurmckptd commits it there, lets the job

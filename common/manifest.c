@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* manifest.c - build, write, read and verify an image's manifest.json.
  *
  * Every file is reached with openat(O_NOFOLLOW) from the image directory,

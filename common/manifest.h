@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* manifest.h - the manifest of a checkpoint image: manifest.json inside
  * the image directory, listing every regular file with size and XXH3-128
  * checksum, plus the image's sequence number, time, job, step, reason. */

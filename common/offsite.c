@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* offsite.c - the offsite store's settings, credentials file, remote
  * names and index (see offsite.h); nothing here touches the network. */
 #ifdef HAVE_CONFIG_H

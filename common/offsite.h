@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* offsite.h - the third level of storage: an HTTP(S) store (WebDAV, or
  * S3-compatible with AWS SigV4) that slurmckptd copies committed images
  * to, and fetches them back from at a restart that finds none on disk.

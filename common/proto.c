@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* proto.c - wire messages: each op's fields, checked by the same
  * validator before a message is encoded and after it is decoded, so a
  * bad message never leaves nor enters; the JSON encoding.  The sockets

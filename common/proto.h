@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* proto.h - the wire messages between checkpoint.so, scheckpoint and
  * slurmckptd: one JSON object per SOCK_SEQPACKET packet on a Unix socket,
  * optionally with one file descriptor (a task's pidfd) in SCM_RIGHTS. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* proto_sock.c - the sockets that carry wire messages (proto.c): one
  * strict JSON object per SOCK_SEQPACKET packet, with at most one file
  * descriptor in SCM_RIGHTS; and the length-prefixed frames of the TCP

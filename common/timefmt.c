@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* timefmt.c - Slurm time strings <-> seconds.
  *
  * The same six formats as Slurm's time_str2secs(): "a" minutes, "a:b"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* timefmt.h - Slurm time strings <-> seconds. */
 #ifndef CKPT_TIMEFMT_H
 #define CKPT_TIMEFMT_H

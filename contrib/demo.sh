@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # demo.sh - the README's demo: build, start a private one-node Slurm cluster
 # (tests/integration/cluster.sh), run a counter with --checkpoint=0:05, requeue
 # it, and watch it resume from its last checkpoint.  Needs root (it starts

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # install-deps.sh - install the Debian 12 packages slurm-checkpoint needs to
 # build, test (unit and integration) and run the demo.  Idempotent: when every
 # package is installed already it does nothing (no apt-get update).

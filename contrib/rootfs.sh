@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # rootfs.sh - a Debian root filesystem with another Slurm release, for
 # building and testing slurm-checkpoint against it on this machine (root).
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* slurm_checkpoint.h - the application side of slurm-checkpoint's
  * cooperative protocol (spank-checkpoint(8), THE CHECKPOINT PROTOCOL), for
  * C and C++ codes.  Header only, no library, no Slurm headers; copy it

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # test.sh - the project's test command (README, CI):
 #   1. contrib/install-deps.sh (Debian 12 packages; no-op when installed)
 #   2. autoreconf -fi when configure is missing or older than its inputs

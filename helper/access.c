@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* access.c - who may act on a user's job through slurmckptd: the job's
  * owner, root and the SlurmUser (looked up once, in a child: libslurm
  * blocks). */

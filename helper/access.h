@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* access.h - who may act on a user's job (access.c). */
 #ifndef CKPT_ACCESS_H
 #define CKPT_ACCESS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* child.c - run a function in a child process and hand its JSON report
  * to a callback in the event loop: the helper's calls to slurmctld (which
  * block on the network), each checkpoint's worker (worker.c), and

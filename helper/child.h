@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* child.h - a function run in a child process, its JSON report handed
  * to a callback in the event loop (child.c): the daemon's one way to
  * start a process from the loop (its calls to slurmctld, the checkpoint

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* child_clone.c - starting a child without copying the daemon's
  * descriptors.  With a thousand steps the daemon holds two thousand (a
  * connection and a pidfd each); fork() copies them all and the child

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* child_clone.h - starting a child on a private copy of only the
  * descriptors it needs (child_clone.c): child.c's fast path. */
 #ifndef CKPT_CHILD_CLONE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* conf.c - the keys of slurmckptd.conf, their limits and defaults. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* conf.h - slurmckptd.conf: its keys and the values read (conf.c). */
 #ifndef CKPT_CONF_H
 #define CKPT_CONF_H

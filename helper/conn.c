@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* conn.c - the daemon's clients (conn.h): connections, their users'
  * caps and idle time, and replies.  One SOCK_SEQPACKET packet is one
  * message on the Unix socket; over TCP a reply is a frame written as fast

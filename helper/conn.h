@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* conn.h - the daemon's clients: the Unix socket (slurmstepd through the
  * plugin, scheckpoint) and the TCP requests tcp.c authenticated (conn.c).
  * A client other than root counts against its uid's max_user_connections

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* cooperate.c - the cooperative checkpoint, run by a worker that already
  * has the job user's credentials: create the staging directory, signal
  * the tasks that catch the checkpoint signal (through their pidfds), wait

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* cooperate.h - the cooperative protocol: ask the tasks (a signal or a
  * trigger file) and wait for their acknowledgements (cooperate.c). */
 #ifndef CKPT_COOPERATE_H

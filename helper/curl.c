@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* curl.c - libcurl through dlopen (see curl.h for why). */
 #include "config.h"
 

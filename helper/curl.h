@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* curl.h - libcurl, loaded (dlopen) only in the processes that transfer
  * images to or from the offsite store, never in the daemon itself: every
  * worker is a fork of the daemon, and libcurl brings some thirty

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* engine.c - one checkpoint, in a worker that has the job user's
  * credentials: ImageDir= opened, then the step's way of taking it
  * (struct ckpt_way: a checkpoint exit code: commit what the task left,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* engine.h - one checkpoint in a worker (engine.c). */
 #ifndef CKPT_ENGINE_H
 #define CKPT_ENGINE_H

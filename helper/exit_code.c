@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* exit_code.c - the way of a checkpoint exit code (--checkpoint-exit-code):
  * a task wrote its state into the staging directory and exited with that
  * code; the worker commits what it left there. */

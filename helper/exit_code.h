@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* exit_code.h - the way of a checkpoint exit code (exit_code.c). */
 #ifndef CKPT_EXIT_CODE_H
 #define CKPT_EXIT_CODE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* jobs.c - the jobs behind the registered steps.  Their end time and
  * whether they were selected for preemption come from slurmctld, with one
  * request for all jobs per poll interval (none while no step is

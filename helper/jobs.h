@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* jobs.h - end times, preemption, final checkpoints and requeues
  * (jobs.c). */
 #ifndef CKPT_JOBS_H

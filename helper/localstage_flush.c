@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* localstage_flush.c - node-local staging (local= of the plugin), in
  * the worker: with the user's credentials, it has committed the tasks'
  * image in the step's node-local directory and the tasks are computing

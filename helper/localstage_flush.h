@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* localstage_flush.h - node-local staging in the worker: the committed
  * local image copied to the shared directory (localstage_flush.c). */
 #ifndef CKPT_LOCALSTAGE_FLUSH_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* localstage_gone.c - node-local staging (local= of the plugin), in the
  * event loop: when a job whose steps staged here has ended for good
  * (slurmctld says it is neither pending nor requeued) and no step of it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* localstage_gone.h - the node-local directories of ended jobs removed
  * (localstage_gone.c). */
 #ifndef CKPT_LOCALSTAGE_GONE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* log.c - slurmckptd logs to stderr (the journal under systemd), one line
  * per event, with the syslog priority as a "<N>" prefix that journald
  * understands when JOURNAL_STREAM is set, and a time stamp otherwise.

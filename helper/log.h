@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* log.h - slurmckptd's log (log.c). */
 #ifndef CKPT_LOG_H
 #define CKPT_LOG_H

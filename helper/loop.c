@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* loop.c - the event loop: one epoll set of watches, timerfd timers,
  * and listening sockets that leave the set for a moment when accept()
  * runs out of descriptors (no spin at EMFILE). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* loop.h - slurmckptd's one event loop: epoll, its timers, and the
  * listening sockets that pause at EMFILE (loop.c). */
 #ifndef CKPT_LOOP_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* method.c - checkpoint methods besides the cooperative "signal": site
  * scripts.  An admin defines each in <method_dir>/<name>.method (root's
  * file, like the commands it names); a step picks one with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* method.h - checkpoint methods besides the cooperative signal: site
  * scripts and CRIU, loaded at start-up (method.c); their commands are
  * method_cmd.h's, a checkpoint by one in a worker method_run.h's. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* method_cmd.c - the commands of checkpoint methods (method.c): a file
  * of root's, checked when the method is loaded and again on the
  * descriptor that is executed; run in a session of its own, stdout and

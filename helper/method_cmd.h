@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* method_cmd.h - the commands of checkpoint methods: checked, run with a
  * timeout, their output's tail kept, all they start killed with them
  * (method_cmd.c). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* method_run.c - a checkpoint by a method (method.h), in the worker, as
  * the job's user: the staging directory, the method's checkpoint command
  * (or criu dump of each task's tree), the commit, the clean-up command.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* method_run.h - a checkpoint by a method, in the worker (method_run.c). */
 #ifndef CKPT_METHOD_RUN_H
 #define CKPT_METHOD_RUN_H

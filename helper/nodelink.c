@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* nodelink.c - one request to another node's slurmckptd over TCP: the
  * message sealed in a MUNGE credential (munged on the receiving node
  * says who sent it, and refuses a replay), one frame out, one reply

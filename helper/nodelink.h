@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* nodelink.h - one request to another node's slurmckptd over TCP, sealed
  * in a MUNGE credential: what scheckpoint and a multi-node step's leader
  * both send (nodelink.c). */

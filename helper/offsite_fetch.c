@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* offsite_fetch.c - the newest complete image fetched back from the
  * offsite store, for a restart that finds none on disk: the job's index,
  * then each file of the image's manifest into a staging directory of this

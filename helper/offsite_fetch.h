@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* offsite_fetch.h - the newest complete image fetched back from the
  * offsite store (offsite_fetch.c). */
 #ifndef CKPT_OFFSITE_FETCH_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* offsite_http.c - the offsite store's requests (PUT, GET, MKCOL,
  * DELETE) through libcurl, signed for S3 (SigV4) or with WebDAV's basic
  * authentication, in a transfer's child that has become the job's user. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* offsite_http.h - the offsite store's HTTP requests, through libcurl,
  * in a transfer's child (offsite_http.c). */
 #ifndef CKPT_OFFSITE_HTTP_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* offsite_loop.c - in the event loop: copy each committed image to the
  * offsite store in the background, one upload per step at a time and at
  * most offsite_max_uploads at once (a commit while its step's upload

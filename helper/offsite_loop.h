@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* offsite_loop.h - copies of committed images on an HTTP(S) store, and
  * fetching one back at a restart that finds none on disk: who copies
  * what, and when, in the event loop (offsite_loop.c; the transfers:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* offsite_upload.c - one committed image copied to the offsite store:
  * its collections made (WebDAV), each file of its manifest PUT (reached
  * with O_NOFOLLOW through the manifest's list), the manifest last, then

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* offsite_upload.h - one committed image copied to the offsite store
  * (offsite_upload.c). */
 #ifndef CKPT_OFFSITE_UPLOAD_H

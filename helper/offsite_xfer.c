@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* offsite_xfer.c - in a child of slurmckptd: copy one committed image to
  * the offsite store (offsite_upload.c), or fetch the newest complete one
  * back (offsite_fetch.c), with libcurl (offsite_http.c).  The credentials file is read as root, then the child becomes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* offsite_xfer.h - between offsite_loop.c (in the event loop: who copies
  * what, and when) and offsite_xfer.c (in a child, with the user's
  * credentials: the HTTP transfers, through libcurl). */

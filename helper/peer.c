@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* peer.c - a follower's side of a step over several nodes, in the event
  * loop: a PREPARE from the leader's worker (tcp.c: MUNGE, root or the
  * SlurmUser only) starts a part worker (worker_start_part); its end is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* peer.h - a follower's side of a step over several nodes (peer.c). */
 #ifndef CKPT_PEER_H
 #define CKPT_PEER_H

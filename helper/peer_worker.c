@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* peer_worker.c - a step over several nodes: one image, committed once, from
  * parts that every node's slurmckptd checkpoints at the same moment.
  *

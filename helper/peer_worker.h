@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* peer_worker.h - the two-phase commit of a step over several nodes, in
  * the workers (peer_worker.c). */
 #ifndef CKPT_PEER_WORKER_H

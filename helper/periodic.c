@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* periodic.c - the periodic checkpoints: one timerfd that wakes the
  * helper for the earliest one due (disarmed when no step has an
  * interval: an idle helper never wakes up), and the queue of checkpoints

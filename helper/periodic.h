@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* periodic.h - periodic checkpoints, and those waiting for a free
  * worker (periodic.c). */
 #ifndef CKPT_PERIODIC_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* pidfd.c - processes named by descriptors (Linux 5.3), which no reuse
  * of a pid can confuse, and what /proc says of them. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* pidfd.h - processes named by descriptors (pidfd.c). */
 #ifndef CKPT_PIDFD_H
 #define CKPT_PIDFD_H

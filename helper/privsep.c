@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* privsep.c - a worker becomes the job's user before it touches anything
  * under the user's directory or signals the user's tasks, and keeps no
  * descriptor it does not need. */

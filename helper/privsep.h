@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* privsep.h - dropping to a user's credentials (privsep.c). */
 #ifndef CKPT_PRIVSEP_H
 #define CKPT_PRIVSEP_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* readopt.c - the registered steps in the saved state (state.c): each
  * with its tasks' pids and start times, the time to its next checkpoint
  * and its last error.  At start-up running steps are re-adopted, not

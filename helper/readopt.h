@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* readopt.h - the steps in the saved state, re-adopted at start-up
  * (readopt.c). */
 #ifndef CKPT_READOPT_H

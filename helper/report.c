@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* report.c - a child's report: written by the child, and a worker's
  * decoded (worker.c reads it from the child, which ran with the job
  * user's credentials). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* report.h - what a child of slurmckptd tells its parent: one JSON
  * object through a pipe, written in the child and decoded in the loop
  * (report.c). */

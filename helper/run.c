@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* run.c - the checkpoint in flight in a worker (struct ckpt_run), and
  * its commit: the job's submission, fetched from slurmctld as root before
  * the worker drops to the user (slurm_job_batch_script wants root or the

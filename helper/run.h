@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* run.h - the checkpoint in flight in a worker, and its commit (run.c);
  * the one interface of the ways of taking it (struct ckpt_way), each of
  * which stages its image and commits it with run_commit(). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* sched.c - slurmckptd's and scheckpoint's requests to slurmctld, through
  * libslurm (Slurm 22.05 to 26.05).  Everything version-specific about the
  * scheduler lives here, in the block below the includes.

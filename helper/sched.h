@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* sched.h - what slurmckptd asks of slurmctld, through libslurm.  This is
  * the only file of the helper that knows Slurm's API; its functions block
  * on the network and are called in child processes only (DESIGN.md,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* server.c - what the daemon's clients ask (their connections are
  * conn.c's): registrations of steps and their tasks from slurmstepd (root
  * only, by SO_PEERCRED), and requests from scheckpoint (the job's owner

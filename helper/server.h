@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* server.h - what the daemon's clients ask: the plugin's registrations,
  * scheckpoint's requests (server.c), on the socket at path (conn.c). */
 #ifndef CKPT_SERVER_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* slurmckptd.c - the per-node checkpoint helper.  main() reads top to
  * bottom: configuration, logging, signals, event loop set-up, socket,
  * the loop itself, teardown in reverse. */

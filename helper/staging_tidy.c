@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* staging_tidy.c - the staging directory of a step with a checkpoint
  * exit code: the plugin makes <name>.partial when the step starts, for
  * its tasks to write into before they exit with the code.  When the step

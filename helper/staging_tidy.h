@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* staging_tidy.h - an ended step's empty staging (staging_tidy.c). */
 #ifndef CKPT_STAGING_TIDY_H
 #define CKPT_STAGING_TIDY_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* state.c - what the helper knows survives its own restart: one JSON
  * object of sections, each saved and loaded by the module it belongs to
  * (readopt.c: the steps; jobs.c; offsite_loop.c), written to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* state.h - what survives slurmckptd's restart (state.c). */
 #ifndef CKPT_STATE_H
 #define CKPT_STATE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* steps.c - the steps registered on this node: add, find, remove,
  * iterate, and the listeners told of each step's events (periodic.c,
  * jobs.c, peer.c, offsite_loop.c, localstage_gone.c). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* steps.h - the steps registered on this node (steps.c): each with its
  * tasks, and the listeners that react to a step's events. */
 #ifndef CKPT_STEPS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* subtree.c - a command and every process it starts, as one.
  *
  * subtree_fork() puts a guardian between the caller and the command: the

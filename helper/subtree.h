@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* subtree.h - commands that must not outlive their caller (subtree.c). */
 #ifndef CKPT_SUBTREE_H
 #define CKPT_SUBTREE_H

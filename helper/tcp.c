@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* tcp.c - scheckpoint's requests from other nodes: a TCP port (port= in
  * slurmckptd.conf; 0, the default, is off) where each connection carries
  * one frame (proto_frame_send) holding a MUNGE credential whose payload is

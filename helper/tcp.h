@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* tcp.h - scheckpoint and the peers from other nodes, over TCP and
  * MUNGE (tcp.c). */
 #ifndef CKPT_TCP_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* verbs.c - what scheckpoint's verbs need beyond the loop, on the loop's
  * side: the steps' registrations as JSON, the list of a job's images and
  * the end of vacate and requeue, each started in a child and answered

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* verbs.h - scheckpoint's requests that need a child: list, and the
  * end of vacate and requeue (verbs.c). */
 #ifndef CKPT_VERBS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* verbs_child.c - in the children of scheckpoint's verbs: the list of a
  * job's images, read with the user's credentials, never root's; the end
  * of vacate and requeue, asking slurmctld as root (sched.c blocks). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* verbs_child.h - the children of scheckpoint's verbs (verbs_child.c),
  * for verbs.c only. */
 #ifndef CKPT_VERBS_CHILD_H

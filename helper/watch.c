@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* watch.c - the trigger file and the watched checkpoint file of a task
  * (see watch.h).  Everything here runs in a worker that has the job
  * user's credentials, on descriptors: never through a symbolic link. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* watch.h - a task's file named by a path relative to its working
  * directory (or absolute): the trigger file a checkpoint request
  * creates (--checkpoint-trigger), and the file an application or its

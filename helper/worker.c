@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* worker.c - each checkpoint runs in a child process ("worker", started
  * by child.c) so that the event loop never blocks and no file under a
  * user's directory is touched with root's rights.  The child keeps the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* worker.h - each checkpoint in a child process, a worker (worker.c). */
 #ifndef CKPT_WORKER_H
 #define CKPT_WORKER_H

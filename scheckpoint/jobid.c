@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* jobid.c - a job (step) id as scheckpoint takes it, like scontrol:
  * <job>, <job>.<step>, <job>.batch, and each with an array task,
  * <array_job>_<task>, which slurmctld translates into its job id. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* jobspec.c - the saved job of an image read back for "scheckpoint
  * restart" (jobspec.h). */
 #include "config.h"

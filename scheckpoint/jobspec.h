@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* jobspec.h - the saved job of an image (IMAGE_JOB_NAME, image.h) as
  * "scheckpoint restart" reads it back: the record, whose job it is, and
  * the sbatch command line that submits it again.  The image belongs to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* list_local.c - "scheckpoint list" of a job that no slurmckptd has (it
  * ended, or no daemon runs here): its images read from the directory by
  * whoever runs scheckpoint, root as the directory's owner in a child,

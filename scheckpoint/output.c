@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* output.c - what scheckpoint prints: --json, or text for people with
  * every control character escaped, and errors. */
 #include "config.h"

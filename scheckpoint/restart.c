@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* restart.c - "scheckpoint restart": submit an ended job again from its
  * image, the batch script and the record saved in it, read once and
  * checked against the manifest.  A user submits their own (fetched from

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* restart_log.c - a job's restarts in checkpoint.log (restart_log.h). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* restart_log.h - a job's restarts as its checkpoint directory's
  * checkpoint.log records them: "<job>.batch restarted as job <new> from
  * <image>".  Read and written by "scheckpoint restart" as the job's

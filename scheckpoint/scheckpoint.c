@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* scheckpoint.c - the checkpoint command, like legacy
  * "scontrol checkpoint <verb> <job_id>[.<step_id>] [MaxWait=<s>]",
  * spoken to the helper on this node (or the job's, transport.c): able,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* scheckpoint.h - what the parts of scheckpoint share: scheckpoint.c
  * (the verbs, their options and output), transport.c (a request to
  * slurmckptd: this node's socket, or a node's over TCP in a MUNGE

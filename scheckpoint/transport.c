@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* transport.c - scheckpoint's requests to slurmckptd: on this node's
  * Unix socket, or over TCP to the helper of the job's node, the request
  * sealed in a MUNGE credential that names that node. */

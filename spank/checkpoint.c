@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* checkpoint.c - the SPANK entry points of checkpoint.so; only glue that
  * dispatches on the context.  Options and their checks are in options.c,
  * what happens inside slurmstepd in remote.c. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fetch.c - in a task, at a restart that finds no image that verifies:
  * ask the node's slurmckptd to fetch the step's newest image from the
  * offsite store into the checkpoint directory (slurmckptd(8), OFFSITE

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* local.c - node-local staging (the admin's local=), inside slurmstepd:
  * the user's directory below it, made safe as root before the tasks
  * start, and the choice of the local image for a restart on this node. */

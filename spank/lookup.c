@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* lookup.c - the image a task restarts from, as the user: a directory
  * that is an image itself (it holds a manifest), or one of images among
  * which this step's newest that verifies is chosen.  Used for the shared

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* nohelper.c - a node whose slurmckptd does not answer takes no more
  * --checkpoint jobs: it drains itself, with a reason that names
  * slurmckptd, and the batch job that would have failed on it is requeued,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* options.c - --checkpoint, --checkpoint-dir, --restart-dir and their
  * environment equivalents.  Bad input is rejected here, where sbatch and
  * srun print the message and submit nothing. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* plugin.h - state shared by the files of checkpoint.so. */
 #ifndef CKPT_PLUGIN_H
 #define CKPT_PLUGIN_H

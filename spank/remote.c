@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* remote.c - inside slurmstepd: register the step with the node's
  * slurmckptd, hand it each task's pidfd, give the tasks their
  * environment, and find the image to restart from. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* restore.c - a task of a criu= method resumes from its CRIU dump.
  *
  * Design.  The dump (helper/method.c) is taken by "criu dump

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* slurmver.c - what differs in checkpoint.so between the Slurm releases it
  * builds against (22.05 to 26.05, by SLURM_VERSION_NUMBER); the plugin's
  * only version-specific file.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* state.c - what the plugin holds in one process (srun, sbatch,
  * salloc, slurmstepd): its plugstack.conf arguments, the options the job
  * gave, and the step that slurmstepd runs.  Defined here, below every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* task.c - in each task, just before exec and with the user's
  * credentials: the checkpoint environment, and the image to restart from
  * when the job runs again. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* c-counter.c - a C program that checkpoints itself with slurm-checkpoint,
  * through contrib/slurm_checkpoint.h.  Its state is one counter, saved per
  * task, so it also runs as a multi-task step.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """openmm.py - OpenMM with slurm-checkpoint: Simulation.saveCheckpoint()
 when a checkpoint is asked for, loadCheckpoint() after a requeue.  Not run
 by the test suite (no OpenMM here); the module is tested with

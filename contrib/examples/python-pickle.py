@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """python-pickle.py - a Python program that checkpoints itself with
 slurm-checkpoint through contrib/python/slurm_checkpoint.py: its state is a
 dict, pickled atomically into the checkpoint directory.

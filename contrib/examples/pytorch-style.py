@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """pytorch-style.py - the shape of a training loop that checkpoints with
 slurm-checkpoint: model and optimizer state, epoch and step, saved with
 torch.save() when PyTorch is there (pickle otherwise, so that it runs

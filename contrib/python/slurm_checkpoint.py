@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """slurm_checkpoint - the application side of slurm-checkpoint's cooperative
 protocol (spank-checkpoint(8), THE CHECKPOINT PROTOCOL) in pure Python, with
 the functions of contrib/slurm_checkpoint.h.

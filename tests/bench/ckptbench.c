@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* ckptbench.c - time the project's own commit and verification code
  * (common/image.c, common/manifest.c) beside the floor they cannot beat.
  * Built by `make bench`; driven by tests/bench/run.sh.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash
 # e2e.sh - sourced by tests/bench/run.sh: work lost at a time limit.
 #

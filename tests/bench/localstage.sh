@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # localstage.sh - the pause of a checkpoint with and without node-local
 # staging (issue 7), side by side in one run: runs
 # tests/integration/1620-local-pause.t with a larger image and more

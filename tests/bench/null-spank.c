@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* null-spank.c - a SPANK plugin that does nothing: tests/bench/run.sh loads
  * it to tell what any SPANK plugin costs a step from what checkpoint.so
  * costs.  Compiled by run.sh at run time. */

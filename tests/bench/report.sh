@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash
 # report.sh - sourced by tests/bench/run.sh at the end: the table on stdout,
 # the PNG plots, and doc/benchmarks.md.  Reads $RES and $BENCH_OUT/*.dat.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # run.sh - what checkpointing costs, measured side by side (issue 5).
 #
 #   sudo tests/bench/run.sh [--quick] [--no-doc] [--only steps,commit,helper,e2e,preempt]

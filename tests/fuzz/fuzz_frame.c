@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz_frame.c - libFuzzer target for the TCP framing of common/proto.c
  * (proto_frame_recv): a 4-byte big-endian length, then that many bytes.
  * scheckpoint and slurmckptd (peer.c) read their answers from another

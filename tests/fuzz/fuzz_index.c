@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz_index.c - libFuzzer target for the offsite store's index.json
  * (offsite_index_parse in common/offsite.c): slurmckptd reads it back
  * from the HTTP(S) store, whoever else may write there.

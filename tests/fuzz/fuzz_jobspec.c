@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz_jobspec.c - libFuzzer target for the saved job of an image
  * (scheckpoint/jobspec.c): "scheckpoint restart" reads slurm-job.json from an
  * image its user owns (and may have rewritten) and submits it again.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz_kvconf.c - libFuzzer target for the key=value files of
  * common/kvconf.c: kv_parse_file() (slurmckptd.conf) and
  * kv_parse_secrets() (the offsite credentials file, whose errors may be

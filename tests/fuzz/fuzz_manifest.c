@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz_manifest.c - libFuzzer target for the manifest reader
  * (common/manifest.c): manifest.json is written by the job's user, and
  * the plugin and the helper read it when they look for an image.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz_manifest_parse.c - libFuzzer target for manifest_parse()
  * (common/manifest.c) on a buffer: the manifest.json of an image that
  * slurmckptd fetches back from the offsite store, whoever else may write

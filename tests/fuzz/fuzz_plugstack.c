@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz_plugstack.c - libFuzzer target for the plugstack.conf argument
  * parser (common/ckptconf.c on top of common/kvconf.c).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz_proto.c - libFuzzer target for the wire message decoder
  * (common/proto.c), the part of slurmckptd that reads what any local
  * user sends to its socket.

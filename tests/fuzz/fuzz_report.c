@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz_report.c - libFuzzer target for the worker's report decoder
  * (report_parse in helper/report.c): slurmckptd reads the report
  * from a child that ran with the job user's credentials.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz_timefmt.c - libFuzzer target for common/timefmt.c (and the signal
  * names of common/kvconf.c, the other small parser of option values).
  *

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # run.sh <build-dir> - run the libFuzzer targets of tests/fuzz/, built by
 # `make fuzz` in <build-dir> (configure CC=clang --enable-fuzzing: the
 # targets and common/ instrumented with -fsanitize=fuzzer,address,undefined),

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 0100-cluster: the harness itself.  A private cluster starts; a plain job (no
 # --checkpoint) runs as ckptuser and completes; srun works; sbatch --help shows
 # the plugin's options; teardown leaves no process of the cluster behind.

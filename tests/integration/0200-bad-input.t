@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 0200-bad-input: sbatch/srun reject bad --checkpoint/--checkpoint-dir input
 # (and SLURM_CHECKPOINT) with "checkpoint: <message>", exit != 0 and nothing
 # submitted (directories whose names hold control characters too); a good

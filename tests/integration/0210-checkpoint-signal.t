@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 0210-checkpoint-signal: --checkpoint-signal=<sig> chooses the signal
 # that asks a job for its checkpoints (the one its framework catches:
 # USR1 for PyTorch Lightning, USR2 for submitit), among those the site

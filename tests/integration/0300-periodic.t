@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 0300-periodic: sbatch --checkpoint=0:05 with the bash-trap counter as the
 # batch script: periodic images <job>.ckpt and <job>.ckpt.<seq> are committed,
 # with a valid manifest (size, XXH3-128), read-only files owned by the user,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 0400-requeue-resume: the counter (batch script, --checkpoint=0:05) is
 # requeued after two commits; it runs again with SLURM_RESTART_COUNT=1, gets
 # the newest image in SLURM_RESTART_DIR, resumes at its count and finishes:

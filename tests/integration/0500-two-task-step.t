@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 0500-two-task-step: sbatch --checkpoint=0:05 of a batch script that runs
 # "srun -n2 counter.sh --per-task": the step image <job>.0.ckpt holds count.0
 # and count.1; after a requeue each task resumes from its own file.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 0600-no-ack: the app acknowledges the first checkpoint only.  With
 # max_wait=3 the second one times out: checkpoint.log and the helper log say
 # "failed", the staging directory is gone, the first image stays (same seq,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 0610-clone3-fallback: on a kernel without clone3 (or behind a filter that
 # refuses it; strace's fault injection plays that part here) slurmckptd says
 # so once, closes its reserved descriptor slots, forks its children (the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 0700-create: "scheckpoint create <job>" by the owner of a --checkpoint=0 job
 # commits an image and prints its path; the state the job wrote with umask
 # 077 stays its owner's (the commit clears write bits only); another

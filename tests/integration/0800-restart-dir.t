@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 0800-restart-dir: a new job started with --restart-dir=<image> resumes from
 # that image (another job's).  A --restart-dir with nothing to resume from,
 # an image that no longer matches its manifest or a checkpoint directory

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 0900-fallback: the newest image is damaged while a requeued job waits to
 # run again: the job resumes from the previous image, and both its standard
 # error and checkpoint.log say that the newer image was skipped and why.

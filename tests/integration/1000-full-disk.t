@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1000-full-disk: the checkpoint directory is a 2 MiB tmpfs of the test's own.
 # A checkpoint that outgrows it fails cleanly: scheckpoint create says "No
 # space left on device", checkpoint.log records it, no staging directory is

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1010-corrupt: damaged images are skipped at restart, each for a stated
 # reason, and the job resumes from the newest image that verifies.  Four
 # images (keep=4); while the job waits to run again, root damages three:

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1020-hostile-dirs: a user cannot make slurmckptd write, read or delete
 # anything with root's rights through the checkpoint directory.
 #  1. --checkpoint-dir=/etc, =/root and a symlink to a root-owned directory

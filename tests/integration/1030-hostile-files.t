@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1030-hostile-files: what the application leaves in the staging directory
 # cannot hang, mislead or overload the helper.
 #   a FIFO                -> the commit fails naming it (and does not block on it)

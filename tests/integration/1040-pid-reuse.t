@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1040-pid-reuse: a checkpoint request reaches only the registered step's
 # tasks.  A two-task step: task 1 exits at once, and root makes a NEW
 # process of the same user, catching every checkpoint signal, take task 1's

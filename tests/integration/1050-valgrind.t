@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1050-valgrind: slurmckptd under valgrind (memcheck) through a session of
 # work: registrations, periodic checkpoints, scheckpoint create, a refused
 # request, malformed packets on its socket, a failed checkpoint, the end of

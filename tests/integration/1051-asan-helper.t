@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1051-asan-helper: slurmckptd built with AddressSanitizer, UBSan and
 # LeakSanitizer (make check builds it: tests/integration/slurmckptd-asan)
 # does real checkpoints:

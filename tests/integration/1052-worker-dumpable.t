@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1052-worker-dumpable: a worker that has become the job's user can be
 # neither traced nor read by that user, even where fs.suid_dumpable=1
 # (sites set it for core dumps of set-id programs; the kernel then makes

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1060-crash: slurmckptd survives its own crash.  First at rest: SIGKILL,
 # restart, and the running step is re-adopted from state_dir (the job's task
 # keeps its pid, nothing is restarted) and checkpoints again.  Then

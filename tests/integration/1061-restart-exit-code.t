@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1061-restart-exit-code: slurmckptd is killed (SIGKILL) and restarted while
 # a --checkpoint-exit-code job runs.  The re-adopted step keeps working with
 # the slurmstepd whose connection died: the task's later checkpoint-and-exit

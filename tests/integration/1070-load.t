@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1070-load: LOAD_STEPS (1000) steps registered with one slurmckptd through
 # its real socket (as root, the plugin's protocol: register, then the task's
 # pidfd), each with a 1-second interval and its own application process

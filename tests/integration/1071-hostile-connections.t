@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1071-hostile-connections: one local user ($CKPT_USER) holds many idle
 # connections to slurmckptd, more than its per-user cap on the Unix socket
 # (600) and more than the 64 unauthenticated slots of the TCP port (200,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1072-worker-shares: one user's steps that never answer a checkpoint
 # cannot take the workers another user's final checkpoints need (issue 13,
 # finding 5).  max_workers=2, so max_user_workers is 1.  ckptother runs two

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1200-time-limit: a counter with --time=2 (minutes) and no periodic
 # checkpoints (--checkpoint=0) must count to N although N is more than one
 # run can do: the helper checkpoints it a lead time before its end and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1210-preempt: two partitions, "low" (PriorityTier=1, GraceTime=30,
 # PreemptMode=REQUEUE) and "high" (PriorityTier=10).  A counter with
 # --checkpoint=0 runs in "low" on c1, the same counter without

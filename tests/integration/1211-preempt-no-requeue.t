@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1211-preempt-no-requeue: a --no-requeue job in a partition that cancels
 # preempted jobs after GraceTime=60 runs on to the end of its grace time
 # (its batch script is not signalled), so its preemption checkpoint is

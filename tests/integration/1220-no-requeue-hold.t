@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1220-no-requeue-hold: the helper's actions when a job may not, or may no
 # longer, be requeued; and what its polling costs slurmctld.
 #  A: --no-requeue, submitted with --time=10 and shortened to one minute

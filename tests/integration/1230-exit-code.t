@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1230-exit-code: checkpoint-and-exit.  The application writes its state
 # into $SLURM_CHECKPOINT_DIR and exits with the code given by
 # --checkpoint-exit-code; the helper commits the image (reason exit-code)

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1240-deadline-srun: the usual job shape, a batch script without a trap
 # that runs the application with srun.  At the deadline the batch step is
 # not checkpointable (noted, not a failure), the srun step is checkpointed

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1241-deadline-late: a job whose time limit is shorter than twice the lead
 # (--time=1, lead 5:00 by default) is checkpointed at its deadline as late
 # as its checkpoint cost allows (before any was measured, the max_wait of

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1242-timelimit-update: "scheckpoint show" tells the job when slurmckptd
 # will take its final checkpoint (FinalCheckpoint=) and the end time it
 # acts on (EndTime=, slurmctld's), and both follow "scontrol update

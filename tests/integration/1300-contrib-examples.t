@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1300-contrib-examples: the application helpers of contrib/ and the job
 # examples that can run here, each checkpointed, requeued and resumed on a
 # real cluster: bash-loop.sbatch (a trap), c-counter.c (through

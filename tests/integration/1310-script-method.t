@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1310-script-method: checkpoint methods (slurmckptd(8), METHODS) with real
 # processes.  The "freeze" method's commands (tests/integration/methods/)
 # checkpoint plaincount.sh, a program that knows nothing of checkpoints,

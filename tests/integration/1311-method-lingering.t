@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1311-method-lingering: whatever a method's command starts dies with it
 # (issue 13, finding 6).  The "linger" method's checkpoint command starts
 # a process in a session of its own and hangs: when the checkpoint times

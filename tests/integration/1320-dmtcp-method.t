@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1320-dmtcp-method: the dmtcp method of contrib/methods/dmtcp with a real
 # DMTCP.  A counter that keeps its count only in memory runs under
 # slurm-dmtcp-launch; slurmckptd checkpoints it through DMTCP, the job is

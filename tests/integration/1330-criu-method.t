@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1330-criu-method: a method with criu= (slurmckptd(8), METHODS) with a
 # real CRIU.  A counter that keeps its count only in memory is dumped by
 # "criu dump --unprivileged --leave-running", run by slurmckptd as the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1331-criu-restore: the automatic restore of a criu= method
 # (slurmckptd(8), METHODS; spank/restore.c).  A counter that keeps its
 # count only in memory (exec'd by the batch script) is dumped by criu,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1332-criu-forged-caps: a CRIU dump its owner forged is not let run
 # (issue 13, finding 4).  criu restores as the user with
 # CAP_CHECKPOINT_RESTORE, and restores the credentials the dump records.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1333-criu-batch-srun: with method criu, a batch script that runs its
 # application with srun cannot be dumped (srun holds connected TCP
 # sockets: "inet: Connected TCP socket"), its srun step can.  "scheckpoint

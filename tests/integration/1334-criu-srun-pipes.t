@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1334-criu-srun-pipes: a criu= method with srun's default I/O.  The
 # tasks of an srun step have pipes to slurmstepd as fds 0-2; the dump
 # records which (slurm-stdio, under the dump's MAC), and on the restore

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1340-trigger-file: --checkpoint-trigger, for codes that poll for a file
 # instead of catching a signal.  A counter with no signal handler (the
 # checkpoint signal would end it) looks for CHKPT in its working

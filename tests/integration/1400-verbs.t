@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1400-verbs: scheckpoint able, show, disable/enable, create, list and error
 # on a running --checkpoint=0:05 job, for people and --json; another user is
 # refused every verb (exit 1, "permission denied") and changes nothing; root

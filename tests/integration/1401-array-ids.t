@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1401-array-ids: scheckpoint takes a job array task as scontrol does,
 # <array_job_id>_<task_id> (with .batch too): slurmctld translates it into
 # the task's job id, whose image is committed and shown.  A task that has

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1402-list-ended: "scheckpoint list" of a job that has ended, which no
 # slurmckptd has any more, reads its images from the directory
 # (ImageDir=, else SLURM_CHECKPOINT_DIR) as the user who runs it (root:

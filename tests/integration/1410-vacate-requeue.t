@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1410-vacate-requeue: "scheckpoint requeue" checkpoints the counter, then
 # requeues it; the second run resumes from that image.  "scheckpoint vacate"
 # checkpoints it, then ends the job; the image (reason vacate) is kept.

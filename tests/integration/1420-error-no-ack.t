@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1420-error-no-ack: the app acknowledges its first checkpoint only (max_wait
 # 3 s).  "scheckpoint error" then reports the failure of the second: a
 # non-zero code and the message; "scheckpoint create" of it fails, exit 1.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1430-remote-munge: scheckpoint from the "login" side (no slurmckptd socket
 # there) finds a job on node c2 through slurmctld and asks the helper over
 # TCP with a MUNGE credential: create commits an image, show answers;

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1440-per-node-helpers: two slurmd on one host (c1, c2), each with its own
 # slurmckptd: the plugstack line's socket=...%n.sock names each node's, and
 # each helper has its own TCP port.  A job on c1 registers with c1's helper

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1450-restart: "scheckpoint vacate" checkpoints a counter on c2 and ends the
 # job; the image holds the saved job (slurm-job.json, slurm-job.script, in
 # the manifest).  "scheckpoint restart <job> ImageDir=<dir> StickToNodes"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1451-restart-root: root's "scheckpoint restart" gives the image's owner
 # nothing of root's (issue 13, finding 1).  root runs it on a terminal with
 # a secret in its environment; the sbatch it runs (a wrapper first in PATH

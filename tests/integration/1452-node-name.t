@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1452-node-name: which slurmckptd the plugin (root, in slurmstepd) talks to
 # is not the user's to choose (issue 13, finding 7).  The plugstack line's
 # socket= has %n (the node name) in a directory anyone may write, as /tmp

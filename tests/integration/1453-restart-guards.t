@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1453-restart-guards: what "scheckpoint restart" carries over and what it
 # refuses.  A job submitted with --no-requeue and -o <dir>/pat-%j.out is
 # vacated and restarted: the new job has Requeue=0 and writes on in the

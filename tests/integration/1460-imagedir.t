@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1460-imagedir: "scheckpoint create|vacate <job> ImageDir=<dir>" commits the
 # image into <dir> (a rename of the staging directory on the same
 # filesystem, a copy onto a tmpfs of the test's own), with rotation there;

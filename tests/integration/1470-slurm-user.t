@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1470-slurm-user: a cluster whose slurmctld runs as a SlurmUser that is
 # not root (ckptslurm).  slurmckptd asks slurmctld who that is at start;
 # then the SlurmUser may act on another user's job, as root may, on the

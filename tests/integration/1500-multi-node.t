@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1500-multi-node: a two-node and then a three-node step (srun -N2 / -N3 under
 # sbatch, one slurmckptd per slurmd) checkpoint into one image per step:
 # <job>.0.ckpt holds node.0 .. node.<n-1>, one part per node, under ONE

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1510-multi-node-abort: a three-node step whose tasks on node index 2 stop
 # answering: the whole checkpoint is aborted (the leader sends ABORT to every
 # follower), scheckpoint create and error and checkpoint.log name the node,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1511-multi-node-ended: a two-node step whose task on node index 1 ends
 # early (it counts to 8, the other to 300).  The periodic checkpoints that
 # come after are skipped, not failed: no image of the whole step can be

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1520-multi-node-node-fail: a two-node step on a three-node cluster
 # (SlurmdTimeout=10) checkpoints periodically; then its node index 1 dies:
 # its slurmd, its slurmckptd and its tasks are killed.  The leader's next

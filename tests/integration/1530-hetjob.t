@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1530-hetjob: a heterogeneous job (-N1 : -N1) whose script runs one srun
 # step over both components (--het-group=0,1).  Each component's part is
 # a step of its own job (<component job>.0) on its own node: it registers

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1600-local-stage: node-local staging (local= on the plugstack line).  The
 # local directory is a 4 MiB tmpfs of the test's own, owned by root.  The
 # tasks get SLURM_CHECKPOINT_DIR there; each checkpoint is committed there,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1610-local-other-node: node-local staging on two nodes (local=<dir>/%n, one
 # local directory per node name on this one host).  A checkpoint whose flush
 # fails (the shared directory made read-only) stays committed in c1's local

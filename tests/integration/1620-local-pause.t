@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1620-local-pause: how long the application is paused (request to last
 # acknowledgement, as slurmckptd logs it in checkpoint.log) when it writes
 # its checkpoint straight into the shared directory, against node-local

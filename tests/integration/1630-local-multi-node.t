@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1630-local-multi-node: node-local staging of a step over two nodes (one
 # slurmckptd per slurmd, local=<dir>/%n so that each node of this host has
 # its own).  Each node's tasks write their part into the node-local

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1700-offsite: the offsite store (slurmckptd(8), OFFSITE STORE) against
 # a real WebDAV server: nginx from Debian's package, started here as root
 # on a free port (its dav module takes PUT, DELETE, MKCOL).

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1710-offsite-step: a four-task step ("srun -n4 counter.sh --per-task")
 # whose images go to a WebDAV store (nginx, see nginx.sh); after a requeue
 # with its checkpoint directory removed, its four tasks all ask the helper

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1720-offsite-fetch-share: no user holds every slot of scheckpoint
 # restart's fetches from the offsite store (issue 13, finding 5).  The
 # store is a server that accepts connections and never answers, so a fetch

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1800-framework-requeue: jobs that checkpoint and requeue themselves the
 # way PyTorch Lightning (SIGUSR1, hpc_ckpt_<v>.ckpt, "scontrol requeue")
 # and submitit (SIGUSR2, its checkpoint hook, "scontrol requeue") do

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # 1810-in-job-requeue: a job asks for its own checkpoint and requeue from
 # inside, without scontrol or scheckpoint: contrib/python's requeue()
 # speaks to the node's slurmckptd through $SLURM_CHECKPOINT_SOCKET, which

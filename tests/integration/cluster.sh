@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash
 # cluster.sh - a private Slurm cluster on this host, for the integration tests.
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash
 # multinode.sh - one slurmckptd per slurmd of the private cluster, for the
 # multi-node tests (15xx).  Sourced after cluster.sh and cluster_start N.

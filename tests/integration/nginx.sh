@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash
 # nginx.sh - a private WebDAV server for the offsite store's tests, sourced
 # after cluster.sh: nginx from Debian's package (its dav module: PUT,

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """sigv4-check.py - the signature check of the S3 store in nginx.sh.
 
 nginx asks this server (auth_request) about every request to its /s3/

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # keys-agree.sh - every configuration key lives in three places: the
 # parser's table in C, the man page, and the commented example in etc/.
 # This test checks that the three agree, both ways, for the plugstack.conf

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # layers.sh - the files of each component call each other in layers that
 # only point down: no two files of helper/, spank/, scheckpoint/ or
 # common/ call each other, directly or round a loop.  Read from the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_caps.c - caps_ckpt_restore: the sets it leaves in the calling
  * process are CAP_CHECKPOINT_RESTORE where asked and nothing else, and a
  * capability dropped cannot be taken back.  Each case runs in a child of

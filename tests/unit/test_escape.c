@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_escape.c - control characters never get through escape_ctl. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"

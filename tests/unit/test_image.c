@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_image.c - staging, commit, rotation and lookup in a real
  * checkpoint directory. */
 #ifdef HAVE_CONFIG_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_imagemac.c - the MAC over a CRIU dump (imagemac.h): the key
  * file's checks, a known answer for the documented recipe, and that a
  * changed byte, a renamed, added or non-regular file, or a missing or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_kvconf.c - the strict key=value parser and the plugstack keys. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"

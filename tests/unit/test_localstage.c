@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_localstage.c - node-local staging: the user's directory below the
  * admin's (as root), the flush destination, and the copy of an image. */
 #ifdef HAVE_CONFIG_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_manifest.c - build, write, read and verify on a real directory. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"

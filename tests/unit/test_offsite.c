@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_offsite.c - the offsite store's names, settings, credentials file
  * and index (common/offsite.c), and the fetch message (proto.c). */
 #ifdef HAVE_CONFIG_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_proto.c - wire messages: encode/decode tables and a socketpair. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"

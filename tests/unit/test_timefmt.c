@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_timefmt.c - Slurm time strings, from a table. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"

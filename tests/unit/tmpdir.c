@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* tmpdir.c - see tmpdir.h. */
 #include "config.h"
 

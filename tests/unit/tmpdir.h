@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* tmpdir.h - a fresh temporary directory per cmocka test, removed after
  * it (read-only images included), shared by the filesystem tests. */
 #ifndef CKPT_TEST_TMPDIR_H

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 # badpackets.py <socket> - malformed packets to slurmckptd's socket, each on
 # a connection of its own: empty, not JSON, not an object, fields missing
 # or unknown, too long, a registration's fields missing, a task packet

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # catcher.sh <marker> [name]: runs until killed, catching every signal a
 # checkpoint could use (USR1, USR2, HUP, INT, TERM, URG, WINCH...); each one
 # caught appends "<name> <pid> <signal>" to <marker>.  A process that must

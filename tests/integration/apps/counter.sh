@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # counter.sh [--per-task] <N>: counts to N, one tick a second, checkpointing
 # cooperatively (see spank-checkpoint(8)).
 #

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # exitckpt.sh <N> <at>: counts to N, one tick a second.  On its first run,
 # at count <at>, it writes the count into $SLURM_CHECKPOINT_DIR and exits
 # with $SLURM_CHECKPOINT_EXIT_CODE (checkpoint-and-exit, as HTCondor's

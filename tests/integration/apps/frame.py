@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 # frame.py <port> <file> - the file's bytes as one frame (a 4-byte length,
 # big-endian, then the body: slurmckptd's TCP port) to 127.0.0.1:<port>;
 # prints "ok" or the reply's error (1430-remote-munge, 1510-multi-node-abort).

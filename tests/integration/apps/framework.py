@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 # framework.py {lightning|submitit} <dir> <N>: counts to N, one step a
 # second, checkpointing and requeueing itself the way the frameworks do
 # (their documented behaviour, with the standard library only):

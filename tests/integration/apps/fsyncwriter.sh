@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # fsyncwriter.sh <mibfile> [N]: counts to N (default 600), one tick a second;
 # on each checkpoint request reads a number of MiB from <mibfile> (written by
 # the test) and writes that many MiB of state into

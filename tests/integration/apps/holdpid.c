@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* holdpid.c - run a command as a given pid (1331-criu-restore.t), so that
  * a test can hold a pid it needs taken without racing the rest of the
  * machine for it (writing ns_last_pid and forking is a lottery on a busy

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # hostile.sh <modefile> [N]: counts to N (default 300), one tick a second, and
 # checkpoints cooperatively like counter.sh, but on each request it first
 # reads one word from <modefile> (written by the test, may change between

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* loadapp.c - the applications of the load test (1070-load.t), one real
  * process per step, light enough that a thousand fit a small node.
  *

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # manyfiles.sh <files> <N>: counts to N, one tick a second, like counter.sh,
 # but each checkpoint writes <files> files of 4 KiB (f.<i>) besides "count",
 # so that staging, hashing the manifest and removing old images take long

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # memcount.sh <N>: counts to N, one tick a second, with its count only in
 # memory: resuming it needs a transparent checkpoint (DMTCP, CRIU).
 # Output lines: "start=0" (fresh start only), "tick=", "final=".

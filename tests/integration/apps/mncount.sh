@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # mncount.sh <N> [<mute-file>]: counter.sh --per-task for a step
 # over several nodes: counts to N, one tick a second, and on
 # $SLURM_CHECKPOINT_SIGNAL writes count.<SLURM_PROCID> and node.<SLURM_NODEID>

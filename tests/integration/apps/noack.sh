@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # noack.sh <seconds>: runs for <seconds>; acknowledges only the FIRST
 # checkpoint request ("ack" then), ignores the later ones ("ignored" lines), so
 # that they time out (max_wait).

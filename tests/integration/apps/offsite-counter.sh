@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # offsite-counter.sh <N>: counter.sh's protocol and output, with an image
 # of several files: "count", "sub dir/state.bin" (64 KiB that change with
 # the count: a name that needs encoding in a URL, a subdirectory) and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # plaincount.sh <N>: counts to N, one tick a second, and knows nothing of
 # checkpoints: it keeps its count in ./state (in its working directory),
 # written atomically at each tick.  A checkpoint method (the test's

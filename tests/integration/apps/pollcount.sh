@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # pollcount.sh <trigger> <N>: counts to N, one tick a second, like a code
 # that polls for a trigger file (ANSYS Fluent's check-fluent, GloMPO's
 # CHKPT) and knows no checkpoint signal: it has no trap, so a signal would

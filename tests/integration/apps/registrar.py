@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 # registrar.py - many steps registered with one slurmckptd through its real
 # socket, as slurmstepd's plugin does (register, then the task's pidfd), for
 # the load test (1070-load.t) and the benchmarks (tests/bench/run.sh).
