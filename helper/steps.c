@@ -79,9 +79,11 @@ struct step *step_add(const struct ckpt_msg *m, const struct method *meth,
 	}
 	if (meth && (m->trigger || m->watch)) {
 		errprintf(err, errlen, EINVAL,
-			  "a %s file is for a cooperating program; "
+			  "a %s a cooperating program; "
 			  "method '%s' takes its checkpoints itself",
-			  m->trigger ? "trigger" : "watched", m->method);
+			  m->trigger ? "trigger file asks"
+				     : "watched file is written by",
+			  m->method);
 		return NULL;
 	}
 	s = calloc(1, sizeof(*s));
