@@ -495,11 +495,11 @@ static void act(struct job *j)
 	}
 }
 
-static void final_checkpoint(struct job *j, const char *why)
+/* The job's final checkpoint starts: what it is for, and what the run
+ * was at this moment (a poll may bring the next run's record before the
+ * requeue is decided). */
+static void final_begin(struct job *j, const char *why)
 {
-	char err[512];
-	struct step *s;
-
 	j->phase = FINAL;
 	j->why = why;
 	j->pending = j->committed = j->failed = 0;
@@ -510,6 +510,14 @@ static void final_checkpoint(struct job *j, const char *why)
 	j->acted_restarts = j->s.restarts;
 	j->run_start = j->s.start;
 	j->run_end = j->s.end;
+}
+
+static void final_checkpoint(struct job *j, const char *why)
+{
+	char err[512];
+	struct step *s;
+
+	final_begin(j, why);
 	log_msg(LOG_NOTICE, "job %u: %s checkpoint (end time %lld, %lld s "
 		"left)", j->id, why, (long long)j->s.end,
 		(long long)(j->s.end - time(NULL)));
@@ -638,16 +646,7 @@ void jobs_task_exit(struct step *s, uint32_t task, int status)
 			"checkpoint is already under way", s->label);
 		return;
 	}
-	j->phase = FINAL;
-	j->why = "exit-code";
-	j->pending = j->committed = j->failed = 0;
-	j->final_start = mono();
-	j->final_wall = time(NULL);
-	/* The run's count: one higher at act() means the job requeued
-	 * itself meanwhile (a framework's "scontrol requeue"). */
-	j->acted_restarts = j->s.restarts;
-	j->run_start = j->s.start;
-	j->run_end = j->s.end;
+	final_begin(j, "exit-code");
 	if (s->worker) {
 		worker_cancel(s->worker);	/* it asked a task that is gone */
 		log_msg(LOG_WARNING, "%s: checkpoint in flight cancelled",
