@@ -47,6 +47,8 @@
 struct asked {
 	const struct task *t;
 	bool exited;
+	bool exit_answers;	/* its end answers (SIGTERM: it may end
+				 * once it has written its state) */
 	int tdir;		/* the trigger's directory (O_PATH), or -1 */
 	const char *tname;	/* the trigger's name in it */
 	int wdir;		/* the watched file's directory, or -1 */
@@ -92,6 +94,7 @@ static size_t select_tasks(const struct step *s, struct asked *a)
 			continue;
 		a[n].t = t;
 		a[n].exited = false;
+		a[n].exit_answers = step_on_sigterm(s);
 		a[n].tdir = -1;
 		a[n].wdir = -1;
 		n++;
@@ -193,6 +196,8 @@ static bool acked(int stagefd, const struct asked *a)
 {
 	char name[32];
 
+	if (a->exited && a->exit_answers)
+		return true;
 	snprintf(name, sizeof(name), ".done.%u", a->t->id);
 	if (faccessat(stagefd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
 		return true;
@@ -442,6 +447,50 @@ out:
 	return rc;
 }
 
+int cooperate_wait_unasked(struct ckpt_run *r, int stagefd, char *err,
+			   size_t errlen)
+{
+	const struct step *s = r->s;
+	const struct task *t;
+	struct asked *a;
+	struct timespec t0;
+	size_t n = 0, waited = 0;
+	int ifd, rc;
+	pid_t pid;
+
+	for (t = s->tasks; t; t = t->next)
+		n++;
+	if (!(a = calloc(n ? n : 1, sizeof(*a))))
+		return errprintf(err, errlen, ENOMEM, "out of memory");
+	/* An ended task has said all it will; a live one that does not
+	 * catch SIGTERM was not asked anything. */
+	for (t = s->tasks; t; t = t->next) {
+		pid = pidfd_pid(t->w.fd);
+		if (pid > 0 && pidfd_alive(t->w.fd) && !catches(pid, SIGTERM))
+			continue;
+		a[waited++] = (struct asked){ .t = t, .exit_answers = true,
+					      .exited = !pidfd_alive(t->w.fd),
+					      .tdir = -1, .wdir = -1 };
+	}
+	if (!waited) {
+		free(a);
+		r->uncaught = true;
+		return errprintf(err, errlen, ESRCH, "not checkpointable: no "
+				 "task of %s catches SIGTERM", s->label);
+	}
+	if ((ifd = watch_staging(stagefd, err, errlen)) < 0) {
+		free(a);
+		return -1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = wait_acks(s, stagefd, ifd, a, waited, err, errlen);
+	if (rc == 0)
+		r->paused_ms = ms_since(&t0);
+	close(ifd);
+	free(a);
+	return rc;
+}
+
 int cooperate_part_staged(struct ckpt_run *r, int basefd, int partfd,
 			  bool *uncaught, char *err, size_t errlen)
 {
@@ -495,6 +544,20 @@ out:
 	return rc;
 }
 
+void cooperate_restage(const struct step *s, int basefd)
+{
+	char err[512];
+	int fd;
+
+	if (!step_on_sigterm(s))
+		return;
+	if ((fd = image_stage(basefd, s->name, err, sizeof(err))) < 0)
+		log_msg(LOG_WARNING, "%s: no staging for the next SIGTERM: %s",
+			s->label, err);
+	else
+		close(fd);
+}
+
 /* Ask, wait, and commit; fills m on success.  r->uncaught: no task
  * catches the signal, so nothing was asked and nothing staged.  With
  * node-local staging (s->local) the tasks write into the local
@@ -542,6 +605,8 @@ static int take(struct ckpt_run *r, int basefd, struct manifest *m,
 			rc = run_commit(r, stagebase, m, err, errlen);
 	}
 	close(stagefd);
+	if (rc == 0)
+		cooperate_restage(s, basefd);
 out:
 	/* A failed local commit leaves no debris; a committed local image
 	 * that did not flush stays, for a restart on this node. */

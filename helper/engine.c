@@ -2,9 +2,11 @@
 /* engine.c - one checkpoint, in a worker that has the job user's
  * credentials: ImageDir= opened, then the step's way of taking it
  * (struct ckpt_way: a checkpoint exit code: commit what the task left,
- * exit_code.c; a step over several nodes: the leader's two-phase commit,
- * peer_worker.c; a method: method_run.c; else the cooperative protocol,
- * cooperate.c), and one report to the daemon of what happened. */
+ * exit_code.c; Slurm's SIGTERM as the checkpoint signal: what the tasks
+ * wrote on it, sigterm.c; a step over several nodes: the leader's
+ * two-phase commit, peer_worker.c; a method: method_run.c; else the
+ * cooperative protocol, cooperate.c), and one report to the daemon of
+ * what happened. */
 #include "config.h"
 
 #include <errno.h>
@@ -25,6 +27,7 @@
 #include "peer_worker.h"
 #include "report.h"
 #include "run.h"
+#include "sigterm.h"
 #include "steps.h"
 
 /* Control characters of an error text (a user's file names) as '?'. */
@@ -52,6 +55,11 @@ static const struct ckpt_way *way_of(const struct ckpt_run *r)
 {
 	if (strcmp(r->reason, "exit-code") == 0)
 		return &exit_code_way;
+	/* Slurm sent SIGTERM before slurmckptd knew: nothing to ask. */
+	if (step_on_sigterm(r->s) && r->s->nnodes == 1 &&
+	    (strcmp(r->reason, "preemption") == 0 ||
+	     strcmp(r->reason, "sigterm") == 0))
+		return &sigterm_way;
 	if (r->s->nnodes > 1)
 		return &peer_leader_way;
 	if (r->s->method)
@@ -67,7 +75,7 @@ int engine_run(struct ckpt_run *r, const char *imgdir, int out)
 			      .process_image = s->method != NULL };
 	char err[1024] = "", line[1200], image[4352];
 	const struct ckpt_way *way = way_of(r);
-	bool exited = way == &exit_code_way;
+	bool exited = way == &exit_code_way || way == &sigterm_way;
 	json_t *o;
 	int basefd, rc = -1;
 
@@ -106,8 +114,10 @@ int engine_run(struct ckpt_run *r, const char *imgdir, int out)
 			image_discard(r->image_dirfd, s->name, line,
 				      sizeof(line));
 		/* A step that cannot checkpoint is noted once, not at every
-		 * interval. */
-		if (basefd >= 0 && !(r->uncaught && s->uncaught_noted)) {
+		 * interval; a task that ended on its own and wrote nothing is
+		 * no event. */
+		if (basefd >= 0 && !(r->uncaught && s->uncaught_noted) &&
+		    !(r->skipped && strcmp(reason, "sigterm") == 0)) {
 			snprintf(line, sizeof(line), "%s %s: %s", s->label,
 				 r->skipped ? "skipped" : "failed", err);
 			image_log(basefd, line);

@@ -18,11 +18,9 @@
 #include "manifest.h"
 #include "steps.h"
 
-/* Checkpoint-and-exit: a task wrote its state into the staging
- * directory and exited with the exit code; commit what it left there
- * (there is nobody to ask). */
-static int take(struct ckpt_run *r, int basefd, struct manifest *m,
-		char *err, size_t errlen)
+int exit_code_commit_left(struct ckpt_run *r, int basefd,
+			  struct manifest *m, const char *what, char *err,
+			  size_t errlen)
 {
 	const struct step *s = r->s;
 	char staging[80];
@@ -36,10 +34,8 @@ static int take(struct ckpt_run *r, int basefd, struct manifest *m,
 	fd = openat(basefd, staging, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 		    O_CLOEXEC);
 	if (fd < 0 || !(d = fdopendir(fd))) {
-		errprintf(err, errlen, errno,
-			  "exited with the checkpoint exit code, "
-			  "but %s cannot be read: %s",
-			  staging, strerror(errno));
+		errprintf(err, errlen, errno, "%s, but %s cannot be read: %s",
+			  what, staging, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -49,12 +45,21 @@ static int take(struct ckpt_run *r, int basefd, struct manifest *m,
 		      strncmp(e->d_name, ".done.", 6);
 	closedir(d);
 	if (!any)
-		return errprintf(err, errlen, errno,
-				 "exited with the checkpoint exit code, "
-				 "but left %s empty",
-				 staging);
+		return errprintf(err, errlen, ENODATA,
+				 "%s, but left %s empty", what, staging);
 	m->seq = image_next_seq(basefd, s->name);
 	return run_commit(r, basefd, m, err, errlen);
+}
+
+/* Checkpoint-and-exit: a task wrote its state into the staging
+ * directory and exited with the exit code; commit what it left there
+ * (there is nobody to ask). */
+static int take(struct ckpt_run *r, int basefd, struct manifest *m,
+		char *err, size_t errlen)
+{
+	return exit_code_commit_left(r, basefd, m,
+				     "exited with the checkpoint exit code",
+				     err, errlen);
 }
 
 const struct ckpt_way exit_code_way = { "exit code", take };

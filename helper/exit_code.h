@@ -8,5 +8,11 @@
 /* As the user, after a task exited with the step's checkpoint exit
  * code: commit what it left in the staging directory. */
 extern const struct ckpt_way exit_code_way;
+/* Commit what the tasks left in the step's staging directory (ignoring
+ * their ".done.<task>" files).  An error begins with what (what the
+ * tasks did); errno ENODATA: they left nothing. */
+int exit_code_commit_left(struct ckpt_run *r, int basefd,
+			  struct manifest *m, const char *what, char *err,
+			  size_t errlen);
 
 #endif

@@ -177,6 +177,14 @@ static time_t preempt_due(const struct job *j)
 	return d > j->s.preempt ? d : j->s.preempt;
 }
 
+/* Selected for preemption in this run, and not yet acted on.  (A
+ * requeued job's record may still hold its last run's preemption.) */
+static bool preempted(const struct job *j)
+{
+	return j->s.preempt && j->s.preempt != j->acted_preempt &&
+	       j->s.preempt >= j->s.start;
+}
+
 static void final_checkpoint(struct job *j, const char *why);
 
 void jobs_deadline(uint32_t id, time_t *end, time_t *final)
@@ -189,7 +197,7 @@ void jobs_deadline(uint32_t id, time_t *end, time_t *final)
 	*end = j->s.end;
 	if (j->phase != RUNNING)
 		return;
-	if (j->s.preempt && j->s.preempt != j->acted_preempt)
+	if (preempted(j))
 		*final = preempt_due(j);
 	else
 		*final = deadline_of(j);
@@ -209,7 +217,7 @@ static void evaluate(void)
 			j->phase = RUNNING;	/* a new run */
 		if (j->phase != RUNNING || !j->s.found || !j->s.running)
 			continue;
-		if (j->s.preempt && j->s.preempt != j->acted_preempt) {
+		if (preempted(j)) {
 			d = preempt_due(j);
 			if (d <= now) {
 				j->acted_preempt = j->s.preempt;
@@ -392,6 +400,14 @@ static int act_child(void *arg, int out)
 		snprintf(what, sizeof(what), "the job requeued itself "
 			 "(restart count %u): not requeued again",
 			 cur.restarts);
+	} else if (strcmp(j->why, "sigterm") == 0 &&
+		   !(cur.preempt && cur.preempt >= cur.start)) {
+		/* scancel, or a step's own end: the run goes on or ends.
+		 * (The time limit's SIGTERM comes after the deadline's
+		 * checkpoint.) */
+		action = "running";
+		snprintf(what, sizeof(what), "not requeued: the job was not "
+			 "preempted; the image is kept");
 	} else if (!cur.requeue_ok) {
 		snprintf(what, sizeof(what), "not requeued: the job may not "
 			 "be requeued (--no-requeue, JobRequeue=0, or not a "
@@ -458,7 +474,9 @@ static void act_done(void *arg, json_t *o, int status)
 	if (!o)
 		log_msg(LOG_ERR, "job %u: requeue child ended with status %d",
 			j->id, status);
-	j->phase = DONE;
+	/* After a SIGTERM that was no preemption the run goes on: its
+	 * deadline and preemption still come. */
+	j->phase = strcmp(action, "running") ? DONE : RUNNING;
 	state_changed(true);
 	job_free_if_idle(j);
 }
@@ -479,6 +497,12 @@ static void act(struct job *j)
 {
 	char err[512];
 
+	if (strcmp(j->why, "sigterm") == 0 && !j->committed && !j->failed) {
+		/* A task that ended and wrote nothing: an ordinary end. */
+		j->phase = RUNNING;
+		job_free_if_idle(j);
+		return;
+	}
 	j->phase = ACTING;
 	if (!j->batch_here) {
 		log_msg(LOG_NOTICE, "job %u: %s checkpoint done here; the "
@@ -631,11 +655,45 @@ static void checkpoint_done(struct step *s, const struct ckpt_result *r,
 		act(j);
 }
 
+/* A task of a step whose checkpoint signal is SIGTERM ended.  Slurm may
+ * have sent that SIGTERM (at preemption, before a poll says so) and the
+ * task may have written its state on the way out: it is taken now, while
+ * the step is registered.  A task that wrote nothing just ended. */
+static void sigterm_exit(struct job *j, struct step *s, uint32_t task,
+			 int status)
+{
+	char err[512];
+
+	if (!j || j->phase != RUNNING || s->nnodes > 1)
+		return;		/* a final checkpoint in flight waits for it */
+	log_msg(LOG_INFO, "%s: task %u ended (status %d): taking what it "
+		"wrote on SIGTERM", s->label, task, status);
+	if (preempted(j)) {
+		j->acted_preempt = j->s.preempt;
+		final_checkpoint(j, "preemption");
+		return;
+	}
+	final_begin(j, "sigterm");
+	if (!s->worker && worker_start(s, "sigterm", NULL, NULL, NULL, err,
+				       sizeof(err)) < 0) {
+		log_msg(LOG_WARNING, "%s: %s", s->label, err);
+		j->phase = RUNNING;
+		return;
+	}
+	/* One in flight was asked with SIGTERM: the end answers it too. */
+	s->final = true;
+	j->pending = 1;
+}
+
 void jobs_task_exit(struct step *s, uint32_t task, int status)
 {
 	struct job *j = job_find(s->job);
 	char err[512];
 
+	if (step_on_sigterm(s)) {
+		sigterm_exit(j, s, task, status);
+		return;
+	}
 	if (!s->exit_code || !WIFEXITED(status) ||
 	    WEXITSTATUS(status) != s->exit_code)
 		return;

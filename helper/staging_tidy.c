@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* staging_tidy.c - the staging directory of a step with a checkpoint
- * exit code: the plugin makes <name>.partial when the step starts, for
- * its tasks to write into before they exit with the code.  When the step
+ * exit code, or SIGTERM as its signal: the plugin makes <name>.partial
+ * when the step starts, for its tasks to write into unasked.  When the step
  * ends and it is still empty (the tasks finished without checkpointing),
  * it is removed, as the user, in a child; one with something in it is
  * left for the commit or for the user. */
@@ -77,7 +77,7 @@ void staging_tidy(const struct step *s)
 	struct tidy *t;
 	char err[256];
 
-	if (!s->exit_code)
+	if (!s->exit_code && !step_on_sigterm(s))
 		return;
 	if (!(t = calloc(1, sizeof(*t))) || !(t->dir = strdup(s->dir))) {
 		free(t);

@@ -4,6 +4,7 @@
 #ifndef CKPT_STEPS_H
 #define CKPT_STEPS_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -73,6 +74,14 @@ struct step {
 static inline bool step_is_follower(const struct step *s)
 {
 	return s->nnodes > 1 && s->nodeid != 0;
+}
+
+/* Its tasks checkpoint on SIGTERM, which Slurm itself sends at
+ * preemption (GraceTime) and at the time limit: they write their state
+ * unasked, and may end after writing it (sigterm.c). */
+static inline bool step_on_sigterm(const struct step *s)
+{
+	return s->signo == SIGTERM && !s->method && !s->trigger;
 }
 
 /* What reacts to a step's events, told in the order of steps_listen().

@@ -14,7 +14,7 @@
 #include "plugin.h"
 
 /* Root, at registration: step.local for the steps that stage locally
- * (the cooperative method, no checkpoint-and-exit code, not opted out).
+ * (the cooperative method, no state written unasked, not opted out).
  * A directory that is not safe means no staging, never a failed step. */
 void local_resolve(uid_t uid, gid_t gid, const char *node)
 {
@@ -23,7 +23,7 @@ void local_resolve(uid_t uid, gid_t gid, const char *node)
 	free(step.local);
 	step.local = NULL;
 	/* Root's jobs write where they are told: nothing to make safe. */
-	if (!conf.local || opts.local == 0 || uid == 0 || options_exit_code() ||
+	if (!conf.local || opts.local == 0 || uid == 0 || options_unasked() ||
 	    strcmp(options_method(), "signal") != 0)
 		return;
 	if (ckpt_expand_socket(conf.local, node, dir, sizeof(dir)) < 0) {

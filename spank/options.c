@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +108,18 @@ const char *options_method(void)
 int options_signo(void)
 {
 	return opts.signo ? opts.signo : conf.signo;
+}
+
+/* Do the tasks write their state without being asked?  With a checkpoint
+ * exit code, and with SIGTERM as the checkpoint signal: Slurm itself sends
+ * SIGTERM at preemption (GraceTime) and at the time limit, before
+ * slurmckptd asks.  Their staging directory then exists from the start. */
+bool options_unasked(void)
+{
+	if (options_exit_code())
+		return true;
+	return options_signo() == SIGTERM && !opts.trigger &&
+	       strcmp(options_method(), "signal") == 0;
 }
 
 /* A signal the site allows for --checkpoint-signal: signals= on the

@@ -64,6 +64,7 @@ long options_exit_code(void);
 const char *options_method(void);
 /* The signal that asks the tasks for a checkpoint. */
 int options_signo(void);
+bool options_unasked(void);
 int options_env_fallback(spank_t sp);
 void options_free(void);
 

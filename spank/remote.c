@@ -298,15 +298,16 @@ int remote_task_post_fork(spank_t sp)
 	return rc;
 }
 
-/* A task that exits with the checkpoint exit code has left its state
- * for the helper to commit: tell it how each task ended. */
+/* A task that exits with the checkpoint exit code, or after Slurm's
+ * SIGTERM, has left its state for the helper to commit: tell it how each
+ * task ended. */
 void remote_task_exit(spank_t sp)
 {
 	struct ckpt_msg m = { .op = CKPT_OP_EXIT };
 	char err[512];
 	int status;
 
-	if (conn < 0 || !options_exit_code())
+	if (conn < 0 || !options_unasked())
 		return;
 	if (spank_get_item(sp, S_TASK_EXIT_STATUS, &status) !=
 	    ESPANK_SUCCESS ||

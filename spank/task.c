@@ -98,14 +98,15 @@ static int set_task_env(spank_t sp, uint32_t task)
 	return 0;
 }
 
-/* A task that checkpoints by exiting writes into SLURM_CHECKPOINT_DIR
- * without being asked: it must exist from the start (as the user). */
+/* A task that checkpoints by exiting, or on Slurm's own SIGTERM, writes
+ * into SLURM_CHECKPOINT_DIR without being asked: it must exist from the
+ * start (as the user). */
 static void make_staging(void)
 {
 	char err[512], name[80];
 	int fd;
 
-	if (!options_exit_code())
+	if (!options_unasked())
 		return;
 	fd = image_open_base(step.dir, err, sizeof(err));
 	if (fd < 0) {
