@@ -33,6 +33,10 @@ int exit_code_commit_left(struct ckpt_run *r, int basefd,
 		 IMAGE_STAGING_SUFFIX);
 	fd = openat(basefd, staging, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 		    O_CLOEXEC);
+	/* An empty one is removed when the step ends (staging_tidy.c). */
+	if (fd < 0 && errno == ENOENT)
+		return errprintf(err, errlen, ENODATA, "%s, but left nothing "
+				 "(%s is gone)", what, staging);
 	if (fd < 0 || !(d = fdopendir(fd))) {
 		errprintf(err, errlen, errno, "%s, but %s cannot be read: %s",
 			  what, staging, strerror(errno));

@@ -10,7 +10,8 @@
 extern const struct ckpt_way exit_code_way;
 /* Commit what the tasks left in the step's staging directory (ignoring
  * their ".done.<task>" files).  An error begins with what (what the
- * tasks did); errno ENODATA: they left nothing. */
+ * tasks did); errno ENODATA: they left nothing (an empty directory, or
+ * none). */
 int exit_code_commit_left(struct ckpt_run *r, int basefd,
 			  struct manifest *m, const char *what, char *err,
 			  size_t errlen);
