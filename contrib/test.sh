@@ -6,7 +6,8 @@
 #   3. the other Slurm releases: contrib/rootfs.sh makes (or finds in
 #      ROOTFS_CACHE) a Debian root filesystem per suite of SLURM_MATRIX,
 #      in the background while the host builds
-#   4. ./build:      configure --enable-werror, make -j2 (Slurm 22.05, the
+#   4. ./build:      configure --enable-werror --enable-unit-tests (a
+#                    missing cmocka fails), make -j2 (Slurm 22.05, the
 #                    host's)
 #   5. ./build-<suite> (trixie: Slurm 24.11; sid: 26.05), started in the
 #      background once the host has built: this script again inside the
@@ -133,7 +134,7 @@ if [ -n "$matrix" ]; then
 fi
 
 host_built=0
-if configure_make "$build_dir" --enable-werror; then
+if configure_make "$build_dir" --enable-werror --enable-unit-tests; then
 	host_built=1
 else
 	build_errors=$((build_errors + 1))
@@ -160,7 +161,8 @@ done
 
 [ "$host_built" = 1 ] && check "$build_dir"
 if [ "${SKIP_ASAN:-0}" != 1 ]; then
-	build build-asan --enable-werror --enable-sanitizers --disable-integration ||
+	build build-asan --enable-werror --enable-unit-tests \
+		--enable-sanitizers --disable-integration ||
 		build_errors=$((build_errors + 1))
 fi
 
