@@ -18,16 +18,22 @@
 #      tests against a private Slurm cluster)
 #   7. ./build-asan: configure --enable-sanitizers --disable-integration,
 #                    make -j2, make check (the unit tests under ASan/UBSan)
-#   8. ./build-fuzz: configure CC=clang --enable-fuzzing, make fuzz (the
+#   8. ./build:      make -j2 distcheck DISTCHECK_CONFIGURE_FLAGS=
+#                    --enable-werror (the tarball: complete, builds out of
+#                    a read-only tree, passes the unit tests, installs and
+#                    uninstalls under a prefix; a couple of minutes; output
+#                    in ./build/distcheck.out; a failure counts as one)
+#   9. ./build-fuzz: configure CC=clang --enable-fuzzing, make fuzz (the
 #                    libFuzzer targets, FUZZ_SECONDS each, default 20; one
 #                    .trs per target)
-#   9. waits for step 5
+#  10. waits for step 5
 # Prints each test-suite.log summary and a last line
 #   "N passed, N failed, N skipped"
 # computed from the .trs files of every build.  Exit status 0 only when nothing
 # failed.  Environment: JOBS (make -j for building, default 2),
 # SKIP_ASAN=1 (leave step 7 out), SKIP_DEPS=1 (leave step 1 out),
-# SKIP_FUZZ=1 (leave step 8 out), FUZZ_SECONDS (seconds per fuzz target),
+# SKIP_DISTCHECK=1 (leave step 8 out),
+# SKIP_FUZZ=1 (leave step 9 out), FUZZ_SECONDS (seconds per fuzz target),
 # SLURM_MATRIX (the Debian suites of step 3 and 5, default "trixie sid";
 # empty: the host's Slurm only), ROOTFS_CACHE (where root filesystems are
 # kept between runs, default /var/cache/slurm-checkpoint/rootfs),
@@ -153,7 +159,8 @@ for suite in $matrix; do
 	fi
 	say "build-$suite: contrib/test.sh inside $rootfs_cache/$suite (in the background; output in build-$suite/test.out)"
 	timeout -k 30 "$matrix_timeout" contrib/rootfs.sh run "$rootfs_cache/$suite" "$top" \
-		env SKIP_DEPS=1 SKIP_ASAN=1 SKIP_FUZZ=1 SLURM_MATRIX= JOBS="$jobs" \
+		env SKIP_DEPS=1 SKIP_ASAN=1 SKIP_FUZZ=1 SKIP_DISTCHECK=1 \
+		SLURM_MATRIX= JOBS="$jobs" \
 		BUILD_DIR="build-$suite" CKPT_SKIP_TESTS="$matrix_skip" \
 		bash contrib/test.sh >"build-$suite/test.out" 2>&1 &
 	suite_pid[$suite]=$!
@@ -164,6 +171,22 @@ if [ "${SKIP_ASAN:-0}" != 1 ]; then
 	build build-asan --enable-werror --enable-unit-tests \
 		--enable-sanitizers --disable-integration ||
 		build_errors=$((build_errors + 1))
+fi
+
+# The tarball's own build and unit tests (make distcheck); its tests'
+# .trs files are not counted below, a failure is.
+if [ "${SKIP_DISTCHECK:-0}" != 1 ] && [ "$host_built" = 1 ]; then
+	say "$build_dir: make -j$jobs distcheck"
+	if (cd "$build_dir" &&
+		make -j"$jobs" distcheck \
+			DISTCHECK_CONFIGURE_FLAGS=--enable-werror \
+			>distcheck.out 2>&1); then
+		tail -n 4 "$build_dir/distcheck.out"
+	else
+		tail -n 80 "$build_dir/distcheck.out"
+		echo "test.sh: $build_dir: make distcheck failed" >&2
+		build_errors=$((build_errors + 1))
+	fi
 fi
 
 if [ "${SKIP_FUZZ:-0}" != 1 ]; then
@@ -232,7 +255,7 @@ for d in $dirs; do
 			tail -n 80 "${trs%.trs}.log" 2>/dev/null
 			;;
 		esac
-	done < <(find "$d" -name '*.trs' | sort)
+	done < <(find "$d" -name '*.trs' -not -path '*/_build/*' | sort)
 	# make check failed but no test says so: a check program did not build.
 	if [ "$(cat "$d/.check-rc" 2>/dev/null || echo 0)" != 0 ] && [ "$fail" -eq "$dfail" ]; then
 		fail=$((fail + 1))
