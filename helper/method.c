@@ -244,6 +244,16 @@ int methods_load(const char *dir, char *err, size_t errlen)
 	return rc;
 }
 
+size_t methods_count(void)
+{
+	const struct method *m;
+	size_t n = 0;
+
+	for (m = methods; m; m = m->next)
+		n++;
+	return n;
+}
+
 const struct method *method_find(const char *name)
 {
 	const struct method *m;

@@ -28,6 +28,7 @@ struct method {
 /* At start-up, as root: the <name>.method files of dir. */
 int methods_load(const char *dir, char *err, size_t errlen);
 void methods_free(void);
+size_t methods_count(void);
 const struct method *method_find(const char *name);
 /* A registration's method= (node: for the error): *m NULL for none or
  * "signal"; -1 (ENOENT) with err when this node has no such method. */

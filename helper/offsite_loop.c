@@ -136,31 +136,47 @@ static void state_load(json_t *a);
 
 static struct step_listener listener = { .done = committed };
 
-int offsite_init(char *err, size_t errlen)
+/* The offsite settings, their credentials file and libcurl's support for
+ * the store: refused at start-up, not at the first commit. */
+static int verify(enum offsite_kind *kind, char *err, size_t errlen)
 {
 	struct offsite_creds cr = { 0 };
+
+	if (offsite_conf_check(&hconf.offsite, kind, err, errlen) < 0)
+		return -1;
+	if (*kind == OFFSITE_NONE)
+		return 0;
+	if (!hconf.offsite.timeout)
+		hconf.offsite.timeout = TIMEOUT_DEFAULT;
+	if (!hconf.offsite.max_uploads)
+		hconf.offsite.max_uploads = UPLOADS_DEFAULT;
+	if (hconf.offsite.credentials &&
+	    offsite_creds_read(hconf.offsite.credentials, *kind, &cr, err,
+			       errlen) < 0)
+		return -1;
+	offsite_creds_free(&cr);
+	return curl_check(*kind, err, errlen);
+}
+
+int offsite_check(char *err, size_t errlen)
+{
+	enum offsite_kind kind;
+
+	return verify(&kind, err, errlen);
+}
+
+int offsite_init(char *err, size_t errlen)
+{
 	enum offsite_kind kind;
 
 	if (state_section("offsite", state_save, state_load) < 0)
 		return errprintf(err, errlen, errno, "offsite: %s",
 				 strerror(errno));
 	steps_listen(&listener);
-	if (offsite_conf_check(&hconf.offsite, &kind, err, errlen) < 0)
+	if (verify(&kind, err, errlen) < 0)
 		return -1;
 	if (kind == OFFSITE_NONE)
 		return 0;
-	if (!hconf.offsite.timeout)
-		hconf.offsite.timeout = TIMEOUT_DEFAULT;
-	if (!hconf.offsite.max_uploads)
-		hconf.offsite.max_uploads = UPLOADS_DEFAULT;
-	/* Refused now, not at the first commit. */
-	if (hconf.offsite.credentials &&
-	    offsite_creds_read(hconf.offsite.credentials, kind, &cr, err,
-			       errlen) < 0)
-		return -1;
-	offsite_creds_free(&cr);
-	if (curl_check(kind, err, errlen) < 0)
-		return -1;
 	offsite_kind = kind;
 	log_msg(LOG_NOTICE, "offsite store: %s (%s), at most %ld upload(s) "
 		"at once", hconf.offsite.url,

@@ -13,6 +13,9 @@
 struct step;
 
 int offsite_init(char *err, size_t errlen);
+/* The offsite settings alone, as offsite_init() checks them (slurmckptd
+ * --check-config): 0/-1 with err. */
+int offsite_check(char *err, size_t errlen);
 bool offsite_enabled(void);
 /* done(arg, ok, err, the image's path or the error, seq) runs in the
  * loop, at once when a recent answer is known. */

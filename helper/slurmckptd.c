@@ -44,26 +44,56 @@ static struct watch sigw = { .fd = -1 };
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: slurmckptd [-f conf] [-s socket] [-v]...\n"
+	fprintf(f, "Usage: slurmckptd [-f conf] [-s socket] [-v]... "
+		"[--check-config]\n"
 		"  -f conf    configuration file (default %s)\n"
 		"  -s socket  Unix socket to listen on (default %s)\n"
 		"  -v         more log output (repeat for debug)\n"
-		"  -V         print the version and exit\n",
+		"  -V         print the version and exit\n"
+		"  --check-config  read the configuration, the method files "
+		"and the\n"
+		"             offsite settings, say what is wrong, and exit "
+		"(0: good)\n",
 		CONF_DEFAULT, CKPT_SOCKET_DEFAULT);
 }
 
-static int load_config(int argc, char **argv, int *verbosity)
+/* --check-config: what start-up reads, and nothing started.  For admins
+ * and for a package's postinst. */
+static int check_config(const char *path)
 {
-	const char *path = CONF_DEFAULT, *sock = NULL;
+	char err[1024];
+
+	if (methods_load(hconf.method_dir, err, sizeof(err)) < 0 ||
+	    offsite_check(err, sizeof(err)) < 0) {
+		fprintf(stderr, "slurmckptd: %s\n", err);
+		return 1;
+	}
+	printf("slurmckptd: %s: configuration OK (%zu method(s))\n", path,
+	       methods_count());
+	return 0;
+}
+
+static int load_config(int argc, char **argv, int *verbosity, bool *check,
+		       const char **path)
+{
+	static const struct option longopts[] = {
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *sock = NULL;
 	bool given = false;
 	char err[512];
 	int c;
 
-	while ((c = getopt(argc, argv, "f:s:vVh")) != -1) {
+	*path = CONF_DEFAULT;
+	while ((c = getopt_long(argc, argv, "f:s:vVh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'f': path = optarg; given = true; break;
+		case 'f': *path = optarg; given = true; break;
 		case 's': sock = optarg; break;
 		case 'v': (*verbosity)++; break;
+		case 'C': *check = true; break;
 		case 'V': printf("slurmckptd %s\n", PACKAGE_VERSION); exit(0);
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);
@@ -73,7 +103,7 @@ static int load_config(int argc, char **argv, int *verbosity)
 		usage(stderr);
 		exit(2);
 	}
-	if (conf_load(path, given, sock, err, sizeof(err)) < 0) {
+	if (conf_load(*path, given, sock, err, sizeof(err)) < 0) {
 		fprintf(stderr, "slurmckptd: %s\n", err);
 		return -1;
 	}
@@ -127,10 +157,18 @@ int main(int argc, char **argv)
 {
 	char err[1024];
 	int verbosity = 0, rc = 1;
+	const char *path;
+	bool check = false;
 
-	if (load_config(argc, argv, &verbosity) < 0)
+	if (load_config(argc, argv, &verbosity, &check, &path) < 0)
 		return 1;
 	log_init(verbosity);
+	if (check) {
+		rc = check_config(path);
+		methods_free();
+		conf_free();
+		return rc;
+	}
 	if (geteuid() != 0)
 		log_msg(LOG_WARNING, "not running as root: only the user's "
 			"own jobs can be checkpointed");
