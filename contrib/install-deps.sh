@@ -10,6 +10,7 @@ PACKAGES="build-essential autoconf automake libtool pkg-config make
 libslurm-dev slurm-wlm-basic-plugins-dev slurm-wlm slurmctld slurmd slurm-client
 munge libmunge-dev
 libjansson-dev libcurl4-openssl-dev libcmocka-dev libxxhash-dev xxhash nettle-dev
+libsystemd-dev
 util-linux procps psmisc iproute2 passwd jq python3 coreutils findutils grep sed
 strace
 clang libclang-rt-dev valgrind gnuplot-nox

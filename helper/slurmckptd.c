@@ -30,6 +30,7 @@
 #include "log.h"
 #include "loop.h"
 #include "method.h"
+#include "notify.h"
 #include "offsite_loop.h"
 #include "peer.h"
 #include "periodic.h"
@@ -201,7 +202,10 @@ int main(int argc, char **argv)
 		goto out;
 	log_msg(LOG_NOTICE, "started, listening on %s", hconf.socket);
 	access_init();
+	if (notify_ready() < 0)
+		log_msg(LOG_WARNING, "no watchdog timer: %s", strerror(errno));
 	rc = loop_run() < 0 ? 1 : 0;
+	notify_stopping();
 	tcp_close();
 	server_close();
 out:
