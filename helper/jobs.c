@@ -431,7 +431,16 @@ static int act_child(void *arg, int out)
 				log_msg(LOG_WARNING, "job %u: %s", j->id, err);
 		}
 	} else if (sched_requeue(j->id, false, err, sizeof(err)) < 0) {
-		snprintf(what, sizeof(what), "%s", err);
+		/* slurmctld may have requeued it meanwhile: 24.11 does, for
+		 * a preempted job that ends in its grace time. */
+		if (sched_job(j->id, &cur, what, sizeof(what)) == 0 &&
+		    cur.restarts > j->acted_restarts) {
+			action = "requeued";
+			snprintf(what, sizeof(what), "requeued by slurmctld "
+				 "meanwhile (restart count %u)", cur.restarts);
+		} else {
+			snprintf(what, sizeof(what), "%s", err);
+		}
 	} else {
 		action = "requeued";
 		snprintf(what, sizeof(what), "requeued (restart count %u)",

@@ -49,8 +49,9 @@ wait_for "$GRACE" grep -Eqs "$j.0 .*seq=1 committed.* reason=(preemption|sigterm
 	"$ckdir/checkpoint.log" ||
 	fail "nothing committed within the grace time: $(cat "$ckdir/checkpoint.log" 2>&1)"
 # 24.11 and 26.05 requeue a preempted job that ends in its grace time
-# themselves (slurmckptd then says "the job requeued itself").
-wait_for "$GRACE" grep -Eqs "(preemption|sigterm): final checkpoint done.*(requeued|requeued itself) \(restart count 1\)" \
+# themselves (slurmckptd then says "the job requeued itself", or
+# "requeued by slurmctld meanwhile" when that came as it asked).
+wait_for "$GRACE" grep -Eqs "(preemption|sigterm): final checkpoint done.*requeued[a-z ]* \(restart count 1\)" \
 	"$ckdir/checkpoint.log" ||
 	fail "not requeued within the grace time: $(cat "$ckdir/checkpoint.log" 2>&1)"
 t1=$(date +%s)
