@@ -315,7 +315,7 @@ static json_t *pack_msg(const struct ckpt_msg *m)
 	case CKPT_OP_REGISTER:
 		return json_pack("{s:i, s:s, s:I, s:I, s:I, s:I, s:I, s:I,"
 				 " s:I, s:I, s:I, s:I, s:i, s:i, s:s, s:s,"
-				 " s:s*, s:s*, s:s*, s:s*, s:I, s:I}",
+				 " s:s*, s:s*, s:s*, s:s*, s:I, s:I, s:o*}",
 				 "v", v, "op", op, "job", (json_int_t)m->job,
 				 "step", (json_int_t)m->step,
 				 "uid", (json_int_t)m->uid,
@@ -333,7 +333,9 @@ static json_t *pack_msg(const struct ckpt_msg *m)
 				 "local", m->local,
 				 "nodeid", (json_int_t)m->nodeid,
 				 "nnodes", (json_int_t)(m->nnodes ? m->nnodes
-								  : 1));
+								  : 1),
+				 /* absent when false: the wire unchanged */
+				 "resubmit", m->resubmit ? json_true() : NULL);
 	case CKPT_OP_TASK:
 		return json_pack("{s:i, s:s, s:I, s:I, s:I}", "v", v, "op", op,
 				 "job", (json_int_t)m->job,
@@ -468,10 +470,11 @@ static int unpack_register(json_t *o, struct ckpt_msg *m, char *err,
 	json_int_t nodeid = 0, nnodes = 1;
 	const char *op, *dir, *node, *method = NULL, *trigger = NULL;
 	const char *local = NULL, *watch = NULL;
+	int resubmit = 0;
 
 	if (json_unpack_ex(o, &je, 0, "{s:I, s:s, s:I, s:I, s:I, s:I, s:I,"
 			   " s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s,"
-			   " s?:s, s?:s, s?:s, s?:s, s?:I, s?:I !}",
+			   " s?:s, s?:s, s?:s, s?:s, s?:I, s?:I, s?:b !}",
 			   "v", &v, "op", &op, "job", &job, "step", &step,
 			   "uid", &uid, "gid", &gid, "ntasks", &ntasks,
 			   "interval", &interval, "max_wait", &max_wait,
@@ -479,7 +482,8 @@ static int unpack_register(json_t *o, struct ckpt_msg *m, char *err,
 			   "max_requeue", &max_requeue, "exit_code", &exit_code,
 			   "signo", &signo, "dir", &dir, "node", &node,
 			   "method", &method, "trigger", &trigger,
-			   "watch", &watch, "local", &local, "nodeid", &nodeid, "nnodes", &nnodes) < 0)
+			   "watch", &watch, "local", &local, "nodeid", &nodeid,
+			   "nnodes", &nnodes, "resubmit", &resubmit) < 0)
 		return errprintf(err, errlen, EINVAL, "register message: %s", je.text);
 	if (to_u32(nodeid, &m->nodeid) < 0 || to_u32(nnodes, &m->nnodes) < 0 ||
 	    m->nnodes < 1)
@@ -502,6 +506,7 @@ static int unpack_register(json_t *o, struct ckpt_msg *m, char *err,
 	m->max_requeue = (long)max_requeue;
 	m->exit_code = (int)exit_code;
 	m->signo = (int)signo;
+	m->resubmit = resubmit;
 	if (strdup_field(dir, &m->dir) < 0 ||
 	    strdup_field(node, &m->node) < 0 ||
 	    (method && strdup_field(method, &m->method) < 0) ||

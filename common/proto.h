@@ -67,6 +67,8 @@ struct ckpt_msg {
 	long max_requeue;	/* automatic requeues before a hold; 0: no limit */
 	int exit_code;		/* checkpoint-and-exit code; 0: none */
 	int signo;
+	bool resubmit;		/* submit the job again from its image when a
+				 * preemption cancels it */
 	/* At most one of dir, image_dir, fetch_dir: the one of the op.
 	 * Each is "dir" on the wire. */
 	char *dir;		/* REGISTER: the step's absolute checkpoint

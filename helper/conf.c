@@ -76,6 +76,9 @@ static const struct kv_key helper_keys[] = {
 	{ "max_host_connections", KV_UINT,
 	  offsetof(struct helper_conf, max_host_conns), 1, 64,
 	  "TCP connections not yet authenticated from one address, 1..64" },
+	{ "scheckpoint", KV_PATH, offsetof(struct helper_conf, scheckpoint),
+	  0, 0, "absolute path of scheckpoint, which resubmits a job "
+	  "cancelled by a preemption (--checkpoint-resubmit)" },
 	{ NULL, 0, 0, 0, 0, NULL },
 };
 
@@ -104,7 +107,10 @@ int conf_load(const char *path, bool given, const char *sock, char *err,
 		hconf.method_dir = strdup(METHOD_DIR_DEFAULT);
 	if (!hconf.state_dir)
 		hconf.state_dir = strdup(STATE_DIR_DEFAULT);
-	if (hconf.socket && hconf.method_dir && hconf.state_dir)
+	if (!hconf.scheckpoint)
+		hconf.scheckpoint = strdup(BINDIR "/scheckpoint");
+	if (hconf.socket && hconf.method_dir && hconf.state_dir &&
+	    hconf.scheckpoint)
 		return 0;
 	return errprintf(err, errlen, ENOMEM, "out of memory");
 }

@@ -27,6 +27,7 @@ struct helper_conf {
 				 * a non-root client between requests */
 	long max_user_conns;	/* connections of one non-root uid */
 	long max_host_conns;	/* unauthenticated, of one address */
+	char *scheckpoint;	/* the command that resubmits (resubmit.c) */
 };
 extern struct helper_conf hconf;
 

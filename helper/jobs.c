@@ -29,6 +29,7 @@
 #include "periodic.h"
 #include "privsep.h"
 #include "report.h"
+#include "resubmit.h"
 #include "sched.h"
 #include "state.h"
 #include "steps.h"
@@ -631,6 +632,12 @@ static void step_removed(struct step *s)
 
 	if (!j)
 		return;
+	/* The batch script ended: a preemption may have cancelled the job
+	 * (not when the daemon exits, which removes every step). */
+	if (s->id == CKPT_STEP_BATCH && s->resubmit && j->dir &&
+	    !loop_stopping())
+		resubmit_when_cancelled(j->id, j->uid, j->gid, j->dir,
+					j->s.restarts);
 	if (j->nsteps)
 		j->nsteps--;
 	if (!j->nsteps)

@@ -116,6 +116,11 @@ int loop_run(void)
 	return 0;
 }
 
+bool loop_stopping(void)
+{
+	return stopping;
+}
+
 void loop_stop(void)
 {
 	stopping = true;

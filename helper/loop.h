@@ -17,6 +17,8 @@ int loop_init(void);
 /* Call each ready watch until loop_stop(); 0, or -1 when epoll fails. */
 int loop_run(void);
 void loop_stop(void);
+/* loop_stop() was called: the daemon is exiting. */
+bool loop_stopping(void);
 void loop_close(void);
 
 int loop_add(struct watch *w, uint32_t events);

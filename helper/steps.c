@@ -117,6 +117,7 @@ struct step *step_add(const struct ckpt_msg *m, const struct method *meth,
 	s->signo = m->signo;
 	s->lead = m->lead;
 	s->max_requeue = m->max_requeue;
+	s->resubmit = m->resubmit;
 	s->exit_code = m->exit_code;
 	s->method = meth;
 	image_label(s->job, s->id, s->label, sizeof(s->label));

@@ -40,6 +40,7 @@ struct step {
 	long lead, max_requeue;
 	int exit_code;
 	int signo;
+	bool resubmit;		/* --checkpoint-resubmit (resubmit.c) */
 	char *dir, *node;
 	char name[64];		/* image name: <job>[.<step>].ckpt */
 	char label[32];		/* for messages: <job>.<step|batch> */

@@ -27,6 +27,7 @@ static const char *const opt_names[] = {
 	[OPT_LOCAL] = "checkpoint-local",
 	[OPT_SIGNAL] = "checkpoint-signal",
 	[OPT_WATCH] = "checkpoint-watch",
+	[OPT_RESUBMIT] = "checkpoint-resubmit",
 };
 static const char *const env_names[] = {
 	[OPT_INTERVAL] = "SLURM_CHECKPOINT",
@@ -38,6 +39,7 @@ static const char *const env_names[] = {
 	[OPT_LOCAL] = "SLURM_CHECKPOINT_LOCAL",
 	[OPT_SIGNAL] = "SLURM_CHECKPOINT_SIGNAL",
 	[OPT_WATCH] = "SLURM_CHECKPOINT_WATCH",
+	[OPT_RESUBMIT] = "SLURM_CHECKPOINT_RESUBMIT",
 };
 
 static int check_interval(const char *what, const char *arg, long *secs)
@@ -83,7 +85,7 @@ static int check_exit_code(const char *what, const char *arg, long *code)
 	return 0;
 }
 
-static int check_local(const char *what, const char *arg, int *v)
+static int check_yes_no(const char *what, const char *arg, int *v)
 {
 	if (!strcmp(arg, "yes") || !strcmp(arg, "1") || !strcmp(arg, "true"))
 		*v = 1;
@@ -247,7 +249,9 @@ static int apply(int which, const char *what, const char *arg, int remote)
 		return set_string(which == OPT_TRIGGER ? &opts.trigger
 						     : &opts.watch, arg);
 	case OPT_LOCAL:
-		return check_local(what, arg, &opts.local);
+		return check_yes_no(what, arg, &opts.local);
+	case OPT_RESUBMIT:
+		return check_yes_no(what, arg, &opts.resubmit);
 	case OPT_SIGNAL:
 		return check_signal(what, arg, &opts.signo);
 	}
@@ -260,6 +264,8 @@ static int opt_cb(int val, const char *arg, int remote)
 
 	if (val < 0 || val >= OPT_COUNT)
 		return -1;
+	if (val == OPT_RESUBMIT && (!arg || !*arg))
+		arg = "yes";	/* a flag, or =yes|no */
 	if (!arg || !*arg) {
 		slurm_error(PFX "--%s needs a value", opt_names[val]);
 		return -1;
@@ -302,6 +308,10 @@ static struct spank_option spank_opts[] = {
 	  "to (relative: in each task's working directory): written after "
 	  "the signal, it answers it and is copied into the image", 1,
 	  OPT_WATCH, opt_cb },
+	{ "checkpoint-resubmit", "yes|no",
+	  "When the job is ended by a preemption that cancels it, submit it "
+	  "again from its newest image (as scheckpoint restart does)", 2,
+	  OPT_RESUBMIT, opt_cb },
 };
 
 int options_register(spank_t sp)

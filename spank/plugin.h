@@ -14,7 +14,8 @@
 #define PFX "checkpoint: "
 
 enum { OPT_INTERVAL, OPT_DIR, OPT_RESTART, OPT_EXIT_CODE, OPT_METHOD,
-       OPT_TRIGGER, OPT_LOCAL, OPT_SIGNAL, OPT_WATCH, OPT_COUNT };
+       OPT_TRIGGER, OPT_LOCAL, OPT_SIGNAL, OPT_WATCH, OPT_RESUBMIT,
+       OPT_COUNT };
 
 /* What the user asked for, from options or the environment. */
 struct ckpt_opts {
@@ -28,6 +29,7 @@ struct ckpt_opts {
 	char *watch;		/* --checkpoint-watch: the app's own file */
 	int local;		/* --checkpoint-local: 1 yes, 0 no, -1 unset */
 	int signo;		/* --checkpoint-signal, else 0: conf's */
+	int resubmit;		/* --checkpoint-resubmit: 1 yes, 0 no */
 	bool cli[OPT_COUNT];	/* given on the command line */
 };
 

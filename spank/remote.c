@@ -193,6 +193,7 @@ static int fill_register(spank_t sp, struct ckpt_msg *m, char *node,
 		.trigger = opts.trigger, .watch = opts.watch,
 		.local = step.local,
 		.nodeid = step.nodeid, .nnodes = step.nnodes,
+		.resubmit = opts.resubmit == 1,
 	};
 	return 0;
 }

@@ -355,8 +355,9 @@ submit() {
 helper_start() {
 	local bin=$CLUSTER_DIR/bin/slurmckptd
 	rm -f "$CLUSTER_DIR/ckptd.sock"
-	printf 'poll_interval=%s\nstate_dir=%s\n' "${CKPT_POLL:-2}" \
-		"$CLUSTER_DIR/ckptd-state" >"$CLUSTER_DIR/slurmckptd.conf"
+	printf 'poll_interval=%s\nstate_dir=%s\nscheckpoint=%s\n' \
+		"${CKPT_POLL:-2}" "$CLUSTER_DIR/ckptd-state" \
+		"$CLUSTER_DIR/bin/scheckpoint" >"$CLUSTER_DIR/slurmckptd.conf"
 	[ -z "${CKPT_HELPER_CONF:-}" ] ||
 		printf '%s\n' "$CKPT_HELPER_CONF" >>"$CLUSTER_DIR/slurmckptd.conf"
 	# HELPER_WRAP: words put before the helper's command (a tracer).
