@@ -4,15 +4,16 @@
 # requeues waits before it runs again, with and without Slurm's expedited
 # requeue (25.11+: "sbatch --requeue=expedite" with
 # SlurmctldParameters=enable_expedited_requeue).  slurmctld holds a
-# requeued job for requeue_delay (20 s here; by default cred_expire, 120
-# s) unless it is expedited.  Two counters, one submitted with
+# requeued job for SchedulerParameters=requeue_delay (by default
+# cred_expire: 120 s by default, 10 s in the test cluster) unless it is
+# expedited.  Two counters, one submitted with
 # --requeue=expedite and one with --requeue, are requeued by "scheckpoint
 # requeue" at the same moment; each must resume from its image, and the
 # time from the requeue to its resumed first line is printed for both.
 # Skipped where sbatch has no --requeue=expedite.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-DELAY=20
-CLUSTER_CONF_EXTRA="SlurmctldParameters=enable_expedited_requeue,requeue_delay=$DELAY"
+DELAY=10	# cluster.sh's cred_expire
+CLUSTER_CONF_EXTRA="SlurmctldParameters=enable_expedited_requeue"
 . "${top_srcdir:-${0%/*}/../..}/tests/integration/cluster.sh" || exit 99
 # (sbatch --help needs a configuration; its binary holds the help text.)
 grep -aq 'requeue\[=expedite\]' "$(command -v sbatch)" ||
@@ -65,4 +66,4 @@ for k in expedite plain; do
 	scancel "${job[$k]}"
 done
 fig() { awk -v a="${t0[$1]}" -v b="${t1[$1]}" 'BEGIN { printf "%.1f", b - a }'; }
-ok "requeue to resumed: $(fig expedite) s with --requeue=expedite, $(fig plain) s without (requeue_delay=$DELAY s); both resumed from their images"
+ok "requeue to resumed: $(fig expedite) s with --requeue=expedite, $(fig plain) s without (requeue_delay = cred_expire = $DELAY s); both resumed from their images"
