@@ -386,7 +386,6 @@ static int act_child(void *arg, int out)
 	char err[512] = "", what[1024], text[1200], comment[256];
 	const char *action = "none";
 	long took = (long)(mono().tv_sec - j->final_start.tv_sec);
-	int basefd;
 
 	sched_init();
 	if (!j->resume_ok) {
@@ -460,13 +459,7 @@ static int act_child(void *arg, int out)
 			 (long)(j->run_end - j->run_start),
 			 (long)(100 * (j->final_wall - j->run_start) /
 				(j->run_end - j->run_start)));
-	if (privsep_become(j->uid, j->gid, err, sizeof(err)) == 0 &&
-	    (basefd = image_open_base(j->dir, err, sizeof(err))) >= 0) {
-		if (image_log(basefd, text) < 0)
-			snprintf(err, sizeof(err), "checkpoint.log: %s",
-				 strerror(errno));
-		close(basefd);
-	}
+	privsep_log_as(j->uid, j->gid, j->dir, text, err, sizeof(err));
 	return report_write(out, json_pack("{s:s,s:s,s:s}", "action", action,
 					    "text", text, "log_error", err));
 }

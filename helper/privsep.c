@@ -17,6 +17,7 @@
 
 #include "caps.h"
 #include "errbuf.h"
+#include "image.h"
 #include "privsep.h"
 
 static int cmp_int(const void *a, const void *b)
@@ -178,6 +179,22 @@ static int become(uid_t uid, gid_t gid, bool keep_ckpt, char *err,
 int privsep_become(uid_t uid, gid_t gid, char *err, size_t errlen)
 {
 	return become(uid, gid, false, err, errlen);
+}
+
+int privsep_log_as(uid_t uid, gid_t gid, const char *dir, const char *text,
+		   char *err, size_t errlen)
+{
+	int basefd, rc;
+
+	if (geteuid() != uid && privsep_become(uid, gid, err, errlen) < 0)
+		return -1;
+	if ((basefd = image_open_base(dir, err, errlen)) < 0)
+		return -1;
+	rc = image_log(basefd, text);
+	if (rc < 0)
+		snprintf(err, errlen, "checkpoint.log: %s", strerror(errno));
+	close(basefd);
+	return rc;
 }
 
 /* privsep_become, keeping CAP_CHECKPOINT_RESTORE (only that one)

@@ -15,6 +15,10 @@
  * before, during and after the change (whatever fs.suid_dumpable says):
  * no process of the user can trace the caller or read its memory. */
 int privsep_become(uid_t uid, gid_t gid, char *err, size_t errlen);
+/* As uid/gid (become them unless already), append text to dir's
+ * checkpoint.log.  0, or -1 with err. */
+int privsep_log_as(uid_t uid, gid_t gid, const char *dir, const char *text,
+		   char *err, size_t errlen);
 /* In the daemon, before forking a worker for uid: look the user's groups
  * up once a minute, not in every worker. */
 void privsep_prefetch(uid_t uid, gid_t gid);

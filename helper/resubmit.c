@@ -10,7 +10,6 @@
  * log. */
 #include "config.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +19,6 @@
 
 #include "child.h"
 #include "conf.h"
-#include "image.h"
 #include "log.h"
 #include "method_cmd.h"
 #include "privsep.h"
@@ -91,7 +89,7 @@ static int resubmit_child(void *arg, int out)
 	const struct resubmit *rs = arg;
 	char err[512] = "", text[1024], output[METHOD_OUTPUT_MAX];
 	const char *action = "none";
-	int basefd, rc;
+	int rc;
 
 	sched_init();
 	rc = preempted_end(rs, err, sizeof(err));
@@ -113,14 +111,7 @@ static int resubmit_child(void *arg, int out)
 	}
 	/* Written as the user (run_restart has become it, or does now). */
 	err[0] = '\0';
-	if ((geteuid() == rs->uid ||
-	     privsep_become(rs->uid, rs->gid, err, sizeof(err)) == 0) &&
-	    (basefd = image_open_base(rs->dir, err, sizeof(err))) >= 0) {
-		if (image_log(basefd, text) < 0)
-			snprintf(err, sizeof(err), "checkpoint.log: %s",
-				 strerror(errno));
-		close(basefd);
-	}
+	privsep_log_as(rs->uid, rs->gid, rs->dir, text, err, sizeof(err));
 	return report_write(out, json_pack("{s:s,s:s,s:s}", "action", action,
 					    "text", text, "log_error", err));
 }
