@@ -16,7 +16,11 @@
 #       chroot is not enough), /proc is its own pid namespace's, and its
 #       loopback is its own, so its Slurm daemons' ports cannot meet those
 #       of the host or of another root filesystem.  Its exit status is the
-#       command's; every process it started dies with it.
+#       command's; every process it started dies with it.  <dir> itself is
+#       not changed: the command sees it through an overlay whose upper
+#       layer is a tmpfs of the namespace, so what it installs or writes
+#       outside /src (packages, users, /tmp) is gone when it ends, and the
+#       next run starts from the same clean root filesystem.
 #
 # Environment: ROOTFS_MIRROR (the first deb.debian.org-like URI of
 # /etc/apt/sources*, else http://deb.debian.org/debian).
@@ -96,7 +100,13 @@ enter() {
 	local dir=$1 src=$2
 	shift 2
 	mount --make-rprivate /
-	mount --bind "$dir" "$dir"
+	# The clean root filesystem, read-only below a tmpfs: /mnt is the
+	# host's, but this namespace's mounts on it are this namespace's.
+	mount -t tmpfs -o mode=0755 rootfs-upper /mnt
+	mkdir /mnt/upper /mnt/work /mnt/root
+	mount -t overlay -o "lowerdir=$dir,upperdir=/mnt/upper,workdir=/mnt/work" \
+		rootfs /mnt/root
+	dir=/mnt/root
 	mount -t proc proc "$dir/proc"
 	mount --rbind /dev "$dir/dev"
 	mount -t tmpfs -o mode=1777 tmpfs "$dir/dev/shm"
