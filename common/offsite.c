@@ -78,6 +78,16 @@ static bool any_set(const struct offsite_conf *c)
 	       c->region || c->max_rate || c->max_uploads || c->timeout;
 }
 
+void offsite_conf_defaults(struct offsite_conf *c)
+{
+	if (!c->url)
+		return;
+	if (!c->timeout)
+		c->timeout = 600;
+	if (!c->max_uploads)
+		c->max_uploads = 2;
+}
+
 int offsite_conf_check(const struct offsite_conf *c, enum offsite_kind *kind,
 		       char *err, size_t errlen)
 {

@@ -53,6 +53,9 @@ int offsite_kind_parse(const char *s, enum offsite_kind *kind);
  * and no other key) is fine: *kind is OFFSITE_NONE.  0/-1 EINVAL. */
 int offsite_conf_check(const struct offsite_conf *c, enum offsite_kind *kind,
 		       char *err, size_t errlen);
+/* With a URL: offsite_timeout and offsite_max_uploads left out take
+ * their defaults (600 s, 2). */
+void offsite_conf_defaults(struct offsite_conf *c);
 
 /* Read the credentials file: a regular file (not a link), owned by root
  * or by this process's user, that nobody else may read or write (like

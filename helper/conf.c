@@ -12,6 +12,7 @@
 #include "ckptconf.h"
 #include "conf.h"
 #include "errbuf.h"
+#include "log.h"
 
 #define METHOD_DIR_DEFAULT SYSCONFDIR "/slurm/slurmckptd.d"
 #define STATE_DIR_DEFAULT LOCALSTATEDIR "/lib/slurm-checkpoint"
@@ -82,37 +83,120 @@ static const struct kv_key helper_keys[] = {
 	{ NULL, 0, 0, 0, 0, NULL },
 };
 
-int conf_load(const char *path, bool given, const char *sock, char *err,
-	      size_t errlen)
+/* The keys read once, at start-up: what they set up (the sockets, the
+ * saved state, the methods, the offsite store) stays as it is until
+ * slurmckptd restarts.  The others take effect at a reload (SIGHUP). */
+static const char *const restart_keys[] = {
+	"socket", "port", "munge_socket", "state_dir", "peer_ports",
+	"method_dir", "offsite_url", "offsite_kind", "offsite_credentials",
+	"offsite_ca_file", "offsite_ca_path", "offsite_region", NULL,
+};
+
+static int conf_read(struct helper_conf *c, const char *path, bool given,
+		     const char *sock, char *err, size_t errlen)
 {
-	hconf.max_workers = 64;
-	hconf.poll_interval = 10;
-	hconf.idle_timeout = 10;
-	hconf.max_user_conns = 512;
-	hconf.max_host_conns = 8;
+	c->max_workers = 64;
+	c->poll_interval = 10;
+	c->idle_timeout = 10;
+	c->max_user_conns = 512;
+	c->max_host_conns = 8;
 	if ((given || access(path, F_OK) == 0) &&
-	    kv_parse_file(helper_keys, &hconf, path, err, errlen) < 0)
+	    kv_parse_file(helper_keys, c, path, err, errlen) < 0)
 		return -1;
-	if (!hconf.max_user_workers)
-		hconf.max_user_workers = hconf.max_workers > 1 ?
-					 hconf.max_workers / 2 : 1;
+	if (!c->max_user_workers)
+		c->max_user_workers = c->max_workers > 1 ?
+				      c->max_workers / 2 : 1;
 	if (sock && sock[0] != '/')
 		return errprintf(err, errlen, errno,
 				 "-s %s: not an absolute path", sock);
-	if (sock || !hconf.socket) {
-		free(hconf.socket);
-		hconf.socket = strdup(sock ? sock : CKPT_SOCKET_DEFAULT);
+	if (sock || !c->socket) {
+		free(c->socket);
+		c->socket = strdup(sock ? sock : CKPT_SOCKET_DEFAULT);
 	}
-	if (!hconf.method_dir)
-		hconf.method_dir = strdup(METHOD_DIR_DEFAULT);
-	if (!hconf.state_dir)
-		hconf.state_dir = strdup(STATE_DIR_DEFAULT);
-	if (!hconf.scheckpoint)
-		hconf.scheckpoint = strdup(BINDIR "/scheckpoint");
-	if (hconf.socket && hconf.method_dir && hconf.state_dir &&
-	    hconf.scheckpoint)
+	if (!c->method_dir)
+		c->method_dir = strdup(METHOD_DIR_DEFAULT);
+	if (!c->state_dir)
+		c->state_dir = strdup(STATE_DIR_DEFAULT);
+	if (!c->scheckpoint)
+		c->scheckpoint = strdup(BINDIR "/scheckpoint");
+	if (c->socket && c->method_dir && c->state_dir && c->scheckpoint)
 		return 0;
 	return errprintf(err, errlen, ENOMEM, "out of memory");
+}
+
+int conf_load(const char *path, bool given, const char *sock, char *err,
+	      size_t errlen)
+{
+	return conf_read(&hconf, path, given, sock, err, errlen);
+}
+
+static bool restart_key(const char *name)
+{
+	const char *const *k;
+
+	for (k = restart_keys; *k; k++)
+		if (strcmp(*k, name) == 0)
+			return true;
+	return false;
+}
+
+/* A key's value as the log shows it ("" for none). */
+static void value_str(const struct kv_key *k, const struct helper_conf *c,
+		      char *buf, size_t len)
+{
+	const char *p = (const char *)c + k->offset;
+
+	if (k->type == KV_STRING || k->type == KV_PATH)
+		snprintf(buf, len, "%s", *(char *const *)p ?
+			 *(char *const *)p : "");
+	else
+		snprintf(buf, len, "%ld", *(const long *)p);
+}
+
+int conf_reload(const char *path, bool given, const char *sock, char *err,
+		size_t errlen)
+{
+	struct helper_conf next = { 0 };
+	const struct kv_key *k;
+	char was[256], now[256];
+
+	if (conf_read(&next, path, given, sock, err, errlen) < 0) {
+		kv_free(helper_keys, &next);
+		return -1;
+	}
+	/* As offsite_init() gave them at start-up. */
+	offsite_conf_defaults(&next.offsite);
+	for (k = helper_keys; k->name; k++) {
+		value_str(k, &hconf, was, sizeof(was));
+		value_str(k, &next, now, sizeof(now));
+		if (strcmp(was, now) == 0)
+			continue;
+		if (!restart_key(k->name)) {
+			log_msg(LOG_NOTICE, "%s: %s=%s (was %s)", path,
+				k->name, now, was);
+			continue;
+		}
+		log_msg(LOG_WARNING, "%s: %s=%s takes effect when slurmckptd "
+			"restarts; %s until then", path, k->name, now,
+			*was ? was : "none");
+		/* The running value stays, and whatever points to it. */
+		if (k->type == KV_STRING || k->type == KV_PATH) {
+			char **a = (char **)((char *)&hconf + k->offset);
+			char **b = (char **)((char *)&next + k->offset);
+			char *t = *a;
+
+			*a = *b;
+			*b = t;
+		} else {
+			*(long *)((char *)&next + k->offset) =
+				*(long *)((char *)&hconf + k->offset);
+		}
+	}
+	/* The restart keys' strings moved to next: hconf's are the new
+	 * ones, freed here. */
+	kv_free(helper_keys, &hconf);
+	hconf = next;
+	return 0;
 }
 
 void conf_free(void)

@@ -36,6 +36,13 @@ extern struct helper_conf hconf;
  * with err. */
 int conf_load(const char *path, bool given, const char *sock, char *err,
 	      size_t errlen);
+/* SIGHUP: read path again (the same given and sock).  The keys that
+ * work while steps are registered take their new values; a key read only
+ * at start-up (socket, port, state_dir, method_dir, offsite_url...) keeps
+ * its value, and the log says that the new one waits for a restart.  A
+ * file in error changes nothing: -1 with err. */
+int conf_reload(const char *path, bool given, const char *sock, char *err,
+		size_t errlen);
 void conf_free(void);
 
 #endif

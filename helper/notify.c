@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 
 #ifdef HAVE_LIBSYSTEMD
 #include <systemd/sd-daemon.h>
@@ -42,6 +43,21 @@ int notify_ready(void)
 	return 0;
 }
 
+void notify_reloading(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+		   (unsigned long long)now.tv_sec * 1000000ULL +
+		   (unsigned long long)now.tv_nsec / 1000ULL);
+}
+
+void notify_reloaded(void)
+{
+	sd_notify(0, "READY=1");
+}
+
 void notify_stopping(void)
 {
 	sd_notify(0, "STOPPING=1");
@@ -51,6 +67,14 @@ void notify_stopping(void)
 int notify_ready(void)
 {
 	return 0;
+}
+
+void notify_reloading(void)
+{
+}
+
+void notify_reloaded(void)
+{
 }
 
 void notify_stopping(void)

@@ -33,9 +33,6 @@
 #include "steps.h"
 
 #define FETCH_ANSWER_KEPT_S 60
-#define TIMEOUT_DEFAULT 600
-#define UPLOADS_DEFAULT 2
-
 
 struct upload {
 	struct upload *next;
@@ -146,10 +143,7 @@ static int verify(enum offsite_kind *kind, char *err, size_t errlen)
 		return -1;
 	if (*kind == OFFSITE_NONE)
 		return 0;
-	if (!hconf.offsite.timeout)
-		hconf.offsite.timeout = TIMEOUT_DEFAULT;
-	if (!hconf.offsite.max_uploads)
-		hconf.offsite.max_uploads = UPLOADS_DEFAULT;
+	offsite_conf_defaults(&hconf.offsite);
 	if (hconf.offsite.credentials &&
 	    offsite_creds_read(hconf.offsite.credentials, *kind, &cr, err,
 			       errlen) < 0)

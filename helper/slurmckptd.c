@@ -42,6 +42,9 @@
 #include "worker.h"
 
 static struct watch sigw = { .fd = -1 };
+/* The configuration as given on the command line, for a reload. */
+static const char *conf_path = CONF_DEFAULT, *conf_sock;
+static bool conf_given;
 
 static void usage(FILE *f)
 {
@@ -83,16 +86,13 @@ static int load_config(int argc, char **argv, int *verbosity, bool *check,
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *sock = NULL;
-	bool given = false;
 	char err[512];
 	int c;
 
-	*path = CONF_DEFAULT;
 	while ((c = getopt_long(argc, argv, "f:s:vVh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'f': *path = optarg; given = true; break;
-		case 's': sock = optarg; break;
+		case 'f': conf_path = optarg; conf_given = true; break;
+		case 's': conf_sock = optarg; break;
 		case 'v': (*verbosity)++; break;
 		case 'C': *check = true; break;
 		case 'V': printf("slurmckptd %s\n", PACKAGE_VERSION); exit(0);
@@ -104,11 +104,28 @@ static int load_config(int argc, char **argv, int *verbosity, bool *check,
 		usage(stderr);
 		exit(2);
 	}
-	if (conf_load(*path, given, sock, err, sizeof(err)) < 0) {
+	*path = conf_path;
+	if (conf_load(conf_path, conf_given, conf_sock, err, sizeof(err)) < 0) {
 		fprintf(stderr, "slurmckptd: %s\n", err);
 		return -1;
 	}
 	return 0;
+}
+
+/* SIGHUP (systemctl reload): slurmckptd.conf again; the registered steps,
+ * the connections and the checkpoints in progress go on. */
+static void reload(void)
+{
+	char err[512];
+
+	notify_reloading();
+	if (conf_reload(conf_path, conf_given, conf_sock, err,
+			sizeof(err)) < 0)
+		log_msg(LOG_ERR, "reload: %s; the configuration in use is "
+			"kept", err);
+	else
+		log_msg(LOG_NOTICE, "reloaded %s", conf_path);
+	notify_reloaded();
 }
 
 static void signal_ready(struct watch *w, uint32_t events)
@@ -117,8 +134,10 @@ static void signal_ready(struct watch *w, uint32_t events)
 
 	(void)events;
 	while (read(w->fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		if (si.ssi_signo == SIGHUP)
+		if (si.ssi_signo == SIGHUP) {
+			reload();
 			continue;
+		}
 		log_msg(LOG_NOTICE, "signal %d, exiting", (int)si.ssi_signo);
 		loop_stop();
 	}

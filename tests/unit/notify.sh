@@ -3,8 +3,8 @@
 # notify.sh - slurmckptd under systemd's Type=notify, without systemd: a
 # datagram socket stands in for NOTIFY_SOCKET.  The daemon must say
 # READY=1 only once its socket accepts connections, ping WATCHDOG=1 from
-# its event loop at half of WATCHDOG_USEC (0.4 s here), say STOPPING=1 at
-# SIGTERM and exit 0.  And the unit file slurmckptd.service, with
+# its event loop at half of WATCHDOG_USEC (0.4 s here), reread its file at
+# SIGHUP (RELOADING=1, READY=1), say STOPPING=1 at SIGTERM and exit 0.  And the unit file slurmckptd.service, with
 # ExecStart at the built daemon, passes "systemd-analyze verify".
 # Skipped where slurmckptd was built without libsystemd.
 #
@@ -73,6 +73,39 @@ try:
     span = times[-1] - times[0]
     good &= ok(span >= 0.55, "4 WATCHDOG=1 over %.2f s (one every 0.2 s)"
                % span)
+    # systemctl reload: SIGHUP; RELOADING=1 (with MONOTONIC_USEC=, as
+    # systemd 253 wants it), then READY=1 once the file is read again.
+    # A key that works while running takes its new value; one read only
+    # at start-up keeps its value until a restart; a file in error
+    # changes nothing, and the daemon goes on.
+    def reload_msgs():
+        p.send_signal(signal.SIGHUP)
+        got = []
+        while len(got) < 2:
+            m = s.recv(4096).decode()
+            if m != "WATCHDOG=1":
+                got.append(m)
+        return got
+    def log_text():
+        return open(os.path.join(tmp, "d.log")).read()
+    with open(conf, "w") as f:
+        f.write("state_dir = %s/state\nmethod_dir = %s/other\n"
+                "poll_interval = 7\n" % (tmp, tmp))
+    got = reload_msgs()
+    good &= ok(got[0].startswith("RELOADING=1\nMONOTONIC_USEC=")
+               and got[1] == "READY=1", "at SIGHUP: %r" % got)
+    text = log_text()
+    good &= ok("poll_interval=7 (was 10)" in text and
+               "method_dir=%s/other takes effect when slurmckptd restarts"
+               % tmp in text and "reloaded" in text,
+               "the reload's log: %r" % text[-400:])
+    with open(conf, "a") as f:
+        f.write("poll_interval = 8\n")
+    got = reload_msgs()
+    text = log_text()
+    good &= ok(got[1] == "READY=1" and "given twice" in text and
+               "configuration in use is kept" in text and p.poll() is None,
+               "a file in error changes nothing: %r" % text[-300:])
     p.send_signal(signal.SIGTERM)
     msg = s.recv(4096).decode()
     while msg == "WATCHDOG=1":
