@@ -80,6 +80,9 @@ static const struct kv_key helper_keys[] = {
 	{ "scheckpoint", KV_PATH, offsetof(struct helper_conf, scheckpoint),
 	  0, 0, "absolute path of scheckpoint, which resubmits a job "
 	  "cancelled by a preemption (--checkpoint-resubmit)" },
+	{ "metrics_file", KV_PATH, offsetof(struct helper_conf, metrics_file),
+	  0, 0, "absolute path of a node-exporter textfile (<name>.prom) "
+	  "the daemon keeps up to date" },
 	{ NULL, 0, 0, 0, 0, NULL },
 };
 

@@ -28,6 +28,8 @@ struct helper_conf {
 	long max_user_conns;	/* connections of one non-root uid */
 	long max_host_conns;	/* unauthenticated, of one address */
 	char *scheckpoint;	/* the command that resubmits (resubmit.c) */
+	char *metrics_file;	/* node-exporter textfile; NULL: none
+				 * (metrics_file.c) */
 };
 extern struct helper_conf hconf;
 

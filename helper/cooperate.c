@@ -374,6 +374,7 @@ static int commit_local(struct ckpt_run *r, int lbase, int basefd,
 	    flush_image(s, lbase, basefd, NULL, m, err, errlen) < 0)
 		return -1;
 	r->flush_ms = ms_since(&t1);
+	r->flushed = manifest_bytes(m);
 	snprintf(line, sizeof(line), "%s seq=%" PRIu64 " flushed paused=%ldms "
 		 "flush=%ldms", s->label, m->seq, r->paused_ms, r->flush_ms);
 	image_log(basefd, line);
@@ -525,6 +526,7 @@ int cooperate_part_staged(struct ckpt_run *r, int basefd, int partfd,
 	if (flush_image(s, lbase, basefd, part, &lm, err, errlen) < 0)
 		goto out;
 	r->flush_ms = ms_since(&t1);
+	r->flushed = manifest_bytes(&lm);
 	snprintf(line, sizeof(line), "%s seq=%" PRIu64 " %s flushed "
 		 "paused=%ldms flush=%ldms", s->label, lm.seq, part,
 		 r->paused_ms, r->flush_ms);

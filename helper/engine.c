@@ -100,10 +100,11 @@ int engine_run(struct ckpt_run *r, const char *imgdir, int out)
 				 s->label, m.seq, 1024, image, reason);
 			image_log(basefd, line);
 		}
-		o = json_pack("{s:b,s:I,s:s,s:I,s:I}", "ok", 1, "seq",
+		o = json_pack("{s:b,s:I,s:s,s:I,s:I,s:I}", "ok", 1, "seq",
 			      (json_int_t)m.seq, "image", image, "files",
 			      (json_int_t)m.nfiles, "bytes",
-			      (json_int_t)manifest_bytes(&m));
+			      (json_int_t)manifest_bytes(&m), "flushed",
+			      (json_int_t)r->flushed);
 	} else {
 		hint_space(s, err, sizeof(err));
 		printable(err);

@@ -26,6 +26,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "loop.h"
+#include "metrics.h"
 #include "periodic.h"
 #include "privsep.h"
 #include "report.h"
@@ -317,6 +318,8 @@ static void poll_done(void *arg, json_t *o, int status)
 	(void)arg;
 	polling = false;
 	if (o)
+		metrics_slurmctld("poll");
+	if (o)
 		json_unpack(o, "{s:b,s?s,s?b,s?I,s?o}", "ok", &ok, "error",
 			    &error, "unchanged", &unchanged, "since", &t,
 			    "jobs", &list);
@@ -469,9 +472,13 @@ static void act_done(void *arg, json_t *o, int status)
 	struct job *j = arg;
 	const char *action = "failed", *text = "no report", *lerr = "";
 
-	if (o)
+	if (o) {
 		json_unpack(o, "{s:s,s:s,s?s}", "action", &action, "text",
 			    &text, "log_error", &lerr);
+		metrics_slurmctld("requeue");
+	}
+	if (strcmp(action, "requeued") == 0 || strcmp(action, "held") == 0)
+		metrics_requeue(j->why, strcmp(action, "held") == 0);
 	log_msg(strcmp(action, "requeued") ? LOG_WARNING : LOG_NOTICE,
 		"job %u: %s%s%s", j->id, text, *lerr ? "; " : "", lerr);
 	if (!o)

@@ -25,6 +25,7 @@
 #include "localstage_gone.h"
 #include "log.h"
 #include "loop.h"
+#include "metrics.h"
 #include "privsep.h"
 #include "report.h"
 #include "sched.h"
@@ -100,8 +101,10 @@ static void gone_done(void *arg, json_t *o, int status)
 
 	(void)status;
 	g->asking = false;
-	if (o)
+	if (o) {
 		json_unpack(o, "{s:b,s:s}", "removed", &removed, "error", &err);
+		metrics_slurmctld("job");
+	}
 	if (err && *err)
 		log_msg(LOG_WARNING, "local staging of job %u: %s", g->job, err);
 	if (removed) {

@@ -25,6 +25,7 @@
 #include "curl.h"
 #include "errbuf.h"
 #include "log.h"
+#include "metrics.h"
 #include "offsite_http.h"
 #include "offsite_loop.h"
 #include "offsite_xfer.h"
@@ -223,6 +224,8 @@ static void upload_done(void *arg, json_t *rep, int status)
 		json_unpack(rep, "{s:b,s?s,s?I,s?I,s?I,s?I}", "ok", &ok,
 			    "error", &error, "seq", &seq, "files", &files,
 			    "bytes", &bytes, "deleted", &deleted);
+	if (ok && bytes > 0)
+		metrics_offsite_bytes((uint64_t)bytes);
 	if (ok)
 		log_msg(LOG_NOTICE, "%s: seq %lld copied to the offsite store "
 			"(%lld files, %lld bytes, %ld s, %lld older deleted)",

@@ -466,7 +466,8 @@ int peer_part_run(struct ckpt_run *r, int out)
 	if (fd >= 0)
 		close(fd);
 	if (report_write(out, rc == 0 ?
-			  json_pack("{s:b}", "ok", 1) :
+			  json_pack("{s:b,s:I}", "ok", 1, "flushed",
+				    (json_int_t)r->flushed) :
 			  json_pack("{s:b,s:s}", "ok", 0, "error", err)) < 0)
 		rc = -1;
 	return rc;

@@ -17,6 +17,7 @@
 #include "conf.h"
 #include "log.h"
 #include "loop.h"
+#include "metrics.h"
 #include "periodic.h"
 #include "report.h"
 #include "state.h"
@@ -70,6 +71,12 @@ void periodic_enqueue(struct step *s, const char *why)
 		nqueued++;
 	s->queued = ++queue_no;
 	s->queued_why = why;
+	metrics_changed();
+}
+
+unsigned long periodic_queued(void)
+{
+	return nqueued;
 }
 
 /* The one that waited longest among the final checkpoints, else among
@@ -91,7 +98,7 @@ static struct step *next_queued(void)
 /* A failed final checkpoint, for jobs.c, of a step whose own never ran. */
 static void final_failed(struct step *s, const char *why)
 {
-	struct ckpt_result r = { .error = why };
+	struct ckpt_result r = { .error = why, .reason = s->queued_why };
 
 	steps_done(s, &r, 0);
 }

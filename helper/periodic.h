@@ -16,6 +16,8 @@ void periodic_rearm(void);
  * own.  A final one that never starts (its step ends) is reported to the
  * step's listeners as failed. */
 void periodic_enqueue(struct step *s, const char *why);
+/* How many checkpoints wait for a free worker. */
+unsigned long periodic_queued(void);
 /* The time left to the next periodic checkpoint, and setting it. */
 long periodic_due_in(const struct step *s);
 void periodic_set_due_in(struct step *s, long seconds);

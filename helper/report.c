@@ -26,21 +26,23 @@ int report_decode(json_t *o, bool part, struct ckpt_result *r)
 {
 	json_error_t jerr;
 	int ok = 0, uncaught = 0, skipped = 0;
-	json_int_t seq = 0;
+	json_int_t seq = 0, bytes = 0, flushed = 0;
 
 	*r = (struct ckpt_result){ .error = "malformed report from worker",
 				   .part = part };
 	if (!o)
 		return -1;
-	if (json_unpack_ex(o, &jerr, 0, "{s:b,s?I,s?s,s?s,s?b,s?b}", "ok",
-			   &ok, "seq", &seq, "image", &r->image, "error",
+	if (json_unpack_ex(o, &jerr, 0, "{s:b,s?I,s?s,s?s,s?b,s?b,s?I,s?I}",
+			   "ok", &ok, "seq", &seq, "image", &r->image, "error",
 			   &r->error, "uncaught", &uncaught, "skipped",
-			   &skipped) < 0)
+			   &skipped, "bytes", &bytes, "flushed", &flushed) < 0)
 		return 0;
 	r->ok = ok && ((r->image && seq > 0) || part);
 	r->uncaught = uncaught;
 	r->skipped = !ok && skipped;
 	r->seq = (uint64_t)seq;
+	r->bytes = r->ok && bytes > 0 ? (uint64_t)bytes : 0;
+	r->flushed = flushed > 0 ? (uint64_t)flushed : 0;
 	if (!r->ok && !r->error)
 		r->error = "unknown error";
 	return 0;

@@ -21,8 +21,13 @@ struct ckpt_result {
 	bool skipped;		/* not taken, and not a failure: a
 				 * follower's tasks have ended */
 	uint64_t seq;
+	uint64_t bytes;		/* of the committed image */
+	uint64_t flushed;	/* copied from node-local staging */
 	const char *image;
 	const char *error;
+	/* Not from the report: set by the loop (worker.c, periodic.c). */
+	const char *reason;	/* what the checkpoint was for */
+	double seconds;		/* request to outcome; 0: never started */
 };
 
 /* In the child: write o (and release it).  0/-1. */

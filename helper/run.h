@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -21,6 +22,7 @@ struct ckpt_run {
 	char *saved_script;	/* fetched as root before the drop */
 	long paused_ms;		/* request to last acknowledgement; -1 */
 	long flush_ms;		/* node-local staging's copy; -1 */
+	uint64_t flushed;	/* bytes of that copy */
 	bool uncaught;		/* set by a way: no task catches the
 				 * signal, nothing was asked */
 	bool skipped;		/* set by a way: no whole image can be

@@ -30,6 +30,7 @@
 #include "log.h"
 #include "loop.h"
 #include "method.h"
+#include "metrics_file.h"
 #include "notify.h"
 #include "offsite_loop.h"
 #include "peer.h"
@@ -68,7 +69,8 @@ static int check_config(const char *path)
 	char err[1024];
 
 	if (methods_load(hconf.method_dir, err, sizeof(err)) < 0 ||
-	    offsite_check(err, sizeof(err)) < 0) {
+	    offsite_check(err, sizeof(err)) < 0 ||
+	    metrics_file_check(err, sizeof(err)) < 0) {
 		fprintf(stderr, "slurmckptd: %s\n", err);
 		return 1;
 	}
@@ -203,7 +205,7 @@ int main(int argc, char **argv)
 	}
 	/* What reacts to a step's events, in this order: its periodic
 	 * checkpoints, the saved state, its job, the other nodes of its
-	 * step, its node-local staging, the offsite store. */
+	 * step, its node-local staging, the offsite store, the metrics. */
 	if (loop_init() < 0 || signals_init() < 0 || periodic_init() < 0 ||
 	    readopt_init() < 0 || jobs_init() < 0 || peer_init() < 0 ||
 	    localstage_gone_init() < 0) {
@@ -212,6 +214,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (offsite_init(err, sizeof(err)) < 0 ||
+	    metrics_file_init(err, sizeof(err)) < 0 ||
 	    state_init(err, sizeof(err)) < 0) {
 		log_msg(LOG_ERR, "%s", err);
 		goto out;
@@ -225,11 +228,13 @@ int main(int argc, char **argv)
 		log_msg(LOG_WARNING, "no watchdog timer: %s", strerror(errno));
 	rc = loop_run() < 0 ? 1 : 0;
 	notify_stopping();
+	metrics_file_shutdown();
 	tcp_close();
 	server_close();
 out:
 	/* Saved as it is now: the steps are re-adopted at the next start. */
 	state_shutdown();
+	metrics_file_shutdown();
 	steps_shutdown();
 	periodic_shutdown();
 	child_shutdown();

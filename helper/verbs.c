@@ -16,6 +16,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "method.h"
+#include "metrics.h"
 #include "steps.h"
 #include "verbs.h"
 #include "verbs_child.h"
@@ -150,8 +151,13 @@ static void act_done(void *arg, json_t *o, int status)
 	const char *error = "no report from the child";
 	int ok = 0;
 
-	if (o)
+	if (o) {
 		json_unpack(o, "{s:b,s:s}", "ok", &ok, "error", &error);
+		metrics_slurmctld(r->op == CKPT_OP_VACATE ? "cancel" :
+				  "requeue");
+	}
+	if (ok && r->op != CKPT_OP_VACATE)
+		metrics_requeue("requeue", false);
 	if (!o)
 		log_msg(LOG_ERR, "job %u: %s child ended with status %d",
 			r->job, r->op == CKPT_OP_VACATE ? "cancel" : "requeue",

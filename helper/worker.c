@@ -26,6 +26,7 @@
 #include "errbuf.h"
 #include "log.h"
 #include "method.h"
+#include "metrics.h"
 #include "peer_worker.h"
 #include "privsep.h"
 #include "report.h"
@@ -40,6 +41,7 @@ struct worker {
 	worker_done_fn done;	/* told first, then the step's listeners */
 	void *done_arg;
 	bool part;		/* a follower's part (peer.c) */
+	char why[32];		/* its reason, for the listeners */
 	/* For the child: its reason, ImageDir= (or NULL), the tasks'
 	 * pidfds (their numbers in the child once it runs), its parent. */
 	const char *reason, *image_dir;
@@ -224,6 +226,7 @@ static int start(struct step *s, const char *reason, const char *image_dir,
 	wk->done_arg = arg;
 	wk->part = part;
 	wk->reason = reason;
+	snprintf(wk->why, sizeof(wk->why), "%s", reason);
 	wk->image_dir = image_dir;
 	wk->parent = getpid();
 	/* Before the spawn: the worker's commit logs the time from here. */
@@ -240,6 +243,7 @@ static int start(struct step *s, const char *reason, const char *image_dir,
 	}
 	s->worker = wk;
 	nworkers++;
+	metrics_changed();
 	log_msg(LOG_INFO, "checkpoint of %s (%s) started, worker %d%s%s",
 		s->label, reason, (int)child_pid(wk->child),
 		image_dir ? ", ImageDir=" : "", image_dir ? image_dir : "");
@@ -248,12 +252,14 @@ static int start(struct step *s, const char *reason, const char *image_dir,
 
 /* The outcome on the step (its last seq or error, said in the log),
  * then to the step's listeners. */
-static void checkpoint_done(struct step *s, const struct ckpt_result *r)
+static void checkpoint_done(struct step *s, struct ckpt_result *r)
 {
 	struct timespec now;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	s->worker = NULL;
+	r->seconds = (double)(now.tv_sec - s->started.tv_sec) +
+		     (now.tv_nsec - s->started.tv_nsec) / 1e9;
 	if (r->part) {
 		if (!r->ok)
 			worker_record_error(s, EIO, r->error);
@@ -291,6 +297,12 @@ static void worker_done(void *arg, json_t *report, int status)
 				 "a report", WEXITSTATUS(status));
 		r.error = why;
 	}
+	r.reason = wk->why;
+	/* What the worker asked slurmctld as root (worker_main()). */
+	if (!wk->part && wk->step->id == CKPT_STEP_BATCH)
+		metrics_slurmctld("job_save");
+	if (!wk->part && wk->step->nnodes > 1)
+		metrics_slurmctld("step_nodes");
 	nworkers--;
 	user_count(wk->step->uid, -1);
 	if (wk->done)
