@@ -310,7 +310,9 @@ char *metrics_event(const struct metrics_ckpt *c)
 				    json_integer((json_int_t)c->flushed));
 	if (o && c->error)
 		json_object_set_new(o, "error", json_string(c->error));
-	s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	/* Milliseconds: 0.076, not 0.075999999999999998. */
+	s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER |
+			   JSON_REAL_PRECISION(10)) : NULL;
 	json_decref(o);
 	return s;
 }
