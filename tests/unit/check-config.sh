@@ -56,6 +56,17 @@ check "missing file" 1 "nonexistent.conf: No such file or directory" \
 	-f "$tmp/nonexistent.conf"
 check "an unknown offsite kind" 1 "offsite" \
 	-f "$(conf offsite 'offsite_url = https://store.example/ckpt' 'offsite_kind = ftp')"
+mkdir -m 0755 "$tmp/textfile"
+check "metrics_file in a good directory" 0 "configuration OK" \
+	-f "$(conf metrics 'metrics_file = '"$tmp/textfile/ckpt.prom")"
+check "metrics_file in a missing directory" 1 \
+	"metrics_file=.*/nowhere: No such file or directory" \
+	-f "$(conf metrics-missing 'metrics_file = '"$tmp/nowhere/ckpt.prom")"
+mkdir "$tmp/open" && chmod 0777 "$tmp/open"
+check "metrics_file in a world-writable directory" 1 "writable by anyone" \
+	-f "$(conf metrics-open 'metrics_file = '"$tmp/open/ckpt.prom")"
+check "metrics_file relative" 1 "invalid metrics_file" \
+	-f "$(conf metrics-rel 'metrics_file = ckpt.prom')"
 check "the shipped example" 0 "configuration OK" \
 	-f "$top_srcdir/etc/slurmckptd.conf.example"
 
