@@ -8,10 +8,12 @@
  * the same JSON.  Properties beyond "no sanitizer report":
  *   - r.part is part, whatever the input;
  *   - not JSON: NULL, r not ok, "malformed report from worker";
- *   - an object whose "ok" is a boolean and whose seq, image, error and
- *     uncaught, where present, are an integer, strings and a boolean is
- *     decoded: ok when "ok" is true and (part, or an image and a seq
- *     > 0), that seq, uncaught as said, image and error the object's
+ *   - an object whose "ok" is a boolean and whose seq, image, error,
+ *     uncaught, skipped, bytes and flushed, where present, are an
+ *     integer, strings, booleans and integers is decoded: ok when "ok"
+ *     is true and (part, or an image and a seq > 0), that seq, uncaught
+ *     as said, bytes (of an ok one) and flushed when above 0, else 0,
+ *     image and error the object's
  *     (not ok without an error: still "malformed report from worker",
  *     so the decoder's "unknown error" is never the text);
  *   - anything else is not ok, not uncaught, seq 0;
@@ -38,10 +40,16 @@ static bool well_formed(json_t *o)
 	json_t *err = json_object_get(o, "error");
 	json_t *unc = json_object_get(o, "uncaught");
 	json_t *ok = json_object_get(o, "ok");
+	json_t *skip = json_object_get(o, "skipped");
+	json_t *bytes = json_object_get(o, "bytes");
+	json_t *flushed = json_object_get(o, "flushed");
 
 	return json_is_object(o) && json_is_boolean(ok) &&
 	       (!seq || json_is_integer(seq)) && (!img || json_is_string(img)) &&
-	       (!err || json_is_string(err)) && (!unc || json_is_boolean(unc));
+	       (!err || json_is_string(err)) && (!unc || json_is_boolean(unc)) &&
+	       (!skip || json_is_boolean(skip)) &&
+	       (!bytes || json_is_integer(bytes)) &&
+	       (!flushed || json_is_integer(flushed));
 }
 
 /* s is NULL, a literal, or key's whole string in o. */
@@ -59,9 +67,14 @@ static void expect(json_t *o, bool part, const struct ckpt_result *r)
 {
 	json_t *img = json_object_get(o, "image");
 	json_int_t seq = json_integer_value(json_object_get(o, "seq"));
+	json_int_t bytes = json_integer_value(json_object_get(o, "bytes"));
+	json_int_t flushed = json_integer_value(json_object_get(o, "flushed"));
 	bool ok = json_is_true(json_object_get(o, "ok")) &&
 		  (part || (img && seq > 0));
 
+	if (r->bytes != (ok && bytes > 0 ? (uint64_t)bytes : 0) ||
+	    r->flushed != (flushed > 0 ? (uint64_t)flushed : 0))
+		abort();
 	if (r->ok != ok || r->seq != (uint64_t)seq ||
 	    r->uncaught != json_is_true(json_object_get(o, "uncaught")) ||
 	    r->image != json_string_value(img))
