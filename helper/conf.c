@@ -92,7 +92,8 @@ static const struct kv_key helper_keys[] = {
 static const char *const restart_keys[] = {
 	"socket", "port", "munge_socket", "state_dir", "peer_ports",
 	"method_dir", "offsite_url", "offsite_kind", "offsite_credentials",
-	"offsite_ca_file", "offsite_ca_path", "offsite_region", NULL,
+	"offsite_ca_file", "offsite_ca_path", "offsite_region",
+	"metrics_file", NULL,
 };
 
 static int conf_read(struct helper_conf *c, const char *path, bool given,
