@@ -3,7 +3,8 @@
 # 0700-create: "scheckpoint create <job>" by the owner of a --checkpoint=0 job
 # commits an image and prints its path; the state the job wrote with umask
 # 077 stays its owner's (the commit clears write bits only); another
-# unprivileged user is refused (exit 1); without slurmckptd a new
+# unprivileged user is refused (exit 1); a reload (SIGHUP) keeps the step
+# registered; without slurmckptd a new
 # "srun --checkpoint" fails naming the node, the node drains with a reason
 # that names slurmckptd, and a batch job is requeued instead of failed.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -45,6 +46,19 @@ ok "checkpoint.log records it"
 msg=$(as_user "$SCHECKPOINT" create "$j.batch" 2>&1) || fail "scheckpoint create $j.batch failed: $msg"
 [ "$(manifest_get "$ckdir/$j.ckpt" .seq)" -gt "$seq" ] || fail "create $j.batch made no newer image"
 ok "scheckpoint create $j.batch: $msg"
+
+# systemctl reload (SIGHUP): the file is read again, the step stays
+# registered and checkpoints on.
+echo "max_workers=3" >>"$CLUSTER_DIR/slurmckptd.conf"
+kill -HUP "$CLUSTER_HELPER_PID"
+wait_for 10 grep -q 'reloaded ' "$CLUSTER_DIR/slurmckptd.log" ||
+	fail "no reload after SIGHUP: $(tail -n 5 "$CLUSTER_DIR/slurmckptd.log")"
+grep -q 'max_workers=3 (was 64)' "$CLUSTER_DIR/slurmckptd.log" ||
+	fail "the reload did not log max_workers: $(tail -n 5 "$CLUSTER_DIR/slurmckptd.log")"
+seq=$(manifest_get "$ckdir/$j.ckpt" .seq)
+msg=$(as_user "$SCHECKPOINT" create "$j" 2>&1) || fail "scheckpoint create after the reload failed: $msg"
+[ "$(manifest_get "$ckdir/$j.ckpt" .seq)" -gt "$seq" ] || fail "no newer image after the reload"
+ok "SIGHUP: max_workers=3 taken, step $j.batch still registered: $msg"
 
 msg=$(as_other "$SCHECKPOINT" create "$j" 2>&1)
 rc=$?
