@@ -1,8 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
 # install-deps.sh - install the Debian 12 packages slurm-checkpoint needs to
-# build, test (unit and integration) and run the demo.  Idempotent: when every
-# package is installed already it does nothing (no apt-get update).
+# build, test (unit and integration) and run the demo, and to build the
+# Debian and RPM packages (contrib/build-debs.sh, rpmbuild).  Idempotent:
+# when every package is installed already it does nothing (no apt-get
+# update).
 # Quiet unless something fails.  Run as root, or as a user with sudo.
 set -eu
 
@@ -15,7 +17,8 @@ util-linux procps psmisc iproute2 passwd jq python3 coreutils findutils grep sed
 strace
 clang libclang-rt-dev valgrind gnuplot-nox
 nginx openssl python3-botocore
-debootstrap"
+debootstrap
+debhelper dh-python lintian rpm"
 
 missing=""
 for p in $PACKAGES; do
