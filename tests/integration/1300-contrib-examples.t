@@ -15,11 +15,14 @@ cluster_start 1
 ckdir=$(user_dir "$CLUSTER_DIR/ckpt")
 ex=$CLUSTER_DIR/examples
 mkdir -p "$ex"
-cp "$top_srcdir"/contrib/examples/* "$top_srcdir/contrib/python/slurm_checkpoint.py" "$ex/"
-${CC:-cc} -Wall -Wextra -Werror -O2 -I"$top_srcdir/contrib" -o "$ex/c-counter" \
-	"$top_srcdir/contrib/examples/c-counter.c" || fail "c-counter.c does not build"
+# The tree's, or the installed ones (CKPT_INSTALLED=1, cluster.sh).
+cp "$CKPT_EXAMPLES"/* "$ex/" || fail "no examples in '$CKPT_EXAMPLES'"
+[ -z "$CKPT_PYTHON_DIR" ] || cp "$CKPT_PYTHON_DIR/slurm_checkpoint.py" "$ex/"
+# shellcheck disable=SC2086
+${CC:-cc} -Wall -Wextra -Werror -O2 $CKPT_CFLAGS -o "$ex/c-counter" \
+	"$ex/c-counter.c" || fail "c-counter.c does not build"
 chmod -R a+rX "$ex"
-ok "c-counter.c builds with -Wall -Wextra -Werror against slurm_checkpoint.h"
+ok "c-counter.c builds with -Wall -Wextra -Werror against slurm_checkpoint.h ($CKPT_EXAMPLES, ${CKPT_CFLAGS:-no flags})"
 
 N=25
 declare -A job

@@ -14,7 +14,7 @@ cluster_start 1
 
 ckdir=$(user_dir "$CLUSTER_DIR/ckpt")
 py=$(user_dir "$CLUSTER_WORK/py")
-cp "$top_srcdir/contrib/python/slurm_checkpoint.py" "$py/"
+[ -z "$CKPT_PYTHON_DIR" ] || cp "$CKPT_PYTHON_DIR/slurm_checkpoint.py" "$py/"
 cat >"$py/selfrequeue.py" <<'PY'
 import os, sys, time
 import slurm_checkpoint as ckpt

@@ -10,6 +10,7 @@
 #   $CLUSTER_DIR/slurm.conf      the cluster's configuration (SLURM_CONF)
 #   $CLUSTER_DIR/plugstack.conf  the "required checkpoint.so ..." line
 #   $CLUSTER_DIR/lib, bin        copies of checkpoint.so, slurmckptd, scheckpoint
+#                                (CKPT_INSTALLED=1: links to the installed ones)
 #   $CLUSTER_DIR/apps/           copies of tests/integration/apps (readable by ckptuser)
 #   $CLUSTER_DIR/work/           a directory owned by ckptuser; as_user runs there
 #   $CLUSTER_DIR/*.log           daemon logs (printed when a test fails)
@@ -129,9 +130,37 @@ top_srcdir=$(cd "$top_srcdir" && pwd)
 top_builddir=$(cd "$top_builddir" && pwd)
 export top_srcdir top_builddir
 
-CKPT_SO_BUILT=$top_builddir/spank/.libs/checkpoint.so
-CKPTD_BUILT=$top_builddir/helper/slurmckptd
-SCKPT_BUILT=$top_builddir/scheckpoint/scheckpoint
+# The files under test: the build tree's, or with CKPT_INSTALLED=1 the
+# installed ones (a package's or make install's): slurmckptd and
+# scheckpoint found on PATH, checkpoint.so in Slurm's plugin directory,
+# named on the plugstack line as an admin names it ("required
+# checkpoint.so").  contrib/test.sh tests the Debian packages so.
+# CKPT_CFLAGS (for slurm_checkpoint.h), CKPT_PYTHON_DIR (where
+# slurm_checkpoint.py is to be copied from; empty: it is installed) and
+# CKPT_EXAMPLES (the job examples) are the application helpers'.
+if [ "${CKPT_INSTALLED:-0}" = 1 ]; then
+	CKPTD_FILE=$(command -v slurmckptd || echo /usr/sbin/slurmckptd)
+	SCKPT_FILE=$(command -v scheckpoint || echo /usr/bin/scheckpoint)
+	# Slurm's plugin directory: where its own plugins are.
+	_slurm_plugindir=$(find /usr/lib /usr/lib64 /usr/local/lib -maxdepth 3 \
+		-name sched_backfill.so -printf '%h\n' 2>/dev/null | head -n1)
+	CKPT_SO_FILE=${_slurm_plugindir:-/nonexistent}/checkpoint.so
+	# The application helpers: slurm_checkpoint.h through its pkg-config
+	# file, the Python module on Python's path, the job examples in the
+	# documentation.
+	CKPT_CFLAGS=$(pkg-config --cflags slurm-checkpoint 2>&1) ||
+		CKPT_CFLAGS="-I/nonexistent/$CKPT_CFLAGS"
+	CKPT_PYTHON_DIR=
+	CKPT_EXAMPLES=$(find /usr/share/doc /usr/local/share/doc \
+		-path '*/examples/c-counter.c' -printf '%h\n' 2>/dev/null | head -n1)
+else
+	CKPT_SO_FILE=$top_builddir/spank/.libs/checkpoint.so
+	CKPTD_FILE=$top_builddir/helper/slurmckptd
+	SCKPT_FILE=$top_builddir/scheckpoint/scheckpoint
+	CKPT_CFLAGS=-I$top_srcdir/contrib
+	CKPT_PYTHON_DIR=$top_srcdir/contrib/python
+	CKPT_EXAMPLES=$top_srcdir/contrib/examples
+fi
 APPS_SRC=$top_srcdir/tests/integration/apps
 
 # ------------------------------------------------------------------ users ---
@@ -502,7 +531,11 @@ _plugin_line() {
 		[ -n "${kv[$k]+x}" ] || order+=("$k")
 		kv[$k]=${w#*=}
 	done
-	line="required $CLUSTER_DIR/lib/checkpoint.so"
+	if [ "${CKPT_INSTALLED:-0}" = 1 ]; then
+		line="required checkpoint.so"
+	else
+		line="required $CLUSTER_DIR/lib/checkpoint.so"
+	fi
 	for k in "${order[@]}"; do
 		line="$line $k=${kv[$k]}"
 	done
@@ -628,8 +661,6 @@ cluster_start() {
 	CLUSTER_WORK=$(user_dir "$CLUSTER_DIR/work")
 	export CLUSTER_WORK
 
-	# Copies, so that ckptuser can read them whatever the build directory's
-	# permissions are, and a rebuild does not change a running cluster.
 	if [ -d "$APPS_SRC" ]; then
 		cp -p "$APPS_SRC"/* "$CLUSTER_DIR/apps/" 2>/dev/null
 		chmod -R a+rX "$CLUSTER_DIR/apps"
@@ -637,15 +668,24 @@ cluster_start() {
 	APPS=$CLUSTER_DIR/apps
 	# A cluster without the freshly built plugin and helper tests nothing:
 	# that is a failure, not a skip.
-	for i in "$CKPT_SO_BUILT" "$CKPTD_BUILT" "$SCKPT_BUILT"; do
-		[ -f "$i" ] || _cluster_die "$i not built (run make first)"
+	for i in "$CKPT_SO_FILE" "$CKPTD_FILE" "$SCKPT_FILE"; do
+		[ -f "$i" ] || _cluster_die "$i is missing (not built, or not installed)"
 	done
-	cp "$CKPTD_BUILT" "$SCKPT_BUILT" "$CLUSTER_DIR/bin/"
-	chmod -R a+rX "$CLUSTER_DIR/bin"
+	if [ "${CKPT_INSTALLED:-0}" = 1 ]; then
+		# The installed files themselves.
+		ln -s "$CKPTD_FILE" "$SCKPT_FILE" "$CLUSTER_DIR/bin/"
+		ln -s "$CKPT_SO_FILE" "$CLUSTER_DIR/lib/checkpoint.so"
+		note "installed files: $CKPTD_FILE $SCKPT_FILE $CKPT_SO_FILE"
+	else
+		# Copies, so that ckptuser can read them whatever the build
+		# directory's permissions are, and a rebuild does not change a
+		# running cluster.
+		cp "$CKPTD_FILE" "$SCKPT_FILE" "$CLUSTER_DIR/bin/"
+		chmod -R a+rX "$CLUSTER_DIR/bin"
+		cp "$CKPT_SO_FILE" "$CLUSTER_DIR/lib/checkpoint.so"
+		chmod 0755 "$CLUSTER_DIR/lib/checkpoint.so"
+	fi
 	SCHECKPOINT=$CLUSTER_DIR/bin/scheckpoint
-
-	cp "$CKPT_SO_BUILT" "$CLUSTER_DIR/lib/checkpoint.so"
-	chmod 0755 "$CLUSTER_DIR/lib/checkpoint.so"
 	_plugin_line >"$CLUSTER_DIR/plugstack.conf"
 	chmod 0644 "$CLUSTER_DIR/plugstack.conf"
 
