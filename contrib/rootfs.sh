@@ -31,7 +31,8 @@ libslurm-dev slurm-wlm-basic-plugins-dev slurmctld slurmd slurm-client
 munge libmunge-dev
 libjansson-dev libcurl4-openssl-dev libcmocka-dev libxxhash-dev xxhash nettle-dev
 util-linux procps psmisc iproute2 passwd jq python3 coreutils findutils grep
-sed strace criu python3-pycriu valgrind nginx openssl python3-botocore curl"
+sed strace criu python3-pycriu valgrind nginx openssl python3-botocore curl
+libsystemd-dev systemd-dev debhelper dh-python"
 
 die() {
 	echo "rootfs.sh: $*" >&2

@@ -12,21 +12,28 @@
 #   5. ./build-<suite> (trixie: Slurm 24.11; sid: 26.05), started in the
 #      background once the host has built: this script again inside the
 #      root filesystem (its own mount, pid and network namespaces): its
-#      configure --enable-werror, make, make -j1 check against that Slurm,
-#      with the tests of CKPT_SKIP_TESTS left out
+#      configure --enable-werror, make, then (TEST_PACKAGES=1) make dist,
+#      contrib/build-debs.sh and dpkg -i of the packages, and make -j1
+#      check against that Slurm and the installed packages' files, with
+#      the tests of CKPT_SKIP_TESTS left out
 #   6. ./build: make -j1 check (unit tests and, as root, the integration
-#      tests against a private Slurm cluster)
+#      tests against a private Slurm cluster), while steps 7 to 9 run one
+#      after the other beside it, at the lowest CPU priority (nice 19):
 #   7. ./build-asan: configure --enable-sanitizers --disable-integration,
 #                    make -j2, make check (the unit tests under ASan/UBSan)
-#   8. ./build:      make -j2 distcheck DISTCHECK_CONFIGURE_FLAGS=
+#   8. ./build-asan: make -j2 distcheck DISTCHECK_CONFIGURE_FLAGS=
 #                    --enable-werror (the tarball: complete, builds out of
 #                    a read-only tree, passes the unit tests, installs and
 #                    uninstalls under a prefix; a couple of minutes; output
-#                    in ./build/distcheck.out; a failure counts as one)
+#                    in ./build-asan/distcheck.out (./build-dist/ with
+#                    SKIP_ASAN=1); a failure counts as one)
+#      Then contrib/build-debs.sh of that tarball: the Debian packages for
+#      the host's Slurm, with lintian --pedantic (SKIP_DEBS=1 leaves it
+#      out; output in build-asan/debs.out)
 #   9. ./build-fuzz: configure CC=clang --enable-fuzzing, make fuzz (the
 #                    libFuzzer targets, FUZZ_SECONDS each, default 20; one
 #                    .trs per target)
-#  10. waits for step 5
+#  10. waits for steps 7 to 9 (their output then) and step 5
 # Prints each test-suite.log summary and a last line
 #   "N passed, N failed, N skipped"
 # computed from the .trs files of every build.  Exit status 0 only when nothing
@@ -39,7 +46,12 @@
 # kept between runs, default /var/cache/slurm-checkpoint/rootfs),
 # MATRIX_SKIP_TESTS (tests left out on those suites, default "1070-load":
 # it loads the daemon with 1,000 steps registered through its socket, no
-# job, no SPANK, no CRIU; the same on every Slurm), BUILD_DIR (the host build's directory, default build).
+# job, no SPANK, no CRIU; the same on every Slurm),
+# MATRIX_CRASH_ITERATIONS and MATRIX_RENAME_ITERATIONS (1060-crash's
+# CRASH_ITERATIONS and RENAME_ITERATIONS on those suites, 20 and 5), BUILD_DIR (the host build's directory, default build),
+# TEST_PACKAGES=1 (set for the root filesystems' runs: the integration
+# tests run against the Debian packages built from make dist's tarball by
+# contrib/build-debs.sh and installed with dpkg -i, not the build tree).
 set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 1
@@ -50,6 +62,10 @@ build_dir=${BUILD_DIR:-build}
 matrix=${SLURM_MATRIX-trixie sid}
 rootfs_cache=${ROOTFS_CACHE:-/var/cache/slurm-checkpoint/rootfs}
 matrix_skip=${MATRIX_SKIP_TESTS-1070-load}
+# 1060-crash's kills there (its crash recovery is the daemon's own, the
+# same on every Slurm): 20 and 5, against 50 and 10 on the host.
+matrix_crash=${MATRIX_CRASH_ITERATIONS:-20}
+matrix_rename=${MATRIX_RENAME_ITERATIONS:-5}
 # A root filesystem's run that takes longer than this is stopped (seconds).
 matrix_timeout=${MATRIX_TIMEOUT:-4500}
 
@@ -146,6 +162,29 @@ else
 	build_errors=$((build_errors + 1))
 fi
 
+# TEST_PACKAGES=1 (the root filesystems' runs): the Debian packages made
+# from this build's tarball are installed here, and the integration tests
+# run against the installed files (CKPT_INSTALLED=1), not the build tree.
+# The root filesystem is an overlay (contrib/rootfs.sh): they are gone
+# when the run ends.
+if [ "${TEST_PACKAGES:-0}" = 1 ] && [ "$host_built" = 1 ]; then
+	say "$build_dir: make dist; contrib/build-debs.sh; dpkg -i (output in $build_dir/debs.out)"
+	rm -rf "$build_dir/debs" "$build_dir"/slurm-checkpoint-*.tar.gz
+	if (cd "$build_dir" && make dist >dist.out 2>&1) &&
+		DEB_BUILD_OPTIONS=nocheck contrib/build-debs.sh \
+			"$(ls "$build_dir"/slurm-checkpoint-*.tar.gz)" \
+			"$build_dir/debs" >"$build_dir/debs.out" 2>&1 &&
+		dpkg -i "$build_dir"/debs/*.deb >>"$build_dir/debs.out" 2>&1; then
+		ls -l "$build_dir"/debs/*.deb
+		export CKPT_INSTALLED=1
+	else
+		tail -n 60 "$build_dir/dist.out" "$build_dir/debs.out"
+		echo "test.sh: $build_dir: the packages were not built or installed" >&2
+		build_errors=$((build_errors + 1))
+		host_built=0
+	fi
+fi
+
 # Each suite: this script inside its root filesystem, in the background,
 # its output in build-<suite>/test.out.
 for suite in $matrix; do
@@ -160,57 +199,105 @@ for suite in $matrix; do
 	say "build-$suite: contrib/test.sh inside $rootfs_cache/$suite (in the background; output in build-$suite/test.out)"
 	timeout -k 30 "$matrix_timeout" contrib/rootfs.sh run "$rootfs_cache/$suite" "$top" \
 		env SKIP_DEPS=1 SKIP_ASAN=1 SKIP_FUZZ=1 SKIP_DISTCHECK=1 \
-		SLURM_MATRIX= JOBS="$jobs" \
+		TEST_PACKAGES=1 SLURM_MATRIX= JOBS="$jobs" \
+		CRASH_ITERATIONS="$matrix_crash" RENAME_ITERATIONS="$matrix_rename" \
 		BUILD_DIR="build-$suite" CKPT_SKIP_TESTS="$matrix_skip" \
 		bash contrib/test.sh >"build-$suite/test.out" 2>&1 &
 	suite_pid[$suite]=$!
 done
 
-[ "$host_built" = 1 ] && check "$build_dir"
-if [ "${SKIP_ASAN:-0}" != 1 ]; then
-	build build-asan --enable-werror --enable-unit-tests \
-		--enable-sanitizers --disable-integration ||
-		build_errors=$((build_errors + 1))
-fi
-
-# The tarball's own build and unit tests (make distcheck); its tests'
-# .trs files are not counted below, a failure is.
-if [ "${SKIP_DISTCHECK:-0}" != 1 ] && [ "$host_built" = 1 ]; then
-	say "$build_dir: make -j$jobs distcheck"
-	if (cd "$build_dir" &&
-		make -j"$jobs" distcheck \
-			DISTCHECK_CONFIGURE_FLAGS=--enable-werror \
-			>distcheck.out 2>&1); then
-		tail -n 4 "$build_dir/distcheck.out"
-	else
-		tail -n 80 "$build_dir/distcheck.out"
-		echo "test.sh: $build_dir: make distcheck failed" >&2
-		build_errors=$((build_errors + 1))
+# Steps 7 to 9, in the background at the lowest CPU priority while the
+# integration tests run (they wait for daemons and jobs far more than they
+# compute; the tests themselves wait longer on a busy machine, they do not
+# fail).  Output in $build_dir/tail.out, printed when they are done; the
+# number of steps that failed in $build_dir/tail.errors.
+tail_steps() {
+	local build_errors=0
+	if [ "${SKIP_ASAN:-0}" != 1 ]; then
+		build build-asan --enable-werror --enable-unit-tests \
+			--enable-sanitizers --disable-integration ||
+			build_errors=$((build_errors + 1))
 	fi
-fi
 
-if [ "${SKIP_FUZZ:-0}" != 1 ]; then
-	say "build-fuzz: configure CC=clang --enable-fuzzing; make fuzz (FUZZ_SECONDS=${FUZZ_SECONDS:-20} per target)"
-	mkdir -p build-fuzz
-	find build-fuzz -maxdepth 1 -name '*.trs' -delete
-	fuzz_args="CC=clang --enable-fuzzing --disable-integration"
-	if (
-		cd build-fuzz || exit 1
-		if [ ! -f config.status ] || [ "$(cat .configure-args 2>/dev/null)" != "$fuzz_args" ]; then
-			rm -f .configure-args
-			# shellcheck disable=SC2086
-			"$top/configure" $fuzz_args >configure.out 2>&1 || {
-				cat configure.out
-				exit 1
-			}
-			echo "$fuzz_args" >.configure-args
+	# The tarball's own build and unit tests (make distcheck); its tests'
+	# .trs files are not counted below, a failure is.
+	# From a directory of its own: the host's check runs in $build_dir.
+	local dc=build-asan
+	if [ "${SKIP_DISTCHECK:-0}" != 1 ] && [ "${SKIP_ASAN:-0}" = 1 ]; then
+		dc=build-dist
+		mkdir -p "$dc"
+		(cd "$dc" && "$top/configure" >configure.out 2>&1) ||
+			{ cat "$dc/configure.out"; dc=; }
+	fi
+	if [ "${SKIP_DISTCHECK:-0}" != 1 ] && [ -f "$dc/Makefile" ]; then
+		say "$dc: make -j$jobs distcheck"
+		if (cd "$dc" &&
+			make -j"$jobs" distcheck \
+				DISTCHECK_CONFIGURE_FLAGS=--enable-werror \
+				>distcheck.out 2>&1); then
+			tail -n 4 "$dc/distcheck.out"
+		else
+			tail -n 80 "$dc/distcheck.out"
+			echo "test.sh: $dc: make distcheck failed" >&2
+			build_errors=$((build_errors + 1))
 		fi
-		make -j"$jobs" fuzz
-	); then :; else
-		echo "test.sh: build-fuzz: configure or make fuzz failed" >&2
+	elif [ "${SKIP_DISTCHECK:-0}" != 1 ]; then
+		echo "test.sh: no configured directory for make distcheck" >&2
 		build_errors=$((build_errors + 1))
 	fi
-fi
+
+	# The Debian packages of this machine's Slurm from that tarball,
+	# checked by lintian (contrib/build-debs.sh; the root filesystems'
+	# runs build theirs and test them installed).
+	if [ "${SKIP_DISTCHECK:-0}" != 1 ] && [ "${SKIP_DEBS:-0}" != 1 ] &&
+		[ -n "$dc" ] && ls "$dc"/slurm-checkpoint-*.tar.gz >/dev/null 2>&1; then
+		say "$dc: contrib/build-debs.sh (lintian; output in $dc/debs.out)"
+		rm -rf "$dc/debs"
+		if DEB_BUILD_OPTIONS=nocheck contrib/build-debs.sh \
+			"$(ls "$dc"/slurm-checkpoint-*.tar.gz | head -n1)" \
+			"$dc/debs" >"$dc/debs.out" 2>&1; then
+			grep -E '^build-debs.sh: (lintian|/)' "$dc/debs.out"
+		else
+			tail -n 60 "$dc/debs.out"
+			echo "test.sh: $dc: the Debian packages failed" >&2
+			build_errors=$((build_errors + 1))
+		fi
+	fi
+
+	if [ "${SKIP_FUZZ:-0}" != 1 ]; then
+		say "build-fuzz: configure CC=clang --enable-fuzzing; make fuzz (FUZZ_SECONDS=${FUZZ_SECONDS:-20} per target)"
+		mkdir -p build-fuzz
+		find build-fuzz -maxdepth 1 -name '*.trs' -delete
+		fuzz_args="CC=clang --enable-fuzzing --disable-integration"
+		if (
+			cd build-fuzz || exit 1
+			if [ ! -f config.status ] || [ "$(cat .configure-args 2>/dev/null)" != "$fuzz_args" ]; then
+				rm -f .configure-args
+				# shellcheck disable=SC2086
+				"$top/configure" $fuzz_args >configure.out 2>&1 || {
+					cat configure.out
+					exit 1
+				}
+				echo "$fuzz_args" >.configure-args
+			fi
+			make -j"$jobs" fuzz
+		); then :; else
+			echo "test.sh: build-fuzz: configure or make fuzz failed" >&2
+			build_errors=$((build_errors + 1))
+		fi
+	fi
+
+	echo "$build_errors" >"$build_dir/tail.errors"
+}
+
+mkdir -p "$build_dir"
+rm -f "$build_dir/tail.errors"
+(renice -n 19 "$BASHPID" >/dev/null; tail_steps) >"$build_dir/tail.out" 2>&1 &
+tail_pid=$!
+[ "$host_built" = 1 ] && check "$build_dir"
+wait "$tail_pid"
+cat "$build_dir/tail.out"
+build_errors=$((build_errors + $(cat "$build_dir/tail.errors" 2>/dev/null || echo 1)))
 
 for suite in "${!suite_pid[@]}"; do
 	say "build-$suite: waiting for contrib/test.sh in the $suite root filesystem"
