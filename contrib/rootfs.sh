@@ -9,6 +9,14 @@
 #       <dir> was made by this script from the same suite and package list;
 #       otherwise it is made again.  trixie: Slurm 24.11, CRIU 4.1;
 #       sid: Slurm 26.05, CRIU 4.2.
+#   contrib/rootfs.sh boot <dir> <srcdir> <command...>
+#       The same namespaces (and a cgroup and UTS namespace), but systemd
+#       is their init: the command runs inside once systemd has started
+#       (systemctl is-system-running --wait), and systemd dies with it.
+#       For the packages' test under systemd (tests/system/node.sh).
+#       Units that would act on the machine itself (sysctl, modules,
+#       udev, clock, consoles) are masked, /sys is read-only, and Slurm's
+#       and munge's units are masked until the command unmasks them.
 #   contrib/rootfs.sh run <dir> <srcdir> <command...>
 #       Run the command inside <dir>, with <srcdir> bound on /src (the
 #       command starts there), in mount, pid, network and IPC namespaces of
@@ -132,8 +140,33 @@ enter() {
 	ip link set ckpt0 up
 	ip link set ckpt1 up
 	cd /src
+	[ "${ROOTFS_BOOT:-0}" = 1 ] && boot_init
 	exec env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 		HOME=/root LANG=C.UTF-8 TERM="${TERM:-dumb}" "$@"
+}
+
+# boot: systemd as this namespace's init.  Its own cgroup2 hierarchy (in
+# the cgroup namespace), /sys read-only, and the units that would touch
+# the machine's kernel or devices (sysctl, modules, udev, clock, consoles)
+# masked: the container keeps to itself.
+boot_init() {
+	local u
+	umount -l /sys/fs/cgroup 2>/dev/null
+	mount -o remount,bind,ro /sys
+	mount -t cgroup2 cgroup2 /sys/fs/cgroup
+	for u in systemd-sysctl.service systemd-modules-load.service \
+		systemd-udevd.service systemd-udev-trigger.service \
+		systemd-udevd-control.socket systemd-udevd-kernel.socket \
+		systemd-timesyncd.service systemd-binfmt.service \
+		console-getty.service getty@.service serial-getty@.service \
+		getty.target systemd-firstboot.service \
+		systemd-networkd.service systemd-resolved.service \
+		slurmctld.service slurmd.service munge.service; do
+		ln -sf /dev/null "/etc/systemd/system/$u"
+	done
+	exec env -i container=slurm-checkpoint \
+		PATH=/usr/sbin:/usr/bin:/sbin:/bin /lib/systemd/systemd \
+		--system </dev/null >/dev/null 2>&1
 }
 
 case ${1:-} in
@@ -153,11 +186,58 @@ run)
 	exec unshare --mount --pid --net --ipc --fork --kill-child \
 		"$0" _enter "$dir" "$src" "$@"
 	;;
+boot)
+	[ $# -ge 4 ] || die "usage: rootfs.sh boot <dir> <srcdir> <command...>"
+	[ "$(id -u)" -eq 0 ] || die "boot needs root"
+	dir=$(realpath "$2")
+	src=$(realpath "$3")
+	[ -f "$dir/.rootfs-stamp" ] || die "$dir is not a root filesystem made by rootfs.sh"
+	[ -x "$dir/lib/systemd/systemd" ] || die "$dir has no systemd"
+	shift 3
+	ROOTFS_BOOT=1 unshare --mount --pid --net --ipc --uts --cgroup --fork \
+		--kill-child "$0" _enter "$dir" "$src" true </dev/null >/dev/null 2>&1 &
+	ns=$!
+	# The end: SIGKILL to the namespace's init ends every process in it.
+	init=
+	trap '[ -n "$init" ] && kill -KILL "$init" 2>/dev/null; kill "$ns" 2>/dev/null; wait "$ns" 2>/dev/null' EXIT
+	# The namespace's init: unshare's child, once it has become systemd.
+	for _ in $(seq 1 150); do
+		init=$(pgrep -P "$ns" | head -n1)
+		[ "$(cat "/proc/$init/comm" 2>/dev/null)" = systemd ] && break
+		sleep 0.2
+	done
+	[ "$(cat "/proc/$init/comm" 2>/dev/null)" = systemd ] || die "systemd did not start"
+	inside() {
+		nsenter -t "$init" -m -p -n -i -u -C -r -w \
+			env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+			HOME=/root LANG=C.UTF-8 "$@"
+	}
+	# Up (running or degraded) within 120 s; its jobs are done then.
+	# (Until its bus socket exists, systemctl cannot ask.)
+	for _ in $(seq 1 240); do
+		state=$(timeout 120 nsenter -t "$init" -m -p -n -i -u -C -r -w \
+			systemctl is-system-running --wait 2>&1) || true
+		case $state in
+		running | degraded | maintenance | stopping) break ;;
+		esac
+		sleep 0.5
+	done
+	case $state in
+	running | degraded) ;;
+	*) die "systemd in $dir did not finish starting: $state" ;;
+	esac
+	rc=0
+	inside bash -c 'cd /src && exec "$@"' inside "$@" || rc=$?
+	kill -KILL "$init" 2>/dev/null || true
+	wait "$ns" 2>/dev/null || true
+	trap - EXIT
+	exit "$rc"
+	;;
 _enter)
 	shift
 	enter "$@"
 	;;
 *)
-	die "usage: rootfs.sh make <suite> <dir> | run <dir> <srcdir> <command...>"
+	die "usage: rootfs.sh make <suite> <dir> | run|boot <dir> <srcdir> <command...>"
 	;;
 esac

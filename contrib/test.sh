@@ -34,6 +34,11 @@
 #                    libFuzzer targets, FUZZ_SECONDS each, default 20; one
 #                    .trs per target)
 #  10. waits for steps 7 to 9 (their output then) and step 5
+#  11. tests/system/node.sh in a booted sid root filesystem (contrib/
+#      rootfs.sh boot): the packages installed with apt, one plugstack
+#      line, systemctl enable --now slurmckptd, a job checkpointed (with
+#      criu too) under the unit's sandbox, a reload (SYSTEM_SUITES: the
+#      suites, default "sid"; empty: none)
 # Prints each test-suite.log summary and a last line
 #   "N passed, N failed, N skipped"
 # computed from the .trs files of every build.  Exit status 0 only when nothing
@@ -310,6 +315,36 @@ for suite in "${!suite_pid[@]}"; do
 		tail -n 60 "build-$suite/test.out" >&2
 		build_errors=$((build_errors + 1))
 	fi
+done
+
+# 11. The packages under systemd: in a booted root filesystem (contrib/
+# rootfs.sh boot), apt installs them, one plugstack line and systemctl
+# enable --now slurmckptd make a node, and a job is checkpointed, with
+# criu too, under the unit's sandbox (tests/system/node.sh).  On the
+# suites of SYSTEM_SUITES (default sid: its CRIU works on this kernel).
+for suite in ${SYSTEM_SUITES-sid}; do
+	case " $matrix " in *" $suite "*) ;; *) continue ;; esac
+	d=build-$suite/tests/system
+	mkdir -p "$d"
+	rm -f "$d/node.trs"
+	say "build-$suite: tests/system/node.sh in the booted $suite root filesystem"
+	if ! ls "build-$suite"/debs/*.deb >/dev/null 2>&1; then
+		echo "test.sh: build-$suite/debs: no packages to test" >&2
+		build_errors=$((build_errors + 1))
+		continue
+	fi
+	timeout -k 30 600 contrib/rootfs.sh boot "$rootfs_cache/$suite" "$top" \
+		tests/system/node.sh "build-$suite/debs" >"$d/node.log" 2>&1
+	rc=$?
+	grep -E '^(ok|not ok)' "$d/node.log"
+	{
+		sed -n 's/^ok .*/:test-result: PASS/p; s/^not ok .*/:test-result: FAIL/p' "$d/node.log"
+		if [ "$rc" = 0 ] && grep -q '^ok' "$d/node.log"; then
+			echo ":global-test-result: PASS"
+		else
+			echo ":global-test-result: FAIL"
+		fi
+	} >"$d/node.trs"
 done
 
 pass=0 fail=0 skip=0

@@ -10,7 +10,7 @@
 #   $CLUSTER_DIR/slurm.conf      the cluster's configuration (SLURM_CONF)
 #   $CLUSTER_DIR/plugstack.conf  the "required checkpoint.so ..." line
 #   $CLUSTER_DIR/lib, bin        copies of checkpoint.so, slurmckptd, scheckpoint
-#                                (CKPT_INSTALLED=1: links to the installed ones)
+#                                (CKPT_INSTALLED=1: of the installed ones)
 #   $CLUSTER_DIR/apps/           copies of tests/integration/apps (readable by ckptuser)
 #   $CLUSTER_DIR/work/           a directory owned by ckptuser; as_user runs there
 #   $CLUSTER_DIR/*.log           daemon logs (printed when a test fails)
@@ -671,20 +671,17 @@ cluster_start() {
 	for i in "$CKPT_SO_FILE" "$CKPTD_FILE" "$SCKPT_FILE"; do
 		[ -f "$i" ] || _cluster_die "$i is missing (not built, or not installed)"
 	done
-	if [ "${CKPT_INSTALLED:-0}" = 1 ]; then
-		# The installed files themselves.
-		ln -s "$CKPTD_FILE" "$SCKPT_FILE" "$CLUSTER_DIR/bin/"
-		ln -s "$CKPT_SO_FILE" "$CLUSTER_DIR/lib/checkpoint.so"
+	# Copies (of the installed bytes too, never links: a test that wraps
+	# or replaces bin/slurmckptd must not write through to /usr/sbin), so
+	# that ckptuser can read them whatever the build directory's
+	# permissions are, and a rebuild does not change a running cluster.
+	# Installed, the plugin is Slurm's to find in its PluginDir.
+	cp "$CKPTD_FILE" "$SCKPT_FILE" "$CLUSTER_DIR/bin/"
+	chmod -R a+rX "$CLUSTER_DIR/bin"
+	cp "$CKPT_SO_FILE" "$CLUSTER_DIR/lib/checkpoint.so"
+	chmod 0755 "$CLUSTER_DIR/lib/checkpoint.so"
+	[ "${CKPT_INSTALLED:-0}" = 1 ] &&
 		note "installed files: $CKPTD_FILE $SCKPT_FILE $CKPT_SO_FILE"
-	else
-		# Copies, so that ckptuser can read them whatever the build
-		# directory's permissions are, and a rebuild does not change a
-		# running cluster.
-		cp "$CKPTD_FILE" "$SCKPT_FILE" "$CLUSTER_DIR/bin/"
-		chmod -R a+rX "$CLUSTER_DIR/bin"
-		cp "$CKPT_SO_FILE" "$CLUSTER_DIR/lib/checkpoint.so"
-		chmod 0755 "$CLUSTER_DIR/lib/checkpoint.so"
-	fi
 	SCHECKPOINT=$CLUSTER_DIR/bin/scheckpoint
 	_plugin_line >"$CLUSTER_DIR/plugstack.conf"
 	chmod 0644 "$CLUSTER_DIR/plugstack.conf"
