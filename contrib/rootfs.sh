@@ -27,8 +27,10 @@
 #       command's; every process it started dies with it.  <dir> itself is
 #       not changed: the command sees it through an overlay whose upper
 #       layer is a tmpfs of the namespace, so what it installs or writes
-#       outside /src (packages, users, /tmp) is gone when it ends, and the
-#       next run starts from the same clean root filesystem.
+#       outside /src and /tmp (packages, users) is gone when it ends, and
+#       the next run starts from the same clean root filesystem.  /tmp is
+#       <dir>.tmp, on the disk (the tests' clusters are there, and clean
+#       up after themselves).
 #
 # Environment: ROOTFS_MIRROR (the first deb.debian.org-like URI of
 # /etc/apt/sources*, else http://deb.debian.org/debian).
@@ -115,6 +117,11 @@ enter() {
 	mkdir /mnt/upper /mnt/work /mnt/root
 	mount -t overlay -o "lowerdir=$dir,upperdir=/mnt/upper,workdir=/mnt/work" \
 		rootfs /mnt/root
+	# /tmp on the disk, not in memory: the tests' clusters live there,
+	# and 1620 compares node-local staging (tmpfs) with a disk.
+	mkdir -p "$dir.tmp"
+	chmod 1777 "$dir.tmp"
+	mount --bind "$dir.tmp" /mnt/root/tmp
 	dir=/mnt/root
 	mount -t proc proc "$dir/proc"
 	mount --rbind /dev "$dir/dev"
