@@ -144,6 +144,21 @@ static bool restart_key(const char *name)
 	return false;
 }
 
+/* Whether a key has the same value in a and b. */
+static bool same_value(const struct kv_key *k, const struct helper_conf *a,
+		       const struct helper_conf *b)
+{
+	const char *pa = (const char *)a + k->offset;
+	const char *pb = (const char *)b + k->offset;
+
+	if (k->type == KV_STRING || k->type == KV_PATH) {
+		const char *sa = *(char *const *)pa, *sb = *(char *const *)pb;
+
+		return sa == sb || (sa && sb && strcmp(sa, sb) == 0);
+	}
+	return *(const long *)pa == *(const long *)pb;
+}
+
 /* A key's value as the log shows it ("" for none). */
 static void value_str(const struct kv_key *k, const struct helper_conf *c,
 		      char *buf, size_t len)
@@ -171,10 +186,11 @@ int conf_reload(const char *path, bool given, const char *sock, char *err,
 	/* As offsite_init() gave them at start-up. */
 	offsite_conf_defaults(&next.offsite);
 	for (k = helper_keys; k->name; k++) {
+		/* The values themselves: their text in the log may be cut. */
+		if (same_value(k, &hconf, &next))
+			continue;
 		value_str(k, &hconf, was, sizeof(was));
 		value_str(k, &next, now, sizeof(now));
-		if (strcmp(was, now) == 0)
-			continue;
 		if (!restart_key(k->name)) {
 			log_msg(LOG_NOTICE, "%s: %s=%s (was %s)", path,
 				k->name, now, was);
