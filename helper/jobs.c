@@ -317,12 +317,12 @@ static void poll_done(void *arg, json_t *o, int status)
 
 	(void)arg;
 	polling = false;
-	if (o)
+	if (o) {
 		metrics_slurmctld("poll");
-	if (o)
 		json_unpack(o, "{s:b,s?s,s?b,s?I,s?o}", "ok", &ok, "error",
 			    &error, "unchanged", &unchanged, "since", &t,
 			    "jobs", &list);
+	}
 	if (!ok) {
 		/* Said once until it changes: slurmctld may be down a while. */
 		if (strcmp(error, last_poll_error) != 0)

@@ -228,7 +228,6 @@ int main(int argc, char **argv)
 		log_msg(LOG_WARNING, "no watchdog timer: %s", strerror(errno));
 	rc = loop_run() < 0 ? 1 : 0;
 	notify_stopping();
-	metrics_file_shutdown();
 	tcp_close();
 	server_close();
 out:
