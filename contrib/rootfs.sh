@@ -176,17 +176,22 @@ boot_init() {
 		--system </dev/null >/dev/null 2>&1
 }
 
+# run|boot <dir> <srcdir> <command...>: dir and src set, checked.
+dir_src() {
+	[ $# -ge 4 ] || die "usage: rootfs.sh $1 <dir> <srcdir> <command...>"
+	[ "$(id -u)" -eq 0 ] || die "$1 needs root"
+	dir=$(realpath "$2")
+	src=$(realpath "$3")
+	[ -f "$dir/.rootfs-stamp" ] || die "$dir is not a root filesystem made by rootfs.sh"
+}
+
 case ${1:-} in
 make)
 	[ $# -eq 3 ] || die "usage: rootfs.sh make <suite> <dir>"
 	make_rootfs "$2" "$(realpath -m "$3")"
 	;;
 run)
-	[ $# -ge 4 ] || die "usage: rootfs.sh run <dir> <srcdir> <command...>"
-	[ "$(id -u)" -eq 0 ] || die "run needs root"
-	dir=$(realpath "$2")
-	src=$(realpath "$3")
-	[ -f "$dir/.rootfs-stamp" ] || die "$dir is not a root filesystem made by rootfs.sh"
+	dir_src "$@"
 	shift 3
 	# --kill-child: when this script dies, the namespace's init dies, and
 	# with it every process in the namespace.
@@ -194,11 +199,7 @@ run)
 		"$0" _enter "$dir" "$src" "$@"
 	;;
 boot)
-	[ $# -ge 4 ] || die "usage: rootfs.sh boot <dir> <srcdir> <command...>"
-	[ "$(id -u)" -eq 0 ] || die "boot needs root"
-	dir=$(realpath "$2")
-	src=$(realpath "$3")
-	[ -f "$dir/.rootfs-stamp" ] || die "$dir is not a root filesystem made by rootfs.sh"
+	dir_src "$@"
 	[ -x "$dir/lib/systemd/systemd" ] || die "$dir has no systemd"
 	shift 3
 	ROOTFS_BOOT=1 unshare --mount --pid --net --ipc --uts --cgroup --fork \
@@ -214,6 +215,7 @@ boot)
 		sleep 0.2
 	done
 	[ "$(cat "/proc/$init/comm" 2>/dev/null)" = systemd ] || die "systemd did not start"
+	# A command in all of its namespaces, with a clean environment.
 	inside() {
 		nsenter -t "$init" -m -p -n -i -u -C -r -w \
 			env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
@@ -222,8 +224,8 @@ boot)
 	# Up (running or degraded) within 120 s; its jobs are done then.
 	# (Until its bus socket exists, systemctl cannot ask.)
 	for _ in $(seq 1 240); do
-		state=$(timeout 120 nsenter -t "$init" -m -p -n -i -u -C -r -w \
-			systemctl is-system-running --wait 2>&1) || true
+		state=$(inside timeout 120 systemctl is-system-running \
+			--wait 2>&1) || true
 		case $state in
 		running | degraded | maintenance | stopping) break ;;
 		esac
