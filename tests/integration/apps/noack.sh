@@ -20,7 +20,10 @@ count=0
 echo "start=$count"
 while [ "$count" -lt "$n" ]; do
 	sleep 1 &
-	until wait $!; do :; done
+	# wait returns early (>128) when a trap runs: wait again while the
+	# sleep lives.  Not "until wait $!": once the trap's own commands
+	# have reaped the sleep, wait fails for ever and the loop spins.
+	while kill -0 $! 2>/dev/null; do wait $!; done
 	count=$((count + 1))
 done
 echo "final=$count"
