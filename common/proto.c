@@ -45,6 +45,7 @@ static const char *const op_names[] = {
 	[CKPT_OP_PREPARE] = "prepare",
 	[CKPT_OP_ABORT] = "abort",
 	[CKPT_OP_FETCH] = "fetch",
+	[CKPT_OP_EVENTS] = "events",
 };
 
 #define NOPS (sizeof(op_names) / sizeof(op_names[0]))
@@ -54,7 +55,7 @@ static const char *const op_names[] = {
 
 bool proto_op_is_request(int op)
 {
-	return op == CKPT_OP_CREATE ||
+	return op == CKPT_OP_CREATE || op == CKPT_OP_EVENTS ||
 	       (op >= CKPT_OP_ABLE && op <= CKPT_OP_SHOW);
 }
 

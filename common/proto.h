@@ -42,12 +42,15 @@ enum ckpt_op {
 				 * (the user, on the node's socket): the
 				 * batch image of an ended job, into
 				 * fetch_dir */
+	CKPT_OP_EVENTS,		/* scheckpoint -> helper: the job's
+				 * checkpoint events kept on this node */
 };
 
 /* A message between helpers: CKPT_OP_PREPARE or CKPT_OP_ABORT. */
 bool proto_op_is_peer(int op);
 
-/* A request of scheckpoint: CKPT_OP_CREATE or CKPT_OP_ABLE..SHOW. */
+/* A request of scheckpoint: CKPT_OP_CREATE, CKPT_OP_ABLE..SHOW or
+ * CKPT_OP_EVENTS. */
 bool proto_op_is_request(int op);
 
 struct ckpt_msg {
@@ -124,7 +127,7 @@ bool proto_trigger_ok(const char *path);
 /* JSON encoding, keys by op: "op" is a string ("register", "task",
  * "unregister", "create", "reply", "exit", "able", "vacate", "requeue",
  * "enable", "disable", "error", "list", "show", "prepare", "abort",
- * "fetch") plus "v":CKPT_PROTO_VERSION.  A register message carries
+ * "fetch", "events") plus "v":CKPT_PROTO_VERSION.  A register message carries
  * "nodeid" and "nnodes" (optional on decoding: 0 and 1).  dir (register),
  * image_dir (list, create, vacate, requeue) and fetch_dir (fetch) are
  * all "dir".

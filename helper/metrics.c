@@ -296,8 +296,9 @@ char *metrics_event(const struct metrics_ckpt *c)
 
 	step = c->step == CKPT_STEP_BATCH ? json_string("batch") :
 	       json_integer((json_int_t)c->step);
-	o = json_pack("{s:s,s:I,s:o,s:I,s:s,s:s,s:I,s:f,s:s,s:s?}",
-		      "event", "checkpoint", "job", (json_int_t)c->job,
+	o = json_pack("{s:s,s:I,s:I,s:o,s:I,s:s,s:s,s:I,s:f,s:s,s:s?}",
+		      "event", "checkpoint", "time", (json_int_t)c->time,
+		      "job", (json_int_t)c->job,
 		      "step", step, "seq", (json_int_t)c->seq,
 		      "reason", c->reason ? c->reason : "none",
 		      "method", c->method ? c->method : "signal",

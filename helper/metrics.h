@@ -24,6 +24,7 @@ struct metrics_ckpt {
 	uint64_t bytes;		/* of the committed image */
 	uint64_t flushed;	/* copied from node-local staging */
 	double duration;	/* seconds, request to outcome */
+	time_t time;		/* of the outcome */
 };
 
 /* The gauges, sampled when the file is written. */

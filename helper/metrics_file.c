@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* metrics_file.c - a listener of the steps' events that counts each
- * checkpoint's outcome (metrics.c) and says it in the log as one line of
- * JSON, and, with metrics_file=, the file node-exporter's textfile
+ * checkpoint's outcome (metrics.c) and hands it to events.c as one line
+ * of JSON, and, with metrics_file=, the file node-exporter's textfile
  * collector reads: rewritten from the loop at most every
  * METRICS_FILE_MIN_MS after a change, and at exit.  A temporary file in
  * the same directory renamed over it: the collector never reads half a
@@ -23,6 +23,7 @@
 
 #include "conf.h"
 #include "errbuf.h"
+#include "events.h"
 #include "log.h"
 #include "loop.h"
 #include "method.h"
@@ -154,8 +155,8 @@ static const char *outcome_of(const struct ckpt_result *r)
 	return r->skipped ? "skipped" : "failed";
 }
 
-/* A checkpoint of s ended: counted, and said as one line of JSON.  A
- * follower's part is the leader's to count. */
+/* A checkpoint of s ended: counted, and an event of one line of JSON.
+ * A follower's part is the leader's to count. */
 static void step_done(struct step *s, const struct ckpt_result *r,
 		      long took)
 {
@@ -165,7 +166,7 @@ static void step_done(struct step *s, const struct ckpt_result *r,
 		.method = s->method ? method_name(s->method) : "signal",
 		.outcome = outcome_of(r), .error = r->ok ? NULL : r->error,
 		.bytes = r->bytes, .flushed = r->flushed,
-		.duration = r->seconds,
+		.duration = r->seconds, .time = time(NULL),
 	};
 	char *line;
 
@@ -177,7 +178,7 @@ static void step_done(struct step *s, const struct ckpt_result *r,
 	}
 	metrics_checkpoint(&c);
 	if ((line = metrics_event(&c)))
-		log_msg(LOG_NOTICE, "event: %s", line);
+		events_add(s->job, s->id, s->uid, s->node, line);
 	free(line);
 }
 

@@ -414,14 +414,16 @@ void sched_nodes_free(char **nodes, char *batch_host)
 	free(batch_host);
 }
 
-static char **expand_nodes(const char *list)
+char **sched_expand_nodes(const char *list)
 {
 	hostlist_ptr hl = slurm_hostlist_create(list);
 	char **v = NULL, *node;
 	size_t n = 0;
 
-	if (!hl)
+	if (!hl) {
+		errno = EINVAL;
 		return NULL;
+	}
 	v = calloc((size_t)slurm_hostlist_count(hl) + 1, sizeof(*v));
 	while (v && (node = slurm_hostlist_shift(hl))) {
 		v[n] = strdup(node);
@@ -453,7 +455,7 @@ int sched_step_nodes(uint32_t job, uint32_t step, char ***nodes, char *err,
 	    !*r->job_steps[0].nodes) {
 		errprintf(err, errlen, ESRCH,
 			  "%s: slurmctld knows no nodes of it", what);
-	} else if (!(*nodes = expand_nodes(r->job_steps[0].nodes))) {
+	} else if (!(*nodes = sched_expand_nodes(r->job_steps[0].nodes))) {
 		errprintf(err, errlen, ENOMEM, "%s: nodes '%s': %s", what,
 			  r->job_steps[0].nodes, strerror(ENOMEM));
 	} else {

@@ -72,6 +72,9 @@ int sched_job_save(uint32_t id, json_t **info, char **script, char *err,
 int sched_job_nodes(uint32_t id, char ***nodes, char **batch_host,
 		    char *err, size_t errlen);
 void sched_nodes_free(char **nodes, char *batch_host);
+/* A host list ("c[1-3],d1") expanded: NULL-ended, free with
+ * sched_nodes_free(); NULL (errno) when it is not one. */
+char **sched_expand_nodes(const char *list);
 
 /* A multi-node step's nodes, in its node index order (S_JOB_NODEID):
  * *nodes NULL-ended and expanded, free with sched_nodes_free().  0/-1

@@ -17,6 +17,7 @@
 
 #include "access.h"
 #include "conn.h"
+#include "events.h"
 #include "image.h"
 #include "jobs.h"
 #include "log.h"
@@ -408,6 +409,25 @@ static int on_query(struct conn *c, const struct ckpt_msg *m)
 	return rc;
 }
 
+/* events: what this node kept of the job's checkpoints that the client
+ * may see; over TCP, those of the node the request is for. */
+static int on_events(struct conn *c, const struct ckpt_msg *m)
+{
+	struct ckpt_msg r = { .op = CKPT_OP_REPLY, .ok = 1 };
+	int rc;
+
+	if (!(r.info = events_of(m->job, m->step, c->cred.uid,
+				 c->tcp ? m->to : NULL)))
+		return errno == ENOENT ?
+		       conn_reply_err(c, ENOENT, "no checkpoint event of job "
+				      "%u of yours is kept on this node",
+				      m->job) :
+		       conn_reply_err(c, ENOMEM, "out of memory");
+	rc = conn_send(c, &r);
+	free(r.info);
+	return rc;
+}
+
 /* fetch: the step's newest image, from the offsite store (offsite_loop.c). */
 static void fetch_done(void *arg, bool ok, int err, const char *text,
 		       uint64_t seq)
@@ -568,6 +588,9 @@ static void on_message(struct conn *c, struct ckpt_msg *m, int *pidfd)
 		break;
 	case CKPT_OP_FETCH:
 		rc = on_fetch(c, m);
+		break;
+	case CKPT_OP_EVENTS:
+		rc = on_events(c, m);
 		break;
 	case CKPT_OP_EXIT:
 		if (!c->step || c->cred.uid != 0) {

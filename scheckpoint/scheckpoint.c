@@ -2,9 +2,9 @@
 /* scheckpoint.c - the checkpoint command, like legacy
  * "scontrol checkpoint <verb> <job_id>[.<step_id>] [MaxWait=<s>]",
  * spoken to the helper on this node (or the job's, transport.c): able,
- * create, vacate, requeue, enable, disable, error, list, show, and
- * restart (restart.c).  Output for people like scontrol's, or --json;
- * exit 0 done, 1 refused or failed, 2 usage. */
+ * create, vacate, requeue, enable, disable, error, list, show, restart
+ * (restart.c) and events (events.c).  Output for people like
+ * scontrol's, or --json; exit 0 done, 1 refused or failed, 2 usage. */
 #include "config.h"
 
 #include <errno.h>
@@ -54,11 +54,15 @@ static void usage(FILE *f)
 		"[ImageDir=<dir>] [MaxWait=<seconds>]\n"
 		"       scheckpoint list <job_id>[.<step_id>] [ImageDir=<dir>]\n"
 		"       scheckpoint restart <job_id> "
-		"[ImageDir=<dir>] [StickToNodes] [Force]\n");
+		"[ImageDir=<dir>] [StickToNodes] [Force]\n"
+		"       scheckpoint events <job_id>[.<step_id>] "
+		"[NodeList=<nodes>] [MaxWait=<seconds>]\n");
 	for (i = 0; i < NVERBS; i++)
 		fprintf(f, "  %-8s %s\n", verbs[i].name, verbs[i].help);
 	fprintf(f, "  %-8s %s\n", "restart", "submit an ended job again from "
 		"its image (new job id)");
+	fprintf(f, "  %-8s %s\n", "events", "the job's checkpoints, each "
+		"outcome, gathered from its nodes");
 	fprintf(f, "<job_id> may be <array_job_id>_<task_id>.\n");
 	fprintf(f, "  --json     machine-readable output\n"
 		"  -s socket  slurmckptd's socket (default "
@@ -361,6 +365,8 @@ int main(int argc, char **argv)
 	}
 	if (strcasecmp(argv[optind], "restart") == 0)
 		return restart_main(sock, argc - optind, argv + optind);
+	if (strcasecmp(argv[optind], "events") == 0)
+		return events_main(sock, argc - optind, argv + optind);
 	for (i = 0; i < NVERBS; i++)
 		if (strcasecmp(argv[optind], verbs[i].name) == 0)
 			v = &verbs[i];

@@ -4,7 +4,8 @@
  * slurmckptd: this node's socket, or a node's over TCP in a MUNGE
  * credential), restart.c (restart: submit an ended job again from its
  * image; restart_log.c, its record in checkpoint.log), list_local.c (list
- * of an ended job, from the directory), output.c and jobid.c.
+ * of an ended job, from the directory), events.c (the checkpoint events
+ * of a job, gathered from its nodes), output.c and jobid.c.
  * scheckpoint.c is above the others. */
 #ifndef CKPT_SCHECKPOINT_H
 #define CKPT_SCHECKPOINT_H
@@ -39,6 +40,10 @@ int ask_local(const char *sock, const struct ckpt_msg *m, struct ckpt_msg *r,
 	      long max_wait, char *text, size_t len);
 int ask_remote(const struct ckpt_msg *m, struct ckpt_msg *r, long max_wait,
 	       char *text, size_t len);
+/* ask_node: the helper of node, over TCP (its port from
+ * SLURM_CHECKPOINT_PORTS). */
+int ask_node(const char *node, const struct ckpt_msg *m, long max_wait,
+	     struct ckpt_msg *r, char *text, size_t len);
 
 /* list_local.c: the images of job (step, or CKPT_STEP_ALL) in dir, read
  * as whoever runs this (root: as dir's owner), as JSON text like
@@ -46,6 +51,10 @@ int ask_remote(const struct ckpt_msg *m, struct ckpt_msg *r, long max_wait,
  * text. */
 char *list_local(const char *dir, uint32_t job, uint32_t step, char *text,
 		 size_t len);
+
+/* events.c: "events <job_id>[.<step_id>] [NodeList=<nodes>]
+ * [MaxWait=<s>]", argv[0] being "events"; the exit status. */
+int events_main(const char *sock, int argc, char **argv);
 
 /* restart.c: "restart <job_id> ImageDir=<dir> [StickToNodes]
  * [AllowRoot]", argv[0] being "restart"; the exit status. */

@@ -70,10 +70,11 @@ static char *munge_socket(void)
 
 /* One request to the helper of node over TCP, in a MUNGE credential,
  * bound to that node (to=): no good if replayed to another. */
-static int ask_node(const char *node, const struct ckpt_msg *m,
-		    const char *msock, long max_wait, struct ckpt_msg *r,
-		    char *text, size_t len)
+int ask_node(const char *node, const struct ckpt_msg *m, long max_wait,
+	     struct ckpt_msg *r, char *text, size_t len)
 {
+	static char *msock;
+	static bool msock_known;
 	long port = proto_port_of(getenv("SLURM_CHECKPOINT_PORTS"), node);
 	struct ckpt_msg bound = *m;
 	char why[512], *cred = NULL;
@@ -83,6 +84,10 @@ static int ask_node(const char *node, const struct ckpt_msg *m,
 		snprintf(text, len, "no slurmckptd port known for node %s "
 			 "(SLURM_CHECKPOINT_PORTS)", node);
 		return -1;
+	}
+	if (!msock_known) {
+		msock = munge_socket();
+		msock_known = true;
 	}
 	bound.to = (char *)node;
 	if (!(cred = nodelink_seal(&bound, msock, text, len)))
@@ -119,28 +124,26 @@ out:
 int ask_remote(const struct ckpt_msg *m, struct ckpt_msg *r,
 		      long max_wait, char *text, size_t len)
 {
-	char **nodes = NULL, *batch = NULL, *msock = NULL;
+	char **nodes = NULL, *batch = NULL;
 	int rc = -1;
 	size_t i;
 
 	sched_init();
 	if (sched_job_nodes(m->job, &nodes, &batch, text, len) < 0)
 		goto out;
-	msock = munge_socket();
 	if (m->step == CKPT_STEP_BATCH || m->step == CKPT_STEP_ALL) {
-		rc = ask_node(batch ? batch : nodes[0], m, msock, max_wait, r,
-			      text, len);
+		rc = ask_node(batch ? batch : nodes[0], m, max_wait, r, text,
+			      len);
 		goto out;
 	}
 	for (i = 0; nodes[i]; i++) {
 		if (i)
 			proto_msg_clear(r);
-		rc = ask_node(nodes[i], m, msock, max_wait, r, text, len);
+		rc = ask_node(nodes[i], m, max_wait, r, text, len);
 		if (rc < 0 || r->ok || r->err != ENOENT)
 			break;
 	}
 out:
 	sched_nodes_free(nodes, batch);
-	free(msock);
 	return rc;
 }

@@ -34,13 +34,15 @@ static char *render(const struct metrics_gauges *g)
 
 static const struct metrics_ckpt ckpts[] = {
 	{ 7, 0, 1, "periodic", "signal", "n1", "committed", NULL, 3000, 0,
-	  0.25 },
+	  0.25, 1700000100 },
 	{ 7, 0, 2, "periodic", "signal", "n1", "committed", NULL, 5000000,
-	  4096, 7.5 },
+	  4096, 7.5, 1700000200 },
 	{ 7, CKPT_STEP_BATCH, 0, "deadline", "criu", "n1", "failed",
-	  "no space", 0, 0, 3 },
-	{ 8, 1, 0, "periodic", "signal", "n1", "skipped", "ended", 0, 0, 1 },
-	{ 9, 0, 0, "bad\"label\n", "signal", "n1", "failed", "x", 0, 0, 1 },
+	  "no space", 0, 0, 3, 1700000300 },
+	{ 8, 1, 0, "periodic", "signal", "n1", "skipped", "ended", 0, 0, 1,
+	  1700000400 },
+	{ 9, 0, 0, "bad\"label\n", "signal", "n1", "failed", "x", 0, 0, 1,
+	  1700000500 },
 };
 
 /* What each line must be, after the updates above (a row of NULL ends). */
@@ -146,7 +148,7 @@ static void test_event(void **state)
 	json_error_t jerr;
 	char *s;
 	const char *outcome, *reason, *method, *node, *error = NULL;
-	json_int_t job, seq, bytes;
+	json_int_t when, job, seq, bytes;
 	json_t *step;
 	double duration;
 
@@ -156,13 +158,15 @@ static void test_event(void **state)
 	assert_null(strchr(s, '\n'));
 	o = json_loads(s, 0, &jerr);
 	assert_non_null(o);
-	assert_int_equal(json_unpack(o, "{s:s,s:I,s:o,s:I,s:s,s:s,s:I,s:F,"
-				     "s:s,s:s,s:I!}", "event", &outcome,
+	assert_int_equal(json_unpack(o, "{s:s,s:I,s:I,s:o,s:I,s:s,s:s,s:I,"
+				     "s:F,s:s,s:s,s:I!}", "event", &outcome,
+				     "time", &when,
 				     "job", &job, "step", &step, "seq", &seq,
 				     "reason", &reason, "method", &method,
 				     "bytes", &bytes, "duration", &duration,
 				     "outcome", &outcome, "node", &node,
 				     "flushed", &bytes), 0);
+	assert_int_equal(when, 1700000200);
 	assert_int_equal(job, 7);
 	assert_int_equal(json_integer_value(step), 0);
 	assert_int_equal(seq, 2);

@@ -83,6 +83,8 @@ static void test_roundtrip(void **state)
 		{ .op = CKPT_OP_REQUEUE, .job = 42, .step = CKPT_STEP_BATCH,
 		  .image_dir = "/scratch/me/elsewhere" },
 		{ .op = CKPT_OP_SHOW, .job = 42, .step = 0 },
+		{ .op = CKPT_OP_EVENTS, .job = 42, .step = CKPT_STEP_ALL },
+		{ .op = CKPT_OP_EVENTS, .job = 42, .step = CKPT_STEP_BATCH },
 		{ .op = CKPT_OP_PREPARE, .job = 42, .step = 1 },
 		{ .op = CKPT_OP_ABORT, .job = 42, .step = 1 },
 		{ .op = CKPT_OP_FETCH, .job = 42, .step = 1 },
