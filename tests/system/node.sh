@@ -3,9 +3,9 @@
 # node.sh - a node made as an admin makes one, under systemd: the Debian
 # packages installed with apt, one plugstack.conf line, systemctl enable
 # --now slurmckptd; then a user's job is checkpointed on request, the
-# daemon is reloaded, and its event line is in the journal.  Run as root
-# inside a booted root filesystem (contrib/rootfs.sh boot; contrib/test.sh
-# does it for sid), from the top of the source tree:
+# daemon is reloaded, and its event is in the journal and in scheckpoint
+# events.  Run as root inside a booted root filesystem (contrib/rootfs.sh
+# boot; contrib/test.sh does it for sid), from the top of the source tree:
 #   tests/system/node.sh <directory of the .deb files>
 # TAP output; exit 0/1.  Slurm's and munge's units come masked (rootfs.sh
 # boot): unmasked and configured here, for one node on this host.
@@ -113,6 +113,11 @@ owner=$(stat -c %U "$work/ckpt/$j.ckpt/count" 2>&1)
 ev=$(journalctl -u slurmckptd --no-pager -o cat | grep -m1 "^event: .*\"job\":$j,")
 [ -n "$ev" ] && ok "journal: $ev" ||
 	not_ok "no event line in the journal: $(journalctl -u slurmckptd -n 10 --no-pager -o cat)"
+# The same, for the user, from the daemon.
+msg=$(cd "$work" && runuser -u ckptuser -- scheckpoint events "$j" 2>&1)
+echo "$msg" | grep -Eq "^[0-9T:-]{19} batch +1 create +signal +committed .* $host\$" &&
+	ok "scheckpoint events $j: $(echo "$msg" | tail -n 1)" ||
+	not_ok "scheckpoint events $j: $msg"
 
 # 6. systemctl reload: the file again, the step still registered.
 echo "max_workers=8" >>/etc/slurm/slurmckptd.conf
