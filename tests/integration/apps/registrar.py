@@ -10,7 +10,7 @@
 # of <uid>:<gid>, its only task <pid>, images in <base>/s<i>, a checkpoint
 # every <interval> seconds.  One connection per step, held open (as
 # slurmstepd does) until this process is killed; prints "registered <n>"
-# once all are.  Run as root (the helper trusts only root's registrations).
+# after every 100 and once all are.  Run as root (the helper trusts only root's registrations).
 import json, os, resource, socket, sys, time
 path, uid, gid, base, first, pidfile, interval = sys.argv[1:]
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -35,6 +35,9 @@ for line in open(pidfile):
     r = json.loads(s.recv(65536))
     assert r["ok"], r
     conns.append(s)
-print("registered", len(conns), flush=True)
+    if len(conns) % 100 == 0:
+        print("registered", len(conns), flush=True)
+if len(conns) % 100:
+    print("registered", len(conns), flush=True)
 while True:
     time.sleep(60)
