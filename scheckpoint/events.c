@@ -103,7 +103,9 @@ static void print_events(uint32_t job, json_t *events, json_int_t left_out)
 		json_t *o = json_pack("{s:I,s:O,s:I}", "job", (json_int_t)job,
 				      "events", events, "left_out", left_out);
 
-		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		/* As the daemon wrote them: 0.034, not 0.034000000000000002. */
+		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+			   JSON_REAL_PRECISION(10));
 		putchar('\n');
 		json_decref(o);
 		return;
