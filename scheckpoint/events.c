@@ -57,18 +57,10 @@ static void take(struct gather *g, const char *node, int rc,
 	json_decref(info);
 }
 
-static const char *field(json_t *e, const char *key)
-{
-	const char *v = json_string_value(json_object_get(e, key));
-
-	return v ? v : "";
-}
-
 static int by_time(const void *a, const void *b)
 {
 	json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
-	json_int_t tx = json_integer_value(json_object_get(x, "time")),
-		   ty = json_integer_value(json_object_get(y, "time"));
+	json_int_t tx = number(x, "time"), ty = number(y, "time");
 
 	if (tx != ty)
 		return tx < ty ? -1 : 1;
@@ -95,8 +87,6 @@ static void print_events(uint32_t job, json_t *events, json_int_t left_out)
 {
 	char t[32], step[16];
 	json_t *e, *st;
-	struct tm tm;
-	time_t when;
 	size_t i;
 
 	if (json_out) {
@@ -114,10 +104,7 @@ static void print_events(uint32_t job, json_t *events, json_int_t left_out)
 	       "SEQ", "REASON", "METHOD", "OUTCOME", "SIZE", "DURATION",
 	       "NODE");
 	json_array_foreach(events, i, e) {
-		when = (time_t)json_integer_value(json_object_get(e, "time"));
-		if (!localtime_r(&when, &tm) ||
-		    !strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%S", &tm))
-			snprintf(t, sizeof(t), "None");
+		time_text(number(e, "time"), t, sizeof(t));
 		st = json_object_get(e, "step");
 		if (json_is_string(st))
 			snprintf(step, sizeof(step), "%s", json_string_value(st));
@@ -126,10 +113,10 @@ static void print_events(uint32_t job, json_t *events, json_int_t left_out)
 				 (long long)json_integer_value(st));
 		printf("%-19s %-6s %5lld %-10s %-8s %-9s %12lld %8.3f %s%s%s\n",
 		       t, step,
-		       (long long)json_integer_value(json_object_get(e, "seq")),
+		       (long long)number(e, "seq"),
 		       field(e, "reason"), field(e, "method"),
 		       field(e, "outcome"),
-		       (long long)json_integer_value(json_object_get(e, "bytes")),
+		       (long long)number(e, "bytes"),
 		       json_number_value(json_object_get(e, "duration")),
 		       field(e, "node"), *field(e, "error") ? "  " : "",
 		       field(e, "error"));

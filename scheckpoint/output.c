@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -57,4 +58,26 @@ void print_error(int err, const char *text)
 		json_decref(o);
 	}
 	fprintf(stderr, "scheckpoint: %s\n", text);
+}
+
+void time_text(json_int_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t <= 0 || !localtime_r(&tt, &tm) ||
+	    !strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm))
+		snprintf(buf, len, "None");
+}
+
+const char *field(json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+
+	return v ? v : "";
+}
+
+json_int_t number(json_t *o, const char *key)
+{
+	return json_integer_value(json_object_get(o, key));
 }

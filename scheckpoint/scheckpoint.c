@@ -71,74 +71,52 @@ static void usage(FILE *f)
 		CKPT_SOCKET_DEFAULT);
 }
 
-static void when(json_int_t t, char *buf, size_t len)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (t <= 0 || !localtime_r(&tt, &tm) ||
-	    !strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm))
-		snprintf(buf, len, "None");
-}
-
-static const char *str(json_t *o, const char *key)
-{
-	const char *v = json_string_value(json_object_get(o, key));
-
-	return v ? v : "";
-}
-
-static json_int_t num(json_t *o, const char *key)
-{
-	return json_integer_value(json_object_get(o, key));
-}
-
 static void print_step(enum ckpt_op op, json_t *st)
 {
 	char t1[32], t2[32], t3[32], t4[32];
 
 	switch (op) {
 	case CKPT_OP_ABLE:
-		when(num(st, "since"), t1, sizeof(t1));
+		time_text(number(st, "since"), t1, sizeof(t1));
 		printf("StepId=%s Checkpointable=Yes Since=%s\n",
-		       str(st, "step"), t1);
+		       field(st, "step"), t1);
 		break;
 	case CKPT_OP_ERROR:
 		/* No error has no message and no time to print. */
-		if (num(st, "error_code") == 0 && !*str(st, "error_msg")) {
+		if (number(st, "error_code") == 0 && !*field(st, "error_msg")) {
 			printf("StepId=%s error_code=0 error_msg=none\n",
-			       str(st, "step"));
+			       field(st, "step"));
 			break;
 		}
-		when(num(st, "error_time"), t1, sizeof(t1));
+		time_text(number(st, "error_time"), t1, sizeof(t1));
 		printf("StepId=%s error_code=%lld error_msg=%s Time=%s\n",
-		       str(st, "step"), (long long)num(st, "error_code"),
-		       str(st, "error_msg"), t1);
+		       field(st, "step"), (long long)number(st, "error_code"),
+		       field(st, "error_msg"), t1);
 		break;
 	case CKPT_OP_ENABLE:
 	case CKPT_OP_DISABLE:
-		printf("StepId=%s Periodic=%s\n", str(st, "step"),
-		       str(st, "periodic"));
+		printf("StepId=%s Periodic=%s\n", field(st, "step"),
+		       field(st, "periodic"));
 		break;
 	default:
-		when(num(st, "next_checkpoint"), t1, sizeof(t1));
-		when(num(st, "registered"), t2, sizeof(t2));
-		when(num(st, "end_time"), t3, sizeof(t3));
-		when(num(st, "final_checkpoint"), t4, sizeof(t4));
+		time_text(number(st, "next_checkpoint"), t1, sizeof(t1));
+		time_text(number(st, "registered"), t2, sizeof(t2));
+		time_text(number(st, "end_time"), t3, sizeof(t3));
+		time_text(number(st, "final_checkpoint"), t4, sizeof(t4));
 		printf("StepId=%s Node=%s UserId=%lld Tasks=%lld\n"
 		       "   Dir=%s Method=%s Interval=%lld Periodic=%s "
 		       "NextCheckpoint=%s\n"
 		       "   LastSeq=%lld InProgress=%s Keep=%lld MaxWait=%lld "
 		       "Registered=%s\n"
 		       "   EndTime=%s FinalCheckpoint=%s\n",
-		       str(st, "step"), str(st, "node"),
-		       (long long)num(st, "uid"), (long long)num(st, "tasks"),
-		       str(st, "dir"), str(st, "method"),
-		       (long long)num(st, "interval"), str(st, "periodic"), t1,
-		       (long long)num(st, "last_seq"),
+		       field(st, "step"), field(st, "node"),
+		       (long long)number(st, "uid"), (long long)number(st, "tasks"),
+		       field(st, "dir"), field(st, "method"),
+		       (long long)number(st, "interval"), field(st, "periodic"), t1,
+		       (long long)number(st, "last_seq"),
 		       json_is_true(json_object_get(st, "in_progress")) ?
-		       "Yes" : "No", (long long)num(st, "keep"),
-		       (long long)num(st, "max_wait"), t2, t3, t4);
+		       "Yes" : "No", (long long)number(st, "keep"),
+		       (long long)number(st, "max_wait"), t2, t3, t4);
 		break;
 	}
 }
@@ -152,10 +130,10 @@ static int print_list(json_t *info)
 	printf("%-6s %-19s %12s %-10s %s\n", "SEQ", "TIME", "SIZE", "REASON",
 	       "IMAGE");
 	json_array_foreach(a, i, e) {
-		when(num(e, "time"), t, sizeof(t));
+		time_text(number(e, "time"), t, sizeof(t));
 		printf("%-6lld %-19s %12lld %-10s %s\n",
-		       (long long)num(e, "seq"), t, (long long)num(e, "size"),
-		       str(e, "reason"), str(e, "image"));
+		       (long long)number(e, "seq"), t, (long long)number(e, "size"),
+		       field(e, "reason"), field(e, "image"));
 	}
 	json_array_foreach(json_object_get(info, "errors"), i, e)
 		fprintf(stderr, "scheckpoint: warning: %s\n",

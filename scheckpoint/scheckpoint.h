@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "proto.h"
 
 #define EXIT_USAGE 2
@@ -25,6 +27,11 @@
 extern bool json_out;
 FILE *output_escaped(int fd, int mode);
 void print_error(int err, const char *text);
+/* Of an answer's JSON: a time (seconds since the epoch) as scontrol
+ * shows it, "None" for 0; a string member ("" for none); an integer. */
+void time_text(json_int_t t, char *buf, size_t len);
+const char *field(json_t *o, const char *key);
+json_int_t number(json_t *o, const char *key);
 
 /* jobid.c: "<job>", "<job>.<step>" or "<job>.batch", where <job> may be
  * "<array_job>_<task>" (*task, else UINT32_MAX); 0/-1. */
