@@ -25,7 +25,6 @@ struct event {
 	uid_t uid;
 	char *node;
 	char *line;
-	size_t cost;		/* its bytes in a reply: escaped in "info" */
 };
 
 static TAILQ_HEAD(events_head, event) kept = TAILQ_HEAD_INITIALIZER(kept);
@@ -80,7 +79,6 @@ void events_add(uint32_t job, uint32_t step, uid_t uid, const char *node,
 		return;
 	}
 	e->job = job, e->step = step, e->uid = uid;
-	e->cost = reply_cost(line);
 	if ((old = oldest_of(job, &n)) && n >= EVENTS_PER_JOB)
 		drop(old);
 	else if (nkept >= EVENTS_KEPT)
@@ -100,7 +98,7 @@ static bool wanted(const struct event *e, uint32_t job, uint32_t step,
 char *events_of(uint32_t job, uint32_t step, uid_t client, const char *node)
 {
 	struct event *e, *from = NULL;
-	size_t bytes = 0, n = 0, left_out = 0;
+	size_t bytes = 0, n = 0, left_out = 0, cost;
 	json_t *o = NULL, *a;
 	char *s = NULL;
 
@@ -108,11 +106,12 @@ char *events_of(uint32_t job, uint32_t step, uid_t client, const char *node)
 	TAILQ_FOREACH_REVERSE(e, &kept, events_head, link) {
 		if (!wanted(e, job, step, client, node))
 			continue;
-		if (left_out || bytes + e->cost + 2 > EVENTS_REPLY_MAX) {
+		if (left_out ||
+		    bytes + (cost = reply_cost(e->line) + 2) > EVENTS_REPLY_MAX) {
 			left_out++;
 			continue;
 		}
-		bytes += e->cost + 2;
+		bytes += cost;
 		from = e, n++;
 	}
 	if (!n) {
